@@ -1,0 +1,22 @@
+package box
+
+import "github.com/pbox-dev/pbox/namespaces"
+
+// InitArg0 is the argv[0] of the re-executed init; main dispatches on it and
+// ps inside the box shows it.
+const InitArg0 = "pbox-init"
+
+// Config is everything the init needs; it crosses to the init as JSON.
+type Config struct {
+	Name       string            `json:"name"`
+	Hostname   string            `json:"hostname"`
+	Namespaces []namespaces.Kind `json:"namespaces"`
+	NoInit     bool              `json:"no_init,omitempty"`
+	Args       []string          `json:"args"`
+	Env        []string          `json:"env"`
+	Workdir    string            `json:"workdir,omitempty"`
+	Verbose    bool              `json:"verbose,omitempty"`
+}
+
+// has reports whether the box gets a new namespace of kind k.
+func (c *Config) has(k namespaces.Kind) bool { return namespaces.Has(c.Namespaces, k) }

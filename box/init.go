@@ -1,0 +1,272 @@
+package box
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+
+	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
+	"golang.org/x/sys/unix"
+)
+
+// syncFD is where the parent puts the init's end of the sync socket.
+const syncFD = 3
+
+// defaultPath is used to find COMMAND when the box's env has no PATH.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Init is the main of pbox-init, PID 1 of the box. It returns the exit
+// status for os.Exit. Read it as a checklist: every step is a function.
+func Init() int {
+	// 1. Own every signal before anything else. The kernel drops signals
+	//    without a handler that are sent to PID 1, and signal.Notify starts
+	//    the runtime's signal thread: it must exist before COMMAND can use
+	//    up the box's pids limit, or a later thread creation kills the init.
+	sigs := make(chan os.Signal, 128)
+	signal.Notify(sigs)
+	runtime.GOMAXPROCS(1)
+
+	sock := os.NewFile(syncFD, "sync")
+	if _, err := unix.GetsockoptInt(syncFD, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		fmt.Fprintf(os.Stderr, "pbox: %s is started by `pbox run`, not by hand\n", InitArg0)
+		return StatusSetupFailed
+	}
+	syscall.CloseOnExec(syncFD)
+	dec := json.NewDecoder(sock)
+
+	// 2. Read the config and wait for "go" (v1: until the parent has put
+	//    this process into the box's cgroup).
+	m, err := expect(dec, msgConfig)
+	if err != nil || m.Config == nil {
+		return fail(sock, setupErr("read config from pbox", orMissing(err)))
+	}
+	cfg := m.Config
+	if _, err := expect(dec, msgGo); err != nil {
+		return fail(sock, setupErr("wait for pbox", err))
+	}
+	log := initLogger(cfg.Verbose)
+
+	// 3. Make the box's world: mounts, hostname, network.
+	if serr := setup(cfg, log); serr != nil {
+		return fail(sock, serr)
+	}
+
+	// 4. Find COMMAND inside the box, with the box's PATH.
+	path, serr := lookPath(cfg.Args[0], envPath(cfg.Env))
+	if serr == nil {
+		serr = checkWorkdir(cfg.Workdir)
+	}
+	if serr != nil {
+		return fail(sock, serr)
+	}
+
+	// 5a. --no-init: COMMAND becomes PID 1 itself.
+	if cfg.NoInit {
+		log("exec %s %q as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", path, cfg.Args)
+		signal.Reset()
+		if cfg.Workdir != "" {
+			if err := unix.Chdir(cfg.Workdir); err != nil {
+				return fail(sock, setupErr("chdir "+cfg.Workdir, err))
+			}
+		}
+		err := syscall.Exec(path, cfg.Args, cfg.Env)
+		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
+	}
+
+	// 5b. Start COMMAND as our child.
+	attr := &syscall.ProcAttr{
+		Dir:   cfg.Workdir,
+		Env:   cfg.Env,
+		Files: []uintptr{0, 1, 2},
+	}
+	if !cfg.has(namespaces.PID) {
+		// Not PID 1: orphans would go to the host's init, and nothing
+		// would kill COMMAND if we died. Adopt them and tie COMMAND to us.
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+		attr.Sys = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	}
+	pid, err := syscall.ForkExec(path, cfg.Args, attr)
+	if err != nil {
+		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
+	}
+	log("started %s %q as pid %d; reaping and forwarding signals", path, cfg.Args, pid)
+	send(sock, message{Type: msgReady, Pid: pid})
+	sock.Close()
+
+	// 6. Reap and forward until COMMAND exits, then exit with its status.
+	return superviseLoop(pid, sigs)
+}
+
+// superviseLoop is the whole life of PID 1 once COMMAND runs: SIGCHLD means
+// "reap", every other signal goes to COMMAND. Only wait4(-1) reaps, so no
+// other waiter can steal COMMAND's status.
+func superviseLoop(child int, sigs <-chan os.Signal) int {
+	for sig := range sigs {
+		s := sig.(syscall.Signal)
+		switch s {
+		case syscall.SIGCHLD:
+			if status, done := reapAll(child); done {
+				return status
+			}
+		case syscall.SIGURG:
+			// The Go runtime's preemption signal, not the user's.
+		default:
+			forward(child, s)
+		}
+	}
+	return StatusSetupFailed
+}
+
+// reapAll collects every exited child (COMMAND and the orphans the kernel
+// gave us) without blocking, until none is left to collect.
+func reapAll(child int) (status int, done bool) {
+	for {
+		var ws syscall.WaitStatus
+		pid, err := syscall.Wait4(-1, &ws, syscall.WNOHANG, nil)
+		if err == syscall.EINTR {
+			continue
+		}
+		if pid <= 0 || err != nil {
+			return status, done
+		}
+		if pid == child {
+			status, done = WaitStatusCode(ws), true
+		}
+	}
+}
+
+// forward passes sig to pid, refusing the values that would signal a whole
+// process group (0) or every process on the machine (-1).
+func forward(pid int, sig syscall.Signal) {
+	if pid <= 1 || sig == 0 {
+		return
+	}
+	syscall.Kill(pid, sig)
+}
+
+// setup does everything that changes the box's namespaces, in order.
+func setup(cfg *Config, log rootfs.Logf) *SetupError {
+	if cfg.has(namespaces.Mount) {
+		if err := rootfs.MakePrivate(log); err != nil {
+			return setupErr("mount", err)
+		}
+	}
+	if cfg.has(namespaces.PID) {
+		if err := rootfs.MountProc("/proc", log); err != nil {
+			return setupErr("mount", err)
+		}
+	}
+	if cfg.has(namespaces.UTS) {
+		log("sethostname %q", cfg.Hostname)
+		if err := namespaces.SetHostname(cfg.Hostname); err != nil {
+			return setupErr("hostname", err)
+		}
+	}
+	if cfg.has(namespaces.Net) {
+		log("ip link set lo up (a new network namespace has only lo, and it is down)")
+		if err := namespaces.LoopbackUp(); err != nil {
+			return setupErr("network", err)
+		}
+	}
+	return nil
+}
+
+// lookPath finds COMMAND as a shell would: a name with a slash is used as
+// is; otherwise the first executable match in PATH. A match that exists but
+// cannot be executed is 126, no match at all is 127.
+func lookPath(name, pathEnv string) (string, *SetupError) {
+	const step = "exec"
+	if strings.Contains(name, "/") {
+		if err := checkExecutable(name); err != nil {
+			return "", &SetupError{Step: step, Err: err.Error(), Code: execErrorCode(err)}
+		}
+		return name, nil
+	}
+	var denied error
+	for _, dir := range filepath.SplitList(pathEnv) {
+		if dir == "" {
+			dir = "."
+		}
+		p := filepath.Join(dir, name)
+		err := checkExecutable(p)
+		if err == nil {
+			return p, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) && denied == nil {
+			denied = err
+		}
+	}
+	if denied != nil {
+		return "", &SetupError{Step: step, Err: denied.Error(), Code: StatusNotExecutable}
+	}
+	return "", &SetupError{Step: step, Err: name + ": command not found in PATH (" + pathEnv + ")", Code: StatusNotFound}
+}
+
+func checkExecutable(p string) error {
+	st, err := os.Stat(p)
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return fmt.Errorf("%s: %w", p, syscall.EISDIR)
+	}
+	if err := unix.Access(p, unix.X_OK); err != nil {
+		return fmt.Errorf("%s: not executable (%v): check its mode (chmod +x)", p, err)
+	}
+	return nil
+}
+
+func checkWorkdir(dir string) *SetupError {
+	if dir == "" {
+		return nil
+	}
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		err = fmt.Errorf("%s is not a directory", dir)
+	}
+	if err != nil {
+		return &SetupError{Step: "workdir", Err: err.Error() + ": give an existing directory inside the box with -w", Code: StatusSetupFailed}
+	}
+	return nil
+}
+
+func envPath(env []string) string {
+	for i := len(env) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(env[i], "PATH="); ok {
+			return v
+		}
+	}
+	return defaultPath
+}
+
+// fail reports a setup error to the parent and returns the init's status.
+func fail(sock *os.File, e *SetupError) int {
+	if err := send(sock, message{Type: msgError, Step: e.Step, Error: e.Err, Code: e.Code}); err != nil {
+		fmt.Fprintf(os.Stderr, "pbox: %s\n", e.Error())
+	}
+	return e.Code
+}
+
+func orMissing(err error) error {
+	if err == nil {
+		return errors.New("config message is empty")
+	}
+	return err
+}
+
+func initLogger(verbose bool) rootfs.Logf {
+	if !verbose {
+		return func(string, ...any) {}
+	}
+	return func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, "pbox: init: "+format+"\n", args...)
+	}
+}

@@ -1,0 +1,58 @@
+package box
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+)
+
+// The parent and the init talk over one socketpair, one JSON object per
+// line. The parent writes first; the init answers once:
+//
+//	pbox run (parent)                            pbox-init (child)
+//	-----------------                            -----------------
+//	config  ─────────────────────────────────▶   (queued before the clone)
+//	[v1/hybrid: write child pid to cgroup.procs]
+//	go      ─────────────────────────────────▶   make / rprivate, mount /proc,
+//	                                             sethostname, lo up, find COMMAND
+//	        ◀─────────────────────────────────   error {step, error, code}, exit
+//	        ◀─────────────────────────────────   ready {pid}: COMMAND started
+//	        ◀───── EOF ───────────────────────   --no-init: COMMAND exec'd, the
+//	                                             close-on-exec socket closed
+//
+// "go" is what keeps a v1 child from running anything before it is in its
+// cgroup; on v2 the child is born in it and "go" follows the config at once.
+
+type msgType string
+
+const (
+	msgConfig msgType = "config"
+	msgGo     msgType = "go"
+	msgReady  msgType = "ready"
+	msgError  msgType = "error"
+)
+
+type message struct {
+	Type   msgType `json:"type"`
+	Config *Config `json:"config,omitempty"`
+	Step   string  `json:"step,omitempty"`
+	Error  string  `json:"error,omitempty"`
+	Code   int     `json:"code,omitempty"`
+	Pid    int     `json:"pid,omitempty"`
+}
+
+func send(w io.Writer, m message) error {
+	return json.NewEncoder(w).Encode(m)
+}
+
+// expect reads one message and checks its type.
+func expect(d *json.Decoder, want msgType) (message, error) {
+	var m message
+	if err := d.Decode(&m); err != nil {
+		return m, fmt.Errorf("read %s message: %w", want, err)
+	}
+	if m.Type != want {
+		return m, fmt.Errorf("unexpected message: got %q, expected %q", m.Type, want)
+	}
+	return m, nil
+}

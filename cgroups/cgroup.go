@@ -1,0 +1,589 @@
+package cgroups
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	cgroupsv3 "github.com/containerd/cgroups/v3"
+	"golang.org/x/sys/unix"
+)
+
+// Mode is the cgroup layout of a host.
+type Mode int
+
+const (
+	Unavailable Mode = iota
+	V1               // legacy: only v1 hierarchies
+	Hybrid           // v1 controllers plus an (unused) cgroup2 tree
+	V2               // unified
+)
+
+func (m Mode) String() string {
+	switch m {
+	case V1:
+		return "v1"
+	case Hybrid:
+		return "hybrid"
+	case V2:
+		return "v2"
+	}
+	return "unavailable"
+}
+
+// DefaultRoot is where every distribution mounts cgroupfs.
+const DefaultRoot = "/sys/fs/cgroup"
+
+// DetectMode asks containerd/cgroups how this host mounts cgroups.
+func DetectMode() Mode {
+	switch cgroupsv3.Mode() {
+	case cgroupsv3.Legacy:
+		return V1
+	case cgroupsv3.Hybrid:
+		return Hybrid
+	case cgroupsv3.Unified:
+		return V2
+	}
+	return Unavailable
+}
+
+// Logf receives one line per step; nil means quiet.
+type Logf func(format string, args ...any)
+
+func (l Logf) printf(format string, args ...any) {
+	if l != nil {
+		l(format, args...)
+	}
+}
+
+// Spec says where a box's cgroup goes.
+type Spec struct {
+	Mode   Mode   // from DetectMode, or a fake for tests
+	Root   string // cgroupfs mount point; DefaultRoot if empty
+	Parent string // e.g. "pbox"; relative to the hierarchy's root
+	Name   string // the box's name, the leaf directory
+	Limits Limits
+	Log    Logf
+}
+
+// Cgroup is one box's cgroup, in one or several hierarchies.
+type Cgroup struct {
+	mode   Mode
+	root   string
+	rel    string   // "/<parent>/<name>", the same in every hierarchy
+	ctrls  []string // v1: the hierarchies joined
+	dirs   []string // the directories made for the box, one per hierarchy
+	limits Limits
+	log    Logf
+}
+
+// ValidPath checks a cgroup path given by a user (--cgroup-parent): no
+// "..", nothing that would leave the hierarchy.
+func ValidPath(p string) error {
+	if p == "" {
+		return fmt.Errorf("cgroup path is empty")
+	}
+	for _, part := range strings.Split(strings.Trim(p, "/"), "/") {
+		if part == ".." || part == "." {
+			return fmt.Errorf("cgroup path %q: %q is not allowed", p, part)
+		}
+	}
+	return nil
+}
+
+// Create makes the box's cgroup and applies its limits. On any error
+// nothing is left behind.
+func Create(s Spec) (*Cgroup, error) {
+	if s.Root == "" {
+		s.Root = DefaultRoot
+	}
+	if err := ValidPath(s.Parent); err != nil {
+		return nil, err
+	}
+	c := &Cgroup{
+		mode:   s.Mode,
+		root:   s.Root,
+		rel:    "/" + filepath.Join(strings.Trim(s.Parent, "/"), s.Name),
+		limits: s.Limits,
+		log:    s.Log,
+	}
+	var err error
+	switch s.Mode {
+	case V2:
+		err = c.createV2()
+	case V1, Hybrid:
+		err = c.createV1()
+	default:
+		return nil, fmt.Errorf("%w at %s: is cgroupfs mounted?", ErrUnavailable, s.Root)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.verify(); err != nil {
+		c.Destroy()
+		return nil, err
+	}
+	return c, nil
+}
+
+// Path is the box's cgroup path relative to the hierarchy root.
+func (c *Cgroup) Path() string { return c.rel }
+
+// Mode is the host's cgroup layout the box was created on.
+func (c *Cgroup) Mode() Mode { return c.mode }
+
+// Dirs lists the box's cgroup directories (one per joined hierarchy).
+func (c *Cgroup) Dirs() []string { return c.dirs }
+
+// controllersNeeded lists the controllers the limits need, in the order
+// they are reported. On v1, pids is always joined to track the processes.
+func (c *Cgroup) controllersNeeded() []string {
+	var ctrls []string
+	if c.limits.MemoryBytes > 0 {
+		ctrls = append(ctrls, "memory")
+	}
+	if c.limits.CPUQuota > 0 {
+		ctrls = append(ctrls, "cpu")
+	}
+	if c.limits.PidsMax > 0 || c.mode != V2 {
+		ctrls = append(ctrls, "pids")
+	}
+	return ctrls
+}
+
+// checkFree refuses a directory that holds processes (a running box with
+// the same name) and removes an empty leftover (a box whose pbox was
+// SIGKILLed before it could clean up).
+func (c *Cgroup) checkFree(dir string) error {
+	procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil // nothing there (or not a cgroup: mkdir will say so)
+	}
+	if len(bytes.TrimSpace(procs)) > 0 {
+		return fmt.Errorf("%w: %s holds processes: pick another --name, or stop that box", ErrBoxExists, dir)
+	}
+	c.log.printf("cgroup: rmdir %s (empty, left by an earlier box)", dir)
+	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("remove stale cgroup %s: %w", dir, err)
+	}
+	return nil
+}
+
+func (c *Cgroup) createV2() error {
+	dir := filepath.Join(c.root, c.rel)
+	available, err := os.ReadFile(filepath.Join(c.root, "cgroup.controllers"))
+	if err != nil {
+		return fmt.Errorf("read %s: %w", filepath.Join(c.root, "cgroup.controllers"), err)
+	}
+	have := strings.Fields(string(available))
+	ctrls := c.controllersNeeded()
+	for _, ctrl := range ctrls {
+		if !contains(have, ctrl) {
+			return fmt.Errorf("%w: %s (%s/cgroup.controllers lists: %s): enable it in the kernel or boot with it, or drop the limit that needs it",
+				ErrNoCtrl, ctrl, c.root, strings.Join(have, " "))
+		}
+	}
+	if err := c.checkFree(dir); err != nil {
+		return err
+	}
+	// A controller works in a cgroup only if every ancestor enables it
+	// for its children, from the root down to the box's parent.
+	parent := c.root
+	for _, part := range strings.Split(strings.Trim(filepath.Dir(c.rel), "/"), "/") {
+		if err := c.enableControllers(parent, ctrls); err != nil {
+			return err
+		}
+		if part == "" {
+			break
+		}
+		parent = filepath.Join(parent, part)
+		if err := c.mkdir(parent); err != nil {
+			return err
+		}
+	}
+	if parent != c.root {
+		if err := c.enableControllers(parent, ctrls); err != nil {
+			return err
+		}
+	}
+	if err := c.mkdir(dir); err != nil {
+		return err
+	}
+	c.dirs = []string{dir}
+	for _, s := range c.expected() {
+		if err := c.write(s.file, s.want); err != nil {
+			c.Destroy()
+			return err
+		}
+	}
+	return nil
+}
+
+// enableControllers writes "+ctrl" to dir's cgroup.subtree_control for
+// each controller not yet enabled there.
+func (c *Cgroup) enableControllers(dir string, ctrls []string) error {
+	file := filepath.Join(dir, "cgroup.subtree_control")
+	cur, err := os.ReadFile(file)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", file, explain(err))
+	}
+	var add []string
+	for _, ctrl := range ctrls {
+		if !contains(strings.Fields(string(cur)), ctrl) {
+			add = append(add, "+"+ctrl)
+		}
+	}
+	if len(add) == 0 {
+		return nil
+	}
+	return c.write(file, strings.Join(add, " "))
+}
+
+func (c *Cgroup) createV1() error {
+	ctrls := c.controllersNeeded()
+	for _, ctrl := range ctrls {
+		if !exists(filepath.Join(c.root, ctrl, "cgroup.procs")) {
+			return fmt.Errorf("%w: %s (no v1 hierarchy at %s): mount it, or drop the limit that needs it",
+				ErrNoCtrl, ctrl, filepath.Join(c.root, ctrl))
+		}
+		if err := c.checkFree(filepath.Join(c.root, ctrl, c.rel)); err != nil {
+			return err
+		}
+	}
+	c.ctrls = ctrls
+	for _, ctrl := range ctrls {
+		dir := filepath.Join(c.root, ctrl, c.rel)
+		if err := c.mkdirAll(filepath.Join(c.root, ctrl), c.rel); err != nil {
+			c.Destroy()
+			return err
+		}
+		c.dirs = append(c.dirs, dir)
+	}
+	for _, s := range c.expected() {
+		if err := c.write(s.file, s.want); err != nil {
+			c.Destroy()
+			return err
+		}
+	}
+	return nil
+}
+
+// mkdirAll creates root/rel one level at a time, logging each new level.
+func (c *Cgroup) mkdirAll(root, rel string) error {
+	dir := root
+	for _, part := range strings.Split(strings.Trim(rel, "/"), "/") {
+		dir = filepath.Join(dir, part)
+		if err := c.mkdir(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (c *Cgroup) mkdir(dir string) error {
+	err := unix.Mkdir(dir, 0o755)
+	if errors.Is(err, unix.EEXIST) {
+		if st, serr := os.Stat(dir); serr == nil && st.IsDir() {
+			return nil
+		}
+		err = unix.ENOTDIR
+	}
+	if err != nil {
+		return fmt.Errorf("mkdir %s: %w", dir, explain(err))
+	}
+	c.log.printf("cgroup: mkdir %s", dir)
+	return nil
+}
+
+func (c *Cgroup) write(file, value string) error {
+	c.log.printf("cgroup: write %q to %s", value, file)
+	if err := os.WriteFile(file, []byte(value), 0); err != nil {
+		return fmt.Errorf("write %q to %s: %w", value, file, explain(err))
+	}
+	return nil
+}
+
+// setting is one limit file and the value it must hold.
+type setting struct {
+	file, value string // what is written
+	want        string // what reading it back must give
+}
+
+func exact(file, value string) setting { return setting{file, value, value} }
+
+// expected lists every limit file in the order it is written.
+func (c *Cgroup) expected() []setting {
+	l := c.limits
+	var s []setting
+	if c.mode == V2 {
+		dir := filepath.Join(c.root, c.rel)
+		if l.MemoryBytes > 0 {
+			s = append(s, exact(filepath.Join(dir, "memory.max"), strconv.FormatInt(l.MemoryBytes, 10)))
+			if exists(filepath.Join(dir, "memory.swap.max")) {
+				// Without it a memory hog on a host with swap pages out
+				// instead of being OOM-killed.
+				s = append(s, exact(filepath.Join(dir, "memory.swap.max"), "0"))
+			}
+		}
+		if l.CPUQuota > 0 {
+			s = append(s, exact(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", l.CPUQuota, l.CPUPeriod)))
+		}
+		if l.PidsMax > 0 {
+			s = append(s, exact(filepath.Join(dir, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
+		}
+		return s
+	}
+	if l.MemoryBytes > 0 {
+		dir := filepath.Join(c.root, "memory", c.rel)
+		// The kernel rounds the v1 limit down to a page.
+		page := int64(os.Getpagesize())
+		v := strconv.FormatInt(l.MemoryBytes, 10)
+		rounded := strconv.FormatInt(l.MemoryBytes/page*page, 10)
+		s = append(s, setting{filepath.Join(dir, "memory.limit_in_bytes"), v, rounded})
+		if exists(filepath.Join(dir, "memory.memsw.limit_in_bytes")) {
+			// memsw is memory+swap: equal to the limit means no swap, so a
+			// memory hog is OOM-killed instead of paging out.
+			s = append(s, setting{filepath.Join(dir, "memory.memsw.limit_in_bytes"), v, rounded})
+		}
+	}
+	if l.CPUQuota > 0 {
+		dir := filepath.Join(c.root, "cpu", c.rel)
+		s = append(s, exact(filepath.Join(dir, "cpu.cfs_period_us"), strconv.FormatUint(l.CPUPeriod, 10)))
+		s = append(s, exact(filepath.Join(dir, "cpu.cfs_quota_us"), strconv.FormatInt(l.CPUQuota, 10)))
+	}
+	if l.PidsMax > 0 {
+		s = append(s, exact(filepath.Join(c.root, "pids", c.rel, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
+	}
+	return s
+}
+
+// verify reads back every limit written, so that a limit the kernel did
+// not take (or rounded beyond recognition) is an error, not a silent no-op.
+func (c *Cgroup) verify() error {
+	for _, s := range c.expected() {
+		got, err := os.ReadFile(s.file)
+		if err != nil {
+			return fmt.Errorf("%w: read back %s: %v", ErrNotApplied, s.file, err)
+		}
+		g := strings.TrimSpace(string(got))
+		if g != s.want {
+			return fmt.Errorf("%w: %s holds %q, want %q", ErrNotApplied, s.file, g, s.want)
+		}
+	}
+	return nil
+}
+
+// FD opens the v2 cgroup directory for clone3(CLONE_INTO_CGROUP). On v1
+// it returns -1: the caller must AddProc before the child runs.
+func (c *Cgroup) FD() (int, error) {
+	if c.mode != V2 {
+		return -1, nil
+	}
+	dir := filepath.Join(c.root, c.rel)
+	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
+	}
+	return fd, nil
+}
+
+// AddProc moves pid into every hierarchy of the box (v1, hybrid; on v2
+// the child is cloned into the cgroup instead).
+func (c *Cgroup) AddProc(pid int) error {
+	for _, d := range c.dirs {
+		if err := c.write(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// OOMKills returns how many processes the kernel OOM-killed in the box.
+// Call it before Destroy.
+func (c *Cgroup) OOMKills() (uint64, error) {
+	if c.limits.MemoryBytes <= 0 {
+		return 0, nil
+	}
+	var file string
+	if c.mode == V2 {
+		file = filepath.Join(c.root, c.rel, "memory.events")
+	} else {
+		file = filepath.Join(c.root, "memory", c.rel, "memory.oom_control")
+	}
+	f, err := os.Open(file)
+	if err != nil {
+		return 0, fmt.Errorf("read OOM events: %w", err)
+	}
+	defer f.Close()
+	return ParseOOMKills(f)
+}
+
+// Procs lists the pids in the box's cgroup (the tracking hierarchy on v1).
+func (c *Cgroup) Procs() ([]int, error) {
+	dir := filepath.Join(c.root, c.rel)
+	if c.mode != V2 {
+		dir = filepath.Join(c.root, "pids", c.rel)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	for _, f := range strings.Fields(string(data)) {
+		if n, err := strconv.Atoi(f); err == nil {
+			pids = append(pids, n)
+		}
+	}
+	return pids, nil
+}
+
+// Kill SIGKILLs every process left in the box and waits until the cgroup
+// is empty. With a PID namespace the kernel already did this when the
+// box's init exited; without one, orphans may still be running.
+func (c *Cgroup) Kill() error {
+	if c.mode == V2 && exists(filepath.Join(c.root, c.rel, "cgroup.kill")) {
+		if err := os.WriteFile(filepath.Join(c.root, c.rel, "cgroup.kill"), []byte("1"), 0); err != nil {
+			return fmt.Errorf("kill cgroup %s: %w", c.rel, err)
+		}
+	}
+	// v1, or v2 without cgroup.kill: signal what is listed until nothing is.
+	// A fork bomb can add pids between reads, so go round until empty.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pids, err := c.Procs()
+		if err != nil || len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s still holds pids %v after SIGKILL", c.rel, pids)
+		}
+		for _, pid := range pids {
+			if pid > 1 { // never kill(-1) or kill(0)
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Destroy kills what is left in the box and removes its directories from
+// every hierarchy. The parent (--cgroup-parent) stays, shared by boxes.
+func (c *Cgroup) Destroy() error {
+	killErr := c.Kill()
+	var err error
+	for i := len(c.dirs) - 1; i >= 0; i-- {
+		c.log.printf("cgroup: rmdir %s", c.dirs[i])
+		if e := rmdirRetry(c.dirs[i]); e != nil && err == nil {
+			err = e
+		}
+	}
+	c.dirs = nil
+	if err != nil {
+		return err
+	}
+	return killErr
+}
+
+// rmdirRetry removes a cgroup directory. Right after the last process
+// exits the kernel may still answer EBUSY for a moment.
+func rmdirRetry(dir string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		err = unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
+
+// ParseOOMKills reads the oom_kill counter from memory.events (v2) or
+// memory.oom_control (v1): both are "key value" lines.
+func ParseOOMKills(r interface{ Read([]byte) (int, error) }) (uint64, error) {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), " ")
+		if ok && k == "oom_kill" {
+			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, sc.Err()
+}
+
+// explain turns the errno of a failed mkdir or write into advice.
+func explain(err error) error {
+	switch {
+	case errors.Is(err, unix.EACCES), errors.Is(err, unix.EPERM):
+		return fmt.Errorf("%w (are you root? pbox needs root to create cgroups)", err)
+	case errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.ENOENT):
+		return fmt.Errorf("%w (check --cgroup-parent: every part must be a directory in the cgroup tree)", err)
+	}
+	return err
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Sweep removes the empty box cgroups under parent in every hierarchy of
+// this layout (what a SIGKILLed pbox left). Directories that hold
+// processes are returned as busy and left alone.
+func Sweep(mode Mode, root, parent string) (removed, busy []string, err error) {
+	var bases []string
+	switch mode {
+	case V2:
+		bases = []string{filepath.Join(root, parent)}
+	case V1, Hybrid:
+		for _, ctrl := range []string{"memory", "cpu", "pids"} {
+			bases = append(bases, filepath.Join(root, ctrl, parent))
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w at %s", ErrUnavailable, root)
+	}
+	for _, base := range bases {
+		entries, rerr := os.ReadDir(base)
+		if errors.Is(rerr, os.ErrNotExist) {
+			continue
+		}
+		if rerr != nil {
+			return removed, busy, rerr
+		}
+		for _, e := range entries {
+			if !e.IsDir() {
+				continue
+			}
+			dir := filepath.Join(base, e.Name())
+			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			if len(bytes.TrimSpace(procs)) > 0 {
+				busy = append(busy, dir)
+				continue
+			}
+			if rerr := rmdirRetry(dir); rerr != nil {
+				err = rerr
+				continue
+			}
+			removed = append(removed, dir)
+		}
+	}
+	return removed, busy, err
+}

@@ -1,0 +1,22 @@
+// Package cgroups puts a box under resource limits on cgroup v1, hybrid and
+// v2 hosts, using github.com/containerd/cgroups/v3 for the hierarchy work.
+//
+// A box gets one cgroup, <parent>/<name>, in every hierarchy it needs:
+//
+//   - v2 (unified): one directory; the parent's cgroup.subtree_control gets
+//     the controllers the limits need. Its directory fd is what the caller
+//     passes to clone3(CLONE_INTO_CGROUP), so the box's first instruction
+//     already runs inside the limits.
+//   - v1 and hybrid: only the controllers that carry a limit (memory, cpu,
+//     pids) plus pids to track the box's processes, because every joined
+//     hierarchy costs a mkdir, a write and an rmdir per box. The caller
+//     writes the child's pid with AddProc before letting it run.
+//
+// After the box exits, OOMKills reads the kernel's OOM-kill counter; it has
+// to be called before Destroy, which kills whatever is still inside and
+// removes the directories. Every limit is read back after it is written: a
+// limit the kernel did not take is an error, never a silent no-op.
+//
+// Not for: systemd-managed cgroups (pbox writes cgroupfs directly), or
+// nested delegation for unprivileged users.
+package cgroups

@@ -1,0 +1,98 @@
+package cgroups
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+
+	units "github.com/docker/go-units"
+)
+
+// DefaultCPUPeriod is the CFS period (µs) pbox uses with --cpus, as Docker does.
+const DefaultCPUPeriod = 100000
+
+// Limits are what a user asked for; zero means "no limit".
+type Limits struct {
+	MemoryBytes int64  // memory.max / memory.limit_in_bytes
+	CPUQuota    int64  // µs of CPU time per CPUPeriod
+	CPUPeriod   uint64 // µs
+	PidsMax     int64  // pids.max
+}
+
+// Sentinel errors, wrapped with the offending value.
+var (
+	ErrBadSize     = errors.New("cgroups: bad size")
+	ErrBadCPUs     = errors.New("cgroups: bad cpu count")
+	ErrBadPids     = errors.New("cgroups: bad pids limit")
+	ErrNoCtrl      = errors.New("cgroups: controller not available")
+	ErrNotApplied  = errors.New("cgroups: limit not applied")
+	ErrBoxExists   = errors.New("cgroups: a box with this name is running")
+	ErrUnavailable = errors.New("cgroups: no cgroup filesystem")
+)
+
+// ParseMemory reads sizes such as "64M", "1G", "512MiB" or plain bytes.
+// Units are binary (1M = 1 MiB), as with docker run --memory.
+func ParseMemory(s string) (int64, error) {
+	n, err := units.RAMInBytes(strings.TrimSpace(s))
+	if err != nil {
+		return 0, fmt.Errorf("%w %q: use a number of bytes or one with a unit, e.g. 64M, 1G, 512MiB", ErrBadSize, s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("%w %q: a memory limit must be more than 0 bytes", ErrBadSize, s)
+	}
+	return n, nil
+}
+
+// ParseCPUs turns a fractional CPU count ("0.5") into a CFS quota for
+// DefaultCPUPeriod: 0.5 -> 50000 µs per 100000 µs. The kernel's smallest
+// quota is 1 ms, so the smallest count is 0.01.
+func ParseCPUs(s string) (quota int64, period uint64, err error) {
+	f, perr := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if perr != nil || math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, 0, fmt.Errorf("%w %q: give a number of CPUs, e.g. 0.5 or 2", ErrBadCPUs, s)
+	}
+	if f < 0.01 {
+		return 0, 0, fmt.Errorf("%w %q: must be at least 0.01", ErrBadCPUs, s)
+	}
+	if f > 1e6 {
+		return 0, 0, fmt.Errorf("%w %q: too large", ErrBadCPUs, s)
+	}
+	return int64(math.Round(f * DefaultCPUPeriod)), DefaultCPUPeriod, nil
+}
+
+// ParsePids reads a --pids-limit value: a positive number of tasks.
+func ParsePids(s string) (int64, error) {
+	n, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("%w %q: give a whole number of processes, e.g. 50", ErrBadPids, s)
+	}
+	if n <= 0 {
+		return 0, fmt.Errorf("%w %q: must be at least 1", ErrBadPids, s)
+	}
+	return n, nil
+}
+
+// String describes the limits the way a user wrote them.
+func (l Limits) String() string {
+	var parts []string
+	if l.MemoryBytes > 0 {
+		parts = append(parts, "memory "+HumanBytes(l.MemoryBytes))
+	}
+	if l.CPUQuota > 0 {
+		parts = append(parts, fmt.Sprintf("cpus %.2f", float64(l.CPUQuota)/float64(l.CPUPeriod)))
+	}
+	if l.PidsMax > 0 {
+		parts = append(parts, fmt.Sprintf("pids %d", l.PidsMax))
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
+// HumanBytes prints a byte count in binary units, as --memory reads them.
+func HumanBytes(n int64) string {
+	return units.BytesSize(float64(n))
+}

@@ -1,0 +1,195 @@
+package main
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/urfave/cli/v2"
+)
+
+var runCommand = &cli.Command{
+	Name:      "run",
+	Usage:     "run COMMAND in a new box and wait for it",
+	ArgsUsage: "[--] COMMAND [ARG...]",
+	Description: `Starts COMMAND in new PID, mount and UTS namespaces (see --ns) under
+cgroup limits, with pbox-init as PID 1: it reaps orphans, forwards
+signals, and exits with COMMAND's status.
+
+example: sudo pbox run --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 -- sh`,
+	Flags: []cli.Flag{
+		&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
+		&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
+		&cli.StringFlag{Name: "ns", Value: "pid,mnt,uts", Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup"},
+		&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
+		&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
+		&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
+		&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once"},
+		&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
+		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
+		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, mounts"},
+	},
+	Action: runAction,
+}
+
+func runAction(c *cli.Context) error {
+	if err := checkArgs(c, 1, "no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])"); err != nil {
+		return err
+	}
+	cfg, opt, err := buildRun(runFlags{
+		name: c.String("name"), hostname: c.String("hostname"), ns: c.String("ns"),
+		noInit: c.Bool("no-init"), memory: c.String("memory"), cpus: c.String("cpus"),
+		pids: c.String("pids-limit"), cgroupParent: c.String("cgroup-parent"),
+		env: c.StringSlice("env"), workdir: c.String("workdir"), verbose: c.Bool("verbose"),
+		args: c.Args().Slice(),
+	}, os.Environ())
+	if err != nil {
+		return fail(statusUsage, "run: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return fail(statusUsage, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
+	}
+	opt.CgroupMode = cgroups.DetectMode()
+	if opt.CgroupMode == cgroups.Unavailable {
+		return fail(statusUsage, "run: no cgroup filesystem at %s: mount cgroup2 (or the v1 controllers) there", cgroups.DefaultRoot)
+	}
+	if cfg.Verbose {
+		opt.Log = c.App.ErrWriter
+	}
+	res, err := box.Run(cfg, opt)
+	if res.OOMKills > 0 {
+		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
+			cfg.Name, humanBytes(opt.Limits.MemoryBytes))
+	}
+	if err != nil {
+		var se *box.SetupError
+		if errors.As(err, &se) {
+			return fail(se.Code, "%s", se.Error())
+		}
+		return fail(statusUsage, "run: %v", err)
+	}
+	if res.Status != 0 {
+		return &exitError{code: res.Status}
+	}
+	return nil
+}
+
+// runFlags are the raw flag values, kept apart from urfave/cli so that
+// buildRun can be tested without a command line.
+type runFlags struct {
+	name, hostname, ns                        string
+	noInit                                    bool
+	memory, cpus, pids, cgroupParent, workdir string
+	env, args                                 []string
+	verbose                                   bool
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+
+// buildRun checks every flag and turns them into the box's config. Every
+// message names the flag and says how to fix it.
+func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
+	var cfg box.Config
+	var opt box.Options
+	if len(f.args) == 0 || f.args[0] == "" {
+		return cfg, opt, fmt.Errorf("no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])")
+	}
+	cfg.Args = f.args
+	cfg.Name = f.name
+	if cfg.Name == "" {
+		cfg.Name = generateName()
+	}
+	if !validName.MatchString(cfg.Name) {
+		return cfg, opt, fmt.Errorf("--name %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", cfg.Name)
+	}
+	cfg.Hostname = f.hostname
+	if cfg.Hostname == "" {
+		cfg.Hostname = cfg.Name
+	}
+	if err := namespaces.ValidHostname(cfg.Hostname); err != nil {
+		return cfg, opt, fmt.Errorf("--hostname: %v", err)
+	}
+	kinds, err := namespaces.Parse(f.ns)
+	if err != nil {
+		return cfg, opt, fmt.Errorf("--ns %q: %v", f.ns, err)
+	}
+	cfg.Namespaces = kinds
+	if f.hostname != "" && !namespaces.Has(kinds, namespaces.UTS) {
+		return cfg, opt, fmt.Errorf("--hostname needs a new UTS namespace: add uts to --ns, or the host's hostname would change")
+	}
+	cfg.NoInit = f.noInit
+	if f.memory != "" {
+		if opt.Limits.MemoryBytes, err = cgroups.ParseMemory(f.memory); err != nil {
+			return cfg, opt, fmt.Errorf("--memory: %v", err)
+		}
+	}
+	if f.cpus != "" {
+		if opt.Limits.CPUQuota, opt.Limits.CPUPeriod, err = cgroups.ParseCPUs(f.cpus); err != nil {
+			return cfg, opt, fmt.Errorf("--cpus: %v", err)
+		}
+	}
+	if f.pids != "" {
+		if opt.Limits.PidsMax, err = cgroups.ParsePids(f.pids); err != nil {
+			return cfg, opt, fmt.Errorf("--pids-limit: %v", err)
+		}
+	}
+	if err := cgroups.ValidPath(f.cgroupParent); err != nil {
+		return cfg, opt, fmt.Errorf("--cgroup-parent: %v", err)
+	}
+	opt.CgroupParent = f.cgroupParent
+	if cfg.Env, err = mergeEnv(environ, f.env); err != nil {
+		return cfg, opt, err
+	}
+	cfg.Workdir = f.workdir
+	cfg.Verbose = f.verbose
+	return cfg, opt, nil
+}
+
+// mergeEnv applies -e KEY=VALUE settings over the caller's environment.
+func mergeEnv(environ, sets []string) ([]string, error) {
+	env := append([]string(nil), environ...)
+	for _, kv := range sets {
+		key, _, ok := strings.Cut(kv, "=")
+		if !ok || key == "" {
+			return nil, fmt.Errorf("--env %q: use KEY=VALUE", kv)
+		}
+		replaced := false
+		for i, old := range env {
+			if strings.HasPrefix(old, key+"=") {
+				env[i], replaced = kv, true
+			}
+		}
+		if !replaced {
+			env = append(env, kv)
+		}
+	}
+	return env, nil
+}
+
+func generateName() string {
+	b := make([]byte, 3)
+	rand.Read(b)
+	return "pbox-" + hex.EncodeToString(b)
+}
+
+// humanBytes prints a limit as a user reads it: "32 MiB", "1.5 GiB".
+func humanBytes(n int64) string {
+	units := []string{"bytes", "KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}

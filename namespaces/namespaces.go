@@ -1,0 +1,134 @@
+package namespaces
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Kind is one namespace type, spelled as in /proc/<pid>/ns (except "mnt").
+type Kind string
+
+const (
+	PID    Kind = "pid"
+	Mount  Kind = "mnt"
+	UTS    Kind = "uts"
+	IPC    Kind = "ipc"
+	Net    Kind = "net"
+	Cgroup Kind = "cgroup"
+)
+
+// Default is what `pbox run` creates when --ns is not given.
+var Default = []Kind{PID, Mount, UTS}
+
+// ErrUnknown and ErrPIDNeedsMount are returned (wrapped) by Parse.
+var (
+	ErrUnknown       = errors.New("namespaces: unknown namespace")
+	ErrPIDNeedsMount = errors.New("namespaces: pid needs mnt")
+)
+
+var cloneFlags = map[Kind]uintptr{
+	PID:    unix.CLONE_NEWPID,
+	Mount:  unix.CLONE_NEWNS,
+	UTS:    unix.CLONE_NEWUTS,
+	IPC:    unix.CLONE_NEWIPC,
+	Net:    unix.CLONE_NEWNET,
+	Cgroup: unix.CLONE_NEWCGROUP,
+}
+
+// flagOrder fixes the order in which flags are printed.
+var flagOrder = []struct {
+	flag uintptr
+	name string
+}{
+	{unix.CLONE_NEWPID, "CLONE_NEWPID"},
+	{unix.CLONE_NEWNS, "CLONE_NEWNS"},
+	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"},
+	{unix.CLONE_NEWIPC, "CLONE_NEWIPC"},
+	{unix.CLONE_NEWNET, "CLONE_NEWNET"},
+	{unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
+	{unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
+	{unix.CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"},
+}
+
+// Known lists the kinds Parse accepts, sorted.
+func Known() []string {
+	var names []string
+	for k := range cloneFlags {
+		names = append(names, string(k))
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Parse turns a comma-separated list such as "pid,mnt,uts" into kinds.
+// Duplicates are ignored; an empty list means no new namespace at all.
+// A new PID namespace without a new mount namespace is refused: the box's
+// /proc would still show the host's processes, and mounting a fresh one
+// would replace the host's /proc.
+func Parse(list string) ([]Kind, error) {
+	var kinds []Kind
+	seen := map[Kind]bool{}
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		k := Kind(f)
+		if f == "mount" || f == "ns" {
+			k = Mount
+		}
+		if _, ok := cloneFlags[k]; !ok {
+			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, f, strings.Join(Known(), ", "))
+		}
+		if !seen[k] {
+			seen[k] = true
+			kinds = append(kinds, k)
+		}
+	}
+	if seen[PID] && !seen[Mount] {
+		return nil, fmt.Errorf("%w: a new pid namespace needs its own /proc, which needs a new mount namespace: add mnt (e.g. --ns pid,mnt,uts)", ErrPIDNeedsMount)
+	}
+	return kinds, nil
+}
+
+// Has reports whether k is in kinds.
+func Has(kinds []Kind, k Kind) bool {
+	for _, x := range kinds {
+		if x == k {
+			return true
+		}
+	}
+	return false
+}
+
+// CloneFlags returns the CLONE_NEW* flags for kinds.
+func CloneFlags(kinds []Kind) uintptr {
+	var f uintptr
+	for _, k := range kinds {
+		f |= cloneFlags[k]
+	}
+	return f
+}
+
+// FlagNames spells clone flags by name, e.g. "CLONE_NEWPID|CLONE_NEWNS".
+// Bits it does not know are printed in hex so nothing is hidden.
+func FlagNames(flags uintptr) string {
+	var names []string
+	for _, f := range flagOrder {
+		if flags&f.flag != 0 {
+			names = append(names, f.name)
+			flags &^= f.flag
+		}
+	}
+	if flags != 0 {
+		names = append(names, fmt.Sprintf("%#x", flags))
+	}
+	if len(names) == 0 {
+		return "0"
+	}
+	return strings.Join(names, "|")
+}
