@@ -8,7 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"runtime"
+
 	"strings"
 	"syscall"
 
@@ -32,7 +32,10 @@ func Init() int {
 	//    up the box's pids limit, or a later thread creation kills the init.
 	sigs := make(chan os.Signal, 128)
 	signal.Notify(sigs)
-	runtime.GOMAXPROCS(1)
+	// comm comes from the executable's file name ("exe" for
+	// /proc/self/exe); name it so ps -e and pgrep see what PID 1 is.
+	// PR_SET_NAME would only rename the current thread.
+	os.WriteFile("/proc/self/comm", []byte(InitArg0), 0)
 
 	sock := os.NewFile(syncFD, "sync")
 	if _, err := unix.GetsockoptInt(syncFD, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
@@ -149,8 +152,12 @@ func forward(pid int, sig syscall.Signal) {
 	if pid <= 1 || sig == 0 {
 		return
 	}
-	syscall.Kill(pid, sig)
+	kill(pid, sig)
 }
+
+// kill is syscall.Kill; tests replace it to see what would be signalled
+// without risking kill(-1).
+var kill = syscall.Kill
 
 // setup does everything that changes the box's namespaces, in order.
 func setup(cfg *Config, log rootfs.Logf) *SetupError {

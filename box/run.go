@@ -28,8 +28,9 @@ type Options struct {
 	CgroupRoot   string // "" = /sys/fs/cgroup
 	CgroupParent string
 	Limits       cgroups.Limits
-	Log          io.Writer // -v output; nil = quiet
-	Self         string    // the binary to re-execute; "" = /proc/self/exe
+	Log          io.Writer   // -v output; nil = quiet
+	Self         string      // the binary to re-execute; "" = /proc/self/exe
+	Stdio        [3]*os.File // the box's stdin, stdout, stderr; nil = pbox's own
 }
 
 // Result is how a box ended.
@@ -116,8 +117,8 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 	}
 	logf("clone: %s, exec %s as %s (PR_SET_PDEATHSIG=SIGKILL)", namespaces.FlagNames(flags), self, InitArg0)
 	pid, err := syscall.ForkExec(self, []string{InitArg0}, &syscall.ProcAttr{
-		Env:   []string{},
-		Files: []uintptr{0, 1, 2, child.Fd()},
+		Env:   initEnv,
+		Files: append(stdioFDs(opt.Stdio), child.Fd()),
 		Sys:   sys,
 	})
 	if err != nil {
@@ -203,4 +204,19 @@ func explainClone(err error) error {
 		return fmt.Errorf("%w: too many namespaces: raise /proc/sys/user/max_*_namespaces", err)
 	}
 	return err
+}
+
+// initEnv is the init's own environment (COMMAND's comes in the config).
+// GOMAXPROCS=1 from the very start keeps the Go runtime of PID 1 to a few
+// threads: each one counts against the box's pids limit.
+var initEnv = []string{"GOMAXPROCS=1"}
+
+func stdioFDs(stdio [3]*os.File) []uintptr {
+	fds := []uintptr{0, 1, 2}
+	for i, f := range stdio {
+		if f != nil {
+			fds[i] = f.Fd()
+		}
+	}
+	return fds
 }

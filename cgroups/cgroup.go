@@ -217,7 +217,7 @@ func (c *Cgroup) createV2() error {
 	}
 	c.dirs = []string{dir}
 	for _, s := range c.expected() {
-		if err := c.write(s.file, s.want); err != nil {
+		if err := c.write(s.file, s.value); err != nil {
 			c.Destroy()
 			return err
 		}
@@ -266,7 +266,7 @@ func (c *Cgroup) createV1() error {
 		c.dirs = append(c.dirs, dir)
 	}
 	for _, s := range c.expected() {
-		if err := c.write(s.file, s.want); err != nil {
+		if err := c.write(s.file, s.value); err != nil {
 			c.Destroy()
 			return err
 		}

@@ -1,0 +1,274 @@
+package cgroups
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestParseMemory(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int64
+		bad  bool
+	}{
+		{"64M", 64 << 20, false},
+		{"1G", 1 << 30, false},
+		{"512MiB", 512 << 20, false},
+		{"512mb", 512 << 20, false},
+		{"1048576", 1 << 20, false},
+		{"12XB", 0, true},
+		{"0", 0, true},
+		{"-5M", 0, true},
+		{"", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseMemory(tt.in)
+		if tt.bad {
+			if !errors.Is(err, ErrBadSize) {
+				t.Errorf("ParseMemory(%q) error = %v, want ErrBadSize", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("ParseMemory(%q) = %d, %v; want %d", tt.in, got, err, tt.want)
+		}
+	}
+}
+
+func TestParseCPUs(t *testing.T) {
+	tests := []struct {
+		in    string
+		quota int64
+		bad   bool
+	}{
+		{"0.5", 50000, false},
+		{"2", 200000, false},
+		{"0.01", 1000, false},
+		{"1.25", 125000, false},
+		{"0", 0, true},
+		{"-1", 0, true},
+		{"0.001", 0, true},
+		{"NaN", 0, true},
+		{"abc", 0, true},
+	}
+	for _, tt := range tests {
+		q, p, err := ParseCPUs(tt.in)
+		if tt.bad {
+			if !errors.Is(err, ErrBadCPUs) {
+				t.Errorf("ParseCPUs(%q) error = %v, want ErrBadCPUs", tt.in, err)
+			}
+			continue
+		}
+		if err != nil || q != tt.quota || p != DefaultCPUPeriod {
+			t.Errorf("ParseCPUs(%q) = %d/%d, %v; want %d/%d", tt.in, q, p, err, tt.quota, DefaultCPUPeriod)
+		}
+	}
+}
+
+func TestParsePids(t *testing.T) {
+	for in, want := range map[string]int64{"1": 1, "50": 50, " 7 ": 7} {
+		if got, err := ParsePids(in); err != nil || got != want {
+			t.Errorf("ParsePids(%q) = %d, %v", in, got, err)
+		}
+	}
+	for _, in := range []string{"0", "-1", "x", "1.5", ""} {
+		if _, err := ParsePids(in); !errors.Is(err, ErrBadPids) {
+			t.Errorf("ParsePids(%q) error = %v, want ErrBadPids", in, err)
+		}
+	}
+}
+
+func TestParseOOMKills(t *testing.T) {
+	tests := map[string]uint64{
+		"v1-memory.oom_control":     0, // captured on the hybrid dev host
+		"v1-memory.oom_control.oom": 1, // from a box whose hog was OOM-killed
+		"v2-memory.events":          2,
+		"v2-memory.events.oom":      1, // from a box in the cgroup v2 VM
+	}
+	for file, want := range tests {
+		f, err := os.Open(filepath.Join("testdata", file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := ParseOOMKills(f)
+		f.Close()
+		if err != nil || got != want {
+			t.Errorf("%s: oom_kill = %d, %v; want %d", file, got, err, want)
+		}
+	}
+}
+
+func TestValidPath(t *testing.T) {
+	for _, ok := range []string{"pbox", "/pbox", "a/b/c", "pbox/"} {
+		if err := ValidPath(ok); err != nil {
+			t.Errorf("ValidPath(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "../x", "a/../../b", "./a"} {
+		if err := ValidPath(bad); err == nil {
+			t.Errorf("ValidPath(%q) accepted", bad)
+		}
+	}
+}
+
+func TestLimitsString(t *testing.T) {
+	l := Limits{MemoryBytes: 64 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 50}
+	if got := l.String(); got != "memory 64MiB, cpus 0.50, pids 50" {
+		t.Errorf("String() = %q", got)
+	}
+	if got := (Limits{}).String(); got != "none" {
+		t.Errorf("empty String() = %q", got)
+	}
+}
+
+// fakeV2 makes a directory that looks like a cgroup2 root to Create.
+func fakeV2(t *testing.T, controllers string) string {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "cgroup.controllers"), controllers)
+	write(t, filepath.Join(root, "cgroup.subtree_control"), "")
+	return root
+}
+
+// On a real cgroupfs the kernel makes these files in every new directory;
+// the fake has to, before Create writes into them.
+func TestCreateV2WritesLimitsAndEnablesControllers(t *testing.T) {
+	root := fakeV2(t, "cpuset cpu io memory pids")
+	// Pre-create the parent like the kernel would, with its own files.
+	must(t, os.MkdirAll(filepath.Join(root, "pbox"), 0o755))
+	write(t, filepath.Join(root, "pbox", "cgroup.subtree_control"), "memory")
+	var log []string
+	c, err := Create(Spec{
+		Mode: V2, Root: root, Parent: "pbox", Name: "box1",
+		Limits: Limits{MemoryBytes: 64 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 50},
+		Log:    func(f string, a ...any) { log = append(log, f) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(root, "pbox", "box1")
+	for file, want := range map[string]string{
+		"memory.max": "67108864",
+		"cpu.max":    "50000 100000",
+		"pids.max":   "50",
+	} {
+		if got := read(t, filepath.Join(dir, file)); got != want {
+			t.Errorf("%s = %q, want %q", file, got, want)
+		}
+	}
+	// The root enables all three; the parent already had memory.
+	if got := read(t, filepath.Join(root, "cgroup.subtree_control")); got != "+memory +cpu +pids" {
+		t.Errorf("root subtree_control = %q", got)
+	}
+	if got := read(t, filepath.Join(root, "pbox", "cgroup.subtree_control")); got != "+cpu +pids" {
+		t.Errorf("parent subtree_control = %q", got)
+	}
+	if c.Path() != "/pbox/box1" || c.Mode() != V2 || len(c.Dirs()) != 1 {
+		t.Errorf("Path %q Mode %v Dirs %v", c.Path(), c.Mode(), c.Dirs())
+	}
+	if len(log) == 0 {
+		t.Error("nothing was logged")
+	}
+}
+
+func TestCreateV2MissingController(t *testing.T) {
+	root := fakeV2(t, "cpu io")
+	_, err := Create(Spec{Mode: V2, Root: root, Parent: "pbox", Name: "b", Limits: Limits{MemoryBytes: 1 << 20}})
+	if !errors.Is(err, ErrNoCtrl) || !strings.Contains(err.Error(), "memory") {
+		t.Fatalf("err = %v, want ErrNoCtrl naming memory", err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "pbox", "b")); !os.IsNotExist(err) {
+		t.Error("a refused box left its directory behind")
+	}
+}
+
+func TestCreateRefusesRunningBox(t *testing.T) {
+	root := fakeV2(t, "memory pids")
+	dir := filepath.Join(root, "pbox", "busy")
+	must(t, os.MkdirAll(dir, 0o755))
+	write(t, filepath.Join(dir, "cgroup.procs"), "4242\n")
+	_, err := Create(Spec{Mode: V2, Root: root, Parent: "pbox", Name: "busy"})
+	if !errors.Is(err, ErrBoxExists) {
+		t.Fatalf("err = %v, want ErrBoxExists", err)
+	}
+}
+
+func TestCreateV1JoinsOnlyWhatItLimits(t *testing.T) {
+	root := t.TempDir()
+	for _, ctrl := range []string{"memory", "cpu", "pids", "blkio"} {
+		must(t, os.MkdirAll(filepath.Join(root, ctrl), 0o755))
+		write(t, filepath.Join(root, ctrl, "cgroup.procs"), "")
+	}
+	c, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "b", Limits: Limits{MemoryBytes: 64 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, "memory/pbox/b"), filepath.Join(root, "pids/pbox/b")}
+	if strings.Join(c.Dirs(), " ") != strings.Join(want, " ") {
+		t.Errorf("Dirs = %v, want %v (memory for the limit, pids to track)", c.Dirs(), want)
+	}
+	if _, err := os.Stat(filepath.Join(root, "cpu/pbox/b")); !os.IsNotExist(err) {
+		t.Error("joined cpu without a cpu limit")
+	}
+}
+
+func TestCreateV1ReportsLimitNotApplied(t *testing.T) {
+	root := t.TempDir()
+	for _, ctrl := range []string{"memory", "pids"} {
+		must(t, os.MkdirAll(filepath.Join(root, ctrl), 0o755))
+		write(t, filepath.Join(root, ctrl, "cgroup.procs"), "")
+	}
+	// 10000 bytes is not a multiple of the page size: the kernel would
+	// store 8192, the fake stores 10000, so the read-back differs.
+	_, err := Create(Spec{Mode: V1, Root: root, Parent: "pbox", Name: "b", Limits: Limits{MemoryBytes: 10000}})
+	if !errors.Is(err, ErrNotApplied) {
+		t.Fatalf("err = %v, want ErrNotApplied", err)
+	}
+}
+
+func TestCreateV1MissingController(t *testing.T) {
+	root := t.TempDir()
+	must(t, os.MkdirAll(filepath.Join(root, "pids"), 0o755))
+	write(t, filepath.Join(root, "pids", "cgroup.procs"), "")
+	_, err := Create(Spec{Mode: V1, Root: root, Parent: "pbox", Name: "b", Limits: Limits{CPUQuota: 1000, CPUPeriod: 100000}})
+	if !errors.Is(err, ErrNoCtrl) || !strings.Contains(err.Error(), "cpu") {
+		t.Fatalf("err = %v, want ErrNoCtrl naming cpu", err)
+	}
+}
+
+func TestSweepLeavesBusyBoxes(t *testing.T) {
+	root := fakeV2(t, "pids")
+	stale := filepath.Join(root, "pbox", "stale")
+	busy := filepath.Join(root, "pbox", "busy")
+	must(t, os.MkdirAll(stale, 0o755))
+	must(t, os.MkdirAll(busy, 0o755))
+	write(t, filepath.Join(busy, "cgroup.procs"), "123\n")
+	removed, inUse, err := Sweep(V2, root, "pbox")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(removed) != 1 || removed[0] != stale || len(inUse) != 1 || inUse[0] != busy {
+		t.Errorf("removed %v, busy %v", removed, inUse)
+	}
+}
+
+func write(t *testing.T, p, s string) {
+	t.Helper()
+	must(t, os.WriteFile(p, []byte(s), 0o644))
+}
+
+func read(t *testing.T, p string) string {
+	t.Helper()
+	b, err := os.ReadFile(p)
+	must(t, err)
+	return strings.TrimSpace(string(b))
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
