@@ -1,0 +1,288 @@
+package box_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/testutil"
+	"github.com/pbox-dev/pbox/namespaces"
+)
+
+// TestMain lets this test binary serve as the box's init: box.Run
+// re-executes /proc/self/exe as "pbox-init", which here is box.test.
+func TestMain(m *testing.M) {
+	if filepath.Base(os.Args[0]) == box.InitArg0 {
+		os.Exit(box.Init())
+	}
+	os.Exit(m.Run())
+}
+
+const testParent = "pbox-test"
+
+type boxRun struct {
+	out    string
+	res    box.Result
+	err    error
+	name   string
+	cgroup string // the box's cgroup dir of the hierarchy that tracks it
+}
+
+// runBox runs args in a box and returns what it printed. It fails the
+// test if the box left a cgroup directory behind.
+func runBox(t *testing.T, args []string, lim cgroups.Limits, edit func(*box.Config)) boxRun {
+	t.Helper()
+	testutil.RequireRoot(t)
+	name := fmt.Sprintf("t%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
+	if len(name) > 60 {
+		name = name[:60]
+	}
+	kinds, _ := namespaces.Parse("pid,mnt,uts")
+	cfg := box.Config{Name: name, Hostname: "boxhost", Namespaces: kinds, Args: args, Env: os.Environ()}
+	if edit != nil {
+		edit(&cfg)
+	}
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	mode := cgroups.DetectMode()
+	res, rerr := box.Run(cfg, box.Options{
+		CgroupMode: mode, CgroupParent: testParent, Limits: lim,
+		Stdio: [3]*os.File{nil, out, out},
+	})
+	data, _ := os.ReadFile(out.Name())
+	if left := testutil.CgroupDirs(testParent, name); len(left) > 0 {
+		t.Errorf("box left cgroup directories behind: %v", left)
+	}
+	track := filepath.Join("/sys/fs/cgroup", testParent, name)
+	if mode != cgroups.V2 {
+		track = filepath.Join("/sys/fs/cgroup/pids", testParent, name)
+	}
+	return boxRun{out: string(data), res: res, err: rerr, name: name, cgroup: track}
+}
+
+func TestBoxSeesItsOwnWorld(t *testing.T) {
+	r := runBox(t, []string{"sh", "-c", `
+		echo "comm1=$(cat /proc/1/comm)"
+		echo "self=$$"
+		echo "host=$(hostname)"
+		echo "procs=$(ls -d /proc/[0-9]* | wc -l)"`}, cgroups.Limits{}, nil)
+	if r.err != nil || r.res.Status != 0 {
+		t.Fatalf("status %d, err %v, output:\n%s", r.res.Status, r.err, r.out)
+	}
+	for _, want := range []string{"comm1=pbox-init\n", "host=boxhost\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("output lacks %q:\n%s", want, r.out)
+		}
+	}
+	// The box's /proc lists only the box: init, sh, and sh's children.
+	var procs, self int
+	fmt.Sscanf(r.out[strings.Index(r.out, "procs="):], "procs=%d", &procs)
+	fmt.Sscanf(r.out[strings.Index(r.out, "self="):], "self=%d", &self)
+	if procs < 2 || procs > 6 {
+		t.Errorf("the box's /proc lists %d processes, want only the box's few:\n%s", procs, r.out)
+	}
+	if self <= 1 || self > 50 {
+		t.Errorf("COMMAND's pid in the box is %d, want a small pid > 1 (PID 1 is the init)", self)
+	}
+}
+
+func TestHostnameDoesNotLeak(t *testing.T) {
+	before, _ := os.Hostname()
+	r := runBox(t, []string{"hostname"}, cgroups.Limits{}, nil)
+	after, _ := os.Hostname()
+	if strings.TrimSpace(r.out) != "boxhost" || before != after {
+		t.Errorf("inside %q, host before %q after %q", r.out, before, after)
+	}
+}
+
+func TestExitStatuses(t *testing.T) {
+	tests := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"true"}, 0},
+		{[]string{"false"}, 1},
+		{[]string{"sh", "-c", "exit 42"}, 42},
+		{[]string{"sh", "-c", "kill -TERM $$"}, 128 + 15},
+		{[]string{"sh", "-c", "kill -KILL $$"}, 128 + 9},
+	}
+	for _, tt := range tests {
+		r := runBox(t, tt.args, cgroups.Limits{}, nil)
+		if r.err != nil || r.res.Status != tt.want {
+			t.Errorf("%q: status %d err %v, want %d", tt.args, r.res.Status, r.err, tt.want)
+		}
+	}
+}
+
+func TestSetupErrorsCrossThePipe(t *testing.T) {
+	dir := t.TempDir()
+	plain := filepath.Join(dir, "plain")
+	os.WriteFile(plain, []byte("x"), 0o644)
+	tests := []struct {
+		args    []string
+		workdir string
+		code    int
+		step    string
+	}{
+		{[]string{"no-such-command-xyz"}, "", 127, "exec"},
+		{[]string{"/no/such/path"}, "", 127, "exec"},
+		{[]string{plain}, "", 126, "exec"},
+		{[]string{"true"}, "/no/such/dir", 125, "workdir"},
+	}
+	for _, tt := range tests {
+		r := runBox(t, tt.args, cgroups.Limits{}, func(c *box.Config) { c.Workdir = tt.workdir })
+		var se *box.SetupError
+		if !errors.As(r.err, &se) || se.Code != tt.code || se.Step != tt.step {
+			t.Errorf("%q workdir %q: err %#v, want step %q code %d", tt.args, tt.workdir, r.err, tt.step, tt.code)
+		}
+	}
+}
+
+func TestEnvAndWorkdir(t *testing.T) {
+	dir := t.TempDir()
+	r := runBox(t, []string{"sh", "-c", "echo $PBOX_T; pwd"}, cgroups.Limits{}, func(c *box.Config) {
+		c.Env = append(c.Env, "PBOX_T=hello")
+		c.Workdir = dir
+	})
+	if r.out != "hello\n"+dir+"\n" {
+		t.Errorf("output %q", r.out)
+	}
+}
+
+func TestInitReapsOrphans(t *testing.T) {
+	// Each (sleep &) subshell exits at once, so its sleep is reparented
+	// to PID 1; without a reaper every one of them ends as a zombie.
+	r := runBox(t, []string{"sh", "-c", `
+		for i in $(seq 300); do (sleep 0.01 &); done
+		sleep 1
+		echo zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)`}, cgroups.Limits{}, nil)
+	if r.err != nil || !strings.Contains(r.out, "zombies=0\n") {
+		t.Errorf("err %v, output %q: want no zombie left", r.err, r.out)
+	}
+}
+
+func TestOOMKillIsReported(t *testing.T) {
+	r := runBox(t, []string{"sh", "-c", "head -c 300M /dev/zero | tail"}, cgroups.Limits{MemoryBytes: 32 << 20}, nil)
+	if r.err != nil || r.res.OOMKills == 0 || r.res.Status != 137 {
+		t.Errorf("err %v, status %d, OOM kills %d: want an OOM kill and 137", r.err, r.res.Status, r.res.OOMKills)
+	}
+}
+
+func TestPidsLimitHoldsAndInitSurvives(t *testing.T) {
+	// The bomb keeps the box at its pids limit for a second while the init
+	// reaps a storm of children; "survived" and status 0 come only if the
+	// init (a Go runtime) lived through it and passed COMMAND's status on.
+	testutil.RequireRoot(t)
+	events := "pids.events"
+	r := runBox(t, []string{"sh", "-c", `
+		sleep 1 & s=$!
+		(f() { f | f & }; f) 2>/dev/null
+		wait $s
+		read -r line < "$PIDS_DIR/` + events + `"
+		echo "events: $line"
+		echo survived`}, cgroups.Limits{PidsMax: 24}, func(c *box.Config) {
+		c.Env = append(c.Env, "PIDS_DIR="+pidsDir(c.Name))
+	})
+	if r.err != nil || r.res.Status != 0 || !strings.Contains(r.out, "survived") {
+		t.Fatalf("err %v, status %d, output %q", r.err, r.res.Status, r.out)
+	}
+	if strings.Contains(r.out, "events: max 0") || !strings.Contains(r.out, "events: max ") {
+		t.Errorf("the limit was never hit: %q", r.out)
+	}
+}
+
+func TestCPUQuotaWritten(t *testing.T) {
+	testutil.RequireRoot(t)
+	var file, want string
+	if cgroups.DetectMode() == cgroups.V2 {
+		file, want = "cpu.max", "50000 100000"
+	} else {
+		file, want = "cpu.cfs_quota_us", "50000"
+	}
+	r := runBox(t, []string{"sh", "-c", `cat "$CPU_DIR/` + file + `"`}, cgroups.Limits{CPUQuota: 50000, CPUPeriod: 100000}, func(c *box.Config) {
+		c.Env = append(c.Env, "CPU_DIR="+cpuDir(c.Name))
+	})
+	if strings.TrimSpace(r.out) != want {
+		t.Errorf("%s = %q (err %v), want %q", file, r.out, r.err, want)
+	}
+}
+
+func TestOptionalNamespaces(t *testing.T) {
+	host, _ := os.Readlink("/proc/self/ns/net")
+	r := runBox(t, []string{"sh", "-c", "readlink /proc/self/ns/net; ip link show lo"}, cgroups.Limits{}, func(c *box.Config) {
+		c.Namespaces, _ = namespaces.Parse("pid,mnt,uts,net,ipc,cgroup")
+	})
+	lines := strings.SplitN(r.out, "\n", 2)
+	if r.err != nil || lines[0] == host || !strings.Contains(r.out, "UP") {
+		t.Errorf("err %v; want a new net namespace (host %s) with lo up:\n%s", r.err, host, r.out)
+	}
+	// Without pid/mnt: the init is not PID 1 but still reaps and returns.
+	r = runBox(t, []string{"sh", "-c", "exit 3"}, cgroups.Limits{}, func(c *box.Config) {
+		c.Namespaces, _ = namespaces.Parse("uts")
+	})
+	if r.err != nil || r.res.Status != 3 {
+		t.Errorf("uts-only box: status %d err %v", r.res.Status, r.err)
+	}
+}
+
+func TestNoInitMakesCommandPID1(t *testing.T) {
+	r := runBox(t, []string{"sh", "-c", "echo $$; exit 5"}, cgroups.Limits{}, func(c *box.Config) { c.NoInit = true })
+	if r.err != nil || r.out != "1\n" || r.res.Status != 5 {
+		t.Errorf("out %q status %d err %v: want COMMAND as PID 1", r.out, r.res.Status, r.err)
+	}
+	r = runBox(t, []string{"no-such-command-xyz"}, cgroups.Limits{}, func(c *box.Config) { c.NoInit = true })
+	var se *box.SetupError
+	if !errors.As(r.err, &se) || se.Code != 127 {
+		t.Errorf("--no-init with a missing command: %v", r.err)
+	}
+}
+
+func TestNameInUseIsRefused(t *testing.T) {
+	testutil.RequireRoot(t)
+	mode := cgroups.DetectMode()
+	name := fmt.Sprintf("busy-%d", os.Getpid())
+	cg, err := cgroups.Create(cgroups.Spec{Mode: mode, Parent: testParent, Name: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A process in the cgroup, as a running box would have.
+	sleep := exec.Command("sleep", "30")
+	if err := sleep.Start(); err != nil {
+		cg.Destroy()
+		t.Fatal(err)
+	}
+	defer func() {
+		cg.Destroy() // SIGKILLs the sleep
+		sleep.Wait()
+	}()
+	if err := cg.AddProc(sleep.Process.Pid); err != nil {
+		t.Fatal(err)
+	}
+	_, err = cgroups.Create(cgroups.Spec{Mode: mode, Parent: testParent, Name: name})
+	if !errors.Is(err, cgroups.ErrBoxExists) {
+		t.Errorf("err = %v, want ErrBoxExists", err)
+	}
+}
+
+func pidsDir(name string) string {
+	if cgroups.DetectMode() == cgroups.V2 {
+		return filepath.Join("/sys/fs/cgroup", testParent, name)
+	}
+	return filepath.Join("/sys/fs/cgroup/pids", testParent, name)
+}
+
+func cpuDir(name string) string {
+	if cgroups.DetectMode() == cgroups.V2 {
+		return filepath.Join("/sys/fs/cgroup", testParent, name)
+	}
+	return filepath.Join("/sys/fs/cgroup/cpu", testParent, name)
+}
