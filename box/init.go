@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 
 	"strings"
 	"syscall"
@@ -75,6 +76,13 @@ func Init() int {
 	if cfg.NoInit {
 		log("exec %s %q as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", path, cfg.Args)
 		signal.Reset()
+		// PR_SET_PDEATHSIG is per task, and the clone set it only on the
+		// main thread. If execve runs on another thread of the Go runtime,
+		// that thread becomes the process and the setting is lost: set it
+		// on the thread that will exec, pinned there, so COMMAND still
+		// dies with pbox.
+		runtime.LockOSThread()
+		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 		if cfg.Workdir != "" {
 			if err := unix.Chdir(cfg.Workdir); err != nil {
 				return fail(sock, setupErr("chdir "+cfg.Workdir, err))

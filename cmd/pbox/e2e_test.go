@@ -1,0 +1,473 @@
+package main
+
+// End-to-end tests: build the pbox binary the way a user does (plain
+// `go build`) and run it. PBOX_BIN names a prebuilt binary instead (the
+// cgroup v2 VM lane has no Go toolchain).
+
+import (
+	"bufio"
+	"bytes"
+	"debug/elf"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+func pboxBin(t *testing.T) string {
+	t.Helper()
+	if bin := os.Getenv("PBOX_BIN"); bin != "" {
+		abs, err := filepath.Abs(bin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return abs
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pbox-e2e")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		os.Chmod(dir, 0o755) // the not-root test runs it as nobody
+		builtBin = filepath.Join(dir, "pbox")
+		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
+}
+
+const e2eParent = "pbox-e2e"
+
+// result is one finished pbox run.
+type result struct {
+	stdout, stderr string
+	code           int
+}
+
+func pbox(t *testing.T, args ...string) result {
+	t.Helper()
+	cmd := exec.Command(pboxBin(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		t.Fatalf("pbox %q: %v", args, err)
+	}
+	return result{out.String(), errOut.String(), code}
+}
+
+// boxName gives each test its own box name, so leftovers are attributable.
+func boxName(t *testing.T, suffix string) string {
+	return fmt.Sprintf("e2e-%d-%s", os.Getpid(), suffix)
+}
+
+func assertNoLeftovers(t *testing.T, name string) {
+	t.Helper()
+	if left := testutil.CgroupDirs(e2eParent, name); len(left) > 0 {
+		t.Errorf("box %s left cgroup directories: %v", name, left)
+	}
+}
+
+func assertCleanError(t *testing.T, r result, code int, want string) {
+	t.Helper()
+	if r.code != code || !strings.HasPrefix(r.stderr, "pbox: ") || !strings.Contains(r.stderr, want) {
+		t.Errorf("status %d stderr %q; want %d and a pbox: message with %q", r.code, r.stderr, code, want)
+	}
+	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
+		t.Errorf("a Go stack trace reached the user:\n%s", r.stderr)
+	}
+}
+
+func TestE2EBinaryIsStatic(t *testing.T) {
+	f, err := elf.Open(pboxBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Fatal("pbox is dynamically linked: something imports net or os/user (cgo); keep the binary static")
+		}
+	}
+}
+
+func TestE2EBadInputLeavesNothing(t *testing.T) {
+	testutil.RequireRoot(t)
+	name := boxName(t, "bad")
+	tests := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"--bogus"}, 125, "flag provided but not defined"},
+		{[]string{"--memory", "12XB", "--", "true"}, 125, "--memory"},
+		{[]string{"--memory", "0", "--", "true"}, 125, "--memory"},
+		{[]string{"--cpus", "-1", "--", "true"}, 125, "--cpus"},
+		{[]string{"--pids-limit", "0", "--", "true"}, 125, "--pids-limit"},
+		{[]string{"--ns", "pid,mnt,bogus", "--", "true"}, 125, `unknown namespace "bogus"`},
+		{[]string{"--ns", "pid", "--", "true"}, 125, "add mnt"},
+		{[]string{"--hostname", strings.Repeat("h", 65), "--", "true"}, 125, "at most 64"},
+		{[]string{"--", "no-such-command-xyz"}, 127, "command not found"},
+		{[]string{"--", "/etc/passwd"}, 126, "not executable"},
+		{[]string{"-w", "/no/such/dir", "--", "true"}, 125, "workdir"},
+		{[]string{"--cgroup-parent", e2eParent + "/cgroup.procs", "--", "true"}, 125, "--cgroup-parent"},
+	}
+	for _, tt := range tests {
+		args := append([]string{"run", "--name", name, "--cgroup-parent", e2eParent}, tt.args...)
+		r := pbox(t, args...)
+		assertCleanError(t, r, tt.code, tt.want)
+		assertNoLeftovers(t, name)
+	}
+	if r := pbox(t, "run", "--cgroup-parent", e2eParent); r.code != 125 || !strings.Contains(r.stderr, "no COMMAND") {
+		t.Errorf("no COMMAND: %+v", r)
+	}
+}
+
+func TestE2ENotRootSuggestsSudo(t *testing.T) {
+	testutil.RequireRoot(t) // to become someone else
+	cmd := exec.Command(pboxBin(t), "run", "--", "true")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	err := cmd.Run()
+	ee, _ := err.(*exec.ExitError)
+	if ee == nil || ee.ExitCode() != 125 || !strings.Contains(errOut.String(), "sudo") {
+		t.Errorf("as nobody: %v, stderr %q; want 125 and a hint to use sudo", err, errOut.String())
+	}
+}
+
+func TestE2EExitStatuses(t *testing.T) {
+	testutil.RequireRoot(t)
+	tests := []struct {
+		cmd  string
+		want int
+	}{
+		{"exit 0", 0}, {"exit 3", 3}, {"kill -KILL $$", 137}, {"kill -TERM $$", 143},
+	}
+	for _, tt := range tests {
+		name := boxName(t, "st")
+		r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c", tt.cmd)
+		if r.code != tt.want {
+			t.Errorf("%q: status %d, want %d (stderr %q)", tt.cmd, r.code, tt.want, r.stderr)
+		}
+		assertNoLeftovers(t, name)
+	}
+}
+
+// runningBox is a `pbox run` in the background whose COMMAND printed
+// "ready" once it was set up.
+type runningBox struct {
+	cmd    *exec.Cmd
+	name   string
+	stdout *bufio.Reader
+	stderr *bytes.Buffer
+	waited chan struct{}
+	code   int
+}
+
+func startBox(t *testing.T, name string, setpgid bool, args ...string) *runningBox {
+	t.Helper()
+	testutil.RequireRoot(t)
+	full := append([]string{"run", "--name", name, "--cgroup-parent", e2eParent}, args...)
+	cmd := exec.Command(pboxBin(t), full...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: setpgid}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &runningBox{cmd: cmd, name: name, stdout: bufio.NewReader(out), stderr: &bytes.Buffer{}, waited: make(chan struct{})}
+	cmd.Stderr = b.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		select {
+		case <-b.waited:
+		default:
+			testutil.Kill(t, cmd.Process.Pid, syscall.SIGKILL)
+			b.wait(t)
+		}
+		pbox(t, "cleanup", "--cgroup-parent", e2eParent)
+	})
+	line, err := b.stdout.ReadString('\n')
+	if err != nil || strings.TrimSpace(line) != "ready" {
+		t.Fatalf("box did not get ready: %q %v; stderr %q", line, err, b.stderr.String())
+	}
+	return b
+}
+
+func (b *runningBox) wait(t *testing.T) int {
+	t.Helper()
+	select {
+	case <-b.waited:
+		return b.code
+	default:
+	}
+	io.Copy(io.Discard, b.stdout)
+	err := b.cmd.Wait()
+	b.code = 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		b.code = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			b.code = 128 + int(ws.Signal())
+		}
+	}
+	close(b.waited)
+	return b.code
+}
+
+func (b *runningBox) rest(t *testing.T) string {
+	data, _ := io.ReadAll(b.stdout)
+	return string(data)
+}
+
+func TestE2EBoxFromTheHostSide(t *testing.T) {
+	name := boxName(t, "host")
+	b := startBox(t, name, false, "--hostname", "lab", "--", "sh", "-c", "echo ready; exec sleep 100")
+	pids := testutil.CgroupProcs(e2eParent, name)
+	if len(pids) != 2 {
+		t.Fatalf("cgroup.procs of the box: %v, want the init and sleep", pids)
+	}
+	for _, pid := range pids {
+		status, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		nspid := statusField(string(status), "NSpid")
+		if len(nspid) != 2 || nspid[0] != strconv.Itoa(pid) {
+			t.Errorf("pid %d NSpid %v: want the host pid and the box pid", pid, nspid)
+		}
+		comm, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+		if c := strings.TrimSpace(string(comm)); (c == "pbox-init") != (nspid[1] == "1") {
+			t.Errorf("pid %d (%s) has box pid %s: only pbox-init is PID 1", pid, c, nspid[1])
+		}
+		for _, ns := range []string{"pid", "mnt", "uts"} {
+			mine, _ := os.Readlink("/proc/self/ns/" + ns)
+			theirs, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/ns/" + ns)
+			if mine == theirs {
+				t.Errorf("pid %d shares the %s namespace with the host (%s)", pid, ns, mine)
+			}
+		}
+	}
+	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGTERM)
+	if code := b.wait(t); code != 143 {
+		t.Errorf("sleep got SIGTERM through pbox and the init: status %d, want 143", code)
+	}
+	assertNoLeftovers(t, name)
+	for _, pid := range pids {
+		if testutil.Alive(pid) {
+			t.Errorf("pid %d survived its box", pid)
+		}
+	}
+}
+
+func TestE2ESignalsReachATrappingCommand(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP, syscall.SIGUSR1} {
+		name := boxName(t, "sig")
+		b := startBox(t, name, false, "--", "sh", "-c",
+			fmt.Sprintf(`trap 'echo got %d; exit 3' %d; echo ready; while :; do sleep 0.05; done`, sig, sig))
+		testutil.Kill(t, b.cmd.Process.Pid, sig)
+		out := b.rest(t)
+		if code := b.wait(t); code != 3 || !strings.Contains(out, fmt.Sprintf("got %d", sig)) {
+			t.Errorf("%v: status %d output %q; want the trap to run and 3", sig, code, out)
+		}
+		assertNoLeftovers(t, name)
+	}
+}
+
+func TestE2ECtrlCReachesTheBox(t *testing.T) {
+	// A terminal's Ctrl-C signals the whole foreground process group.
+	name := boxName(t, "ctrlc")
+	b := startBox(t, name, true, "--", "sh", "-c", `trap 'echo got INT; exit 4' INT; echo ready; while :; do sleep 0.05; done`)
+	testutil.KillGroup(t, b.cmd.Process.Pid, syscall.SIGINT)
+	out := b.rest(t)
+	if code := b.wait(t); code != 4 || !strings.Contains(out, "got INT") {
+		t.Errorf("status %d output %q", code, out)
+	}
+	assertNoLeftovers(t, name)
+}
+
+func TestE2EBoxDiesWithPbox(t *testing.T) {
+	name := boxName(t, "sigkill")
+	b := startBox(t, name, false, "--", "sh", "-c", "sleep 100 & echo ready; wait")
+	pids := testutil.CgroupProcs(e2eParent, name)
+	if len(pids) < 3 {
+		t.Fatalf("want init, sh and sleep in the box, got %v", pids)
+	}
+	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGKILL)
+	b.wait(t)
+	if !testutil.WaitFor(5*time.Second, func() bool {
+		for _, pid := range pids {
+			if testutil.Alive(pid) {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("box processes %v outlived a SIGKILLed pbox", pids)
+	}
+	// SIGKILL leaves the empty cgroup directory; cleanup finds it.
+	r := pbox(t, "cleanup", "--cgroup-parent", e2eParent)
+	if r.code != 0 || !strings.Contains(r.stdout, name) {
+		t.Errorf("cleanup: %+v, want it to remove %s", r, name)
+	}
+	assertNoLeftovers(t, name)
+}
+
+func TestE2EOOMKillIsReported(t *testing.T) {
+	testutil.RequireRoot(t)
+	name := boxName(t, "oom")
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--memory", "32M", "--", "sh", "-c", "head -c 300M /dev/zero | tail")
+	want := fmt.Sprintf("pbox: box %s was OOM-killed (memory limit 32 MiB)", name)
+	if r.code != 137 || !strings.Contains(r.stderr, want) {
+		t.Errorf("status %d stderr %q; want 137 and %q", r.code, r.stderr, want)
+	}
+	assertNoLeftovers(t, name)
+}
+
+func TestE2EZombiesPileUpWithoutInit(t *testing.T) {
+	const orphans = 20
+	script := fmt.Sprintf(`for i in $(seq %d); do (sleep 0.2 &); done; echo ready; exec sleep 100`, orphans)
+	for _, noInit := range []bool{true, false} {
+		name := boxName(t, fmt.Sprintf("zombie-%v", noInit))
+		args := []string{"--", "sh", "-c", script}
+		if noInit {
+			args = append([]string{"--no-init"}, args...)
+		}
+		b := startBox(t, name, false, args...)
+		pid1 := boxPID1(t, name)
+		var zombies int
+		testutil.WaitFor(5*time.Second, func() bool {
+			zombies = testutil.ChildrenInState(pid1, "Z")
+			return !noInit || zombies == orphans
+		})
+		time.Sleep(300 * time.Millisecond) // give a working init time to reap
+		zombies = testutil.ChildrenInState(pid1, "Z")
+		if noInit && zombies != orphans {
+			t.Errorf("--no-init: %d zombies under PID 1, want %d", zombies, orphans)
+		}
+		if !noInit && zombies != 0 {
+			t.Errorf("with pbox-init: %d zombies, want 0", zombies)
+		}
+		// SIGTERM through pbox: sleep as PID 1 has no handler, so the
+		// kernel drops it; under the init, sleep is not PID 1 and dies.
+		testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGTERM)
+		if noInit {
+			time.Sleep(300 * time.Millisecond)
+			if !testutil.Alive(pid1) {
+				t.Error("PID 1 without a SIGTERM handler died of SIGTERM")
+			}
+			testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGKILL)
+		} else if code := b.wait(t); code != 143 {
+			t.Errorf("with the init, SIGTERM ended the box with %d, want 143", code)
+		}
+		b.wait(t)
+	}
+}
+
+// boxPID1 finds the host pid of the box's PID 1 from its cgroup.
+func boxPID1(t *testing.T, name string) int {
+	t.Helper()
+	for _, pid := range testutil.CgroupProcs(e2eParent, name) {
+		status, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+		if ns := statusField(string(status), "NSpid"); len(ns) == 2 && ns[1] == "1" {
+			return pid
+		}
+	}
+	t.Fatalf("no PID 1 found in box %s", name)
+	return 0
+}
+
+func TestE2EMountsDoNotLeakFromASharedRoot(t *testing.T) {
+	// systemd makes / shared; this machine's / is private. Recreate a
+	// systemd host in a throwaway mount namespace, then compare its mount
+	// table before and after boxes ran. The control proves the check sees
+	// propagation: a nested namespace that mounts without going private
+	// first does change it.
+	testutil.RequireRoot(t)
+	bin := pboxBin(t)
+	script := fmt.Sprintf(`set -e
+mount --make-rshared /
+cat /proc/self/mountinfo > %[3]s/before
+%[1]s run --cgroup-parent %[2]s -- true
+%[1]s run --cgroup-parent %[2]s --ns pid,mnt -- sh -c 'mount -t tmpfs boxonly /mnt'
+cat /proc/self/mountinfo > %[3]s/after
+if cmp -s %[3]s/after %[3]s/before; then echo boxes=unchanged; else echo boxes=changed; diff %[3]s/before %[3]s/after || true; fi
+unshare --mount --propagation unchanged mount -t tmpfs pbox-control /mnt
+cat /proc/self/mountinfo > %[3]s/after
+if cmp -s %[3]s/after %[3]s/before; then echo control=unchanged; else echo control=changed; fi
+`, bin, e2eParent, t.TempDir())
+	out, err := exec.Command("unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "control=changed") {
+		t.Fatalf("the control did not see propagation, so this test proves nothing:\n%s", out)
+	}
+	if !strings.Contains(string(out), "boxes=unchanged") {
+		t.Errorf("a box changed the mount table of a shared-root host:\n%s", out)
+	}
+}
+
+func TestE2EVerboseExplainsEachStep(t *testing.T) {
+	testutil.RequireRoot(t)
+	name := boxName(t, "verbose")
+	r := pbox(t, "run", "-v", "--name", name, "--cgroup-parent", e2eParent, "--pids-limit", "50", "--", "true")
+	for _, want := range []string{
+		"CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS",
+		"mount: make / private, recursively (MS_REC|MS_PRIVATE)",
+		"mount: proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)",
+		`write "50" to `,
+		"pids.max",
+		`sethostname "` + name + `"`,
+		"cgroup: rmdir ",
+	} {
+		if !strings.Contains(r.stderr, want) {
+			t.Errorf("-v output lacks %q:\n%s", want, r.stderr)
+		}
+	}
+	if r.code != 0 {
+		t.Errorf("status %d", r.code)
+	}
+	assertNoLeftovers(t, name)
+}
+
+func TestE2ENameInUse(t *testing.T) {
+	name := boxName(t, "dup")
+	b := startBox(t, name, false, "--", "sh", "-c", "echo ready; exec sleep 100")
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "true")
+	assertCleanError(t, r, 125, "pick another --name")
+	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGTERM)
+	b.wait(t)
+	assertNoLeftovers(t, name)
+}
+
+func statusField(status, key string) []string {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, key+":"); ok {
+			return strings.Fields(v)
+		}
+	}
+	return nil
+}
