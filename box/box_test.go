@@ -171,7 +171,7 @@ func TestInitReapsOrphans(t *testing.T) {
 }
 
 func TestOOMKillIsReported(t *testing.T) {
-	r := runBox(t, []string{"sh", "-c", "head -c 300M /dev/zero | tail"}, cgroups.Limits{MemoryBytes: 32 << 20}, nil)
+	r := runBox(t, []string{"sh", "-c", "head -c 314572800 /dev/zero | tail"}, cgroups.Limits{MemoryBytes: 32 << 20}, nil)
 	if r.err != nil || r.res.OOMKills == 0 || r.res.Status != 137 {
 		t.Errorf("err %v, status %d, OOM kills %d: want an OOM kill and 137", r.err, r.res.Status, r.res.OOMKills)
 	}

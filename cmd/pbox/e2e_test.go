@@ -338,7 +338,7 @@ func TestE2EBoxDiesWithPbox(t *testing.T) {
 func TestE2EOOMKillIsReported(t *testing.T) {
 	testutil.RequireRoot(t)
 	name := boxName(t, "oom")
-	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--memory", "32M", "--", "sh", "-c", "head -c 300M /dev/zero | tail")
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--memory", "32M", "--", "sh", "-c", "head -c 314572800 /dev/zero | tail")
 	want := fmt.Sprintf("pbox: box %s was OOM-killed (memory limit 32 MiB)", name)
 	if r.code != 137 || !strings.Contains(r.stderr, want) {
 		t.Errorf("status %d stderr %q; want 137 and %q", r.code, r.stderr, want)
@@ -414,11 +414,11 @@ cat /proc/self/mountinfo > %[3]s/before
 %[1]s run --cgroup-parent %[2]s --ns pid,mnt -- sh -c 'mount -t tmpfs boxonly /mnt'
 cat /proc/self/mountinfo > %[3]s/after
 if cmp -s %[3]s/after %[3]s/before; then echo boxes=unchanged; else echo boxes=changed; diff %[3]s/before %[3]s/after || true; fi
-unshare --mount --propagation unchanged mount -t tmpfs pbox-control /mnt
+unshare --mount --propagation shared mount -t tmpfs pbox-control /mnt
 cat /proc/self/mountinfo > %[3]s/after
 if cmp -s %[3]s/after %[3]s/before; then echo control=unchanged; else echo control=changed; fi
 `, bin, e2eParent, t.TempDir())
-	out, err := exec.Command("unshare", "--mount", "--propagation", "unchanged", "sh", "-c", script).CombinedOutput()
+	out, err := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c", script).CombinedOutput()
 	if err != nil {
 		t.Fatalf("%v\n%s", err, out)
 	}

@@ -1,0 +1,67 @@
+package vmlane
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// vmRun finds the vm-run tool: $VM_RUN, or ../shared/vm/vm-run beside the
+// repository, as in the development and CI layout.
+func vmRun(t *testing.T) string {
+	if p := os.Getenv("VM_RUN"); p != "" {
+		return p
+	}
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Dir(strings.TrimSpace(string(out)))
+	return filepath.Join(root, "..", "shared", "vm", "vm-run")
+}
+
+// The lane runs the privileged box tests and the end-to-end tests of the
+// pbox binary on a pure cgroup v2 kernel. Output streams through, so a
+// failure inside the VM is readable here.
+func TestCgroupV2Lane(t *testing.T) {
+	testutil.RequireRoot(t)
+	tool := vmRun(t)
+	if _, err := os.Stat(tool); err != nil {
+		testutil.SkipOrFail(t, "no vm-run at %s (set VM_RUN): %v", tool, err)
+	}
+	if _, err := exec.LookPath("qemu-system-x86_64"); err != nil {
+		testutil.SkipOrFail(t, "qemu-system-x86_64 not installed (apt-get install qemu-system-x86 busybox-static)")
+	}
+	dir := t.TempDir()
+	build := func(args ...string) {
+		cmd := exec.Command("go", args...)
+		cmd.Dir = "../.."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0") // the VM has no libc
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go %v: %v\n%s", args, err, out)
+		}
+	}
+	build("build", "-o", filepath.Join(dir, "pbox"), "./cmd/pbox")
+	for _, pkg := range []string{"box", "cmd/pbox"} {
+		build("test", "-c", "-o", filepath.Join(dir, strings.ReplaceAll(pkg, "/", "-")+".test"), "./"+pkg)
+	}
+	// Each binary runs even if one before it failed; the lane fails if any did.
+	script := `set -u
+rc=0
+echo "lane: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+./box.test -test.v || rc=1
+PBOX_BIN=./pbox ./cmd-pbox.test -test.v || rc=1
+for d in /sys/fs/cgroup/pbox-test /sys/fs/cgroup/pbox-e2e; do
+  if [ -d "$d" ] && [ -n "$(find "$d" -mindepth 1 -type d)" ]; then echo "leftover cgroups under $d:"; find "$d" -mindepth 1 -type d; rc=1; fi
+done
+exit $rc`
+	cmd := exec.Command(tool, "-e", "CI="+os.Getenv("CI"), dir, script)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("cgroup v2 lane failed: %v", err)
+	}
+}
