@@ -264,8 +264,10 @@ func TestNameInUseIsRefused(t *testing.T) {
 		cg.Destroy() // SIGKILLs the sleep
 		sleep.Wait()
 	}()
-	if err := cg.AddProc(sleep.Process.Pid); err != nil {
-		t.Fatal(err)
+	for _, d := range cg.Dirs() {
+		if err := os.WriteFile(filepath.Join(d, "cgroup.procs"), []byte(fmt.Sprint(sleep.Process.Pid)), 0); err != nil {
+			t.Fatal(err)
+		}
 	}
 	_, err = cgroups.Create(cgroups.Spec{Mode: mode, Parent: testParent, Name: name})
 	if !errors.Is(err, cgroups.ErrBoxExists) {

@@ -12,6 +12,7 @@ import (
 
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
@@ -27,12 +28,13 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // Init is the main of pbox-init, PID 1 of the box. It returns the exit
 // status for os.Exit. Read it as a checklist: every step is a function.
 func Init() int {
-	// 1. Own every signal before anything else. The kernel drops signals
-	//    without a handler that are sent to PID 1, and signal.Notify starts
-	//    the runtime's signal thread: it must exist before COMMAND can use
-	//    up the box's pids limit, or a later thread creation kills the init.
+	// 1. Own the signals that matter before anything else. The kernel
+	//    drops signals without a handler that are sent to PID 1, and
+	//    signal.Notify starts the runtime's signal thread: it must exist
+	//    before COMMAND can use up the box's pids limit, or a later thread
+	//    creation kills the init. The rarer signals follow in step 6.
 	sigs := make(chan os.Signal, 128)
-	signal.Notify(sigs)
+	signal.Notify(sigs, essentialSignals...)
 	// comm comes from the executable's file name ("exe" for
 	// /proc/self/exe); name it so ps -e and pgrep see what PID 1 is.
 	// PR_SET_NAME would only rename the current thread.
@@ -113,8 +115,30 @@ func Init() int {
 	sock.Close()
 
 	// 6. Reap and forward until COMMAND exits, then exit with its status.
+	//    Each signal.Notify costs a round trip to the runtime's signal
+	//    thread (~25 µs), so the ~40 rarer signals (SIGXCPU, SIGIO,
+	//    SIGPWR, the real-time ones...) are taken over a little later,
+	//    off the start-up path; until then the runtime's handler ignores
+	//    them (it never dies of them: the ones that would kill or crash a
+	//    Go program are all in essentialSignals).
+	time.AfterFunc(lateSignalsAfter, func() { signal.Notify(sigs) })
 	return superviseLoop(pid, sigs)
 }
+
+// essentialSignals are what the init must handle before COMMAND starts:
+// SIGCHLD to reap, what users, terminals and `docker stop` send, and every
+// signal whose default in a Go program is to exit or crash (sent with
+// kill, SIGQUIT or SIGILL would otherwise dump the init's goroutines).
+var essentialSignals = []os.Signal{
+	syscall.SIGCHLD, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP,
+	syscall.SIGQUIT, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGWINCH,
+	syscall.SIGALRM, syscall.SIGCONT, syscall.SIGTSTP, syscall.SIGPIPE,
+	syscall.SIGABRT, syscall.SIGSYS, syscall.SIGILL, syscall.SIGTRAP,
+	syscall.SIGSTKFLT,
+}
+
+// lateSignalsAfter is when the init takes over the remaining signals.
+const lateSignalsAfter = 20 * time.Millisecond
 
 // superviseLoop is the whole life of PID 1 once COMMAND runs: SIGCHLD means
 // "reap", every other signal goes to COMMAND. Only wait4(-1) reaps, so no

@@ -134,7 +134,7 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 		waitPid(pid)
 		return Result{}, e
 	}
-	if cgfd < 0 {
+	if cg.NeedsAddProc() {
 		if err := cg.AddProc(pid); err != nil {
 			return abort(setupErr("cgroup", err))
 		}

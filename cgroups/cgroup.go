@@ -77,8 +77,8 @@ type Cgroup struct {
 	mode   Mode
 	root   string
 	rel    string   // "/<parent>/<name>", the same in every hierarchy
-	ctrls  []string // v1: the hierarchies joined
-	dirs   []string // the directories made for the box, one per hierarchy
+	v2dir  string   // the box's directory in a cgroup2 tree, if any
+	v1dirs []string // the v1 hierarchies joined, one directory each
 	limits Limits
 	log    Logf
 }
@@ -116,13 +116,24 @@ func Create(s Spec) (*Cgroup, error) {
 	var err error
 	switch s.Mode {
 	case V2:
-		err = c.createV2()
-	case V1, Hybrid:
-		err = c.createV1()
+		err = c.createUnified(c.root, c.controllersNeeded())
+	case Hybrid:
+		// The cgroup2 tree of a hybrid host has no controllers, but a box
+		// born into it (CLONE_INTO_CGROUP) is tracked and killable for
+		// free; v1 hierarchies are joined only for the limits.
+		if err = c.createUnified(filepath.Join(c.root, "unified"), nil); err == nil {
+			err = c.createV1(c.controllersNeeded())
+		}
+	case V1:
+		err = c.createV1(c.controllersNeeded())
 	default:
 		return nil, fmt.Errorf("%w at %s: is cgroupfs mounted?", ErrUnavailable, s.Root)
 	}
+	if err == nil {
+		err = c.applyLimits()
+	}
 	if err != nil {
+		c.Destroy()
 		return nil, err
 	}
 	if err := c.verify(); err != nil {
@@ -139,10 +150,17 @@ func (c *Cgroup) Path() string { return c.rel }
 func (c *Cgroup) Mode() Mode { return c.mode }
 
 // Dirs lists the box's cgroup directories (one per joined hierarchy).
-func (c *Cgroup) Dirs() []string { return c.dirs }
+func (c *Cgroup) Dirs() []string {
+	var dirs []string
+	if c.v2dir != "" {
+		dirs = append(dirs, c.v2dir)
+	}
+	return append(dirs, c.v1dirs...)
+}
 
 // controllersNeeded lists the controllers the limits need, in the order
-// they are reported. On v1, pids is always joined to track the processes.
+// they are reported. On a pure v1 host, pids is always joined to track the
+// box's processes (hybrid and v2 hosts track them in the cgroup2 tree).
 func (c *Cgroup) controllersNeeded() []string {
 	var ctrls []string
 	if c.limits.MemoryBytes > 0 {
@@ -151,7 +169,7 @@ func (c *Cgroup) controllersNeeded() []string {
 	if c.limits.CPUQuota > 0 {
 		ctrls = append(ctrls, "cpu")
 	}
-	if c.limits.PidsMax > 0 || c.mode != V2 {
+	if c.limits.PidsMax > 0 || c.mode == V1 {
 		ctrls = append(ctrls, "pids")
 	}
 	return ctrls
@@ -175,26 +193,29 @@ func (c *Cgroup) checkFree(dir string) error {
 	return nil
 }
 
-func (c *Cgroup) createV2() error {
-	dir := filepath.Join(c.root, c.rel)
-	available, err := os.ReadFile(filepath.Join(c.root, "cgroup.controllers"))
-	if err != nil {
-		return fmt.Errorf("read %s: %w", filepath.Join(c.root, "cgroup.controllers"), err)
-	}
-	have := strings.Fields(string(available))
-	ctrls := c.controllersNeeded()
-	for _, ctrl := range ctrls {
-		if !contains(have, ctrl) {
-			return fmt.Errorf("%w: %s (%s/cgroup.controllers lists: %s): enable it in the kernel or boot with it, or drop the limit that needs it",
-				ErrNoCtrl, ctrl, c.root, strings.Join(have, " "))
+// createUnified makes the box's directory in the cgroup2 tree at top,
+// with ctrls enabled from top down to it.
+func (c *Cgroup) createUnified(top string, ctrls []string) error {
+	dir := filepath.Join(top, c.rel)
+	if len(ctrls) > 0 {
+		available, err := os.ReadFile(filepath.Join(top, "cgroup.controllers"))
+		if err != nil {
+			return fmt.Errorf("read %s: %w", filepath.Join(top, "cgroup.controllers"), err)
+		}
+		have := strings.Fields(string(available))
+		for _, ctrl := range ctrls {
+			if !contains(have, ctrl) {
+				return fmt.Errorf("%w: %s (%s/cgroup.controllers lists: %s): enable it in the kernel or boot with it, or drop the limit that needs it",
+					ErrNoCtrl, ctrl, top, strings.Join(have, " "))
+			}
 		}
 	}
 	if err := c.checkFree(dir); err != nil {
 		return err
 	}
 	// A controller works in a cgroup only if every ancestor enables it
-	// for its children, from the root down to the box's parent.
-	parent := c.root
+	// for its children, from the top down to the box's parent.
+	parent := top
 	for _, part := range strings.Split(strings.Trim(filepath.Dir(c.rel), "/"), "/") {
 		if err := c.enableControllers(parent, ctrls); err != nil {
 			return err
@@ -207,7 +228,7 @@ func (c *Cgroup) createV2() error {
 			return err
 		}
 	}
-	if parent != c.root {
+	if parent != top {
 		if err := c.enableControllers(parent, ctrls); err != nil {
 			return err
 		}
@@ -215,19 +236,16 @@ func (c *Cgroup) createV2() error {
 	if err := c.mkdir(dir); err != nil {
 		return err
 	}
-	c.dirs = []string{dir}
-	for _, s := range c.expected() {
-		if err := c.write(s.file, s.value); err != nil {
-			c.Destroy()
-			return err
-		}
-	}
+	c.v2dir = dir
 	return nil
 }
 
 // enableControllers writes "+ctrl" to dir's cgroup.subtree_control for
 // each controller not yet enabled there.
 func (c *Cgroup) enableControllers(dir string, ctrls []string) error {
+	if len(ctrls) == 0 {
+		return nil
+	}
 	file := filepath.Join(dir, "cgroup.subtree_control")
 	cur, err := os.ReadFile(file)
 	if err != nil {
@@ -245,8 +263,7 @@ func (c *Cgroup) enableControllers(dir string, ctrls []string) error {
 	return c.write(file, strings.Join(add, " "))
 }
 
-func (c *Cgroup) createV1() error {
-	ctrls := c.controllersNeeded()
+func (c *Cgroup) createV1(ctrls []string) error {
 	for _, ctrl := range ctrls {
 		if !exists(filepath.Join(c.root, ctrl, "cgroup.procs")) {
 			return fmt.Errorf("%w: %s (no v1 hierarchy at %s): mount it, or drop the limit that needs it",
@@ -256,18 +273,20 @@ func (c *Cgroup) createV1() error {
 			return err
 		}
 	}
-	c.ctrls = ctrls
 	for _, ctrl := range ctrls {
 		dir := filepath.Join(c.root, ctrl, c.rel)
 		if err := c.mkdirAll(filepath.Join(c.root, ctrl), c.rel); err != nil {
-			c.Destroy()
 			return err
 		}
-		c.dirs = append(c.dirs, dir)
+		c.v1dirs = append(c.v1dirs, dir)
 	}
+	return nil
+}
+
+// applyLimits writes every limit file, in order.
+func (c *Cgroup) applyLimits() error {
 	for _, s := range c.expected() {
 		if err := c.write(s.file, s.value); err != nil {
-			c.Destroy()
 			return err
 		}
 	}
@@ -322,7 +341,7 @@ func (c *Cgroup) expected() []setting {
 	l := c.limits
 	var s []setting
 	if c.mode == V2 {
-		dir := filepath.Join(c.root, c.rel)
+		dir := c.v2dir
 		if l.MemoryBytes > 0 {
 			s = append(s, exact(filepath.Join(dir, "memory.max"), strconv.FormatInt(l.MemoryBytes, 10)))
 			if exists(filepath.Join(dir, "memory.swap.max")) {
@@ -379,13 +398,13 @@ func (c *Cgroup) verify() error {
 	return nil
 }
 
-// FD opens the v2 cgroup directory for clone3(CLONE_INTO_CGROUP). On v1
-// it returns -1: the caller must AddProc before the child runs.
+// FD opens the box's cgroup2 directory for clone3(CLONE_INTO_CGROUP).
+// On a pure v1 host it returns -1.
 func (c *Cgroup) FD() (int, error) {
-	if c.mode != V2 {
+	if c.v2dir == "" {
 		return -1, nil
 	}
-	dir := filepath.Join(c.root, c.rel)
+	dir := c.v2dir
 	fd, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
@@ -393,10 +412,14 @@ func (c *Cgroup) FD() (int, error) {
 	return fd, nil
 }
 
-// AddProc moves pid into every hierarchy of the box (v1, hybrid; on v2
-// the child is cloned into the cgroup instead).
+// NeedsAddProc reports whether the child must be moved with AddProc
+// before it may run: it joins v1 hierarchies, which clone cannot do.
+func (c *Cgroup) NeedsAddProc() bool { return len(c.v1dirs) > 0 }
+
+// AddProc moves pid into the box's v1 hierarchies (a child cloned into
+// the cgroup2 directory is already there).
 func (c *Cgroup) AddProc(pid int) error {
-	for _, d := range c.dirs {
+	for _, d := range c.v1dirs {
 		if err := c.write(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
 			return err
 		}
@@ -412,7 +435,7 @@ func (c *Cgroup) OOMKills() (uint64, error) {
 	}
 	var file string
 	if c.mode == V2 {
-		file = filepath.Join(c.root, c.rel, "memory.events")
+		file = filepath.Join(c.v2dir, "memory.events")
 	} else {
 		file = filepath.Join(c.root, "memory", c.rel, "memory.oom_control")
 	}
@@ -426,11 +449,14 @@ func (c *Cgroup) OOMKills() (uint64, error) {
 
 // Procs lists the pids in the box's cgroup (the tracking hierarchy on v1).
 func (c *Cgroup) Procs() ([]int, error) {
-	dir := filepath.Join(c.root, c.rel)
-	if c.mode != V2 {
-		dir = filepath.Join(c.root, "pids", c.rel)
+	dirs := c.Dirs()
+	if len(dirs) == 0 {
+		return nil, nil
 	}
-	data, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	data, err := os.ReadFile(filepath.Join(dirs[0], "cgroup.procs"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -447,8 +473,8 @@ func (c *Cgroup) Procs() ([]int, error) {
 // is empty. With a PID namespace the kernel already did this when the
 // box's init exited; without one, orphans may still be running.
 func (c *Cgroup) Kill() error {
-	if c.mode == V2 && exists(filepath.Join(c.root, c.rel, "cgroup.kill")) {
-		if err := os.WriteFile(filepath.Join(c.root, c.rel, "cgroup.kill"), []byte("1"), 0); err != nil {
+	if c.v2dir != "" && exists(filepath.Join(c.v2dir, "cgroup.kill")) {
+		if err := os.WriteFile(filepath.Join(c.v2dir, "cgroup.kill"), []byte("1"), 0); err != nil {
 			return fmt.Errorf("kill cgroup %s: %w", c.rel, err)
 		}
 	}
@@ -477,13 +503,14 @@ func (c *Cgroup) Kill() error {
 func (c *Cgroup) Destroy() error {
 	killErr := c.Kill()
 	var err error
-	for i := len(c.dirs) - 1; i >= 0; i-- {
-		c.log.printf("cgroup: rmdir %s", c.dirs[i])
-		if e := rmdirRetry(c.dirs[i]); e != nil && err == nil {
+	dirs := c.Dirs()
+	for i := len(dirs) - 1; i >= 0; i-- {
+		c.log.printf("cgroup: rmdir %s", dirs[i])
+		if e := rmdirRetry(dirs[i]); e != nil && err == nil {
 			err = e
 		}
 	}
-	c.dirs = nil
+	c.v2dir, c.v1dirs = "", nil
 	if err != nil {
 		return err
 	}
@@ -556,6 +583,9 @@ func Sweep(mode Mode, root, parent string) (removed, busy []string, err error) {
 	case V1, Hybrid:
 		for _, ctrl := range []string{"memory", "cpu", "pids"} {
 			bases = append(bases, filepath.Join(root, ctrl, parent))
+		}
+		if mode == Hybrid {
+			bases = append(bases, filepath.Join(root, "unified", parent))
 		}
 	default:
 		return nil, nil, fmt.Errorf("%w at %s", ErrUnavailable, root)

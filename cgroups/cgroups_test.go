@@ -201,7 +201,7 @@ func TestCreateV1JoinsOnlyWhatItLimits(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Join(root, ctrl), 0o755))
 		write(t, filepath.Join(root, ctrl, "cgroup.procs"), "")
 	}
-	c, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "b", Limits: Limits{MemoryBytes: 64 << 20}})
+	c, err := Create(Spec{Mode: V1, Root: root, Parent: "pbox", Name: "b", Limits: Limits{MemoryBytes: 64 << 20}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,6 +211,36 @@ func TestCreateV1JoinsOnlyWhatItLimits(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(root, "cpu/pbox/b")); !os.IsNotExist(err) {
 		t.Error("joined cpu without a cpu limit")
+	}
+	if fd, _ := c.FD(); fd != -1 || !c.NeedsAddProc() {
+		t.Errorf("a pure v1 box has no cgroup2 fd (got %d) and must be moved with AddProc", fd)
+	}
+}
+
+func TestCreateHybridTracksInTheUnifiedTree(t *testing.T) {
+	root := t.TempDir()
+	for _, ctrl := range []string{"memory", "cpu", "pids"} {
+		must(t, os.MkdirAll(filepath.Join(root, ctrl), 0o755))
+		write(t, filepath.Join(root, ctrl, "cgroup.procs"), "")
+	}
+	must(t, os.MkdirAll(filepath.Join(root, "unified"), 0o755))
+	write(t, filepath.Join(root, "unified", "cgroup.procs"), "")
+	// No limits: the box lives only in the cgroup2 tree, no v1 attach.
+	c, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(root, "unified/pbox/b"); strings.Join(c.Dirs(), " ") != want || c.NeedsAddProc() {
+		t.Errorf("Dirs = %v, want only %s and no AddProc", c.Dirs(), want)
+	}
+	// A pids limit adds exactly the pids hierarchy.
+	c2, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "c", Limits: Limits{PidsMax: 5}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{filepath.Join(root, "unified/pbox/c"), filepath.Join(root, "pids/pbox/c")}
+	if strings.Join(c2.Dirs(), " ") != strings.Join(want, " ") || !c2.NeedsAddProc() {
+		t.Errorf("Dirs = %v, want %v", c2.Dirs(), want)
 	}
 }
 

@@ -1,18 +1,17 @@
 package main
 
 import (
-	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"strings"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
 )
 
 var runCommand = &cli.Command{
@@ -92,7 +91,24 @@ type runFlags struct {
 	verbose                                   bool
 }
 
-var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$`)
+// validName reports whether name can be a box name: it becomes a cgroup
+// directory, so 1-64 of [a-zA-Z0-9_.-], starting with a letter or digit.
+// (Hand-written: a package-level regexp is compiled at every start of
+// pbox and of pbox-init.)
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 64 {
+		return false
+	}
+	for i, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '_' || r == '.' || r == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 // buildRun checks every flag and turns them into the box's config. Every
 // message names the flag and says how to fix it.
@@ -107,7 +123,7 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 	if cfg.Name == "" {
 		cfg.Name = generateName()
 	}
-	if !validName.MatchString(cfg.Name) {
+	if !validName(cfg.Name) {
 		return cfg, opt, fmt.Errorf("--name %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", cfg.Name)
 	}
 	cfg.Hostname = f.hostname
@@ -174,9 +190,11 @@ func mergeEnv(environ, sets []string) ([]string, error) {
 	return env, nil
 }
 
+// generateName makes "pbox-<6 hex>". getrandom(2) directly: crypto/rand
+// would add its FIPS self-checks to every start of pbox and pbox-init.
 func generateName() string {
 	b := make([]byte, 3)
-	rand.Read(b)
+	unix.Getrandom(b, 0)
 	return "pbox-" + hex.EncodeToString(b)
 }
 

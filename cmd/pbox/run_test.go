@@ -11,7 +11,7 @@ func TestBuildRunDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !validName.MatchString(cfg.Name) || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
+	if !validName(cfg.Name) || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
 		t.Errorf("generated name %q", cfg.Name)
 	}
 	if cfg.Hostname != cfg.Name {
@@ -61,6 +61,19 @@ func TestBuildRunRejects(t *testing.T) {
 		_, _, err := buildRun(f, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err %v, want it to mention %q", f, err, tt.want)
+		}
+	}
+}
+
+func TestValidName(t *testing.T) {
+	for _, ok := range []string{"a", "web-1", "A.b_c", strings.Repeat("x", 64)} {
+		if !validName(ok) {
+			t.Errorf("%q refused", ok)
+		}
+	}
+	for _, bad := range []string{"", "-a", ".a", "a/b", "a b", "..", strings.Repeat("x", 65), "é"} {
+		if validName(bad) {
+			t.Errorf("%q accepted", bad)
 		}
 	}
 }

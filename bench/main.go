@@ -1,0 +1,335 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 2 && os.Args[1] == "orphans" {
+		makeOrphans(os.Args[2])
+		return
+	}
+	rounds := flag.Int("n", 200, "rounds per start-up row")
+	orphans := flag.Int("orphans", 10000, "orphans for the reaping row")
+	pbox := flag.String("pbox", "", "pbox binary (default: build ./cmd/pbox)")
+	flag.Parse()
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
+		os.Exit(2)
+	}
+	work, err := os.MkdirTemp("", "pbox-bench")
+	check(err)
+	defer os.RemoveAll(work)
+	if *pbox == "" {
+		*pbox = filepath.Join(work, "pbox")
+		out, err := exec.Command("go", "build", "-o", *pbox, "./cmd/pbox").CombinedOutput()
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench: go build: %v\n%s", err, out)
+			os.Exit(1)
+		}
+	}
+	trueBin, _ := exec.LookPath("true")
+	fmt.Printf("pbox benchmark, %s, %d rounds per row, rows interleaved\n\n", time.Now().Format("2006-01-02 15:04"), *rounds)
+
+	startRows := []row{
+		{name: "exec true (no isolation)", argv: []string{trueBin}},
+		{name: "unshare --pid --fork --mount --uts --mount-proc true", argv: []string{"unshare", "--pid", "--fork", "--mount", "--uts", "--mount-proc", trueBin}, base: true},
+		{name: "pbox run -- true", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--", trueBin}},
+		{name: "pbox run --memory 64M --pids-limit 100 -- true", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--memory", "64M", "--pids-limit", "100", "--", trueBin}},
+		{name: "unshare ... + tini as PID 1", argv: []string{"unshare", "--pid", "--fork", "--mount", "--uts", "--mount-proc", "tini", "-s", "--", trueBin}, needs: "tini"},
+		{name: "bwrap --unshare-pid --unshare-uts --proc --dev", argv: []string{"bwrap", "--bind", "/", "/", "--unshare-pid", "--unshare-uts", "--proc", "/proc", "--dev", "/dev", trueBin}, needs: "bwrap"},
+	}
+	if bundle, err := busyboxBundle(work); err == nil {
+		for _, rt := range []string{"runc", "crun"} {
+			startRows = append(startRows, row{name: rt + " run (busybox bundle, true)", argv: []string{rt, "--root", filepath.Join(work, rt+"-state"), "run", "--bundle", bundle, "bench-" + rt}, needs: rt})
+		}
+	} else {
+		fmt.Printf("(runc/crun rows left out: %v)\n", err)
+	}
+	startRows = available(startRows)
+	measure(startRows, *rounds)
+	printTable("Start to exit of `true`", startRows)
+
+	fmt.Println()
+	reapRows(*pbox, *orphans)
+	fmt.Println()
+	idleRSS(*pbox)
+}
+
+type row struct {
+	name  string
+	argv  []string
+	needs string
+	base  bool // the row the ratios are against
+	times []time.Duration
+}
+
+func available(rows []row) []row {
+	var out []row
+	for _, r := range rows {
+		tool := r.needs
+		if tool == "" {
+			tool = r.argv[0]
+		}
+		if _, err := exec.LookPath(tool); err != nil {
+			fmt.Printf("(%s left out: %s not installed)\n", r.name, tool)
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
+}
+
+// measure runs every row once per round, in turn, so that the machine's
+// slow moments hit all rows alike. syscall.ForkExec avoids os/exec's own
+// pidfd probe, which would be counted against every row.
+func measure(rows []row, rounds int) {
+	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	check(err)
+	defer devnull.Close()
+	for i := range rows {
+		path, err := exec.LookPath(rows[i].argv[0])
+		check(err)
+		rows[i].argv[0] = path
+		run(rows[i].argv, devnull) // warm caches
+	}
+	for n := 0; n < rounds; n++ {
+		for i := range rows {
+			start := time.Now()
+			if ws := run(rows[i].argv, devnull); ws.ExitStatus() != 0 {
+				fmt.Fprintf(os.Stderr, "bench: %s exited %d\n", rows[i].name, ws.ExitStatus())
+			}
+			rows[i].times = append(rows[i].times, time.Since(start))
+		}
+	}
+}
+
+func run(argv []string, devnull *os.File) syscall.WaitStatus {
+	pid, err := syscall.ForkExec(argv[0], argv, &syscall.ProcAttr{
+		Env: os.Environ(), Files: []uintptr{devnull.Fd(), devnull.Fd(), devnull.Fd()},
+	})
+	check(err)
+	var ws syscall.WaitStatus
+	for {
+		if _, err := syscall.Wait4(pid, &ws, 0, nil); err != syscall.EINTR {
+			return ws
+		}
+	}
+}
+
+func median(d []time.Duration) time.Duration {
+	s := append([]time.Duration(nil), d...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2]
+}
+
+func printTable(title string, rows []row) {
+	var base time.Duration
+	for _, r := range rows {
+		if r.base {
+			base = median(r.times)
+		}
+	}
+	fmt.Printf("%s\n", title)
+	fmt.Printf("  %-55s %12s %14s\n", "command", "median", "vs unshare")
+	for _, r := range rows {
+		m := median(r.times)
+		fmt.Printf("  %-55s %9.2f ms %13.2fx\n", r.name, float64(m.Microseconds())/1000, float64(m)/float64(base))
+	}
+}
+
+// busyboxBundle makes an OCI bundle whose rootfs is the host's static
+// busybox, for runc and crun (they need a root filesystem).
+func busyboxBundle(work string) (string, error) {
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		return "", fmt.Errorf("no busybox (apt-get install busybox-static)")
+	}
+	bundle := filepath.Join(work, "bundle")
+	bin := filepath.Join(bundle, "rootfs", "bin")
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return "", err
+	}
+	data, err := os.ReadFile(bb)
+	if err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(bin, "busybox"), data, 0o755); err != nil {
+		return "", err
+	}
+	for _, app := range []string{"true", "sh"} {
+		os.Symlink("busybox", filepath.Join(bin, app))
+	}
+	for _, d := range []string{"proc", "dev", "sys", "tmp"} {
+		os.MkdirAll(filepath.Join(bundle, "rootfs", d), 0o755)
+	}
+	rt := "runc"
+	if _, err := exec.LookPath(rt); err != nil {
+		rt = "crun"
+	}
+	cmd := exec.Command(rt, "spec")
+	cmd.Dir = bundle
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%s spec: %v %s", rt, err, out)
+	}
+	cfg := filepath.Join(bundle, "config.json")
+	spec, err := os.ReadFile(cfg)
+	if err != nil {
+		return "", err
+	}
+	s := strings.Replace(string(spec), `"terminal": true`, `"terminal": false`, 1)
+	s = strings.Replace(s, `"sh"`, `"/bin/true"`, 1)
+	return bundle, os.WriteFile(cfg, []byte(s), 0o644)
+}
+
+// makeOrphans starts n sleeps and exits without waiting: every one of
+// them is reparented to PID 1 of the box, which has to reap it.
+func makeOrphans(arg string) {
+	n, _ := strconv.Atoi(arg)
+	sleep, err := exec.LookPath("sleep")
+	check(err)
+	for i := 0; i < n; i++ {
+		if _, err := syscall.ForkExec(sleep, []string{"sleep", "1"}, &syscall.ProcAttr{}); err != nil {
+			fmt.Fprintf(os.Stderr, "orphans: %d of %d: %v\n", i, n, err)
+			os.Exit(1)
+		}
+	}
+}
+
+// reapRows has PID 1 reap n orphans and reports its CPU time for it (from
+// /proc/1/schedstat, in ns, read inside the box before and after) and the
+// zombies left.
+func reapRows(pbox string, n int) {
+	self, err := os.Executable()
+	check(err)
+	script := fmt.Sprintf(`read a b c < /proc/1/schedstat
+%s orphans %d
+sleep 3
+read d e f < /proc/1/schedstat
+echo "$((d - a)) $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)"`, self, n)
+	type reaper struct {
+		name string
+		argv []string
+	}
+	reapers := []reaper{{"pbox-init (pbox run)", []string{pbox, "run", "--cgroup-parent", "pbox-bench", "--", "sh", "-c", script}}}
+	if _, err := exec.LookPath("tini"); err == nil {
+		reapers = append(reapers, reaper{"tini (unshare ... tini -s)", []string{"unshare", "--pid", "--fork", "--mount-proc", "tini", "-s", "--", "sh", "-c", script}})
+	}
+	if _, err := exec.LookPath("dumb-init"); err == nil {
+		reapers = append(reapers, reaper{"dumb-init (unshare ... dumb-init)", []string{"unshare", "--pid", "--fork", "--mount-proc", "dumb-init", "sh", "-c", script}})
+	}
+	fmt.Printf("Reaping %d orphans reparented to PID 1 (median of 3)\n", n)
+	fmt.Printf("  %-40s %16s %14s %8s\n", "PID 1", "CPU time of PID 1", "vs tini", "zombies")
+	var tini time.Duration
+	type res struct {
+		cpu     time.Duration
+		zombies string
+	}
+	results := map[string]res{}
+	for _, r := range reapers {
+		var cpus []time.Duration
+		var zombies string
+		for i := 0; i < 3; i++ {
+			out, err := exec.Command(r.argv[0], r.argv[1:]...).Output()
+			f := strings.Fields(string(out))
+			if err != nil || len(f) != 2 {
+				fmt.Printf("  %-40s failed: %v %q\n", r.name, err, out)
+				break
+			}
+			ns, _ := strconv.ParseInt(f[0], 10, 64)
+			cpus = append(cpus, time.Duration(ns))
+			zombies = f[1]
+		}
+		if len(cpus) == 0 {
+			continue
+		}
+		results[r.name] = res{median(cpus), zombies}
+		if strings.HasPrefix(r.name, "tini") {
+			tini = median(cpus)
+		}
+	}
+	for _, r := range reapers {
+		x, ok := results[r.name]
+		if !ok {
+			continue
+		}
+		ratio := "-"
+		if tini > 0 {
+			ratio = fmt.Sprintf("%.2fx", float64(x.cpu)/float64(tini))
+		}
+		fmt.Printf("  %-40s %13.2f ms %14s %8s\n", r.name, float64(x.cpu.Microseconds())/1000, ratio, x.zombies)
+	}
+}
+
+// idleRSS reports the resident memory of an idle PID 1.
+func idleRSS(pbox string) {
+	fmt.Println("Idle resident memory of PID 1 (VmRSS)")
+	measureRSS := func(name string, argv []string, match string) {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		check(cmd.Start())
+		defer func() {
+			if cmd.Process.Pid > 1 {
+				cmd.Process.Signal(syscall.SIGTERM)
+			}
+			cmd.Wait()
+		}()
+		time.Sleep(500 * time.Millisecond)
+		pid := findChild(cmd.Process.Pid, match, 3)
+		if pid == 0 {
+			fmt.Printf("  %-40s not found\n", name)
+			return
+		}
+		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+		for _, line := range strings.Split(string(status), "\n") {
+			if strings.HasPrefix(line, "VmRSS:") || strings.HasPrefix(line, "Threads:") {
+				name += "  " + strings.Join(strings.Fields(line), " ")
+			}
+		}
+		fmt.Printf("  %s\n", name)
+	}
+	measureRSS("pbox-init", []string{pbox, "run", "--cgroup-parent", "pbox-bench", "--", "sleep", "5"}, "pbox-init")
+	if _, err := exec.LookPath("tini"); err == nil {
+		measureRSS("tini", []string{"unshare", "--pid", "--fork", "--mount-proc", "tini", "-s", "--", "sleep", "5"}, "tini")
+	}
+}
+
+// findChild looks up to depth levels below pid for a process named comm.
+// Children hang off the thread that forked them, so read every task's list.
+func findChild(pid int, comm string, depth int) int {
+	if depth < 0 {
+		return 0
+	}
+	lists, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
+	var data []byte
+	for _, l := range lists {
+		b, _ := os.ReadFile(l)
+		data = append(append(data, ' '), b...)
+	}
+	for _, f := range strings.Fields(string(data)) {
+		c, _ := strconv.Atoi(f)
+		name, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", c))
+		if strings.TrimSpace(string(name)) == comm {
+			return c
+		}
+		if found := findChild(c, comm, depth-1); found != 0 {
+			return found
+		}
+	}
+	return 0
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
