@@ -55,9 +55,20 @@ func main() {
 	} else {
 		fmt.Printf("(runc/crun rows left out: %v)\n", err)
 	}
-	startRows = available(startRows)
-	measure(startRows, *rounds)
+	startRows = measure(available(startRows), *rounds)
 	printTable("Start to exit of `true`", startRows)
+	var plain, limited time.Duration
+	for _, r := range startRows {
+		switch {
+		case strings.HasPrefix(r.name, "pbox run -- "):
+			plain = median(r.times)
+		case strings.HasPrefix(r.name, "pbox run --memory"):
+			limited = median(r.times)
+		}
+	}
+	if plain > 0 && limited > 0 {
+		fmt.Printf("  limits (--memory, --pids-limit) add %.2f ms to pbox run\n", float64((limited-plain).Microseconds())/1000)
+	}
 
 	fmt.Println()
 	reapRows(*pbox, *orphans)
@@ -91,17 +102,25 @@ func available(rows []row) []row {
 
 // measure runs every row once per round, in turn, so that the machine's
 // slow moments hit all rows alike. syscall.ForkExec avoids os/exec's own
-// pidfd probe, which would be counted against every row.
-func measure(rows []row, rounds int) {
+// pidfd probe, which would be counted against every row. A row whose
+// command fails on this host is left out, with its own words.
+func measure(rows []row, rounds int) []row {
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	check(err)
 	defer devnull.Close()
-	for i := range rows {
-		path, err := exec.LookPath(rows[i].argv[0])
+	var ok []row
+	for _, r := range rows {
+		out, err := exec.Command(r.argv[0], r.argv[1:]...).CombinedOutput() // also warms caches
+		if err != nil {
+			fmt.Printf("(%s left out: %v: %s)\n", r.name, err, strings.TrimSpace(string(out)))
+			continue
+		}
+		path, err := exec.LookPath(r.argv[0])
 		check(err)
-		rows[i].argv[0] = path
-		run(rows[i].argv, devnull) // warm caches
+		r.argv[0] = path
+		ok = append(ok, r)
 	}
+	rows = ok
 	for n := 0; n < rounds; n++ {
 		for i := range rows {
 			start := time.Now()
@@ -111,6 +130,7 @@ func measure(rows []row, rounds int) {
 			rows[i].times = append(rows[i].times, time.Since(start))
 		}
 	}
+	return rows
 }
 
 func run(argv []string, devnull *os.File) syscall.WaitStatus {
