@@ -139,6 +139,7 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 			return abort(setupErr("cgroup", err))
 		}
 	}
+	cg.Placed()
 	if err := send(parent, message{Type: msgGo}); err != nil {
 		return abort(setupErr("start init", err))
 	}

@@ -79,6 +79,7 @@ type Cgroup struct {
 	rel    string   // "/<parent>/<name>", the same in every hierarchy
 	v2dir  string   // the box's directory in a cgroup2 tree, if any
 	v1dirs []string // the v1 hierarchies joined, one directory each
+	lockFD int      // shared flock on the parent until Placed; -1 if none
 	limits Limits
 	log    Logf
 }
@@ -107,6 +108,7 @@ func Create(s Spec) (*Cgroup, error) {
 		return nil, err
 	}
 	c := &Cgroup{
+		lockFD: -1,
 		mode:   s.Mode,
 		root:   s.Root,
 		rel:    "/" + filepath.Join(strings.Trim(s.Parent, "/"), s.Name),
@@ -233,6 +235,9 @@ func (c *Cgroup) createUnified(top string, ctrls []string) error {
 			return err
 		}
 	}
+	if err := c.lockParent(parent); err != nil {
+		return err
+	}
 	if err := c.mkdir(dir); err != nil {
 		return err
 	}
@@ -275,12 +280,57 @@ func (c *Cgroup) createV1(ctrls []string) error {
 	}
 	for _, ctrl := range ctrls {
 		dir := filepath.Join(c.root, ctrl, c.rel)
-		if err := c.mkdirAll(filepath.Join(c.root, ctrl), c.rel); err != nil {
+		if err := c.mkdirAll(filepath.Join(c.root, ctrl), filepath.Dir(c.rel)); err != nil {
+			return err
+		}
+		if c.mode == V1 && ctrl == "pids" { // the tracker on a pure v1 host
+			if err := c.lockParent(filepath.Dir(dir)); err != nil {
+				return err
+			}
+		}
+		if err := c.mkdir(dir); err != nil {
 			return err
 		}
 		c.v1dirs = append(c.v1dirs, dir)
 	}
 	return nil
+}
+
+// trackerTop is the hierarchy whose directories say which boxes exist.
+func trackerTop(mode Mode, root string) string {
+	switch mode {
+	case Hybrid:
+		return filepath.Join(root, "unified")
+	case V1:
+		return filepath.Join(root, "pids")
+	}
+	return root
+}
+
+// lockParent takes a shared flock on the parent directory in the
+// tracking hierarchy until Placed: a box's cgroup is empty between its
+// mkdir and the clone, and Sweep (exclusive) must not take it for a
+// leftover.
+func (c *Cgroup) lockParent(dir string) error {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open %s: %w", dir, err)
+	}
+	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
+		unix.Close(fd)
+		return fmt.Errorf("lock %s: %w", dir, err)
+	}
+	c.lockFD = fd
+	return nil
+}
+
+// Placed says the box's first process is in its cgroup, which is no
+// longer empty: pbox cleanup may run again.
+func (c *Cgroup) Placed() {
+	if c.lockFD >= 0 {
+		unix.Close(c.lockFD)
+		c.lockFD = -1
+	}
 }
 
 // applyLimits writes every limit file, in order.
@@ -501,6 +551,7 @@ func (c *Cgroup) Kill() error {
 // Destroy kills what is left in the box and removes its directories from
 // every hierarchy. The parent (--cgroup-parent) stays, shared by boxes.
 func (c *Cgroup) Destroy() error {
+	defer c.Placed()
 	killErr := c.Kill()
 	var err error
 	dirs := c.Dirs()
@@ -589,6 +640,14 @@ func Sweep(mode Mode, root, parent string) (removed, busy []string, err error) {
 		}
 	default:
 		return nil, nil, fmt.Errorf("%w at %s", ErrUnavailable, root)
+	}
+	// Wait for boxes being created (they hold a shared lock from mkdir to
+	// clone) and keep new ones out while sweeping.
+	if fd, lerr := unix.Open(filepath.Join(trackerTop(mode, root), parent), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); lerr == nil {
+		defer unix.Close(fd)
+		if lerr := unix.Flock(fd, unix.LOCK_EX); lerr != nil {
+			return nil, nil, fmt.Errorf("lock %s: %w", filepath.Join(trackerTop(mode, root), parent), lerr)
+		}
 	}
 	for _, base := range bases {
 		entries, rerr := os.ReadDir(base)

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestParseMemory(t *testing.T) {
@@ -281,6 +283,32 @@ func TestSweepLeavesBusyBoxes(t *testing.T) {
 	}
 	if len(removed) != 1 || removed[0] != stale || len(inUse) != 1 || inUse[0] != busy {
 		t.Errorf("removed %v, busy %v", removed, inUse)
+	}
+}
+
+// A box's cgroup is empty from its mkdir until the clone; Sweep must not
+// take it for a leftover. Create holds a shared lock on the parent until
+// Placed, which Sweep's exclusive lock waits for.
+func TestCreateLocksParentUntilPlaced(t *testing.T) {
+	root := fakeV2(t, "pids")
+	c, err := Create(Spec{Mode: V2, Root: root, Parent: "pbox", Name: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	probe := func() error {
+		fd, err := unix.Open(filepath.Join(root, "pbox"), unix.O_RDONLY|unix.O_DIRECTORY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer unix.Close(fd)
+		return unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	}
+	if err := probe(); err != unix.EWOULDBLOCK {
+		t.Errorf("exclusive lock while the box is being placed: %v, want EWOULDBLOCK", err)
+	}
+	c.Placed()
+	if err := probe(); err != nil {
+		t.Errorf("exclusive lock after Placed: %v", err)
 	}
 }
 
