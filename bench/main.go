@@ -292,7 +292,7 @@ echo "$((d - a)) $(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)"
 
 // idleRSS reports the resident memory of an idle PID 1.
 func idleRSS(pbox string) {
-	fmt.Println("Idle resident memory of PID 1 (VmRSS)")
+	fmt.Println("Idle resident memory of PID 1 (VmRSS; RssAnon is what is not shared with the binary's file pages)")
 	measureRSS := func(name string, argv []string, match string) {
 		cmd := exec.Command(argv[0], argv[1:]...)
 		check(cmd.Start())
@@ -310,7 +310,7 @@ func idleRSS(pbox string) {
 		}
 		status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 		for _, line := range strings.Split(string(status), "\n") {
-			if strings.HasPrefix(line, "VmRSS:") || strings.HasPrefix(line, "Threads:") {
+			if strings.HasPrefix(line, "VmRSS:") || strings.HasPrefix(line, "RssAnon:") || strings.HasPrefix(line, "Threads:") {
 				name += "  " + strings.Join(strings.Fields(line), " ")
 			}
 		}

@@ -234,6 +234,33 @@ func TestOptionalNamespaces(t *testing.T) {
 	}
 }
 
+func TestCgroupNamespaceRootIsTheBox(t *testing.T) {
+	// With a cgroup namespace, the box's own cgroup is "/" from inside, in
+	// every hierarchy it joined (on v1/hybrid the init is moved there
+	// after the clone, so it must make the namespace itself afterwards).
+	r := runBox(t, []string{"cat", "/proc/self/cgroup"}, cgroups.Limits{MemoryBytes: 64 << 20}, func(c *box.Config) {
+		c.Namespaces, _ = namespaces.Parse("pid,mnt,uts,cgroup")
+	})
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(r.out), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) == 3 && (f[1] == "memory" || f[0] == "0") {
+			checked++
+			if f[2] != "/" {
+				t.Errorf("inside a cgroup namespace %q should read /", line)
+			}
+		}
+	}
+	if r.err != nil || checked == 0 {
+		t.Errorf("err %v, nothing to check in %q", r.err, r.out)
+	}
+	// Without one, the box sees where it really is.
+	r = runBox(t, []string{"cat", "/proc/self/cgroup"}, cgroups.Limits{}, nil)
+	if !strings.Contains(r.out, testParent+"/"+r.name) {
+		t.Errorf("without a cgroup namespace the path should show %s/%s: %q", testParent, r.name, r.out)
+	}
+}
+
 func TestNoInitMakesCommandPID1(t *testing.T) {
 	r := runBox(t, []string{"sh", "-c", "echo $$; exit 5"}, cgroups.Limits{}, func(c *box.Config) { c.NoInit = true })
 	if r.err != nil || r.out != "1\n" || r.res.Status != 5 {

@@ -59,6 +59,17 @@ func Init() int {
 		return fail(sock, setupErr("wait for pbox", err))
 	}
 	log := initLogger(cfg.Verbose)
+	if cfg.has(namespaces.Cgroup) {
+		// Only now is this process in the box's cgroup (v1 moved it after
+		// the clone), so only now does a new cgroup namespace get the
+		// box's cgroup as its root. unshare changes the calling thread
+		// only: stay on it, so COMMAND is forked (or exec'd) from it.
+		runtime.LockOSThread()
+		log("unshare CLONE_NEWCGROUP: the box's cgroup becomes / in /proc/self/cgroup")
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			return fail(sock, setupErr("cgroup namespace", err))
+		}
+	}
 
 	// 3. Make the box's world: mounts, hostname, network.
 	if serr := setup(cfg, log); serr != nil {

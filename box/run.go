@@ -94,7 +94,9 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 	defer runtime.UnlockOSThread()
 
 	sys := &syscall.SysProcAttr{
-		Cloneflags: namespaces.CloneFlags(cfg.Namespaces),
+		// The init makes the cgroup namespace itself, once it is in the
+		// box's cgroups (see Init).
+		Cloneflags: namespaces.CloneFlags(cfg.Namespaces) &^ unix.CLONE_NEWCGROUP,
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	cgfd, err := cg.FD()

@@ -3,6 +3,7 @@ package namespaces
 import (
 	"errors"
 	"fmt"
+	"github.com/pbox-dev/pbox/internal/bitnames"
 	"sort"
 	"strings"
 
@@ -40,18 +41,15 @@ var cloneFlags = map[Kind]uintptr{
 }
 
 // flagOrder fixes the order in which flags are printed.
-var flagOrder = []struct {
-	flag uintptr
-	name string
-}{
-	{unix.CLONE_NEWPID, "CLONE_NEWPID"},
-	{unix.CLONE_NEWNS, "CLONE_NEWNS"},
-	{unix.CLONE_NEWUTS, "CLONE_NEWUTS"},
-	{unix.CLONE_NEWIPC, "CLONE_NEWIPC"},
-	{unix.CLONE_NEWNET, "CLONE_NEWNET"},
-	{unix.CLONE_NEWCGROUP, "CLONE_NEWCGROUP"},
-	{unix.CLONE_NEWUSER, "CLONE_NEWUSER"},
-	{unix.CLONE_INTO_CGROUP, "CLONE_INTO_CGROUP"},
+var flagOrder = []bitnames.Bit{
+	{Value: unix.CLONE_NEWPID, Name: "CLONE_NEWPID"},
+	{Value: unix.CLONE_NEWNS, Name: "CLONE_NEWNS"},
+	{Value: unix.CLONE_NEWUTS, Name: "CLONE_NEWUTS"},
+	{Value: unix.CLONE_NEWIPC, Name: "CLONE_NEWIPC"},
+	{Value: unix.CLONE_NEWNET, Name: "CLONE_NEWNET"},
+	{Value: unix.CLONE_NEWCGROUP, Name: "CLONE_NEWCGROUP"},
+	{Value: unix.CLONE_NEWUSER, Name: "CLONE_NEWUSER"},
+	{Value: unix.CLONE_INTO_CGROUP, Name: "CLONE_INTO_CGROUP"},
 }
 
 // Known lists the kinds Parse accepts, sorted.
@@ -116,19 +114,4 @@ func CloneFlags(kinds []Kind) uintptr {
 
 // FlagNames spells clone flags by name, e.g. "CLONE_NEWPID|CLONE_NEWNS".
 // Bits it does not know are printed in hex so nothing is hidden.
-func FlagNames(flags uintptr) string {
-	var names []string
-	for _, f := range flagOrder {
-		if flags&f.flag != 0 {
-			names = append(names, f.name)
-			flags &^= f.flag
-		}
-	}
-	if flags != 0 {
-		names = append(names, fmt.Sprintf("%#x", flags))
-	}
-	if len(names) == 0 {
-		return "0"
-	}
-	return strings.Join(names, "|")
-}
+func FlagNames(flags uintptr) string { return bitnames.Format(flagOrder, flags) }

@@ -2,7 +2,7 @@ package rootfs
 
 import (
 	"fmt"
-	"strings"
+	"github.com/pbox-dev/pbox/internal/bitnames"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,39 +19,21 @@ func (l Logf) printf(format string, args ...any) {
 // ProcFlags are the flags every container runtime uses for /proc.
 const ProcFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
 
-var mountFlagNames = []struct {
-	flag uintptr
-	name string
-}{
-	{unix.MS_RDONLY, "MS_RDONLY"},
-	{unix.MS_NOSUID, "MS_NOSUID"},
-	{unix.MS_NODEV, "MS_NODEV"},
-	{unix.MS_NOEXEC, "MS_NOEXEC"},
-	{unix.MS_REMOUNT, "MS_REMOUNT"},
-	{unix.MS_BIND, "MS_BIND"},
-	{unix.MS_REC, "MS_REC"},
-	{unix.MS_PRIVATE, "MS_PRIVATE"},
-	{unix.MS_SLAVE, "MS_SLAVE"},
-	{unix.MS_SHARED, "MS_SHARED"},
+var mountFlagNames = []bitnames.Bit{
+	{Value: unix.MS_RDONLY, Name: "MS_RDONLY"},
+	{Value: unix.MS_NOSUID, Name: "MS_NOSUID"},
+	{Value: unix.MS_NODEV, Name: "MS_NODEV"},
+	{Value: unix.MS_NOEXEC, Name: "MS_NOEXEC"},
+	{Value: unix.MS_REMOUNT, Name: "MS_REMOUNT"},
+	{Value: unix.MS_BIND, Name: "MS_BIND"},
+	{Value: unix.MS_REC, Name: "MS_REC"},
+	{Value: unix.MS_PRIVATE, Name: "MS_PRIVATE"},
+	{Value: unix.MS_SLAVE, Name: "MS_SLAVE"},
+	{Value: unix.MS_SHARED, Name: "MS_SHARED"},
 }
 
 // FlagNames spells mount flags by name, e.g. "MS_REC|MS_PRIVATE".
-func FlagNames(flags uintptr) string {
-	var names []string
-	for _, f := range mountFlagNames {
-		if flags&f.flag != 0 {
-			names = append(names, f.name)
-			flags &^= f.flag
-		}
-	}
-	if flags != 0 {
-		names = append(names, fmt.Sprintf("%#x", flags))
-	}
-	if len(names) == 0 {
-		return "0"
-	}
-	return strings.Join(names, "|")
-}
+func FlagNames(flags uintptr) string { return bitnames.Format(mountFlagNames, flags) }
 
 // MakePrivate makes / and every mount below it private. On a systemd host
 // / is shared: without this, the fresh /proc mounted next would propagate
