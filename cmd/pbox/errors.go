@@ -27,7 +27,11 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
 		return fail(statusUsage, "%v: see 'pbox --help'", err)
 	}
-	return fail(statusUsage, "%s: %v: see 'pbox %s --help'", c.Command.Name, err, c.Command.Name)
+	code := statusUsage
+	if c.Command.Name == "inspect" {
+		code = statusInspectUsage
+	}
+	return fail(code, "%s: %v: see 'pbox %s --help'", c.Command.Name, err, c.Command.Name)
 }
 
 // checkArgs prints usage when a command gets too few arguments.

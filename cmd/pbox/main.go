@@ -43,6 +43,7 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 // commands are pbox's subcommands, one file each.
 var commands = []*cli.Command{
 	runCommand,
+	inspectCommand,
 	cleanupCommand,
 }
 

@@ -46,14 +46,20 @@ func TestCgroupV2Lane(t *testing.T) {
 		}
 	}
 	build("build", "-o", filepath.Join(dir, "pbox"), "./cmd/pbox")
-	for _, pkg := range []string{"box", "cmd/pbox"} {
+	for _, pkg := range []string{"box", "inspect", "cmd/pbox"} {
 		build("test", "-c", "-o", filepath.Join(dir, strings.ReplaceAll(pkg, "/", "-")+".test"), "./"+pkg)
+	}
+	// Test binaries run with the VM's copy of dir as their working
+	// directory: give inspect.test its captures there.
+	if out, err := exec.Command("cp", "-r", "../../inspect/testdata", filepath.Join(dir, "testdata")).CombinedOutput(); err != nil {
+		t.Fatalf("copy testdata: %v\n%s", err, out)
 	}
 	// Each binary runs even if one before it failed; the lane fails if any did.
 	script := `set -u
 rc=0
 echo "lane: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 ./box.test -test.v || rc=1
+./inspect.test -test.v -test.skip TestLiveAgreesWithLsns || rc=1  # no lsns in busybox
 PBOX_BIN=./pbox ./cmd-pbox.test -test.v || rc=1
 for d in /sys/fs/cgroup/pbox-test /sys/fs/cgroup/pbox-e2e; do
   if [ -d "$d" ] && [ -n "$(find "$d" -mindepth 1 -type d)" ]; then echo "leftover cgroups under $d:"; find "$d" -mindepth 1 -type d; rc=1; fi

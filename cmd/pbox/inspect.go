@@ -1,0 +1,68 @@
+package main
+
+import (
+	"errors"
+	"os"
+	"strconv"
+
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/inspect"
+	"github.com/urfave/cli/v2"
+)
+
+// statusInspectUsage is inspect's status for bad usage (as most tools);
+// run keeps 125 so that it cannot be confused with COMMAND's own codes.
+const statusInspectUsage = 2
+
+var inspectCommand = &cli.Command{
+	Name:      "inspect",
+	Usage:     "show one process as the host sees it and as its box sees it, side by side",
+	ArgsUsage: "PID",
+	Description: `PID is a host pid of any process: a pbox box, an unshare child, a runc
+or Docker container, or a plain process (then every namespace is "shared
+with host"). It shows identity, namespaces, hostname, cgroup, mounts,
+privileges, PID 1 of the box, and the box's processes with both pids.
+
+example: sudo pbox inspect --tree $(pgrep -n sleep)`,
+	Flags: []cli.Flag{
+		&cli.BoolFlag{Name: "json", Usage: "print JSON (schema: docs/inspect-json.md)"},
+		&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree, each with its box pid and host pid"},
+	},
+	Action: inspectAction,
+}
+
+func inspectAction(c *cli.Context) error {
+	if c.NArg() != 1 {
+		return fail(statusInspectUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree] PID): see 'pbox inspect --help'")
+	}
+	pid, err := strconv.Atoi(c.Args().First())
+	if err != nil || pid <= 0 {
+		return fail(statusInspectUsage, "inspect: %q is not a pid: give a positive process id, e.g. $(pgrep -n sleep)", c.Args().First())
+	}
+	if c.Bool("json") && c.Bool("tree") {
+		return fail(statusInspectUsage, "inspect: --json and --tree exclude each other: pick one")
+	}
+	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: cgroups.DetectMode().String()})
+	if errors.Is(err, inspect.ErrNoProcess) {
+		return fail(1, "inspect: no process with pid %d", pid)
+	}
+	if err != nil {
+		return fail(1, "inspect: %v", err)
+	}
+	if os.Geteuid() != 0 && len(rep.Notes) > 0 {
+		rep.Notes = append(rep.Notes, "run it with sudo to read the parts marked \"needs root\"")
+	}
+	out := c.App.Writer
+	switch {
+	case c.Bool("json"):
+		err = inspect.RenderJSON(out, rep)
+	case c.Bool("tree"):
+		err = inspect.RenderTree(out, rep)
+	default:
+		err = inspect.RenderText(out, rep)
+	}
+	if err != nil {
+		return fail(1, "inspect: write output: %v", err)
+	}
+	return nil
+}

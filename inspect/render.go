@@ -1,0 +1,337 @@
+package inspect
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+)
+
+// RenderJSON writes the report as indented JSON (docs/inspect-json.md).
+func RenderJSON(w io.Writer, r *Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// RenderText writes the side-by-side view: aligned sections, a "host
+// view" and a "box view" column, and a verdict where one applies.
+func RenderText(w io.Writer, r *Report) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	p := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
+	level := len(r.NSpid) - 1
+	inside := func(ns []int) string {
+		switch {
+		case level < 0 || level >= len(ns):
+			return "-"
+		case ns[level] == 0:
+			return "0 (outside the box)"
+		}
+		return strconv.Itoa(ns[level])
+	}
+
+	fmt.Fprintf(w, "pbox inspect %d: %s\n", r.Pid, r.Comm)
+	fmt.Fprintf(w, "\"host\" is %s (pid %d): %s\n\n", r.Reference.Comm, r.Reference.Pid, r.Reference.Why)
+
+	p("IDENTITY", "host view", "box view")
+	p("  pid", strconv.Itoa(r.Pid), inside(r.NSpid))
+	p("  NSpid (outermost first)", joinInts(r.NSpid), "")
+	p("  thread group", firstOr(r.NStgid), inside(r.NStgid))
+	p("  process group", firstOr(r.NSpgid), inside(r.NSpgid))
+	p("  session", firstOr(r.NSsid), inside(r.NSsid))
+	parentIn := "outside the box"
+	if r.Parent.InsidePid > 0 {
+		parentIn = fmt.Sprintf("%d (%s)", r.Parent.InsidePid, r.Parent.Comm)
+	} else if level == 0 {
+		parentIn = fmt.Sprintf("%d (%s)", r.Parent.Pid, r.Parent.Comm)
+	}
+	p("  parent", fmt.Sprintf("%d (%s)", r.Parent.Pid, r.Parent.Comm), parentIn)
+	p("  state", r.State, "")
+	p("  cmdline", quoteArgs(r.Cmdline), "")
+	p("")
+
+	p("NAMESPACES", "this process", "host", "verdict")
+	for _, t := range NamespaceTypes {
+		ns, ok := r.Namespaces[t]
+		if !ok {
+			p("  "+t, "(unreadable)", "", "")
+			continue
+		}
+		p("  "+t, fmt.Sprintf("%s:[%d]", t, ns.Inode), fmt.Sprintf("%s:[%d]", t, ns.HostInode), verdict(ns.Isolated))
+	}
+	for _, t := range sortedKeys(r.ForChildren) {
+		ns := r.ForChildren[t]
+		p("  "+t+"_for_children", fmt.Sprintf("%s:[%d]", t, ns.Inode), fmt.Sprintf("%s:[%d]", t, ns.HostInode), verdict(ns.Isolated))
+	}
+	p("")
+
+	p("HOSTNAME", "host view", "box view")
+	p("  hostname", r.Hostname.Outside, r.Hostname.Inside)
+	p("")
+
+	cg := r.Cgroup
+	p("CGROUP ("+orDash(cg.Version)+")", "host view", "box view")
+	p("  path", orDash(cg.Outside), orDash(cg.Inside))
+	p("  memory", "limit "+limitBytes(cg.Limits["memory"]), "usage "+bytesOrDash(cg.Usage, "memory_bytes"))
+	p("  pids", "limit "+orDash(cg.Limits["pids"]), "current "+numOrDash(cg.Usage, "pids"))
+	p("  cpu", "limit "+cpuLimit(cg.Limits["cpu"]), "used "+cpuUsed(cg.Usage))
+	p("  OOM kills", strconv.FormatUint(cg.OOMKills, 10), "")
+	p("")
+
+	m := r.Mounts
+	p("MOUNTS", "host view", "box view")
+	p("  mounts", strconv.Itoa(m.OutsideCount), strconv.Itoa(m.InsideCount))
+	p("  /", "", orDash(m.Root))
+	p("  /proc", orDash(m.ProcOutside), orDash(m.ProcInside))
+	for _, s := range m.OnlyInside {
+		p("  only in the box", "", s)
+	}
+	for _, s := range m.OnlyOutside {
+		p("  only on the host", s, "")
+	}
+	p("")
+
+	s := r.Security
+	p("SECURITY", "")
+	p("  uid_map (inside outside count)", strings.Join(s.UIDMap, "; "))
+	p("  gid_map", strings.Join(s.GIDMap, "; "))
+	p("  effective capabilities", capSummary(s))
+	p("  no_new_privs", strconv.FormatBool(s.NoNewPrivs))
+	p("  seccomp", s.Seccomp)
+	p("")
+
+	one := r.PID1
+	p("PID 1 OF THE BOX", "")
+	switch one.Kind {
+	case "":
+		p("  (not visible)", "")
+	case "host init":
+		p("  the host's own init", fmt.Sprintf("%s: this process shares the host's PID namespace", one.Comm))
+	default:
+		p("  program", fmt.Sprintf("%s (host pid %d): %s", one.Comm, one.Pid, kindText(one.Kind)))
+		p("  zombies under it", strconv.Itoa(one.Zombies))
+		p("  handles SIGTERM / SIGINT", yesNo(one.HandlesTERM)+" / "+yesNo(one.HandlesINT))
+	}
+	p("")
+
+	title := fmt.Sprintf("PROCESSES (%d)", len(r.Processes))
+	if r.BoxProcCount > 0 {
+		title = fmt.Sprintf("PROCESSES (%d; the box's /proc lists %d)", len(r.Processes), r.BoxProcCount)
+	}
+	p(title, "host pid", "box pid", "parent (host)", "state", "comm")
+	for _, pr := range r.Processes {
+		p("", strconv.Itoa(pr.Pid), inside(pr.NSpid), strconv.Itoa(pr.PPid), pr.State, pr.Comm)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, wmsg := range r.Warnings {
+		fmt.Fprintf(w, "\nwarning: %s\n", wmsg)
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "\nnote: %s\n", n)
+	}
+	return nil
+}
+
+// RenderTree draws the box's processes like `pstree -p`, each node with
+// its pid in the box and on the host: pbox-init(1 | 7021)───sleep(7 | 7024).
+func RenderTree(w io.Writer, r *Report) error {
+	level := len(r.NSpid) - 1
+	in := map[int]bool{}
+	for _, p := range r.Processes {
+		in[p.Pid] = true
+	}
+	children := map[int][]Process{}
+	var roots []Process
+	for _, p := range r.Processes {
+		if in[p.PPid] {
+			children[p.PPid] = append(children[p.PPid], p)
+		} else {
+			roots = append(roots, p)
+		}
+	}
+	label := func(p Process) string {
+		box := "?"
+		if level >= 0 && level < len(p.NSpid) {
+			box = strconv.Itoa(p.NSpid[level])
+		}
+		return fmt.Sprintf("%s(%s | %d)", p.Comm, box, p.Pid)
+	}
+	var b strings.Builder
+	var draw func(p Process, prefix string)
+	draw = func(p Process, prefix string) {
+		l := label(p)
+		b.WriteString(l)
+		kids := children[p.Pid]
+		pad := prefix + strings.Repeat(" ", runeLen(l))
+		for i, k := range kids {
+			switch {
+			case len(kids) == 1:
+				b.WriteString("───")
+				draw(k, pad+"   ")
+			case i == 0:
+				b.WriteString("─┬─")
+				draw(k, pad+" │ ")
+			case i == len(kids)-1:
+				b.WriteString("\n" + pad + " └─")
+				draw(k, pad+"   ")
+			default:
+				b.WriteString("\n" + pad + " ├─")
+				draw(k, pad+" │ ")
+			}
+		}
+	}
+	for _, root := range roots {
+		draw(root, "")
+		b.WriteString("\n")
+	}
+	fmt.Fprint(w, "(box pid | host pid)\n"+b.String())
+	return nil
+}
+
+func runeLen(s string) int { return len([]rune(s)) }
+
+func verdict(isolated bool) string {
+	if isolated {
+		return "isolated"
+	}
+	return "shared with host"
+}
+
+func kindText(k string) string {
+	switch k {
+	case "pbox-init":
+		return "pbox's init: reaps orphans, forwards signals"
+	case "init":
+		return "an init built for containers"
+	}
+	return "the application itself, no init: nothing else reaps orphans"
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+func capSummary(s Security) string {
+	switch {
+	case len(s.CapEff) == 0:
+		return "none"
+	case len(s.CapEff) >= len(capNames):
+		return fmt.Sprintf("all %d (%s)", len(s.CapEff), s.CapEffHex)
+	}
+	return strings.Join(s.CapEff, " ")
+}
+
+func limitBytes(v string) string {
+	if v == "" || v == "max" {
+		return orDash(v)
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return v
+	}
+	return humanBytes(n)
+}
+
+func bytesOrDash(u map[string]uint64, k string) string {
+	v, ok := u[k]
+	if !ok {
+		return "-"
+	}
+	return humanBytes(int64(v))
+}
+
+func numOrDash(u map[string]uint64, k string) string {
+	v, ok := u[k]
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatUint(v, 10)
+}
+
+func cpuLimit(v string) string {
+	f := strings.Fields(v)
+	if len(f) != 2 || f[0] == "max" {
+		return orDash(v)
+	}
+	q, err1 := strconv.ParseFloat(f[0], 64)
+	per, err2 := strconv.ParseFloat(f[1], 64)
+	if err1 != nil || err2 != nil || per == 0 {
+		return v
+	}
+	return fmt.Sprintf("%.2f CPUs (%s)", q/per, v)
+}
+
+func cpuUsed(u map[string]uint64) string {
+	v, ok := u["cpu_usec"]
+	if !ok {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f s", float64(v)/1e6)
+}
+
+func humanBytes(n int64) string {
+	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
+	v, i := float64(n), 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	if v == float64(int64(v)) {
+		return fmt.Sprintf("%d %s", int64(v), units[i])
+	}
+	return fmt.Sprintf("%.1f %s", v, units[i])
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, " ")
+}
+
+func firstOr(v []int) string {
+	if len(v) == 0 {
+		return "-"
+	}
+	return strconv.Itoa(v[0])
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func quoteArgs(args []string) string {
+	q := make([]string, len(args))
+	for i, a := range args {
+		if a == "" || strings.ContainsAny(a, " \t\"'\\") {
+			q[i] = strconv.Quote(a)
+		} else {
+			q[i] = a
+		}
+	}
+	if len(q) == 0 {
+		return "(none: a kernel thread)"
+	}
+	return strings.Join(q, " ")
+}
+
+func sortedKeys(m map[string]NSInfo) []string {
+	var k []string
+	for key := range m {
+		k = append(k, key)
+	}
+	sort.Strings(k)
+	return k
+}

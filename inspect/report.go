@@ -1,0 +1,112 @@
+package inspect
+
+// Report is everything pbox inspect shows about one process and its box.
+// Its JSON form is a stable interface: see docs/inspect-json.md. Fields
+// are only added, never renamed or removed.
+type Report struct {
+	Pid     int      `json:"pid"`     // host pid (as the inspector sees it)
+	NSpid   []int    `json:"nspid"`   // pid at every namespace level, outermost first
+	NStgid  []int    `json:"nstgid"`  // thread group id at every level
+	NSpgid  []int    `json:"nspgid"`  // process group id at every level
+	NSsid   []int    `json:"nssid"`   // session id at every level
+	Comm    string   `json:"comm"`    // /proc/<pid>/comm
+	Cmdline []string `json:"cmdline"` // argv
+	State   string   `json:"state"`   // "S (sleeping)"
+	Parent  Parent   `json:"parent"`
+
+	Reference  Reference         `json:"reference"`  // what "host" means below
+	Namespaces map[string]NSInfo `json:"namespaces"` // keyed by type: pid, mnt, uts, ipc, net, user, cgroup, time
+	// ForChildren lists the *_for_children links that differ from the
+	// process's own namespace (after setns or unshare).
+	ForChildren map[string]NSInfo `json:"for_children,omitempty"`
+
+	Hostname  Hostname  `json:"hostname"`
+	Cgroup    Cgroup    `json:"cgroup"`
+	Processes []Process `json:"processes"` // every process of the box, by host pid
+	// BoxProcCount is how many processes the box's own /proc lists (what
+	// ps inside shows); 0 if unreadable or the PID namespace is the host's.
+	BoxProcCount int      `json:"box_proc_count"`
+	Mounts       Mounts   `json:"mounts"`
+	Security     Security `json:"security"`
+	PID1         PID1     `json:"pid1"` // PID 1 of the box's PID namespace
+
+	Warnings []string `json:"warnings"` // things a user should act on
+	Notes    []string `json:"notes"`    // what could not be read, and why
+}
+
+// Parent is the process's parent, seen from both sides.
+type Parent struct {
+	Pid       int    `json:"pid"`        // host pid
+	InsidePid int    `json:"inside_pid"` // in the box's PID namespace; 0 if the parent is outside the box
+	Comm      string `json:"comm"`
+}
+
+// Reference names the process whose namespaces count as "the host's".
+type Reference struct {
+	Pid  int    `json:"pid"`
+	Comm string `json:"comm"`
+	Why  string `json:"why"`
+}
+
+// NSInfo compares one namespace of the process with the reference's.
+type NSInfo struct {
+	Inode     uint64 `json:"inode"`
+	HostInode uint64 `json:"host_inode"`
+	Isolated  bool   `json:"isolated"`
+}
+
+// Hostname is the UTS namespace's own hostname and the inspector's.
+type Hostname struct {
+	Inside  string `json:"inside"`
+	Outside string `json:"outside"`
+}
+
+// Cgroup describes the process's cgroup from both sides.
+type Cgroup struct {
+	Version  string            `json:"version"` // "v1", "hybrid" or "v2"
+	Inside   string            `json:"inside"`  // path as the box sees it (its cgroup namespace)
+	Outside  string            `json:"outside"` // path from the host's root
+	Limits   map[string]string `json:"limits"`  // memory, pids, cpu: "max" when unlimited
+	Usage    map[string]uint64 `json:"usage"`   // memory_bytes, pids, cpu_usec
+	OOMKills uint64            `json:"oom_kills"`
+}
+
+// Process is one process of the box.
+type Process struct {
+	Pid   int    `json:"pid"`   // host pid
+	NSpid []int  `json:"nspid"` // outermost first; the last is the box's pid
+	PPid  int    `json:"ppid"`  // host pid of the parent
+	Comm  string `json:"comm"`
+	State string `json:"state"` // one letter: R, S, D, Z, T, ...
+}
+
+// Mounts compares the box's mount table with the host's.
+type Mounts struct {
+	InsideCount  int      `json:"inside_count"`
+	OutsideCount int      `json:"outside_count"`
+	Root         string   `json:"root"`         // what / is inside: "source (fstype), root dir"
+	ProcInside   string   `json:"proc_inside"`  // the /proc mount inside
+	ProcOutside  string   `json:"proc_outside"` // the host's /proc mount
+	OnlyInside   []string `json:"only_inside"`  // "mountpoint (fstype source)"
+	OnlyOutside  []string `json:"only_outside"` // idem
+}
+
+// Security is the process's privileges.
+type Security struct {
+	UIDMap     []string `json:"uid_map"` // "inside outside count"
+	GIDMap     []string `json:"gid_map"`
+	CapEff     []string `json:"cap_eff"`
+	CapEffHex  string   `json:"cap_eff_hex"`
+	NoNewPrivs bool     `json:"no_new_privs"`
+	Seccomp    string   `json:"seccomp"` // disabled, strict, filter
+}
+
+// PID1 describes PID 1 of the box.
+type PID1 struct {
+	Pid         int    `json:"pid"` // host pid; 0 if not visible
+	Comm        string `json:"comm"`
+	Kind        string `json:"kind"` // "pbox-init", "init" (a known init), "application", "host init"
+	Zombies     int    `json:"zombies"`
+	HandlesTERM bool   `json:"handles_sigterm"`
+	HandlesINT  bool   `json:"handles_sigint"`
+}
