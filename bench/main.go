@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,7 @@ func main() {
 	rounds := flag.Int("n", 200, "rounds per start-up row")
 	orphans := flag.Int("orphans", 10000, "orphans for the reaping row")
 	pbox := flag.String("pbox", "", "pbox binary (default: build ./cmd/pbox)")
+	procs := flag.Int("procs", 1000, "processes in the box for the inspect row")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
@@ -74,6 +76,55 @@ func main() {
 	reapRows(*pbox, *orphans)
 	fmt.Println()
 	idleRSS(*pbox)
+	fmt.Println()
+	inspectRows(*pbox, *procs, 20)
+}
+
+// inspectRows times `pbox inspect --json` on a box of n processes against
+// what a user would run instead: lsns -J and ps -e, one after the other.
+func inspectRows(pbox string, n, rounds int) {
+	cmd := exec.Command(pbox, "run", "--cgroup-parent", "pbox-bench", "--", "sh", "-c",
+		fmt.Sprintf("i=1; while [ $i -lt %d ]; do sleep 1000 & i=$((i+1)); done; echo ready; wait", n))
+	out, err := cmd.StdoutPipe()
+	check(err)
+	check(cmd.Start())
+	defer func() {
+		if cmd.Process.Pid > 1 {
+			cmd.Process.Signal(syscall.SIGKILL) // the box dies with pbox
+		}
+		cmd.Wait()
+		// A SIGKILLed pbox leaves the box's empty cgroup: sweep it.
+		exec.Command(pbox, "cleanup", "--cgroup-parent", "pbox-bench").Run()
+	}()
+	buf := make([]byte, 6)
+	if _, err := io.ReadFull(out, buf); err != nil || string(buf) != "ready\n" {
+		fmt.Printf("inspect row left out: the %d-process box did not start (%v)\n", n, err)
+		return
+	}
+	time.Sleep(200 * time.Millisecond)
+	target := findChild(cmd.Process.Pid, "sleep", 3)
+	if target == 0 {
+		fmt.Println("inspect row left out: no sleep found in the box")
+		return
+	}
+	rows := []row{
+		{name: fmt.Sprintf("pbox inspect --json (box of %d processes)", n), argv: []string{pbox, "inspect", "--json", strconv.Itoa(target)}},
+		{name: "lsns -J", argv: []string{"lsns", "-J"}, base: true},
+		{name: "ps -e", argv: []string{"ps", "-e"}},
+	}
+	rows = measure(available(rows), rounds)
+	var both time.Duration
+	for _, r := range rows {
+		if r.name == "lsns -J" || r.name == "ps -e" {
+			both += median(r.times)
+		}
+	}
+	fmt.Printf("Inspecting a box of %d processes (%d rounds)\n", n, rounds)
+	fmt.Printf("  %-55s %12s %20s\n", "command", "median", "vs lsns -J + ps -e")
+	for _, r := range rows {
+		m := median(r.times)
+		fmt.Printf("  %-55s %9.2f ms %19.2fx\n", r.name, float64(m.Microseconds())/1000, float64(m)/float64(both))
+	}
 }
 
 type row struct {
