@@ -483,8 +483,13 @@ func (c *collector) mounts(pid int) {
 	m := &c.rep.Mounts
 	m.InsideCount, m.OutsideCount = len(inside), len(outside)
 	// The device tells two procfs instances on /proc apart.
+	// A bind mount's root directory shows as source[dir], as findmnt does.
 	key := func(i *mountinfo.Info) string {
-		return fmt.Sprintf("%s (%s %s, device %d:%d)", i.Mountpoint, i.FSType, i.Source, i.Major, i.Minor)
+		src := i.Source
+		if i.Root != "/" {
+			src += "[" + i.Root + "]"
+		}
+		return fmt.Sprintf("%s (%s %s, device %d:%d)", i.Mountpoint, i.FSType, src, i.Major, i.Minor)
 	}
 	in, out := map[string]bool{}, map[string]bool{}
 	for _, i := range inside {
@@ -500,6 +505,9 @@ func (c *collector) mounts(pid int) {
 	}
 	for _, o := range outside {
 		out[key(o)] = true
+		if o.Mountpoint == "/" {
+			m.RootOutside = fmt.Sprintf("%s (%s), directory %s", o.Source, o.FSType, o.Root)
+		}
 		if o.Mountpoint == "/proc" && o.FSType == "proc" {
 			m.ProcOutside = fmt.Sprintf("proc, device %d:%d", o.Major, o.Minor)
 		}

@@ -84,7 +84,7 @@ func RenderText(w io.Writer, r *Report) error {
 	m := r.Mounts
 	p("MOUNTS", "host view", "box view")
 	p("  mounts", strconv.Itoa(m.OutsideCount), strconv.Itoa(m.InsideCount))
-	p("  /", "", orDash(m.Root))
+	p("  /", orDash(m.RootOutside), orDash(m.Root))
 	p("  /proc", orDash(m.ProcOutside), orDash(m.ProcInside))
 	for _, s := range m.OnlyInside {
 		p("  only in the box", "", s)

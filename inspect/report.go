@@ -85,6 +85,7 @@ type Mounts struct {
 	InsideCount  int      `json:"inside_count"`
 	OutsideCount int      `json:"outside_count"`
 	Root         string   `json:"root"`         // what / is inside: "source (fstype), root dir"
+	RootOutside  string   `json:"root_outside"` // what / is on the host
 	ProcInside   string   `json:"proc_inside"`  // the /proc mount inside
 	ProcOutside  string   `json:"proc_outside"` // the host's /proc mount
 	OnlyInside   []string `json:"only_inside"`  // "mountpoint (fstype source)"
