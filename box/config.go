@@ -1,6 +1,9 @@
 package box
 
-import "github.com/pbox-dev/pbox/namespaces"
+import (
+	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
+)
 
 // InitArg0 is the argv[0] of the re-executed init; main dispatches on it and
 // ps inside the box shows it.
@@ -16,6 +19,12 @@ type Config struct {
 	Env        []string          `json:"env"`
 	Workdir    string            `json:"workdir,omitempty"`
 	Verbose    bool              `json:"verbose,omitempty"`
+	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
+	// replayed by the init in the box's mount namespace.
+	Mounts []rootfs.Op `json:"mounts,omitempty"`
+	// Capabilities is COMMAND's bounding set (numbers); nil keeps all.
+	Capabilities    []int `json:"capabilities,omitempty"`
+	NoNewPrivileges bool  `json:"no_new_privileges,omitempty"`
 }
 
 // has reports whether the box gets a new namespace of kind k.

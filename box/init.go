@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
@@ -85,6 +86,15 @@ func Init() int {
 		return fail(sock, serr)
 	}
 
+	// 5. COMMAND's privileges: bounding set and no_new_privs are per
+	//    thread, so set them on a locked thread and fork COMMAND from it.
+	if cfg.Capabilities != nil || cfg.NoNewPrivileges {
+		runtime.LockOSThread()
+		if err := restrictPrivileges(cfg, log); err != nil {
+			return fail(sock, setupErr("capabilities", err))
+		}
+	}
+
 	// 5a. --no-init: COMMAND becomes PID 1 itself.
 	if cfg.NoInit {
 		log("exec %s %q as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", path, cfg.Args)
@@ -105,7 +115,7 @@ func Init() int {
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
 	}
 
-	// 5b. Start COMMAND as our child.
+	// 5b. Start COMMAND as our child (from this thread: see step 5).
 	attr := &syscall.ProcAttr{
 		Dir:   cfg.Workdir,
 		Env:   cfg.Env,
@@ -204,15 +214,8 @@ var kill = syscall.Kill
 
 // setup does everything that changes the box's namespaces, in order.
 func setup(cfg *Config, log rootfs.Logf) *SetupError {
-	if cfg.has(namespaces.Mount) {
-		if err := rootfs.MakePrivate(log); err != nil {
-			return setupErr("mount", err)
-		}
-	}
-	if cfg.has(namespaces.PID) {
-		if err := rootfs.MountProc("/proc", log); err != nil {
-			return setupErr("mount", err)
-		}
+	if err := rootfs.Apply(cfg.Mounts, log); err != nil {
+		return setupErr("mount", err)
 	}
 	if cfg.has(namespaces.UTS) {
 		log("sethostname %q", cfg.Hostname)
@@ -224,6 +227,41 @@ func setup(cfg *Config, log rootfs.Logf) *SetupError {
 		log("ip link set lo up (a new network namespace has only lo, and it is down)")
 		if err := namespaces.LoopbackUp(); err != nil {
 			return setupErr("network", err)
+		}
+	}
+	return nil
+}
+
+// restrictPrivileges drops every capability not in cfg.Capabilities from
+// the bounding set: root's processes get exactly the bounding set at exec,
+// and nothing can add to it again. no_new_privs stops setuid binaries and
+// file capabilities from raising privileges.
+func restrictPrivileges(cfg *Config, log rootfs.Logf) error {
+	if cfg.Capabilities != nil {
+		keep := map[int]bool{}
+		for _, c := range cfg.Capabilities {
+			keep[c] = true
+		}
+		var dropped []string
+		for c := 0; c < 64; c++ {
+			if keep[c] {
+				continue
+			}
+			err := unix.Prctl(unix.PR_CAPBSET_DROP, uintptr(c), 0, 0, 0)
+			if err == unix.EINVAL {
+				break // past the kernel's last capability
+			}
+			if err != nil {
+				return fmt.Errorf("drop %s from the bounding set: %w", capnames.Name(c), err)
+			}
+			dropped = append(dropped, capnames.Name(c))
+		}
+		log("capabilities: bounding set drops %d: %s", len(dropped), strings.Join(dropped, " "))
+	}
+	if cfg.NoNewPrivileges {
+		log("prctl PR_SET_NO_NEW_PRIVS 1")
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("set no_new_privs: %w", err)
 		}
 	}
 	return nil

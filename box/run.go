@@ -12,6 +12,7 @@ import (
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,6 +32,9 @@ type Options struct {
 	Log          io.Writer   // -v output; nil = quiet
 	Self         string      // the binary to re-execute; "" = /proc/self/exe
 	Stdio        [3]*os.File // the box's stdin, stdout, stderr; nil = pbox's own
+	// Filesystem is the box's root, volumes and tmpfs mounts; with a mount
+	// namespace, Run turns it into cfg.Mounts (rootfs.Plan).
+	Filesystem rootfs.Spec
 }
 
 // Result is how a box ended.
@@ -47,6 +51,9 @@ func Run(cfg Config, opt Options) (Result, error) {
 		if opt.Log != nil {
 			fmt.Fprintf(opt.Log, "pbox: "+format+"\n", args...)
 		}
+	}
+	if err := planFilesystem(&cfg, opt.Filesystem); err != nil {
+		return Result{}, err
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
 	cg, err := cgroups.Create(cgroups.Spec{
@@ -65,6 +72,24 @@ func Run(cfg Config, opt Options) (Result, error) {
 		err = setupErr("cleanup", derr)
 	}
 	return res, err
+}
+
+// planFilesystem checks the filesystem request and plans its mounts,
+// before anything is created: a bad --rootfs or volume costs nothing.
+func planFilesystem(cfg *Config, fs rootfs.Spec) error {
+	if !cfg.has(namespaces.Mount) {
+		if fs.Root != "" || fs.ReadOnly || len(fs.Volumes) > 0 || len(fs.Tmpfs) > 0 {
+			return setupErr("rootfs", errors.New("--rootfs, --read-only, volumes and --tmpfs need a mount namespace: add mnt to --ns"))
+		}
+		return nil
+	}
+	fs.NewProc = cfg.has(namespaces.PID)
+	ops, err := rootfs.Plan(fs)
+	if err != nil {
+		return setupErr("rootfs", err)
+	}
+	cfg.Mounts = ops
+	return nil
 }
 
 func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string, ...any)) (Result, error) {

@@ -1,42 +1,22 @@
 package inspect
 
-import "strconv"
-
-// capNames are the capability numbers of linux/capability.h, in order.
-var capNames = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER",
-	"CAP_FSETID", "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP",
-	"CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST",
-	"CAP_NET_ADMIN", "CAP_NET_RAW", "CAP_IPC_LOCK", "CAP_IPC_OWNER",
-	"CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT", "CAP_SYS_PTRACE",
-	"CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
-	"CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD",
-	"CAP_LEASE", "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP",
-	"CAP_MAC_OVERRIDE", "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM",
-	"CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ", "CAP_PERFMON", "CAP_BPF",
-	"CAP_CHECKPOINT_RESTORE",
-}
+import "github.com/pbox-dev/pbox/internal/capnames"
 
 // CapNames decodes a capability mask (CapEff) into names; bits newer than
-// this table are shown as "cap_N".
+// the table are shown as "cap_N".
 func CapNames(mask uint64) []string {
 	var names []string
 	for i := 0; i < 64; i++ {
-		if mask&(1<<i) == 0 {
-			continue
-		}
-		if i < len(capNames) {
-			names = append(names, capNames[i])
-		} else {
-			names = append(names, "cap_"+strconv.Itoa(i))
+		if mask&(1<<i) != 0 {
+			names = append(names, capnames.Name(i))
 		}
 	}
 	return names
 }
 
-// FullCaps reports whether mask holds every capability this kernel-era
-// table knows (what "root with everything" looks like).
+// FullCaps reports whether mask holds every capability the table knows
+// (what "root with everything" looks like).
 func FullCaps(mask uint64) bool {
-	all := uint64(1)<<len(capNames) - 1
+	all := uint64(1)<<len(capnames.Names) - 1
 	return mask&all == all
 }

@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/pbox-dev/pbox/internal/capnames"
 )
 
 // RenderJSON writes the report as indented JSON (docs/inspect-json.md).
@@ -223,7 +225,7 @@ func capSummary(s Security) string {
 	switch {
 	case len(s.CapEff) == 0:
 		return "none"
-	case len(s.CapEff) >= len(capNames):
+	case len(s.CapEff) >= len(capnames.Names):
 		return fmt.Sprintf("all %d (%s)", len(s.CapEff), s.CapEffHex)
 	}
 	return strings.Join(s.CapEff, " ")

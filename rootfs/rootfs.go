@@ -1,9 +1,7 @@
 package rootfs
 
 import (
-	"fmt"
 	"github.com/pbox-dev/pbox/internal/bitnames"
-
 	"golang.org/x/sys/unix"
 )
 
@@ -30,30 +28,9 @@ var mountFlagNames = []bitnames.Bit{
 	{Value: unix.MS_PRIVATE, Name: "MS_PRIVATE"},
 	{Value: unix.MS_SLAVE, Name: "MS_SLAVE"},
 	{Value: unix.MS_SHARED, Name: "MS_SHARED"},
+	{Value: unix.MS_STRICTATIME, Name: "MS_STRICTATIME"},
+	{Value: unix.MS_RELATIME, Name: "MS_RELATIME"},
 }
 
 // FlagNames spells mount flags by name, e.g. "MS_REC|MS_PRIVATE".
 func FlagNames(flags uintptr) string { return bitnames.Format(mountFlagNames, flags) }
-
-// MakePrivate makes / and every mount below it private. On a systemd host
-// / is shared: without this, the fresh /proc mounted next would propagate
-// to the host and replace the host's /proc view.
-func MakePrivate(log Logf) error {
-	flags := uintptr(unix.MS_REC | unix.MS_PRIVATE)
-	log.printf("mount: make / private, recursively (%s)", FlagNames(flags))
-	if err := unix.Mount("", "/", "", flags, ""); err != nil {
-		return fmt.Errorf("make / rprivate: %w", err)
-	}
-	return nil
-}
-
-// MountProc mounts a new procfs on target. Mounted from inside a new PID
-// namespace it shows only that namespace's processes, which is what makes
-// ps in the box see only the box.
-func MountProc(target string, log Logf) error {
-	log.printf("mount: proc on %s type proc (%s)", target, FlagNames(ProcFlags))
-	if err := unix.Mount("proc", target, "proc", ProcFlags, ""); err != nil {
-		return fmt.Errorf("mount proc on %s: %w", target, err)
-	}
-	return nil
-}

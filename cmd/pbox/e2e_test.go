@@ -437,7 +437,7 @@ func TestE2EVerboseExplainsEachStep(t *testing.T) {
 	for _, want := range []string{
 		"CLONE_NEWPID|CLONE_NEWNS|CLONE_NEWUTS",
 		"mount: make / private, recursively (MS_REC|MS_PRIVATE)",
-		"mount: proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)",
+		"mount: mount proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)",
 		`write "50" to `,
 		"pids.max",
 		`sethostname "` + name + `"`,

@@ -28,7 +28,8 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 		return fail(statusUsage, "%v: see 'pbox --help'", err)
 	}
 	code := statusUsage
-	if c.Command.Name == "inspect" {
+	switch c.Command.Name {
+	case "inspect", "rootfs", "busybox", "import":
 		code = statusInspectUsage
 	}
 	return fail(code, "%s: %v: see 'pbox %s --help'", c.Command.Name, err, c.Command.Name)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/urfave/cli/v2"
@@ -25,7 +26,7 @@ func main() {
 // runApp runs the command line and returns the exit status.
 func runApp(args []string, stdout, stderr io.Writer) int {
 	app := newApp(stdout, stderr)
-	err := app.Run(args)
+	err := app.Run(volumeShorthand(args))
 	if err == nil {
 		return 0
 	}
@@ -44,12 +45,16 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 var commands = []*cli.Command{
 	runCommand,
 	inspectCommand,
+	rootfsCommand,
 	cleanupCommand,
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
+		for _, sub := range cmd.Subcommands {
+			sub.OnUsageError = usageError
+		}
 	}
 	return &cli.App{
 		Name:                      "pbox",
@@ -70,4 +75,40 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			return cli.ShowAppHelp(c)
 		},
 	}
+}
+
+// runValueFlags are pbox run's flags that take a value.
+var runValueFlags = map[string]bool{
+	"--name": true, "--hostname": true, "--ns": true, "--memory": true, "--cpus": true,
+	"--pids-limit": true, "--cgroup-parent": true, "--env": true, "-e": true,
+	"--workdir": true, "-w": true, "--rootfs": true, "--volume": true, "--tmpfs": true,
+	"--cap-add": true, "--cap-drop": true,
+}
+
+// volumeShorthand lets `pbox run -v SRC:DST` mean --volume, as in docker,
+// while -v followed by anything else keeps meaning --verbose: an argument
+// with a colon right after -v is read as a volume. (A COMMAND whose name
+// has a colon, right after -v, would be misread: write --verbose there.)
+func volumeShorthand(args []string) []string {
+	out := append([]string(nil), args...)
+	i := 1
+	for i < len(out) && strings.HasPrefix(out[i], "-") {
+		i++ // global flags
+	}
+	if i >= len(out) || out[i] != "run" {
+		return out
+	}
+	for i++; i < len(out); i++ {
+		a := out[i]
+		switch {
+		case a == "--" || !strings.HasPrefix(a, "-"):
+			return out
+		case a == "-v" && i+1 < len(out) && strings.Contains(out[i+1], ":") && !strings.HasPrefix(out[i+1], "-"):
+			out[i] = "--volume"
+			i++
+		case runValueFlags[a]:
+			i++
+		}
+	}
+	return out
 }

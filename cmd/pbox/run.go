@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -34,20 +37,28 @@ example: sudo pbox run --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 --
 		&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
 		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
 		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, mounts"},
+		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, each mount in order"},
+		&cli.StringFlag{Name: "rootfs", Usage: "directory that becomes the box's / (pivot_root); COMMAND defaults to /bin/sh"},
+		&cli.BoolFlag{Name: "read-only", Usage: "make the box's / read-only (/proc, /dev, --tmpfs and volumes as declared)"},
+		&cli.StringSliceFlag{Name: "volume", Usage: "bind-mount SRC:DST[:ro] into the box (repeatable); -v SRC:DST works too"},
+		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at DST[:size=64M,...] (repeatable)"},
+		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability to COMMAND's set (repeatable; ALL for every one)"},
+		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability from COMMAND's set (repeatable; ALL for every one)"},
+		&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
+		&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
 	},
 	Action: runAction,
 }
 
 func runAction(c *cli.Context) error {
-	if err := checkArgs(c, 1, "no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])"); err != nil {
-		return err
-	}
 	cfg, opt, err := buildRun(runFlags{
 		name: c.String("name"), hostname: c.String("hostname"), ns: c.String("ns"),
 		noInit: c.Bool("no-init"), memory: c.String("memory"), cpus: c.String("cpus"),
 		pids: c.String("pids-limit"), cgroupParent: c.String("cgroup-parent"),
 		env: c.StringSlice("env"), workdir: c.String("workdir"), verbose: c.Bool("verbose"),
+		rootfs: c.String("rootfs"), readOnly: c.Bool("read-only"), volumes: c.StringSlice("volume"),
+		tmpfs: c.StringSlice("tmpfs"), capAdd: c.StringSlice("cap-add"), capDrop: c.StringSlice("cap-drop"),
+		privileged: c.Bool("privileged"), noNewPrivs: c.Bool("no-new-privileges"),
 		args: c.Args().Slice(),
 	}, os.Environ())
 	if err != nil {
@@ -89,6 +100,9 @@ type runFlags struct {
 	memory, cpus, pids, cgroupParent, workdir string
 	env, args                                 []string
 	verbose                                   bool
+	rootfs                                    string
+	readOnly, privileged, noNewPrivs          bool
+	volumes, tmpfs, capAdd, capDrop           []string
 }
 
 // validName reports whether name can be a box name: it becomes a cgroup
@@ -115,6 +129,9 @@ func validName(name string) bool {
 func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 	var cfg box.Config
 	var opt box.Options
+	if len(f.args) == 0 && f.rootfs != "" {
+		f.args = []string{"/bin/sh"} // as docker run does for most images
+	}
 	if len(f.args) == 0 || f.args[0] == "" {
 		return cfg, opt, fmt.Errorf("no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])")
 	}
@@ -166,7 +183,145 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 	}
 	cfg.Workdir = f.workdir
 	cfg.Verbose = f.verbose
+	if opt.Filesystem, err = buildFilesystem(f); err != nil {
+		return cfg, opt, err
+	}
+	hasFS := opt.Filesystem.Root != "" || opt.Filesystem.ReadOnly || len(opt.Filesystem.Volumes) > 0 || len(opt.Filesystem.Tmpfs) > 0
+	if hasFS && !namespaces.Has(kinds, namespaces.Mount) {
+		return cfg, opt, fmt.Errorf("--rootfs, --read-only, --volume and --tmpfs need a mount namespace: add mnt to --ns")
+	}
+	if cfg.Capabilities, err = buildCapabilities(f); err != nil {
+		return cfg, opt, err
+	}
+	cfg.NoNewPrivileges = f.noNewPrivs
 	return cfg, opt, nil
+}
+
+// buildFilesystem reads --rootfs, --read-only, --volume and --tmpfs.
+func buildFilesystem(f runFlags) (rootfs.Spec, error) {
+	var fs rootfs.Spec
+	if f.rootfs != "" {
+		abs, err := filepath.Abs(f.rootfs)
+		if err != nil {
+			return fs, fmt.Errorf("--rootfs %q: %v", f.rootfs, err)
+		}
+		fs.Root = abs
+	}
+	fs.ReadOnly = f.readOnly
+	for _, v := range f.volumes {
+		parts := strings.Split(v, ":")
+		if len(parts) < 2 || len(parts) > 3 || parts[0] == "" || parts[1] == "" {
+			return fs, fmt.Errorf("--volume %q: use SRC:DST or SRC:DST:ro", v)
+		}
+		vol := rootfs.Volume{Source: parts[0], Target: parts[1]}
+		if len(parts) == 3 {
+			switch parts[2] {
+			case "ro":
+				vol.ReadOnly = true
+			case "rw":
+			default:
+				return fs, fmt.Errorf("--volume %q: the third part must be ro or rw", v)
+			}
+		}
+		src, err := filepath.Abs(vol.Source)
+		if err != nil {
+			return fs, fmt.Errorf("--volume %q: %v", v, err)
+		}
+		vol.Source = src
+		if !filepath.IsAbs(vol.Target) {
+			return fs, fmt.Errorf("--volume %q: DST must be an absolute path inside the box", v)
+		}
+		fs.Volumes = append(fs.Volumes, vol)
+	}
+	for _, t := range f.tmpfs {
+		dst, opts, _ := strings.Cut(t, ":")
+		if !filepath.IsAbs(dst) {
+			return fs, fmt.Errorf("--tmpfs %q: DST must be an absolute path inside the box, e.g. /tmp:size=64M", t)
+		}
+		fs.Tmpfs = append(fs.Tmpfs, rootfs.Tmpfs{Target: dst, Options: opts})
+	}
+	return fs, nil
+}
+
+// DefaultCapabilities are what a box with --rootfs keeps, as Docker and
+// `runc spec` do: enough for ordinary programs run as root, and no
+// CAP_SYS_ADMIN, so root in the box cannot undo its mounts.
+var DefaultCapabilities = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
+
+// buildCapabilities computes COMMAND's capability set: nil (keep all, as
+// before) unless --rootfs or a capability flag is given. Drops apply
+// before adds, so --cap-drop ALL --cap-add NET_ADMIN keeps just that one.
+func buildCapabilities(f runFlags) ([]int, error) {
+	if f.rootfs == "" && !f.privileged && len(f.capAdd) == 0 && len(f.capDrop) == 0 {
+		return nil, nil
+	}
+	set := map[int]bool{}
+	all := func() {
+		for i := range capnames.Names {
+			set[i] = true
+		}
+	}
+	switch {
+	case f.privileged:
+		all()
+	case f.rootfs != "":
+		for _, n := range DefaultCapabilities {
+			c, _ := capnames.Parse(n)
+			set[c] = true
+		}
+	default:
+		all()
+	}
+	parse := func(flag string, names []string) (map[int]bool, bool, error) {
+		out, hasAll := map[int]bool{}, false
+		for _, n := range names {
+			if strings.EqualFold(n, "ALL") {
+				hasAll = true
+				continue
+			}
+			c, ok := capnames.Parse(n)
+			if !ok {
+				return nil, false, fmt.Errorf("%s %q: not a capability name (e.g. NET_ADMIN or CAP_NET_ADMIN; see capabilities(7))", flag, n)
+			}
+			out[c] = true
+		}
+		return out, hasAll, nil
+	}
+	drop, dropAll, err := parse("--cap-drop", f.capDrop)
+	if err != nil {
+		return nil, err
+	}
+	add, addAll, err := parse("--cap-add", f.capAdd)
+	if err != nil {
+		return nil, err
+	}
+	// As docker run: ALL in --cap-add keeps everything but the named
+	// drops; ALL in --cap-drop keeps only the named adds.
+	switch {
+	case addAll:
+		all()
+	case dropAll:
+		set = map[int]bool{}
+	}
+	for c := range drop {
+		set[c] = false
+	}
+	for c := range add {
+		if !addAll {
+			set[c] = true
+		}
+	}
+	caps := []int{}
+	for i := range capnames.Names {
+		if set[i] {
+			caps = append(caps, i)
+		}
+	}
+	return caps, nil
 }
 
 // mergeEnv applies -e KEY=VALUE settings over the caller's environment.

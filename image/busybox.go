@@ -1,0 +1,163 @@
+package image
+
+import (
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// ErrNoStaticBusybox is returned when the host has no static busybox.
+var ErrNoStaticBusybox = errors.New("no static busybox found: install it (Debian/Ubuntu: apt-get install busybox-static)")
+
+// busyboxCandidates are where distributions put busybox.
+var busyboxCandidates = []string{"/bin/busybox", "/usr/bin/busybox", "/sbin/busybox", "/usr/sbin/busybox"}
+
+// FindStaticBusybox returns the path of a statically linked busybox: a
+// dynamic one would not run inside a rootfs without the host's libc.
+func FindStaticBusybox() (string, error) {
+	paths := busyboxCandidates
+	if p, err := exec.LookPath("busybox"); err == nil {
+		paths = append([]string{p}, paths...)
+	}
+	var dynamic string
+	for _, p := range paths {
+		static, err := isStatic(p)
+		if err != nil {
+			continue
+		}
+		if static {
+			return p, nil
+		}
+		dynamic = p
+	}
+	if dynamic != "" {
+		return "", fmt.Errorf("%w (%s is dynamically linked)", ErrNoStaticBusybox, dynamic)
+	}
+	return "", ErrNoStaticBusybox
+}
+
+func isStatic(path string) (bool, error) {
+	f, err := elf.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			return false, nil
+		}
+	}
+	return true, nil
+}
+
+// BusyboxFiles are the small files a busybox rootfs gets.
+var BusyboxFiles = map[string]string{
+	"etc/passwd":   "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n",
+	"etc/group":    "root:x:0:\ntty:x:5:\nnogroup:x:65534:\n",
+	"etc/hosts":    "127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n",
+	"etc/hostname": "pbox\n",
+}
+
+// Busybox fills dir (created if missing; it must be empty if it exists)
+// with a working root filesystem: busybox as /bin/busybox with a link per
+// applet, /etc/passwd, group, hosts, and empty /proc /dev /sys /tmp /root.
+// It reports what it did through logf. On error it removes what it made.
+func Busybox(dir string, logf func(string, ...any)) (err error) {
+	bb, err := FindStaticBusybox()
+	if err != nil {
+		return err
+	}
+	created, err := prepareEmptyDir(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			cleanup(dir, created)
+		}
+	}()
+	for _, d := range []string{"bin", "etc", "proc", "dev", "sys", "tmp", "root", "usr/bin", "sbin", "usr/sbin", "var", "run"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return err
+		}
+	}
+	os.Chmod(filepath.Join(dir, "tmp"), 0o1777)
+	os.Chmod(filepath.Join(dir, "root"), 0o700)
+	if err := copyFile(bb, filepath.Join(dir, "bin", "busybox"), 0o755); err != nil {
+		return fmt.Errorf("copy %s: %w", bb, err)
+	}
+	out, err := exec.Command(bb, "--list-full").Output()
+	if err != nil {
+		return fmt.Errorf("%s --list-full: %w", bb, err)
+	}
+	n := 0
+	for _, app := range strings.Fields(string(out)) {
+		if filepath.Base(app) == "busybox" || strings.Contains(app, "..") {
+			continue
+		}
+		link := filepath.Join(dir, app)
+		if err := os.MkdirAll(filepath.Dir(link), 0o755); err != nil {
+			return err
+		}
+		if err := os.Symlink("/bin/busybox", link); err != nil && !errors.Is(err, os.ErrExist) {
+			return err
+		}
+		n++
+	}
+	for name, content := range BusyboxFiles {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	logf("%s: busybox from %s, %d applet links, /etc/passwd, /etc/group, /etc/hosts", dir, bb, n)
+	return nil
+}
+
+// prepareEmptyDir makes dir, or checks that an existing one is empty.
+func prepareEmptyDir(dir string) (created bool, err error) {
+	entries, err := os.ReadDir(dir)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+		return true, os.MkdirAll(dir, 0o755)
+	case err != nil:
+		return false, err
+	case len(entries) > 0:
+		return false, fmt.Errorf("%s is not empty: give a new or empty directory", dir)
+	}
+	return false, nil
+}
+
+// cleanup undoes a failed build: the directory if we made it, else its
+// contents.
+func cleanup(dir string, created bool) {
+	if created {
+		os.RemoveAll(dir)
+		return
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		os.RemoveAll(filepath.Join(dir, e.Name()))
+	}
+}
+
+func copyFile(src, dst string, mode os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, mode)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}

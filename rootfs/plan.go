@@ -1,0 +1,428 @@
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	securejoin "github.com/cyphar/filepath-securejoin"
+	"golang.org/x/sys/unix"
+)
+
+// Spec is the filesystem a box asked for.
+type Spec struct {
+	Root     string // host directory that becomes /; "" keeps the host's files
+	ReadOnly bool   // remount / read-only
+	NewProc  bool   // mount a fresh /proc (the box has its own PID namespace)
+	Volumes  []Volume
+	Tmpfs    []Tmpfs
+}
+
+// Volume is a bind mount of a host path into the box.
+type Volume struct {
+	Source   string // host path, absolute
+	Target   string // path inside the box, absolute
+	ReadOnly bool
+}
+
+// Tmpfs is a tmpfs mounted inside the box.
+type Tmpfs struct {
+	Target  string // path inside the box, absolute
+	Options string // mount data, e.g. "size=64m"
+}
+
+// MaskedPaths are hidden inside a box with a root filesystem, as in the
+// OCI runtime-spec's default config (runc spec) and Docker: kernel
+// interfaces that leak host information or allow harm.
+var MaskedPaths = []string{
+	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
+	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
+	"/proc/sched_debug", "/proc/scsi", "/sys/firmware", "/sys/devices/virtual/powercap",
+}
+
+// ReadOnlyPaths are made read-only inside a box with a root filesystem.
+var ReadOnlyPaths = []string{
+	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+}
+
+// devices are the nodes of a box's /dev: name, major, minor.
+var devices = []struct {
+	name         string
+	major, minor uint32
+}{
+	{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+	{"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+}
+
+// OpKind says what an Op does.
+type OpKind string
+
+const (
+	OpMount     OpKind = "mount"      // mount(Source, Target, FSType, Flags, Data)
+	OpMkdir     OpKind = "mkdir"      // mkdir -p Target
+	OpMknod     OpKind = "mknod"      // a character device, or bind it from the host
+	OpSymlink   OpKind = "symlink"    // Target -> Source
+	OpPivotRoot OpKind = "pivot_root" // into Target, old root detached
+	OpMask      OpKind = "mask"       // hide Target (after pivot_root)
+	OpReadOnly  OpKind = "readonly"   // bind Target on itself read-only
+	OpRemountRO OpKind = "remount-ro" // make the mount at Target read-only
+)
+
+// Op is one step of a box's filesystem set-up. Paths before the
+// pivot_root are host paths; after it, box paths.
+type Op struct {
+	Kind   OpKind
+	Source string
+	Target string
+	FSType string
+	Flags  uintptr
+	Data   string
+	Major  uint32
+	Minor  uint32
+}
+
+func (o Op) String() string {
+	switch o.Kind {
+	case OpMount:
+		if o.Source == "" && o.Flags&(unix.MS_PRIVATE|unix.MS_SLAVE|unix.MS_SHARED) != 0 {
+			return fmt.Sprintf("make %s private, recursively (%s)", o.Target, FlagNames(o.Flags))
+		}
+		s := fmt.Sprintf("mount %s on %s type %s (%s)", orNone(o.Source), o.Target, orNone(o.FSType), FlagNames(o.Flags))
+		if o.Data != "" {
+			s += " data " + o.Data
+		}
+		return s
+	case OpMknod:
+		return fmt.Sprintf("mknod %s c %d %d (or bind the host's /dev/%s)", o.Target, o.Major, o.Minor, filepath.Base(o.Target))
+	case OpSymlink:
+		return fmt.Sprintf("symlink %s -> %s", o.Target, o.Source)
+	case OpPivotRoot:
+		return fmt.Sprintf("pivot_root into %s, detach the old root (umount2 MNT_DETACH)", o.Target)
+	case OpMask:
+		return fmt.Sprintf("mask %s (a file: bind /dev/null over it; a directory: read-only tmpfs)", o.Target)
+	case OpReadOnly:
+		return fmt.Sprintf("read-only %s (bind on itself, remount MS_RDONLY)", o.Target)
+	case OpRemountRO:
+		return fmt.Sprintf("remount %s read-only (MS_BIND|MS_REMOUNT|MS_RDONLY)", o.Target)
+	}
+	return fmt.Sprintf("%s %s", o.Kind, o.Target)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
+}
+
+// ErrEscape is returned when a target would resolve outside the root.
+var ErrEscape = errors.New("rootfs: path escapes the root")
+
+// Plan turns a Spec into the ordered operations that build the box's
+// filesystem, like bubblewrap's SetupOp list. It only reads the host (to
+// resolve targets inside the root safely); Apply does the work inside the
+// box. Errors name the flag value at fault.
+func Plan(s Spec) ([]Op, error) {
+	ops := []Op{{Kind: OpMount, Target: "/", Flags: unix.MS_REC | unix.MS_PRIVATE}}
+	if s.Root == "" {
+		if s.NewProc {
+			ops = append(ops, Op{Kind: OpMount, Source: "proc", Target: "/proc", FSType: "proc", Flags: ProcFlags})
+		}
+		for _, v := range s.Volumes {
+			if err := CheckVolumeSource(v); err != nil {
+				return nil, err
+			}
+			ops = append(ops, bindOps(v.Source, v.Target, v.ReadOnly)...)
+		}
+		for _, t := range s.Tmpfs {
+			ops = append(ops, Op{Kind: OpMkdir, Target: t.Target},
+				Op{Kind: OpMount, Source: "tmpfs", Target: t.Target, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: t.Options})
+		}
+		if s.ReadOnly {
+			ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
+		}
+		return ops, nil
+	}
+
+	if err := checkRoot(s.Root); err != nil {
+		return nil, err
+	}
+	root, err := filepath.EvalSymlinks(s.Root) // compare real paths below
+	if err != nil {
+		return nil, fmt.Errorf("rootfs %s: %w", s.Root, err)
+	}
+	in := func(p string) (string, error) { return resolveIn(root, p) }
+	// pivot_root needs the new root to be a mount point.
+	ops = append(ops, Op{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC})
+	var dev string
+	if s.NewProc {
+		p, err := in("/proc")
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, Op{Kind: OpMkdir, Target: p},
+			Op{Kind: OpMount, Source: "proc", Target: p, FSType: "proc", Flags: ProcFlags})
+	}
+	dev, err = in("/dev")
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, Op{Kind: OpMkdir, Target: dev},
+		Op{Kind: OpMount, Source: "tmpfs", Target: dev, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"})
+	for _, d := range devices {
+		ops = append(ops, Op{Kind: OpMknod, Target: filepath.Join(dev, d.name), Major: d.major, Minor: d.minor})
+	}
+	ops = append(ops,
+		Op{Kind: OpMkdir, Target: filepath.Join(dev, "pts")},
+		Op{Kind: OpMount, Source: "devpts", Target: filepath.Join(dev, "pts"), FSType: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=0620"},
+		Op{Kind: OpSymlink, Source: "pts/ptmx", Target: filepath.Join(dev, "ptmx")},
+		Op{Kind: OpMkdir, Target: filepath.Join(dev, "shm")},
+		Op{Kind: OpMount, Source: "shm", Target: filepath.Join(dev, "shm"), FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
+		Op{Kind: OpSymlink, Source: "/proc/self/fd", Target: filepath.Join(dev, "fd")},
+		Op{Kind: OpSymlink, Source: "/proc/self/fd/0", Target: filepath.Join(dev, "stdin")},
+		Op{Kind: OpSymlink, Source: "/proc/self/fd/1", Target: filepath.Join(dev, "stdout")},
+		Op{Kind: OpSymlink, Source: "/proc/self/fd/2", Target: filepath.Join(dev, "stderr")},
+	)
+	sys, err := in("/sys")
+	if err != nil {
+		return nil, err
+	}
+	ops = append(ops, Op{Kind: OpMkdir, Target: sys},
+		Op{Kind: OpMount, Source: "sysfs", Target: sys, FSType: "sysfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
+	for _, v := range s.Volumes {
+		if err := CheckVolumeSource(v); err != nil {
+			return nil, err
+		}
+		t, err := in(v.Target)
+		if err != nil {
+			return nil, fmt.Errorf("volume %s:%s: %w", v.Source, v.Target, err)
+		}
+		ops = append(ops, bindOps(v.Source, t, v.ReadOnly)...)
+	}
+	for _, tm := range s.Tmpfs {
+		t, err := in(tm.Target)
+		if err != nil {
+			return nil, fmt.Errorf("tmpfs %s: %w", tm.Target, err)
+		}
+		ops = append(ops, Op{Kind: OpMkdir, Target: t},
+			Op{Kind: OpMount, Source: "tmpfs", Target: t, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: tm.Options})
+	}
+	ops = append(ops, Op{Kind: OpPivotRoot, Target: root})
+	for _, m := range MaskedPaths {
+		ops = append(ops, Op{Kind: OpMask, Target: m})
+	}
+	for _, r := range ReadOnlyPaths {
+		ops = append(ops, Op{Kind: OpReadOnly, Target: r})
+	}
+	if s.ReadOnly {
+		ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
+	}
+	return ops, nil
+}
+
+// resolveIn resolves p inside root as if root were / (securejoin, as
+// runc does), and refuses p when a symlink on its way, followed the way
+// the kernel would follow it from the host, leads out of root (an
+// absolute link, or one with ".." climbing above root): mounting there
+// would mount on the host. Give the target as it is inside the root.
+func resolveIn(root, p string) (string, error) {
+	j, err := securejoin.SecureJoin(root, p)
+	if err != nil {
+		return "", fmt.Errorf("%w: %s: %v", ErrEscape, p, err)
+	}
+	// Follow the existing part of the plain join on the host.
+	naive := filepath.Join(root, p)
+	existing := naive
+	for {
+		if _, err := os.Lstat(existing); err == nil || existing == root {
+			break
+		}
+		existing = filepath.Dir(existing)
+	}
+	host, err := filepath.EvalSymlinks(existing)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", p, err)
+	}
+	if host != root && !strings.HasPrefix(host, root+"/") {
+		return "", fmt.Errorf("%w: %s goes through a symlink to %s, outside the rootfs: refused (give the path as it is inside the rootfs)", ErrEscape, p, host)
+	}
+	return j, nil
+}
+
+// checkRoot refuses a root that cannot work, before anything starts.
+func checkRoot(root string) error {
+	st, err := os.Stat(root)
+	if err != nil {
+		return fmt.Errorf("rootfs %s: %w", root, err)
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("rootfs %s: not a directory", root)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return fmt.Errorf("rootfs %s: %w", root, err)
+	}
+	if len(entries) == 0 {
+		return fmt.Errorf("rootfs %s is empty: make one with `pbox rootfs busybox %s` or `pbox rootfs import IMAGE.tar %s`", root, root, root)
+	}
+	return nil
+}
+
+// CheckVolumeSource refuses a volume whose host side does not exist.
+func CheckVolumeSource(v Volume) error {
+	if !filepath.IsAbs(v.Source) || !filepath.IsAbs(v.Target) {
+		return fmt.Errorf("volume %s:%s: both paths must be absolute", v.Source, v.Target)
+	}
+	if _, err := os.Stat(v.Source); err != nil {
+		return fmt.Errorf("volume %s:%s: source: %w", v.Source, v.Target, err)
+	}
+	return nil
+}
+
+// bindOps binds a host path onto target, read-only if asked. The target
+// is made to match the source: a directory for a directory, else a file.
+func bindOps(source, target string, ro bool) []Op {
+	ops := []Op{{Kind: OpMount, Source: source, Target: target, Flags: unix.MS_BIND | unix.MS_REC}}
+	if ro {
+		ops = append(ops, Op{Kind: OpRemountRO, Target: target})
+	}
+	return ops
+}
+
+// Apply runs ops in order, logging each one first. It must run in the
+// box's own mount namespace.
+func Apply(ops []Op, log Logf) error {
+	for _, o := range ops {
+		log.printf("mount: %s", o)
+		if err := apply(o); err != nil {
+			return fmt.Errorf("%s: %w", o, err)
+		}
+	}
+	return nil
+}
+
+func apply(o Op) error {
+	switch o.Kind {
+	case OpMount:
+		if o.Flags&unix.MS_BIND != 0 {
+			if err := makeTarget(o.Source, o.Target); err != nil {
+				return err
+			}
+		}
+		return unix.Mount(o.Source, o.Target, o.FSType, o.Flags, o.Data)
+	case OpMkdir:
+		return os.MkdirAll(o.Target, 0o755)
+	case OpMknod:
+		err := unix.Mknod(o.Target, unix.S_IFCHR|0o666, int(unix.Mkdev(o.Major, o.Minor)))
+		if errors.Is(err, unix.EPERM) {
+			// No CAP_MKNOD (a user namespace): bind the host's node.
+			if err := makeTarget("/dev/null", o.Target); err != nil {
+				return err
+			}
+			return unix.Mount("/dev/"+filepath.Base(o.Target), o.Target, "", unix.MS_BIND, "")
+		}
+		if err != nil {
+			return err
+		}
+		return unix.Chmod(o.Target, 0o666) // the umask must not narrow it
+	case OpSymlink:
+		return os.Symlink(o.Source, o.Target)
+	case OpPivotRoot:
+		return pivotRoot(o.Target)
+	case OpMask:
+		return mask(o.Target)
+	case OpReadOnly:
+		if _, err := os.Stat(o.Target); errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		if err := unix.Mount(o.Target, o.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return err
+		}
+		return remountRO(o.Target)
+	case OpRemountRO:
+		return remountRO(o.Target)
+	}
+	return fmt.Errorf("unknown operation %q", o.Kind)
+}
+
+// pivotRoot makes root the new / and detaches the old one, the way runc
+// does: pivot_root(".", ".") stacks the old root under the new one, and a
+// lazy unmount of "." removes it from the box's mount table.
+func pivotRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", "."); err != nil {
+		if errors.Is(err, unix.EINVAL) {
+			return fmt.Errorf("%w (the host's / is probably an initramfs (rootfs), where pivot_root is impossible: boot from a real root filesystem, or switch_root first)", err)
+		}
+		return err
+	}
+	// The old root is a slave of nothing now, but make sure unmounting it
+	// cannot propagate anywhere.
+	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
+		return err
+	}
+	return unix.Chdir("/")
+}
+
+func mask(p string) error {
+	st, err := os.Stat(p)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if st.IsDir() {
+		return unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
+	}
+	return unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
+}
+
+// remountRO makes the mount at p read-only, keeping its other flags (the
+// kernel refuses to drop nosuid/nodev/noexec that a mount already has).
+func remountRO(p string) error {
+	var st unix.Statfs_t
+	if err := unix.Statfs(p, &st); err != nil {
+		return err
+	}
+	var keep uintptr
+	for _, f := range []struct{ st, ms uintptr }{
+		{unix.ST_NOSUID, unix.MS_NOSUID}, {unix.ST_NODEV, unix.MS_NODEV}, {unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME}, {unix.ST_NODIRATIME, unix.MS_NODIRATIME}, {unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if uintptr(st.Flags)&f.st != 0 {
+			keep |= f.ms
+		}
+	}
+	return unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
+}
+
+// makeTarget creates a bind mount's target like its source: a directory
+// for a directory, an empty file otherwise.
+func makeTarget(source, target string) error {
+	st, err := os.Stat(source)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Lstat(target); err == nil {
+		return nil
+	}
+	if st.IsDir() {
+		return os.MkdirAll(target, 0o755)
+	}
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,125 @@
+package rootfs
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func kinds(ops []Op) string {
+	var k []string
+	for _, o := range ops {
+		k = append(k, string(o.Kind))
+	}
+	return strings.Join(k, " ")
+}
+
+func TestPlanWithoutRootfs(t *testing.T) {
+	ops, err := Plan(Spec{NewProc: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ops) != 2 || ops[0].String() != "make / private, recursively (MS_REC|MS_PRIVATE)" ||
+		ops[1].String() != "mount proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)" {
+		t.Errorf("ops: %v", ops)
+	}
+}
+
+func newRoot(t *testing.T) string {
+	root := t.TempDir()
+	for _, d := range []string{"bin", "etc", "run", "var"} {
+		os.MkdirAll(filepath.Join(root, d), 0o755)
+	}
+	return root
+}
+
+func TestPlanRootfsOrder(t *testing.T) {
+	root := newRoot(t)
+	src := t.TempDir()
+	ops, err := Plan(Spec{Root: root, NewProc: true, ReadOnly: true,
+		Volumes: []Volume{{Source: src, Target: "/data", ReadOnly: true}},
+		Tmpfs:   []Tmpfs{{Target: "/tmp", Options: "size=1m"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := kinds(ops)
+	// private, bind the root onto itself, /proc, /dev and its nodes, /sys,
+	// the volume and tmpfs, pivot_root, masks, read-only paths, then /.
+	for _, want := range []string{
+		"mount mount mkdir mount mkdir mount mknod",
+		"mount mount remount-ro mkdir mount pivot_root mask",
+		"readonly remount-ro",
+	} {
+		if !strings.Contains(got, want) {
+			t.Errorf("plan %q lacks %q", got, want)
+		}
+	}
+	if last := ops[len(ops)-1]; last.Kind != OpRemountRO || last.Target != "/" {
+		t.Errorf("the last step must make / read-only: %v", last)
+	}
+	for _, o := range ops {
+		if o.Kind == OpPivotRoot {
+			break
+		}
+		if o.Target != "/" && !strings.HasPrefix(o.Target, root) {
+			t.Errorf("before pivot_root every target is inside the root: %v", o)
+		}
+	}
+}
+
+func TestPlanRefusesBadRoots(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	os.WriteFile(file, nil, 0o644)
+	for root, want := range map[string]string{
+		"/nonexistent/rootfs": "no such file",
+		file:                  "not a directory",
+		t.TempDir():           "is empty: make one with `pbox rootfs busybox",
+	} {
+		if _, err := Plan(Spec{Root: root}); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("root %s: err %v, want %q", root, err, want)
+		}
+	}
+}
+
+func TestPlanRefusesMissingVolumeSource(t *testing.T) {
+	_, err := Plan(Spec{Root: newRoot(t), Volumes: []Volume{{Source: "/nonexistent/src", Target: "/data"}}})
+	if err == nil || !strings.Contains(err.Error(), "source") {
+		t.Errorf("err %v", err)
+	}
+}
+
+// A target must not lead out of the rootfs through a symlink, absolute
+// or with "..": the mount would land on the host.
+func TestPlanRefusesSymlinkEscapes(t *testing.T) {
+	root := newRoot(t)
+	os.Symlink("/etc", filepath.Join(root, "abs"))
+	os.Symlink("../../../../../../etc", filepath.Join(root, "rel"))
+	os.Symlink("/run", filepath.Join(root, "var", "run"))
+	os.Symlink("bin", filepath.Join(root, "inside")) // stays in the root
+	src := t.TempDir()
+	for _, target := range []string{"/abs", "/abs/x", "/rel", "/rel/passwd", "/var/run"} {
+		_, err := Plan(Spec{Root: root, Volumes: []Volume{{Source: src, Target: target}}})
+		if !errors.Is(err, ErrEscape) {
+			t.Errorf("volume target %s: err %v, want ErrEscape", target, err)
+		}
+		_, err = Plan(Spec{Root: root, Tmpfs: []Tmpfs{{Target: target}}})
+		if !errors.Is(err, ErrEscape) {
+			t.Errorf("tmpfs target %s: err %v, want ErrEscape", target, err)
+		}
+	}
+	ops, err := Plan(Spec{Root: root, Volumes: []Volume{{Source: src, Target: "/inside/x"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, o := range ops {
+		if o.Source == src && o.Target == filepath.Join(root, "bin", "x") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("a link that stays inside resolves there: %v", ops)
+	}
+}
