@@ -13,6 +13,7 @@ import (
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
 )
 
 // TestMain lets this test binary serve as the box's init: box.Run
@@ -38,6 +39,17 @@ type boxRun struct {
 // test if the box left a cgroup directory behind.
 func runBox(t *testing.T, args []string, lim cgroups.Limits, edit func(*box.Config)) boxRun {
 	t.Helper()
+	return runBoxWith(t, args, lim, rootfs.Spec{}, edit)
+}
+
+// runBoxFS runs args in a box with the given filesystem.
+func runBoxFS(t *testing.T, args []string, fs rootfs.Spec, edit func(*box.Config)) boxRun {
+	t.Helper()
+	return runBoxWith(t, args, cgroups.Limits{}, fs, edit)
+}
+
+func runBoxWith(t *testing.T, args []string, lim cgroups.Limits, fs rootfs.Spec, edit func(*box.Config)) boxRun {
+	t.Helper()
 	testutil.RequireRoot(t)
 	name := fmt.Sprintf("t%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))
 	if len(name) > 60 {
@@ -56,7 +68,7 @@ func runBox(t *testing.T, args []string, lim cgroups.Limits, edit func(*box.Conf
 	mode := cgroups.DetectMode()
 	res, rerr := box.Run(cfg, box.Options{
 		CgroupMode: mode, CgroupParent: testParent, Limits: lim,
-		Stdio: [3]*os.File{nil, out, out},
+		Stdio: [3]*os.File{nil, out, out}, Filesystem: fs,
 	})
 	data, _ := os.ReadFile(out.Name())
 	if left := testutil.CgroupDirs(testParent, name); len(left) > 0 {

@@ -22,8 +22,9 @@ type Config struct {
 	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
 	// replayed by the init in the box's mount namespace.
 	Mounts []rootfs.Op `json:"mounts,omitempty"`
-	// Capabilities is COMMAND's bounding set (numbers); nil keeps all.
-	Capabilities    []int `json:"capabilities,omitempty"`
+	// Capabilities is COMMAND's bounding set (numbers); nil keeps all,
+	// empty drops all (so no omitempty: [] and null differ).
+	Capabilities    []int `json:"capabilities"`
 	NoNewPrivileges bool  `json:"no_new_privileges,omitempty"`
 }
 

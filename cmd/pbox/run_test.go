@@ -126,3 +126,75 @@ func TestHelpShowsExamples(t *testing.T) {
 		}
 	}
 }
+
+func TestVolumeShorthand(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"pbox run -v /a:/b -- sh", "pbox run --volume /a:/b -- sh"},
+		{"pbox run -v -- true", "pbox run -v -- true"},
+		{"pbox run -v true", "pbox run -v true"},
+		{"pbox run --name x -v /a:/b:ro -v sh", "pbox run --name x --volume /a:/b:ro -v sh"},
+		{"pbox run -e A=b:c -v sh", "pbox run -e A=b:c -v sh"},
+		{"pbox run -- -v /a:/b", "pbox run -- -v /a:/b"},
+		{"pbox run sh -c -v /a:/b", "pbox run sh -c -v /a:/b"},
+		{"pbox inspect -v /a:/b", "pbox inspect -v /a:/b"},
+	}
+	for _, tt := range tests {
+		if got := strings.Join(volumeShorthand(strings.Fields(tt.in)), " "); got != tt.want {
+			t.Errorf("%q -> %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestBuildRunFilesystemAndCapabilities(t *testing.T) {
+	base := runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", rootfs: "/srv/root"}
+	cfg, opt, err := buildRun(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Args[0] != "/bin/sh" || opt.Filesystem.Root != "/srv/root" {
+		t.Errorf("with --rootfs and no COMMAND: args %v root %q", cfg.Args, opt.Filesystem.Root)
+	}
+	if len(cfg.Capabilities) != len(DefaultCapabilities) {
+		t.Errorf("--rootfs keeps Docker's default set: %v", cfg.Capabilities)
+	}
+	f := base
+	f.args = []string{"sh"}
+	f.volumes = []string{"/a:/b:ro", "/c:/d"}
+	f.tmpfs = []string{"/tmp:size=64M"}
+	f.capDrop = []string{"ALL"}
+	f.capAdd = []string{"net_admin"}
+	_, opt, err = buildRun(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := opt.Filesystem.Volumes
+	if len(v) != 2 || !v[0].ReadOnly || v[1].ReadOnly || v[1].Target != "/d" || opt.Filesystem.Tmpfs[0].Options != "size=64M" {
+		t.Errorf("filesystem %+v", opt.Filesystem)
+	}
+	cfg, _, _ = buildRun(f, nil)
+	if len(cfg.Capabilities) != 1 || cfg.Capabilities[0] != 12 {
+		t.Errorf("--cap-drop ALL --cap-add NET_ADMIN: %v", cfg.Capabilities)
+	}
+	plain, _, _ := buildRun(runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"sh"}}, nil)
+	if plain.Capabilities != nil || plain.NoNewPrivileges {
+		t.Error("without --rootfs or capability flags nothing changes")
+	}
+	priv := base
+	priv.privileged = true
+	cfg, _, _ = buildRun(priv, nil)
+	if len(cfg.Capabilities) != 41 {
+		t.Errorf("--privileged keeps all: %d", len(cfg.Capabilities))
+	}
+	for _, bad := range []runFlags{
+		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a"}},
+		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a:b"}},
+		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a:/b:xx"}},
+		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, tmpfs: []string{"tmp"}},
+		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, capAdd: []string{"CAP_BOGUS"}},
+		{ns: "uts", cgroupParent: "p", args: []string{"sh"}, rootfs: "/x"},
+	} {
+		if _, _, err := buildRun(bad, nil); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
