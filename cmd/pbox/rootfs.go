@@ -34,5 +34,27 @@ example: sudo pbox rootfs busybox ./rootfs`,
 				return nil
 			},
 		},
+		{
+			Name:      "import",
+			Usage:     "unpack a `docker save` or OCI image layout tarball",
+			ArgsUsage: "TARBALL DIR",
+			Description: `Unpacks the first image of TARBALL into DIR (new, or empty): layers in
+order, whiteouts and opaque directories applied, modes, owners, symlinks,
+hard links and device nodes kept, layer digests checked (OCI). TARBALL is
+what docker save or podman save writes, or an OCI image layout as a tar;
+gzip'd is fine. No entry can write outside DIR.
+
+example: sudo pbox rootfs import alpine.tar ./alpine`,
+			Action: func(c *cli.Context) error {
+				if c.NArg() != 2 {
+					return fail(statusInspectUsage, "rootfs import: give TARBALL and DIR (usage: pbox rootfs import TARBALL DIR)")
+				}
+				logf := func(format string, args ...any) { fmt.Fprintf(c.App.Writer, format+"\n", args...) }
+				if err := image.Import(c.Args().Get(0), c.Args().Get(1), logf); err != nil {
+					return fail(1, "rootfs import: %v", err)
+				}
+				return nil
+			},
+		},
 	},
 }

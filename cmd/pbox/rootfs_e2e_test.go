@@ -1,6 +1,8 @@
 package main
 
 import (
+	"archive/tar"
+	"bytes"
 	"os"
 	"path/filepath"
 	"strings"
@@ -96,4 +98,65 @@ func TestE2ERootfsBadInput(t *testing.T) {
 	if _, err := os.Stat("/etc/x"); err == nil {
 		t.Error("a refused volume created /etc/x on the host")
 	}
+}
+
+// tarDir packs dir into an uncompressed layer, as a Docker layer is.
+func tarDir(t *testing.T, dir string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	err := filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
+		if err != nil || p == dir {
+			return err
+		}
+		link := ""
+		if info.Mode()&os.ModeSymlink != 0 {
+			link, _ = os.Readlink(p)
+		}
+		h, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		h.Name = strings.TrimPrefix(p, dir+"/")
+		if err := w.WriteHeader(h); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			data, _ := os.ReadFile(p)
+			w.Write(data)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	return buf.Bytes()
+}
+
+func TestE2EImportThenRun(t *testing.T) {
+	src := busyboxRootfs(t)
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	layer := tarDir(t, src)
+	manifest := `[{"Config":"c.json","RepoTags":["bb:latest"],"Layers":["l1/layer.tar"]}]`
+	for _, f := range []struct{ name, body string }{{"l1/layer.tar", string(layer)}, {"manifest.json", manifest}, {"c.json", "{}"}} {
+		w.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		w.Write([]byte(f.body))
+	}
+	w.Close()
+	img := filepath.Join(t.TempDir(), "bb.tar")
+	os.WriteFile(img, buf.Bytes(), 0o644)
+	dst := filepath.Join(t.TempDir(), "imported")
+	if r := pbox(t, "rootfs", "import", img, dst); r.code != 0 || !strings.Contains(r.stdout, "unpacked 1 layers") {
+		t.Fatalf("import: %+v", r)
+	}
+	r := pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", dst, "--", "sh", "-c", "ls /bin/busybox && echo works")
+	if r.code != 0 || !strings.Contains(r.stdout, "works") {
+		t.Errorf("run on the imported rootfs: %+v", r)
+	}
+	bad := pbox(t, "rootfs", "import", "/nonexistent.tar", filepath.Join(t.TempDir(), "x"))
+	assertCleanError(t, bad, 1, "no such file")
+	bad = pbox(t, "rootfs", "import", img)
+	assertCleanError(t, bad, 2, "give TARBALL and DIR")
 }

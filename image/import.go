@@ -1,0 +1,427 @@
+package image
+
+import (
+	"bufio"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"strings"
+
+	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"golang.org/x/sys/unix"
+)
+
+// ErrTraversal is returned (wrapped) for a layer entry that would write
+// outside the target directory.
+var ErrTraversal = errors.New("refused: escapes the target directory")
+
+// archiveEntry is where one file of the outer tarball lies.
+type archiveEntry struct{ offset, size int64 }
+
+// Import unpacks an image saved by `docker save` or an OCI image layout
+// tarball into dir (new, or empty): it applies the first image's layers in
+// order, with whiteouts (.wh.<name>) and opaque directories
+// (.wh..wh..opq), keeping modes, owners, symlinks, hard links and device
+// nodes. Every write goes through an os.Root on dir, so no entry, symlink
+// or hard link can make it write outside dir. On error it removes what it
+// made.
+func Import(tarball, dir string, logf func(string, ...any)) (err error) {
+	f, err := openUncompressed(tarball)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	index, err := indexArchive(f)
+	if err != nil {
+		return fmt.Errorf("%s: %w", tarball, err)
+	}
+	layers, err := findLayers(f, index)
+	if err != nil {
+		return fmt.Errorf("%s: %w", tarball, err)
+	}
+	created, err := prepareEmptyDir(dir)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			cleanup(dir, created)
+		}
+	}()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return err
+	}
+	defer root.Close()
+	for i, l := range layers {
+		e, ok := index[l.path]
+		if !ok {
+			return fmt.Errorf("%s: layer %s is not in the archive", tarball, l.path)
+		}
+		n, err := applyLayer(root, io.NewSectionReader(f, e.offset, e.size), l.digest)
+		if err != nil {
+			return fmt.Errorf("layer %d (%s): %w", i+1, l.path, err)
+		}
+		logf("layer %d/%d %s: %d entries", i+1, len(layers), l.path, n)
+	}
+	logf("%s: unpacked %d layers from %s", dir, len(layers), tarball)
+	return nil
+}
+
+// openUncompressed opens the tarball, decompressing a gzip'd one (docker
+// save | gzip) into an unlinked temporary file, since layers are read
+// by offset.
+func openUncompressed(tarball string) (*os.File, error) {
+	f, err := os.Open(tarball)
+	if err != nil {
+		return nil, err
+	}
+	magic := make([]byte, 2)
+	if _, err := io.ReadFull(f, magic); err != nil || magic[0] != 0x1f || magic[1] != 0x8b {
+		f.Seek(0, io.SeekStart)
+		return f, nil
+	}
+	defer f.Close()
+	f.Seek(0, io.SeekStart)
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", tarball, err)
+	}
+	tmp, err := os.CreateTemp("", "pbox-import-*.tar")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(tmp.Name())
+	if _, err := io.Copy(tmp, zr); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("%s: gunzip: %w", tarball, err)
+	}
+	tmp.Seek(0, io.SeekStart)
+	return tmp, nil
+}
+
+// indexArchive records where each regular file of the outer tar lies.
+func indexArchive(f *os.File) (map[string]archiveEntry, error) {
+	index := map[string]archiveEntry{}
+	tr := newTarReader(bufio.NewReaderSize(f, 1<<16))
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		if h.Type == tarReg || h.Type == tarRegA || h.Type == tarCont {
+			index[path.Clean(strings.TrimPrefix(h.Name, "./"))] = archiveEntry{h.Offset, h.Size}
+		}
+	}
+	if len(index) == 0 {
+		return nil, errors.New("not an image archive (no files in it)")
+	}
+	return index, nil
+}
+
+type layerRef struct {
+	path   string
+	digest string // "sha256:..." to verify, when known
+}
+
+func readJSON(f *os.File, index map[string]archiveEntry, name string, v any) error {
+	e, ok := index[name]
+	if !ok {
+		return fmt.Errorf("%s missing", name)
+	}
+	if err := json.NewDecoder(io.NewSectionReader(f, e.offset, e.size)).Decode(v); err != nil {
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return nil
+}
+
+// findLayers reads the image's layer list: from manifest.json (docker
+// save) or from index.json and the manifest blob (OCI image layout).
+func findLayers(f *os.File, index map[string]archiveEntry) ([]layerRef, error) {
+	if _, ok := index["manifest.json"]; ok {
+		var m []struct {
+			Config   string
+			RepoTags []string
+			Layers   []string
+		}
+		if err := readJSON(f, index, "manifest.json", &m); err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, errors.New("manifest.json lists no image")
+		}
+		var refs []layerRef
+		for _, l := range m[0].Layers {
+			ref := layerRef{path: path.Clean(l)}
+			if hex, ok := strings.CutPrefix(ref.path, "blobs/sha256/"); ok {
+				ref.digest = "sha256:" + hex
+			}
+			refs = append(refs, ref)
+		}
+		return refs, nil
+	}
+	if _, ok := index["index.json"]; !ok {
+		return nil, errors.New("neither manifest.json (docker save) nor index.json (OCI image layout) in it: not an image archive")
+	}
+	var idx v1.Index
+	if err := readJSON(f, index, "index.json", &idx); err != nil {
+		return nil, err
+	}
+	desc, err := pickManifest(f, index, idx.Manifests, 0)
+	if err != nil {
+		return nil, err
+	}
+	var m v1.Manifest
+	if err := readJSON(f, index, blobPath(desc.Digest.String()), &m); err != nil {
+		return nil, err
+	}
+	var refs []layerRef
+	for _, l := range m.Layers {
+		refs = append(refs, layerRef{path: blobPath(l.Digest.String()), digest: l.Digest.String()})
+	}
+	return refs, nil
+}
+
+// pickManifest follows nested indexes to an image manifest, preferring
+// linux/amd64 (then the first) when an index lists several platforms.
+func pickManifest(f *os.File, index map[string]archiveEntry, list []v1.Descriptor, depth int) (v1.Descriptor, error) {
+	if len(list) == 0 || depth > 4 {
+		return v1.Descriptor{}, errors.New("the image index lists no manifest")
+	}
+	d := list[0]
+	for _, c := range list {
+		if c.Platform != nil && c.Platform.OS == "linux" && c.Platform.Architecture == "amd64" {
+			d = c
+			break
+		}
+	}
+	if d.MediaType == v1.MediaTypeImageIndex || d.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
+		var nested v1.Index
+		if err := readJSON(f, index, blobPath(d.Digest.String()), &nested); err != nil {
+			return v1.Descriptor{}, err
+		}
+		return pickManifest(f, index, nested.Manifests, depth+1)
+	}
+	return d, nil
+}
+
+func blobPath(digest string) string {
+	alg, hex, _ := strings.Cut(digest, ":")
+	return path.Join("blobs", alg, hex)
+}
+
+// applyLayer unpacks one layer (plain or gzip'd tar) into root.
+func applyLayer(root *os.Root, r io.Reader, digest string) (int, error) {
+	var sum hash.Hash
+	if strings.HasPrefix(digest, "sha256:") {
+		sum = sha256.New()
+		r = io.TeeReader(r, sum)
+	}
+	br := bufio.NewReaderSize(r, 1<<16)
+	magic, _ := br.Peek(4)
+	var layer io.Reader = br
+	switch {
+	case len(magic) >= 2 && magic[0] == 0x1f && magic[1] == 0x8b:
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return 0, err
+		}
+		layer = zr
+	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
+		return 0, errors.New("zstd-compressed layer: pbox reads plain and gzip layers (re-save the image with docker save)")
+	}
+	tr := newTarReader(layer)
+	written := map[string]bool{} // what this layer made: opaque dirs keep it
+	n := 0
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return n, err
+		}
+		if err := applyEntry(root, tr, h, written); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if sum != nil {
+		io.Copy(io.Discard, br) // the digest covers the whole blob
+		if got := "sha256:" + hex.EncodeToString(sum.Sum(nil)); got != digest {
+			return n, fmt.Errorf("digest mismatch: blob is %s, the manifest says %s (a damaged archive)", got, digest)
+		}
+	}
+	return n, nil
+}
+
+// entryPath turns a layer entry name into a path relative to the root,
+// refusing any that climb out with "..".
+func entryPath(name string) (string, error) {
+	clean := strings.TrimPrefix(name, "./")
+	clean = strings.TrimLeft(clean, "/")
+	for _, part := range strings.Split(clean, "/") {
+		if part == ".." {
+			return "", fmt.Errorf("entry %q: %w", name, ErrTraversal)
+		}
+	}
+	clean = path.Clean(clean)
+	if clean == "." || clean == "" {
+		return ".", nil
+	}
+	return clean, nil
+}
+
+func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]bool) error {
+	p, err := entryPath(h.Name)
+	if err != nil {
+		return err
+	}
+	dir, base := path.Split(p)
+	dir = strings.TrimSuffix(dir, "/")
+	if dir == "" {
+		dir = "."
+	}
+	// Whiteouts: a lower layer's file (or a directory's whole content)
+	// is deleted.
+	if base == ".wh..wh..opq" {
+		return opaque(root, dir, written)
+	}
+	if name, ok := strings.CutPrefix(base, ".wh."); ok {
+		return wrap(root.RemoveAll(path.Join(dir, name)), h.Name)
+	}
+	if dir != "." {
+		if err := root.MkdirAll(dir, 0o755); err != nil {
+			return wrap(err, h.Name)
+		}
+	}
+	mode := fs.FileMode(h.Mode & 0o777)
+	if h.Mode&0o4000 != 0 {
+		mode |= fs.ModeSetuid
+	}
+	if h.Mode&0o2000 != 0 {
+		mode |= fs.ModeSetgid
+	}
+	if h.Mode&0o1000 != 0 {
+		mode |= fs.ModeSticky
+	}
+	// Replace what a lower layer left there, unless both are directories.
+	if st, err := root.Lstat(p); err == nil && p != "." && !(st.IsDir() && h.Type == tarDir) {
+		if err := root.RemoveAll(p); err != nil {
+			return wrap(err, h.Name)
+		}
+	}
+	written[p] = true
+	switch h.Type {
+	case tarDir:
+		if p != "." {
+			if err := root.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
+				return wrap(err, h.Name)
+			}
+		}
+	case tarReg, tarRegA, tarCont:
+		f, err := root.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+		if err != nil {
+			return wrap(err, h.Name)
+		}
+		_, err = io.Copy(f, tr)
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return wrap(err, h.Name)
+		}
+	case tarSymlink:
+		if err := root.Symlink(h.Linkname, p); err != nil {
+			return wrap(err, h.Name)
+		}
+		return wrap(root.Lchown(p, h.UID, h.GID), h.Name)
+	case tarLink:
+		target, err := entryPath(h.Linkname)
+		if err != nil {
+			return err
+		}
+		return wrap(root.Link(target, p), h.Name)
+	case tarChar, tarBlock, tarFifo:
+		if err := mknodIn(root, dir, base, h); err != nil {
+			return wrap(err, h.Name)
+		}
+	default:
+		return fmt.Errorf("entry %q: tar type %q is not supported", h.Name, h.Type)
+	}
+	if err := root.Lchown(p, h.UID, h.GID); err != nil {
+		return wrap(err, h.Name)
+	}
+	if err := root.Chmod(p, mode); err != nil {
+		return wrap(err, h.Name)
+	}
+	return wrap(root.Chtimes(p, h.ModTime, h.ModTime), h.Name)
+}
+
+// opaque empties dir of what lower layers put there, keeping what this
+// layer wrote.
+func opaque(root *os.Root, dir string, written map[string]bool) error {
+	d, err := root.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return wrap(err, dir)
+	}
+	names, err := d.Readdirnames(-1)
+	d.Close()
+	if err != nil {
+		return wrap(err, dir)
+	}
+	for _, n := range names {
+		p := path.Join(dir, n)
+		if !written[p] {
+			if err := root.RemoveAll(p); err != nil {
+				return wrap(err, p)
+			}
+		}
+	}
+	return nil
+}
+
+// mknodIn makes a device node or fifo named base in dir, through a
+// directory fd from the os.Root (os.Root has no Mknod).
+func mknodIn(root *os.Root, dir, base string, h *tarHeader) error {
+	d, err := root.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	mode := uint32(h.Mode & 0o7777)
+	switch h.Type {
+	case tarChar:
+		mode |= unix.S_IFCHR
+	case tarBlock:
+		mode |= unix.S_IFBLK
+	case tarFifo:
+		mode |= unix.S_IFIFO
+	}
+	return unix.Mknodat(int(d.Fd()), base, mode, int(unix.Mkdev(uint32(h.Devmajor), uint32(h.Devminor))))
+}
+
+// wrap names the entry and turns os.Root's escape error into ours.
+func wrap(err error, name string) error {
+	if err == nil {
+		return nil
+	}
+	if strings.Contains(err.Error(), "escapes") {
+		return fmt.Errorf("entry %q: %w (%v)", name, ErrTraversal, err)
+	}
+	return fmt.Errorf("entry %q: %w", name, err)
+}

@@ -1,0 +1,224 @@
+package image
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+func dir(name string) tarEntry { return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}} }
+func file(name, body string, mode int64) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode}, body: body}
+}
+
+// Two layers: the second deletes a file with a whiteout, empties a
+// directory with an opaque marker (keeping its own new file) and
+// overwrites a file.
+func twoLayers(t *testing.T) [][]byte {
+	l1 := buildTar(t, tar.FormatPAX, []tarEntry{
+		dir("etc/"), file("etc/passwd", "root:x:0:0::/root:/bin/sh\n", 0o644),
+		dir("data/"), file("data/keep", "keep\n", 0o644), file("data/gone", "gone\n", 0o644),
+		dir("opq/"), file("opq/old1", "1", 0o644), file("opq/old2", "2", 0o644),
+		file("bin/tool", "#!/bin/sh\n", 0o4755),
+		{hdr: tar.Header{Name: "bin/link", Typeflag: tar.TypeSymlink, Linkname: "tool"}},
+		{hdr: tar.Header{Name: "bin/hard", Typeflag: tar.TypeLink, Linkname: "bin/tool"}},
+		{hdr: tar.Header{Name: "home/user/file", Typeflag: tar.TypeReg, Mode: 0o600, Uid: 1000, Gid: 1000}, body: "mine"},
+		{hdr: tar.Header{Name: "dev/null", Typeflag: tar.TypeChar, Devmajor: 1, Devminor: 3, Mode: 0o666}},
+		{hdr: tar.Header{Name: "run/fifo", Typeflag: tar.TypeFifo, Mode: 0o600}},
+		file("etc/motd", "old\n", 0o644),
+	})
+	l2 := buildTar(t, tar.FormatGNU, []tarEntry{
+		file("data/.wh.gone", "", 0o644),
+		file("opq/new", "new\n", 0o644),
+		file("opq/.wh..wh..opq", "", 0o644),
+		file("etc/motd", "new\n", 0o644),
+	})
+	return [][]byte{l1, l2}
+}
+
+// dockerSave writes what `docker save` writes: manifest.json and one
+// layer.tar per layer.
+func dockerSave(t *testing.T, layers [][]byte) string {
+	var entries []tarEntry
+	var names []string
+	for i, l := range layers {
+		name := filepath.Join(strings.Repeat("a", 10)+string(rune('0'+i)), "layer.tar")
+		names = append(names, name)
+		entries = append(entries, tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644}, body: string(l)})
+	}
+	m, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"test:latest"}, "Layers": names}})
+	entries = append(entries, tarEntry{hdr: tar.Header{Name: "manifest.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: string(m)},
+		tarEntry{hdr: tar.Header{Name: "config.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: "{}"})
+	p := filepath.Join(t.TempDir(), "image.tar")
+	os.WriteFile(p, buildTar(t, tar.FormatPAX, entries), 0o644)
+	return p
+}
+
+// ociLayout writes an OCI image layout as a tar: index.json points at a
+// manifest blob whose layers are blobs (the second one gzip'd).
+func ociLayout(t *testing.T, layers [][]byte, corrupt bool) string {
+	var entries []tarEntry
+	blob := func(data []byte) string {
+		sum := sha256.Sum256(data)
+		d := "sha256:" + hex.EncodeToString(sum[:])
+		if corrupt {
+			data = append([]byte(nil), data...)
+			data[len(data)-1] ^= 1
+		}
+		entries = append(entries, tarEntry{hdr: tar.Header{Name: "blobs/sha256/" + hex.EncodeToString(sum[:]), Typeflag: tar.TypeReg, Mode: 0o644}, body: string(data)})
+		return d
+	}
+	var descs []map[string]any
+	for i, l := range layers {
+		mt := "application/vnd.oci.image.layer.v1.tar"
+		if i == 1 {
+			var gz bytes.Buffer
+			w := gzip.NewWriter(&gz)
+			w.Write(l)
+			w.Close()
+			l = gz.Bytes()
+			mt += "+gzip"
+		}
+		descs = append(descs, map[string]any{"mediaType": mt, "digest": blob(l), "size": len(l)})
+	}
+	corrupt = false // only the layers
+	cfg := blob([]byte("{}"))
+	man, _ := json.Marshal(map[string]any{"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": cfg, "size": 2}, "layers": descs})
+	md := blob(man)
+	idx, _ := json.Marshal(map[string]any{"schemaVersion": 2, "manifests": []map[string]any{
+		{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": md, "size": len(man)}}})
+	entries = append(entries,
+		tarEntry{hdr: tar.Header{Name: "oci-layout", Typeflag: tar.TypeReg, Mode: 0o644}, body: `{"imageLayoutVersion":"1.0.0"}`},
+		tarEntry{hdr: tar.Header{Name: "index.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: string(idx)})
+	p := filepath.Join(t.TempDir(), "oci.tar")
+	os.WriteFile(p, buildTar(t, tar.FormatPAX, entries), 0o644)
+	return p
+}
+
+func quiet(string, ...any) {}
+
+func checkUnpacked(t *testing.T, root string) {
+	t.Helper()
+	read := func(p string) string { b, _ := os.ReadFile(filepath.Join(root, p)); return string(b) }
+	exists := func(p string) bool { _, err := os.Lstat(filepath.Join(root, p)); return err == nil }
+	if read("etc/motd") != "new\n" || read("data/keep") != "keep\n" || read("opq/new") != "new\n" {
+		t.Errorf("contents: motd %q keep %q new %q", read("etc/motd"), read("data/keep"), read("opq/new"))
+	}
+	for _, gone := range []string{"data/gone", "data/.wh.gone", "opq/old1", "opq/old2", "opq/.wh..wh..opq"} {
+		if exists(gone) {
+			t.Errorf("%s should be gone (whiteout/opaque)", gone)
+		}
+	}
+	st, _ := os.Stat(filepath.Join(root, "bin/tool"))
+	if st == nil || st.Mode()&os.ModeSetuid == 0 || st.Mode().Perm() != 0o755 {
+		t.Errorf("bin/tool mode %v", st)
+	}
+	if l, _ := os.Readlink(filepath.Join(root, "bin/link")); l != "tool" {
+		t.Errorf("symlink %q", l)
+	}
+	hard, _ := os.Stat(filepath.Join(root, "bin/hard"))
+	if hard == nil || !os.SameFile(hard, st) {
+		t.Error("bin/hard is not a hard link of bin/tool")
+	}
+	own, _ := os.Stat(filepath.Join(root, "home/user/file"))
+	if own == nil || own.Sys().(*syscall.Stat_t).Uid != 1000 || own.Mode().Perm() != 0o600 {
+		t.Errorf("owner/mode of home/user/file: %v", own)
+	}
+	dev, _ := os.Stat(filepath.Join(root, "dev/null"))
+	if dev == nil || dev.Mode()&os.ModeCharDevice == 0 || dev.Sys().(*syscall.Stat_t).Rdev != 259 {
+		t.Errorf("dev/null: %v", dev)
+	}
+	fifo, _ := os.Stat(filepath.Join(root, "run/fifo"))
+	if fifo == nil || fifo.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("run/fifo: %v", fifo)
+	}
+}
+
+func TestImportDockerSave(t *testing.T) {
+	testutil.RequireRoot(t) // owners and device nodes
+	out := filepath.Join(t.TempDir(), "rootfs")
+	if err := Import(dockerSave(t, twoLayers(t)), out, quiet); err != nil {
+		t.Fatal(err)
+	}
+	checkUnpacked(t, out)
+}
+
+func TestImportOCILayoutGzipAndDigests(t *testing.T) {
+	testutil.RequireRoot(t)
+	out := filepath.Join(t.TempDir(), "rootfs")
+	if err := Import(ociLayout(t, twoLayers(t), false), out, quiet); err != nil {
+		t.Fatal(err)
+	}
+	checkUnpacked(t, out)
+	bad := filepath.Join(t.TempDir(), "rootfs")
+	err := Import(ociLayout(t, twoLayers(t), true), bad, quiet)
+	if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
+		t.Errorf("a damaged blob: %v", err)
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Error("a failed import left its directory behind")
+	}
+}
+
+// Crafted layers that try to write outside the target, by name, through
+// an absolute symlink, through a relative one, and with a hard link.
+func TestImportRefusesEscapes(t *testing.T) {
+	testutil.RequireRoot(t)
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim")
+	os.WriteFile(victim, []byte("untouched"), 0o644)
+	for name, layer := range map[string][]tarEntry{
+		"dotdot": {file("../../../../../../.."+victim, "pwned", 0o644)},
+		"abs-symlink": {
+			{hdr: tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: outside}},
+			file("evil/victim", "pwned", 0o644)},
+		"rel-symlink": {
+			{hdr: tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../.." + outside}},
+			file("evil/victim", "pwned", 0o644)},
+		"hardlink": {{hdr: tar.Header{Name: "h", Typeflag: tar.TypeLink, Linkname: "../../../../../../.." + victim}}},
+		"whiteout": {file("../../../../../../.."+filepath.Dir(victim)+"/.wh.victim", "", 0o644)},
+	} {
+		out := filepath.Join(t.TempDir(), "rootfs")
+		err := Import(dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, layer)}), out, quiet)
+		if !errors.Is(err, ErrTraversal) {
+			t.Errorf("%s: err %v, want ErrTraversal", name, err)
+		}
+		if data, _ := os.ReadFile(victim); string(data) != "untouched" {
+			t.Fatalf("%s: the file outside was changed: %q", name, data)
+		}
+		if entries, _ := os.ReadDir(outside); len(entries) != 1 {
+			t.Fatalf("%s: something was written outside: %v", name, entries)
+		}
+	}
+}
+
+func TestImportBadInput(t *testing.T) {
+	junk := filepath.Join(t.TempDir(), "junk.tar")
+	os.WriteFile(junk, bytes.Repeat([]byte("junk"), 1000), 0o644)
+	notImage := filepath.Join(t.TempDir(), "plain.tar")
+	os.WriteFile(notImage, buildTar(t, tar.FormatPAX, []tarEntry{file("hello", "x", 0o644)}), 0o644)
+	full := t.TempDir()
+	os.WriteFile(filepath.Join(full, "x"), nil, 0o644)
+	for _, tc := range []struct{ tarball, dir, want string }{
+		{"/nonexistent.tar", t.TempDir(), "no such file"},
+		{junk, filepath.Join(t.TempDir(), "r"), "checksum"},
+		{notImage, filepath.Join(t.TempDir(), "r"), "not an image archive"},
+		{dockerSave(t, twoLayers(t)), full, "not empty"},
+	} {
+		if err := Import(tc.tarball, tc.dir, quiet); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s -> %s: err %v, want %q", tc.tarball, tc.dir, err, tc.want)
+		}
+	}
+}
