@@ -1,7 +1,13 @@
 // Package image makes root filesystems for pbox run --rootfs without
-// Docker: a small one from the host's static busybox. It writes only
-// below the directory it is given.
+// Docker: a small one from the host's static busybox (Busybox), or one
+// unpacked from an image that `docker save` or an OCI image layout wrote
+// (Import). It writes only below the directory it is given: Import goes
+// through an os.Root, so no layer entry, symlink or hard link escapes it.
 //
-// Not for: pulling from registries (pbox has no network code), or for
-// keeping images: the result is a plain directory, owned by the caller.
+// It reads tar with its own small reader (tar.go says why archive/tar is
+// not used) and the OCI index and manifest with the image-spec types.
+//
+// Not for: pulling from registries (pbox has no network code), keeping or
+// sharing image layers (the result is a plain directory, owned by the
+// caller), or zstd layers (refused by name).
 package image

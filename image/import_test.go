@@ -17,7 +17,9 @@ import (
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
 
-func dir(name string) tarEntry { return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}} }
+func dir(name string) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeDir, Mode: 0o755}}
+}
 func file(name, body string, mode int64) tarEntry {
 	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: mode}, body: body}
 }
