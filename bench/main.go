@@ -51,6 +51,10 @@ func main() {
 		{name: "bwrap --unshare-pid --unshare-uts --proc --dev", argv: []string{"bwrap", "--bind", "/", "/", "--unshare-pid", "--unshare-uts", "--proc", "/proc", "--dev", "/dev", trueBin}, needs: "bwrap"},
 	}
 	if bundle, err := busyboxBundle(work); err == nil {
+		rootfs := filepath.Join(bundle, "rootfs")
+		startRows = append(startRows,
+			row{name: "pbox run --rootfs (busybox) -- /bin/true", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--", "/bin/true"}},
+			row{name: "pbox run --rootfs --ns pid,mnt,uts,ipc,net (as runc)", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--ns", "pid,mnt,uts,ipc,net", "--", "/bin/true"}})
 		for _, rt := range []string{"runc", "crun"} {
 			startRows = append(startRows, row{name: rt + " run (busybox bundle, true)", argv: []string{rt, "--root", filepath.Join(work, rt+"-state"), "run", "--bundle", bundle, "bench-" + rt}, needs: rt})
 		}
