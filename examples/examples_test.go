@@ -1,0 +1,143 @@
+package examples
+
+import (
+	"bufio"
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// Experiments lists the lab in the order examples/README.md walks it.
+var Experiments = []string{
+	"fork-exec-cow", "init-and-zombies", "ps-inside-outside", "proc-tour", "limits", "uts-and-mounts",
+}
+
+// pboxDir builds pbox (or takes $PBOX_BIN) and returns a directory to put
+// on PATH.
+func pboxDir(t *testing.T) string {
+	if bin := os.Getenv("PBOX_BIN"); bin != "" {
+		abs, _ := filepath.Abs(bin)
+		return filepath.Dir(abs)
+	}
+	dir := t.TempDir()
+	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "pbox"), "../cmd/pbox").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return dir
+}
+
+// readExpected reads an experiment's patterns, one regexp per line.
+func readExpected(t *testing.T, name string) []*regexp.Regexp {
+	f, err := os.Open(filepath.Join(name, "expected"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var res []*regexp.Regexp
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		res = append(res, regexp.MustCompile(line))
+	}
+	return res
+}
+
+// matchInOrder checks that each pattern matches a line after the one the
+// previous pattern matched.
+func matchInOrder(out string, patterns []*regexp.Regexp) (int, bool) {
+	lines := strings.Split(out, "\n")
+	i := 0
+	for n, re := range patterns {
+		for i < len(lines) && !re.MatchString(lines[i]) {
+			i++
+		}
+		if i == len(lines) {
+			return n, false
+		}
+		i++
+	}
+	return len(patterns), true
+}
+
+func TestMatchInOrder(t *testing.T) {
+	pats := []*regexp.Regexp{regexp.MustCompile("^a$"), regexp.MustCompile("^c$")}
+	if _, ok := matchInOrder("a\nb\nc\n", pats); !ok {
+		t.Error("in order must match")
+	}
+	if n, ok := matchInOrder("c\nb\na\n", pats); ok || n != 1 {
+		t.Errorf("out of order must fail at pattern 1, got %d %v", n, ok)
+	}
+}
+
+func TestExperiments(t *testing.T) {
+	testutil.RequireRoot(t)
+	path := pboxDir(t) + string(os.PathListSeparator) + os.Getenv("PATH")
+	for _, name := range Experiments {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range []string{"README.md", "run.sh", "expected"} {
+				if _, err := os.Stat(filepath.Join(name, f)); err != nil {
+					t.Fatalf("experiment %s lacks %s", name, f)
+				}
+			}
+			cmd := exec.Command("sh", filepath.Join(name, "run.sh"))
+			cmd.Env = append(os.Environ(), "PATH="+path)
+			var out bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &out
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("%s/run.sh: %v\n%s", name, err, out.String())
+			}
+			patterns := readExpected(t, name)
+			if n, ok := matchInOrder(out.String(), patterns); !ok {
+				t.Errorf("%s: output does not match pattern %d %q of %s/expected:\n%s", name, n+1, patterns[n], name, out.String())
+			}
+		})
+	}
+}
+
+// Every experiment checks its prerequisites and says what to install.
+func TestExperimentsSayWhatIsMissing(t *testing.T) {
+	for _, name := range Experiments[1:] { // all but fork-exec-cow need pbox
+		cmd := exec.Command("sh", filepath.Join(name, "run.sh"))
+		cmd.Env = []string{"PATH=/usr/bin:/bin"} // no pbox here
+		if os.Geteuid() != 0 {
+			cmd.Env = append(cmd.Env, "HOME=/")
+		}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !(strings.Contains(string(out), "pbox is not on PATH") || strings.Contains(string(out), "needs root")) {
+			t.Errorf("%s without pbox: %v\n%s", name, err, out)
+		}
+	}
+}
+
+// The VM definition and every script are checked as CI would: vagrant
+// validate (no box is downloaded), bash -n and shellcheck.
+func TestVagrantfileAndScripts(t *testing.T) {
+	scripts, _ := filepath.Glob("*/run.sh")
+	scripts = append(scripts, "lib.sh", "../vagrant/provision.sh")
+	for _, tool := range []string{"vagrant", "shellcheck"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.SkipOrFail(t, "%s not installed (apt-get install %s)", tool, tool)
+		}
+	}
+	validate := exec.Command("vagrant", "validate")
+	validate.Dir = ".."
+	validate.Env = append(os.Environ(), "VAGRANT_HOME="+t.TempDir()) // no state in ~
+	if out, err := validate.CombinedOutput(); err != nil {
+		t.Errorf("vagrant validate: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("bash", "-n", "../vagrant/provision.sh").CombinedOutput(); err != nil {
+		t.Errorf("bash -n provision.sh: %v\n%s", err, out)
+	}
+	if out, err := exec.Command("shellcheck", append([]string{"-x"}, scripts...)...).CombinedOutput(); err != nil {
+		t.Errorf("shellcheck: %v\n%s", err, out)
+	}
+}

@@ -1,0 +1,41 @@
+#!/bin/sh
+# Experiment 2: what an init is for. Without one (--no-init) orphans pile
+# up as zombies and PID 1 ignores SIGTERM; under pbox-init they are reaped
+# and SIGTERM works.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../lib.sh
+. "$here/../lib.sh"
+need_root
+need_pbox
+need pgrep procps
+
+# Each (sleep 0.1 &) subshell exits at once: its sleep is an orphan,
+# reparented to PID 1 of the box. Then PID 1 becomes `sleep`, which never
+# waits for children.
+orphans='for i in 1 2 3 4 5; do (sleep 0.1 &); done'
+
+for mode in --no-init with-init; do
+  marker=$((1000 + $$ % 1000))
+  if [ "$mode" = --no-init ]; then
+    echo "== pbox run --no-init: sleep is PID 1"
+    pbox run --no-init -- sh -c "$orphans; exec sleep $marker" &
+  else
+    echo "== pbox run: pbox-init is PID 1, sleep its child"
+    pbox run -- sh -c "$orphans; exec sleep $marker" &
+  fi
+  box=$!
+  wait_for pgrep -xf "sleep $marker"
+  pid=$(pgrep -xf "sleep $marker")
+  sleep 0.5 # the orphans exit
+  zombies=$(pbox inspect --json "$pid" | grep -o '"zombies": [0-9]*' | grep -o '[0-9]*$')
+  echo "pbox inspect: PID 1 of the box has $zombies zombie children"
+  kill -TERM "$pid"
+  sleep 0.3
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "kill -TERM $pid: still running (PID 1 without a SIGTERM handler: the kernel dropped the signal)"
+  else
+    echo "kill -TERM $pid: it died (not PID 1, so SIGTERM's default action applies)"
+  fi
+  stop_box "$box"
+done
