@@ -14,21 +14,23 @@ import (
 // run keeps 125 so that it cannot be confused with COMMAND's own codes.
 const statusInspectUsage = 2
 
-var inspectCommand = &cli.Command{
-	Name:      "inspect",
-	Usage:     "show one process as the host sees it and as its box sees it, side by side",
-	ArgsUsage: "PID",
-	Description: `PID is a host pid of any process: a pbox box, an unshare child, a runc
-or Docker container, or a plain process (then every namespace is "shared
-with host"). It shows identity, namespaces, hostname, cgroup, mounts,
-privileges, PID 1 of the box, and the box's processes with both pids.
-
-example: sudo pbox inspect --tree $(pgrep -n sleep)`,
-	Flags: []cli.Flag{
-		&cli.BoolFlag{Name: "json", Usage: "print JSON (schema: docs/inspect-json.md)"},
-		&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree, each with its box pid and host pid"},
-	},
-	Action: inspectAction,
+func newInspectCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "inspect",
+		Usage:     "show one process as the host sees it and as its box sees it, side by side",
+		ArgsUsage: "PID",
+		Description: `PID is a host pid of any process: a pbox box, an unshare child, a runc
+	or Docker container, or a plain process (then every namespace is "shared
+	with host"). It shows identity, namespaces, hostname, cgroup, mounts,
+	privileges, PID 1 of the box, and the box's processes with both pids.
+	
+	example: sudo pbox inspect --tree $(pgrep -n sleep)`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON (schema: docs/inspect-json.md)"},
+			&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree, each with its box pid and host pid"},
+		},
+		Action: inspectAction,
+	}
 }
 
 func inspectAction(c *cli.Context) error {

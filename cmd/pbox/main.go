@@ -41,15 +41,20 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 	return statusUsage
 }
 
-// commands are pbox's subcommands, one file each.
-var commands = []*cli.Command{
-	runCommand,
-	inspectCommand,
-	rootfsCommand,
-	cleanupCommand,
+// newCommands makes pbox's subcommands, one file each. They are made anew
+// for every App: urfave/cli changes a Command while it runs it.
+func newCommands() []*cli.Command {
+	return []*cli.Command{
+		newRunCommand(),
+		newInspectCommand(),
+		newRootfsCommand(),
+		newCleanupCommand(),
+		newCompletionCommand(),
+	}
 }
 
 func newApp(stdout, stderr io.Writer) *cli.App {
+	commands := newCommands()
 	for _, cmd := range commands {
 		cmd.OnUsageError = usageError
 		for _, sub := range cmd.Subcommands {
@@ -65,6 +70,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		ErrWriter:                 stderr,
 		Commands:                  commands,
 		HideHelpCommand:           true,
+		EnableBashCompletion:      true,
 		DisableSliceFlagSeparator: true, // -e A=1,2 is one variable
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError:              usageError,

@@ -17,37 +17,39 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-var runCommand = &cli.Command{
-	Name:      "run",
-	Usage:     "run COMMAND in a new box and wait for it",
-	ArgsUsage: "[--] COMMAND [ARG...]",
-	Description: `Starts COMMAND in new PID, mount and UTS namespaces (see --ns) under
-cgroup limits, with pbox-init as PID 1: it reaps orphans, forwards
-signals, and exits with COMMAND's status.
-
-example: sudo pbox run --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 -- sh`,
-	Flags: []cli.Flag{
-		&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
-		&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
-		&cli.StringFlag{Name: "ns", Value: "pid,mnt,uts", Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup"},
-		&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
-		&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
-		&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
-		&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once"},
-		&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
-		&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
-		&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},
-		&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, each mount in order"},
-		&cli.StringFlag{Name: "rootfs", Usage: "directory that becomes the box's / (pivot_root); COMMAND defaults to /bin/sh"},
-		&cli.BoolFlag{Name: "read-only", Usage: "make the box's / read-only (/proc, /dev, --tmpfs and volumes as declared)"},
-		&cli.StringSliceFlag{Name: "volume", Usage: "bind-mount SRC:DST[:ro] into the box (repeatable); -v SRC:DST works too"},
-		&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at DST[:size=64M,...] (repeatable)"},
-		&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability to COMMAND's set (repeatable; ALL for every one)"},
-		&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability from COMMAND's set (repeatable; ALL for every one)"},
-		&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
-		&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
-	},
-	Action: runAction,
+func newRunCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "run COMMAND in a new box and wait for it",
+		ArgsUsage: "[--] COMMAND [ARG...]",
+		Description: `Starts COMMAND in new PID, mount and UTS namespaces (see --ns) under
+	cgroup limits, with pbox-init as PID 1: it reaps orphans, forwards
+	signals, and exits with COMMAND's status.
+	
+	example: sudo pbox run --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 -- sh`,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
+			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
+			&cli.StringFlag{Name: "ns", Value: "pid,mnt,uts", Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup"},
+			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
+			&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
+			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
+			&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once"},
+			&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
+			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},
+			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, each mount in order"},
+			&cli.StringFlag{Name: "rootfs", Usage: "directory that becomes the box's / (pivot_root); COMMAND defaults to /bin/sh"},
+			&cli.BoolFlag{Name: "read-only", Usage: "make the box's / read-only (/proc, /dev, --tmpfs and volumes as declared)"},
+			&cli.StringSliceFlag{Name: "volume", Usage: "bind-mount SRC:DST[:ro] into the box (repeatable); -v SRC:DST works too"},
+			&cli.StringSliceFlag{Name: "tmpfs", Usage: "mount a tmpfs at DST[:size=64M,...] (repeatable)"},
+			&cli.StringSliceFlag{Name: "cap-add", Usage: "add a capability to COMMAND's set (repeatable; ALL for every one)"},
+			&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability from COMMAND's set (repeatable; ALL for every one)"},
+			&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
+			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
+		},
+		Action: runAction,
+	}
 }
 
 func runAction(c *cli.Context) error {
