@@ -119,10 +119,17 @@ func TestUsageErrors(t *testing.T) {
 }
 
 func TestHelpShowsExamples(t *testing.T) {
-	for _, args := range [][]string{{"pbox", "--help"}, {"pbox", "run", "--help"}, {"pbox", "cleanup", "--help"}} {
+	args := [][]string{{"pbox", "--help"}}
+	for _, cmd := range newCommands() {
+		args = append(args, []string{"pbox", cmd.Name, "--help"})
+		for _, sub := range cmd.Subcommands {
+			args = append(args, []string{"pbox", cmd.Name, sub.Name, "--help"})
+		}
+	}
+	for _, a := range args {
 		var out, errOut bytes.Buffer
-		if code := runApp(args, &out, &errOut); code != 0 || !strings.Contains(out.String(), "example: sudo pbox") {
-			t.Errorf("%q: status %d, no example line in:\n%s", args, code, out.String())
+		if code := runApp(a, &out, &errOut); code != 0 || !strings.Contains(out.String(), "example: ") {
+			t.Errorf("%q: status %d, no example line in:\n%s", a, code, out.String())
 		}
 	}
 }
