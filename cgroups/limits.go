@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	units "github.com/docker/go-units"
+	"github.com/pbox-dev/pbox/internal/humanize"
 )
 
 // DefaultCPUPeriod is the CFS period (µs) pbox uses with --cpus, as Docker does.
@@ -78,7 +79,7 @@ func ParsePids(s string) (int64, error) {
 func (l Limits) String() string {
 	var parts []string
 	if l.MemoryBytes > 0 {
-		parts = append(parts, "memory "+HumanBytes(l.MemoryBytes))
+		parts = append(parts, "memory "+humanize.Bytes(l.MemoryBytes))
 	}
 	if l.CPUQuota > 0 {
 		parts = append(parts, fmt.Sprintf("cpus %.2f", float64(l.CPUQuota)/float64(l.CPUPeriod)))
@@ -90,9 +91,4 @@ func (l Limits) String() string {
 		return "none"
 	}
 	return strings.Join(parts, ", ")
-}
-
-// HumanBytes prints a byte count in binary units, as --memory reads them.
-func HumanBytes(n int64) string {
-	return units.BytesSize(float64(n))
 }

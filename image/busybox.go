@@ -67,20 +67,15 @@ var BusyboxFiles = map[string]string{
 // with a working root filesystem: busybox as /bin/busybox with a link per
 // applet, /etc/passwd, group, hosts, and empty /proc /dev /sys /tmp /root.
 // It reports what it did through logf. On error it removes what it made.
-func Busybox(dir string, logf func(string, ...any)) (err error) {
+func Busybox(dir string, logf func(string, ...any)) error {
 	bb, err := FindStaticBusybox()
 	if err != nil {
 		return err
 	}
-	created, err := prepareEmptyDir(dir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			cleanup(dir, created)
-		}
-	}()
+	return fillEmptyDir(dir, func() error { return busybox(bb, dir, logf) })
+}
+
+func busybox(bb, dir string, logf func(string, ...any)) error {
 	for _, d := range []string{"bin", "etc", "proc", "dev", "sys", "tmp", "root", "usr/bin", "sbin", "usr/sbin", "var", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err
@@ -118,31 +113,35 @@ func Busybox(dir string, logf func(string, ...any)) (err error) {
 	return nil
 }
 
-// prepareEmptyDir makes dir, or checks that an existing one is empty.
-func prepareEmptyDir(dir string) (created bool, err error) {
+// fillEmptyDir runs fill on dir, which it makes if missing and which must
+// be empty if it exists. If fill fails, it removes what fill made: dir
+// itself if it made it, else dir's contents.
+func fillEmptyDir(dir string, fill func() error) error {
 	entries, err := os.ReadDir(dir)
+	created := false
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		return true, os.MkdirAll(dir, 0o755)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		created = true
 	case err != nil:
-		return false, err
+		return err
 	case len(entries) > 0:
-		return false, fmt.Errorf("%s is not empty: give a new or empty directory", dir)
+		return fmt.Errorf("%s is not empty: give a new or empty directory", dir)
 	}
-	return false, nil
-}
-
-// cleanup undoes a failed build: the directory if we made it, else its
-// contents.
-func cleanup(dir string, created bool) {
-	if created {
-		os.RemoveAll(dir)
-		return
+	if err := fill(); err != nil {
+		if created {
+			os.RemoveAll(dir)
+		} else {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				os.RemoveAll(filepath.Join(dir, e.Name()))
+			}
+		}
+		return err
 	}
-	entries, _ := os.ReadDir(dir)
-	for _, e := range entries {
-		os.RemoveAll(filepath.Join(dir, e.Name()))
-	}
+	return nil
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -33,7 +33,7 @@ type archiveEntry struct{ offset, size int64 }
 // nodes. Every write goes through an os.Root on dir, so no entry, symlink
 // or hard link can make it write outside dir. On error it removes what it
 // made.
-func Import(tarball, dir string, logf func(string, ...any)) (err error) {
+func Import(tarball, dir string, logf func(string, ...any)) error {
 	f, err := openUncompressed(tarball)
 	if err != nil {
 		return err
@@ -47,15 +47,11 @@ func Import(tarball, dir string, logf func(string, ...any)) (err error) {
 	if err != nil {
 		return fmt.Errorf("%s: %w", tarball, err)
 	}
-	created, err := prepareEmptyDir(dir)
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			cleanup(dir, created)
-		}
-	}()
+	return fillEmptyDir(dir, func() error { return unpack(f, index, layers, tarball, dir, logf) })
+}
+
+// unpack applies the layers, in order, to dir.
+func unpack(f *os.File, index map[string]archiveEntry, layers []layerRef, tarball, dir string, logf func(string, ...any)) error {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return err

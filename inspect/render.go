@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/internal/humanize"
 )
 
 // RenderJSON writes the report as indented JSON (docs/inspect-json.md).
@@ -239,7 +240,7 @@ func limitBytes(v string) string {
 	if err != nil {
 		return v
 	}
-	return humanBytes(n)
+	return humanize.Bytes(n)
 }
 
 func bytesOrDash(u map[string]uint64, k string) string {
@@ -247,7 +248,7 @@ func bytesOrDash(u map[string]uint64, k string) string {
 	if !ok {
 		return "-"
 	}
-	return humanBytes(int64(v))
+	return humanize.Bytes(int64(v))
 }
 
 func numOrDash(u map[string]uint64, k string) string {
@@ -277,19 +278,6 @@ func cpuUsed(u map[string]uint64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f s", float64(v)/1e6)
-}
-
-func humanBytes(n int64) string {
-	units := []string{"B", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), units[i])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
 }
 
 func joinInts(v []int) string {

@@ -11,6 +11,7 @@ import (
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
 	"github.com/urfave/cli/v2"
@@ -79,7 +80,7 @@ func runAction(c *cli.Context) error {
 	res, err := box.Run(cfg, opt)
 	if res.OOMKills > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
-			cfg.Name, humanBytes(opt.Limits.MemoryBytes))
+			cfg.Name, humanize.Bytes(opt.Limits.MemoryBytes))
 	}
 	if err != nil {
 		var se *box.SetupError
@@ -353,18 +354,4 @@ func generateName() string {
 	b := make([]byte, 3)
 	unix.Getrandom(b, 0)
 	return "pbox-" + hex.EncodeToString(b)
-}
-
-// humanBytes prints a limit as a user reads it: "32 MiB", "1.5 GiB".
-func humanBytes(n int64) string {
-	units := []string{"bytes", "KiB", "MiB", "GiB", "TiB"}
-	v, i := float64(n), 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	if v == float64(int64(v)) {
-		return fmt.Sprintf("%d %s", int64(v), units[i])
-	}
-	return fmt.Sprintf("%.1f %s", v, units[i])
 }

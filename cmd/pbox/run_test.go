@@ -85,16 +85,6 @@ func TestMergeEnv(t *testing.T) {
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
-	for n, want := range map[int64]string{
-		32 << 20: "32 MiB", 1 << 30: "1 GiB", 1536 << 20: "1.5 GiB", 100: "100 bytes", 4096: "4 KiB",
-	} {
-		if got := humanBytes(n); got != want {
-			t.Errorf("humanBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 // The command line's own errors: status 125, one "pbox:" line with a
 // hint, no usage dump, no stack trace.
 func TestUsageErrors(t *testing.T) {
