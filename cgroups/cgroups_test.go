@@ -116,16 +116,6 @@ func TestValidPath(t *testing.T) {
 	}
 }
 
-func TestLimitsString(t *testing.T) {
-	l := Limits{MemoryBytes: 64 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 50}
-	if got := l.String(); got != "memory 64 MiB, cpus 0.50, pids 50" {
-		t.Errorf("String() = %q", got)
-	}
-	if got := (Limits{}).String(); got != "none" {
-		t.Errorf("empty String() = %q", got)
-	}
-}
-
 // fakeV2 makes a directory that looks like a cgroup2 root to Create.
 func fakeV2(t *testing.T, controllers string) string {
 	root := t.TempDir()

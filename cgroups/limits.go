@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	units "github.com/docker/go-units"
-	"github.com/pbox-dev/pbox/internal/humanize"
 )
 
 // DefaultCPUPeriod is the CFS period (µs) pbox uses with --cpus, as Docker does.
@@ -73,22 +72,4 @@ func ParsePids(s string) (int64, error) {
 		return 0, fmt.Errorf("%w %q: must be at least 1", ErrBadPids, s)
 	}
 	return n, nil
-}
-
-// String describes the limits the way a user wrote them.
-func (l Limits) String() string {
-	var parts []string
-	if l.MemoryBytes > 0 {
-		parts = append(parts, "memory "+humanize.Bytes(l.MemoryBytes))
-	}
-	if l.CPUQuota > 0 {
-		parts = append(parts, fmt.Sprintf("cpus %.2f", float64(l.CPUQuota)/float64(l.CPUPeriod)))
-	}
-	if l.PidsMax > 0 {
-		parts = append(parts, fmt.Sprintf("pids %d", l.PidsMax))
-	}
-	if len(parts) == 0 {
-		return "none"
-	}
-	return strings.Join(parts, ", ")
 }
