@@ -14,7 +14,7 @@ ready=$(mktemp -u /tmp/pbox-tour.XXXXXX)
 pbox run --hostname tour -- sh -c "
   sleep 10000 &
   p=\$!
-  sleep 0.3
+  until [ \"\$(cat /proc/\$p/comm)\" = sleep ]; do sleep 0.05; done
   echo '== inside: the same process as the box sees it'
   echo \"pid \$p, cmdline: \$(tr '\\0' ' ' < /proc/\$p/cmdline)\"
   grep -E '^(NSpid|PPid)' /proc/\$p/status

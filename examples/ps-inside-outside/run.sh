@@ -15,7 +15,7 @@ ready=$(mktemp -u /tmp/pbox-ps.XXXXXX)
 marker=$((2000 + $$ % 1000))
 pbox run --hostname psdemo -- sh -c "
   sleep $marker &
-  sleep 0.3
+  until pgrep -x sleep >/dev/null; do sleep 0.05; done
   echo '== inside: ps -ef'; ps -ef
   echo '== inside: pstree -p'; pstree -p
   echo '== inside: pgrep -l sleep'; pgrep -l sleep
