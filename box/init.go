@@ -9,7 +9,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-
 	"strings"
 	"syscall"
 	"time"
