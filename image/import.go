@@ -285,10 +285,13 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 		return err
 	}
 	dir, base := path.Split(p)
-	dir = strings.TrimSuffix(dir, "/")
-	if dir == "" {
-		dir = "."
+	// Symlinks on the way are followed as if dir were / (an absolute link
+	// an earlier layer made, like usr/local/bin -> /opt/bin, leads to
+	// /opt/bin inside the rootfs, as Docker does); the final name is not.
+	if dir, err = resolveInRoot(root, strings.TrimSuffix(dir, "/")); err != nil {
+		return fmt.Errorf("entry %q: %w", h.Name, err)
 	}
+	p = path.Join(dir, base)
 	// Whiteouts: a lower layer's file (or a directory's whole content)
 	// is deleted.
 	if base == ".wh..wh..opq" {
@@ -348,7 +351,11 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 		if err != nil {
 			return err
 		}
-		return wrap(root.Link(target, p), h.Name)
+		tdir, tbase := path.Split(target)
+		if tdir, err = resolveInRoot(root, strings.TrimSuffix(tdir, "/")); err != nil {
+			return fmt.Errorf("entry %q: %w", h.Name, err)
+		}
+		return wrap(root.Link(path.Join(tdir, tbase), p), h.Name)
 	case tarChar, tarBlock, tarFifo:
 		if err := mknodIn(root, dir, base, h); err != nil {
 			return wrap(err, h.Name)
@@ -363,6 +370,50 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 		return wrap(err, h.Name)
 	}
 	return wrap(root.Chtimes(p, h.ModTime, h.ModTime), h.Name)
+}
+
+// resolveInRoot resolves the symlinks in dir (a path relative to root)
+// the way chroot would: an absolute link starts again at root. A relative
+// link that climbs above root is refused: nothing in an image needs that,
+// and following it would mean writing outside root.
+func resolveInRoot(root *os.Root, dir string) (string, error) {
+	parts := strings.Split(dir, "/")
+	var done []string
+	for links := 0; len(parts) > 0; {
+		part := parts[0]
+		parts = parts[1:]
+		switch part {
+		case "", ".":
+			continue
+		case "..":
+			if len(done) == 0 {
+				return "", ErrTraversal
+			}
+			done = done[:len(done)-1]
+			continue
+		}
+		cur := path.Join(append(append([]string{}, done...), part)...)
+		st, err := root.Lstat(cur)
+		if err != nil || st.Mode()&fs.ModeSymlink == 0 {
+			done = append(done, part) // a directory, or not made yet
+			continue
+		}
+		if links++; links > 40 {
+			return "", fmt.Errorf("%s: too many levels of symbolic links", dir)
+		}
+		target, err := root.Readlink(cur)
+		if err != nil {
+			return "", err
+		}
+		if path.IsAbs(target) {
+			done = nil
+		}
+		parts = append(strings.Split(target, "/"), parts...)
+	}
+	if len(done) == 0 {
+		return ".", nil
+	}
+	return path.Join(done...), nil
 }
 
 // opaque empties dir of what lower layers put there, keeping what this

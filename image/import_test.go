@@ -174,8 +174,8 @@ func TestImportOCILayoutGzipAndDigests(t *testing.T) {
 	}
 }
 
-// Crafted layers that try to write outside the target, by name, through
-// an absolute symlink, through a relative one, and with a hard link.
+// Crafted layers that try to write outside the target: by name, through
+// a relative symlink that climbs out, with a hard link, with a whiteout.
 func TestImportRefusesEscapes(t *testing.T) {
 	testutil.RequireRoot(t)
 	outside := t.TempDir()
@@ -183,9 +183,6 @@ func TestImportRefusesEscapes(t *testing.T) {
 	os.WriteFile(victim, []byte("untouched"), 0o644)
 	for name, layer := range map[string][]tarEntry{
 		"dotdot": {file("../../../../../../.."+victim, "pwned", 0o644)},
-		"abs-symlink": {
-			{hdr: tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: outside}},
-			file("evil/victim", "pwned", 0o644)},
 		"rel-symlink": {
 			{hdr: tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: "../../../../../../.." + outside}},
 			file("evil/victim", "pwned", 0o644)},
@@ -203,6 +200,45 @@ func TestImportRefusesEscapes(t *testing.T) {
 		if entries, _ := os.ReadDir(outside); len(entries) != 1 {
 			t.Fatalf("%s: something was written outside: %v", name, entries)
 		}
+	}
+}
+
+// An absolute symlink an earlier layer made is followed inside the root,
+// as Docker does: writing through it lands in the rootfs, never outside.
+func TestImportFollowsAbsoluteLinksInsideTheRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	outside := t.TempDir()
+	victim := filepath.Join(outside, "victim")
+	os.WriteFile(victim, []byte("untouched"), 0o644)
+	layers := [][]byte{
+		buildTar(t, tar.FormatPAX, []tarEntry{
+			dir("opt/bin/"),
+			{hdr: tar.Header{Name: "usr/local/bin", Typeflag: tar.TypeSymlink, Linkname: "/opt/bin"}},
+			{hdr: tar.Header{Name: "evil", Typeflag: tar.TypeSymlink, Linkname: outside}},
+		}),
+		buildTar(t, tar.FormatPAX, []tarEntry{
+			file("usr/local/bin/tool", "tool", 0o755),
+			file("evil/victim", "inside", 0o644),
+			{hdr: tar.Header{Name: "usr/local/bin/hard", Typeflag: tar.TypeLink, Linkname: "usr/local/bin/tool"}},
+		}),
+	}
+	out := filepath.Join(t.TempDir(), "rootfs")
+	if err := Import(dockerSave(t, layers), out, quiet); err != nil {
+		t.Fatal(err)
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, "opt/bin/tool")); string(data) != "tool" {
+		t.Errorf("usr/local/bin/tool should land in opt/bin: %q", data)
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, outside, "victim")); string(data) != "inside" {
+		t.Errorf("evil/victim should land inside the root at %s: %q", filepath.Join(out, outside), data)
+	}
+	if data, _ := os.ReadFile(victim); string(data) != "untouched" {
+		t.Fatalf("the file outside was changed: %q", data)
+	}
+	a, _ := os.Stat(filepath.Join(out, "opt/bin/tool"))
+	b, _ := os.Stat(filepath.Join(out, "opt/bin/hard"))
+	if a == nil || b == nil || !os.SameFile(a, b) {
+		t.Error("the hard link through the symlink should point at opt/bin/tool")
 	}
 }
 
