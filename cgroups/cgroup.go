@@ -145,12 +145,6 @@ func Create(s Spec) (*Cgroup, error) {
 	return c, nil
 }
 
-// Path is the box's cgroup path relative to the hierarchy root.
-func (c *Cgroup) Path() string { return c.rel }
-
-// Mode is the host's cgroup layout the box was created on.
-func (c *Cgroup) Mode() Mode { return c.mode }
-
 // Dirs lists the box's cgroup directories (one per joined hierarchy).
 func (c *Cgroup) Dirs() []string {
 	var dirs []string

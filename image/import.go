@@ -284,11 +284,8 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 	if err != nil {
 		return err
 	}
-	dir, base := path.Split(p)
-	// Symlinks on the way are followed as if dir were / (an absolute link
-	// an earlier layer made, like usr/local/bin -> /opt/bin, leads to
-	// /opt/bin inside the rootfs, as Docker does); the final name is not.
-	if dir, err = resolveInRoot(root, strings.TrimSuffix(dir, "/")); err != nil {
+	dir, base, err := placeInRoot(root, p)
+	if err != nil {
 		return fmt.Errorf("entry %q: %w", h.Name, err)
 	}
 	p = path.Join(dir, base)
@@ -351,8 +348,8 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 		if err != nil {
 			return err
 		}
-		tdir, tbase := path.Split(target)
-		if tdir, err = resolveInRoot(root, strings.TrimSuffix(tdir, "/")); err != nil {
+		tdir, tbase, err := placeInRoot(root, target)
+		if err != nil {
 			return fmt.Errorf("entry %q: %w", h.Name, err)
 		}
 		return wrap(root.Link(path.Join(tdir, tbase), p), h.Name)
@@ -370,6 +367,16 @@ func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]b
 		return wrap(err, h.Name)
 	}
 	return wrap(root.Chtimes(p, h.ModTime, h.ModTime), h.Name)
+}
+
+// placeInRoot splits p into its directory, with the symlinks on the way
+// followed as if root were / (an absolute link an earlier layer made, like
+// usr/local/bin -> /opt/bin, leads to /opt/bin inside the rootfs, as
+// Docker does), and its final name, which is not followed.
+func placeInRoot(root *os.Root, p string) (dir, base string, err error) {
+	dir, base = path.Split(p)
+	dir, err = resolveInRoot(root, strings.TrimSuffix(dir, "/"))
+	return dir, base, err
 }
 
 // resolveInRoot resolves the symlinks in dir (a path relative to root)

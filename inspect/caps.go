@@ -13,10 +13,3 @@ func CapNames(mask uint64) []string {
 	}
 	return names
 }
-
-// FullCaps reports whether mask holds every capability the table knows
-// (what "root with everything" looks like).
-func FullCaps(mask uint64) bool {
-	all := uint64(1)<<len(capnames.Names) - 1
-	return mask&all == all
-}
