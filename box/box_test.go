@@ -69,7 +69,7 @@ func runBoxWith(t *testing.T, args []string, lim cgroups.Limits, fs rootfs.Spec,
 	res, rerr := box.Run(cfg, box.Options{
 		CgroupMode: mode, CgroupParent: testParent, Limits: lim,
 		Stdio: [3]*os.File{nil, out, out}, Filesystem: fs,
-	})
+	}, nil)
 	data, _ := os.ReadFile(out.Name())
 	if left := testutil.CgroupDirs(testParent, name); len(left) > 0 {
 		t.Errorf("box left cgroup directories behind: %v", left)

@@ -26,6 +26,39 @@ type Config struct {
 	// empty drops all (so no omitempty: [] and null differ).
 	Capabilities    []int `json:"capabilities"`
 	NoNewPrivileges bool  `json:"no_new_privileges,omitempty"`
+
+	// What the OCI runtime command line adds (pbox create/exec).
+	User        *User    `json:"user,omitempty"`
+	Ambient     []int    `json:"ambient,omitempty"` // ambient capabilities
+	Rlimits     []Rlimit `json:"rlimits,omitempty"`
+	OOMScoreAdj *int     `json:"oom_score_adj,omitempty"`
+	Umask       *uint32  `json:"umask,omitempty"`
+	// Terminal gives COMMAND a new pty; its master goes to the console
+	// socket (SCM_RIGHTS), at fd ConsoleFD in the init.
+	Terminal  bool `json:"terminal,omitempty"`
+	ConsoleFD int  `json:"console_fd,omitempty"`
+	// StartFD is exec.fifo, when COMMAND must wait for `pbox start`.
+	StartFD int `json:"start_fd,omitempty"`
+	// RuntimeHooks: stop once the namespaces exist, for the parent's
+	// prestart and createRuntime hooks.
+	RuntimeHooks    bool      `json:"runtime_hooks,omitempty"`
+	CreateContainer []Hook    `json:"create_container,omitempty"`
+	StartContainer  []Hook    `json:"start_container,omitempty"`
+	HookState       *OCIState `json:"hook_state,omitempty"`
+}
+
+// User is who COMMAND runs as (the init itself stays root).
+type User struct {
+	UID    uint32   `json:"uid"`
+	GID    uint32   `json:"gid"`
+	Groups []uint32 `json:"groups,omitempty"`
+}
+
+// Rlimit is one setrlimit(2) for COMMAND.
+type Rlimit struct {
+	Resource int    `json:"resource"`
+	Soft     uint64 `json:"soft"`
+	Hard     uint64 `json:"hard"`
 }
 
 // has reports whether the box gets a new namespace of kind k.

@@ -55,9 +55,11 @@ func Init() int {
 		return fail(sock, setupErr("read config from pbox", orMissing(err)))
 	}
 	cfg := m.Config
-	if _, err := expect(dec, msgGo); err != nil {
+	goMsg, err := expect(dec, msgGo)
+	if err != nil {
 		return fail(sock, setupErr("wait for pbox", err))
 	}
+	hostPid = goMsg.Pid
 	log := initLogger(cfg.Verbose)
 	if cfg.has(namespaces.Cgroup) {
 		// Only now is this process in the box's cgroup (v1 moved it after
@@ -68,6 +70,17 @@ func Init() int {
 		log("unshare CLONE_NEWCGROUP: the box's cgroup becomes / in /proc/self/cgroup")
 		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
 			return fail(sock, setupErr("cgroup namespace", err))
+		}
+	}
+
+	// 2a. OCI prestart/createRuntime hooks run in pbox, now that the
+	//     namespaces exist and before anything is mounted.
+	if cfg.RuntimeHooks {
+		if err := send(sock, message{Type: msgHooks}); err != nil {
+			return fail(sock, setupErr("hooks", err))
+		}
+		if _, err := expect(dec, msgResume); err != nil {
+			return fail(sock, setupErr("hooks", err))
 		}
 	}
 
@@ -83,6 +96,30 @@ func Init() int {
 	}
 	if serr != nil {
 		return fail(sock, serr)
+	}
+
+	// 4a. What COMMAND inherits from its init: rlimits, OOM score,
+	//     umask, a terminal.
+	if serr := processSettings(cfg, log); serr != nil {
+		return fail(sock, serr)
+	}
+	stdio := []uintptr{0, 1, 2}
+	if cfg.Terminal {
+		slave, serr := consolePty(cfg)
+		if serr != nil {
+			return fail(sock, serr)
+		}
+		stdio = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
+	}
+
+	// 4b. pbox create: everything is ready; tell pbox, which exits, and
+	//     wait until `pbox start` writes to exec.fifo.
+	if cfg.StartFD > 0 {
+		if serr := waitForStart(sock, cfg, log); serr != nil {
+			fmt.Fprintf(os.Stderr, "pbox: %s\n", serr.Error())
+			return serr.Code
+		}
+		sock = nil
 	}
 
 	// 5. COMMAND's privileges: bounding set and no_new_privs are per
@@ -118,21 +155,24 @@ func Init() int {
 	attr := &syscall.ProcAttr{
 		Dir:   cfg.Workdir,
 		Env:   cfg.Env,
-		Files: []uintptr{0, 1, 2},
+		Files: stdio,
+		Sys:   commandAttr(cfg),
 	}
 	if !cfg.has(namespaces.PID) {
 		// Not PID 1: orphans would go to the host's init, and nothing
 		// would kill COMMAND if we died. Adopt them and tie COMMAND to us.
 		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-		attr.Sys = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+		attr.Sys.Pdeathsig = syscall.SIGKILL
 	}
 	pid, err := syscall.ForkExec(path, cfg.Args, attr)
 	if err != nil {
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
 	}
 	log("started %s %q as pid %d; reaping and forwarding signals", path, cfg.Args, pid)
-	send(sock, message{Type: msgReady, Pid: pid})
-	sock.Close()
+	if sock != nil {
+		send(sock, message{Type: msgReady, Pid: pid})
+		sock.Close()
+	}
 
 	// 6. Reap and forward until COMMAND exits, then exit with its status.
 	//    Each signal.Notify costs a round trip to the runtime's signal
@@ -144,6 +184,9 @@ func Init() int {
 	time.AfterFunc(lateSignalsAfter, func() { signal.Notify(sigs) })
 	return superviseLoop(pid, sigs)
 }
+
+// hostPid is the init's pid as the host sees it (for hooks' state).
+var hostPid int
 
 // essentialSignals are what the init must handle before COMMAND starts:
 // SIGCHLD to reap, what users, terminals and `docker stop` send, and every
@@ -212,8 +255,21 @@ func forward(pid int, sig syscall.Signal) {
 var kill = syscall.Kill
 
 // setup does everything that changes the box's namespaces, in order.
+// OCI createContainer hooks run just before pivot_root.
 func setup(cfg *Config, log rootfs.Logf) *SetupError {
-	if err := rootfs.Apply(cfg.Mounts, log); err != nil {
+	before, after := splitAtPivot(cfg.Mounts)
+	if err := rootfs.Apply(before, log); err != nil {
+		return setupErr("mount", err)
+	}
+	if len(cfg.CreateContainer) > 0 {
+		st := *cfg.HookState
+		st.Status, st.Pid = StatusCreating, hostPid
+		log("createContainer hooks: %d", len(cfg.CreateContainer))
+		if err := RunHooks(cfg.CreateContainer, st); err != nil {
+			return setupErr("createContainer hook", err)
+		}
+	}
+	if err := rootfs.Apply(after, log); err != nil {
 		return setupErr("mount", err)
 	}
 	if cfg.has(namespaces.UTS) {
@@ -336,6 +392,10 @@ func envPath(env []string) string {
 
 // fail reports a setup error to the parent and returns the init's status.
 func fail(sock *os.File, e *SetupError) int {
+	if sock == nil {
+		fmt.Fprintf(os.Stderr, "pbox: %s\n", e.Error())
+		return e.Code
+	}
 	if err := send(sock, message{Type: msgError, Step: e.Step, Error: e.Err, Code: e.Code}); err != nil {
 		fmt.Fprintf(os.Stderr, "pbox: %s\n", e.Error())
 	}
@@ -356,4 +416,101 @@ func initLogger(verbose bool) rootfs.Logf {
 	return func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, "pbox: init: "+format+"\n", args...)
 	}
+}
+
+// splitAtPivot cuts the mount ops before the pivot_root (host paths) from
+// the ones after it (box paths); without a pivot_root all come before.
+func splitAtPivot(ops []rootfs.Op) (before, after []rootfs.Op) {
+	for i, o := range ops {
+		if o.Kind == rootfs.OpPivotRoot {
+			return ops[:i], ops[i:]
+		}
+	}
+	return ops, nil
+}
+
+// processSettings applies what COMMAND inherits from the init process:
+// rlimits and the OOM score are per process, so the init takes them too.
+func processSettings(cfg *Config, log rootfs.Logf) *SetupError {
+	for _, rl := range cfg.Rlimits {
+		log("setrlimit %d soft %d hard %d", rl.Resource, rl.Soft, rl.Hard)
+		// syscall.Setrlimit, not unix: it tells the runtime not to put
+		// back its own RLIMIT_NOFILE in children.
+		if err := syscall.Setrlimit(rl.Resource, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
+			return setupErr("rlimit", fmt.Errorf("setrlimit %d: %w", rl.Resource, err))
+		}
+	}
+	if cfg.OOMScoreAdj != nil {
+		log("oom_score_adj %d", *cfg.OOMScoreAdj)
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(fmt.Sprint(*cfg.OOMScoreAdj)), 0); err != nil {
+			return setupErr("oom_score_adj", err)
+		}
+	}
+	if cfg.Umask != nil {
+		unix.Umask(int(*cfg.Umask))
+	}
+	return nil
+}
+
+// consolePty makes COMMAND's terminal inside the box and sends its master
+// to the console socket pbox create was given.
+func consolePty(cfg *Config) (*os.File, *SetupError) {
+	master, slave, err := openPty()
+	if err != nil {
+		return nil, setupErr("terminal", err)
+	}
+	defer master.Close()
+	sock := os.NewFile(uintptr(cfg.ConsoleFD), "console-socket")
+	defer sock.Close()
+	if err := sendFD(sock, master); err != nil {
+		slave.Close()
+		return nil, setupErr("console socket", err)
+	}
+	return slave, nil
+}
+
+// waitForStart reports "created" and blocks on exec.fifo until `pbox
+// start` writes to it, then runs the startContainer hooks.
+func waitForStart(sock *os.File, cfg *Config, log rootfs.Logf) *SetupError {
+	if err := send(sock, message{Type: msgCreated, Pid: hostPid}); err != nil {
+		return setupErr("report created", err)
+	}
+	sock.Close()
+	fifo := os.NewFile(uintptr(cfg.StartFD), "exec.fifo")
+	var b [1]byte
+	for {
+		n, err := fifo.Read(b[:])
+		if n == 1 {
+			break
+		}
+		if err != nil {
+			return setupErr("wait for pbox start", err)
+		}
+	}
+	fifo.Close()
+	log("started by pbox start")
+	if len(cfg.StartContainer) > 0 {
+		st := *cfg.HookState
+		st.Status, st.Pid = StatusCreated, hostPid
+		if err := RunHooks(cfg.StartContainer, st); err != nil {
+			return setupErr("startContainer hook", err)
+		}
+	}
+	return nil
+}
+
+// commandAttr is how COMMAND is started: its user, ambient capabilities
+// and controlling terminal.
+func commandAttr(cfg *Config) *syscall.SysProcAttr {
+	sys := &syscall.SysProcAttr{}
+	if cfg.User != nil {
+		sys.Credential = &syscall.Credential{Uid: cfg.User.UID, Gid: cfg.User.GID, Groups: cfg.User.Groups}
+	}
+	for _, c := range cfg.Ambient {
+		sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
+	}
+	if cfg.Terminal {
+		sys.Setsid, sys.Setctty, sys.Ctty = true, true, 0
+	}
+	return sys
 }

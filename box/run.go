@@ -33,8 +33,20 @@ type Options struct {
 	Self         string      // the binary to re-execute; "" = /proc/self/exe
 	Stdio        [3]*os.File // the box's stdin, stdout, stderr; nil = pbox's own
 	// Filesystem is the box's root, volumes and tmpfs mounts; with a mount
-	// namespace, Run turns it into cfg.Mounts (rootfs.Plan).
+	// namespace, Run turns it into cfg.Mounts (rootfs.Plan) unless the
+	// caller planned cfg.Mounts itself.
 	Filesystem rootfs.Spec
+	CgroupName string // the cgroup's leaf; "" = cfg.Name
+
+	// For `pbox create`: the init outlives this process, so no
+	// PR_SET_PDEATHSIG; exec.fifo holds COMMAND back until `pbox start`.
+	Detach    bool
+	StartFIFO *os.File
+	Console   *os.File // a connected console socket, for cfg.Terminal
+	// Join are existing namespaces the box enters instead of new ones.
+	Join map[namespaces.Kind]string
+	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
+	RuntimeHooks []Hook
 }
 
 // Result is how a box ended.
@@ -46,37 +58,107 @@ type Result struct {
 // Run starts the box described by cfg, waits for it and cleans up. On a
 // setup failure it returns a *SetupError carrying the exit status; whatever
 // happens, the box's cgroup and processes are gone when it returns.
-func Run(cfg Config, opt Options) (Result, error) {
+// started, if not nil, is called once COMMAND runs (to record the box).
+func Run(cfg Config, opt Options, started func(*Box)) (Result, error) {
+	// Signals that arrive from now on are queued and forwarded once the
+	// init exists, instead of killing pbox and orphaning the box.
+	sigs := make(chan os.Signal, 32)
+	signal.Notify(sigs, ForwardedSignals...)
+	defer signal.Stop(sigs)
+
+	// PR_SET_PDEATHSIG fires when the *thread* that forked the child exits,
+	// not the process: keep this goroutine on its thread until the end.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	b, err := Start(cfg, opt)
+	if err != nil {
+		return Result{}, err
+	}
+	if started != nil {
+		started(b)
+	}
+	done := make(chan struct{})
+	go forwardSignals(b.pidfd, sigs, done)
+	res, err := b.Wait()
+	close(done)
+	return res, err
+}
+
+// Box is a box whose init runs: started by Run, or by `pbox create`,
+// which leaves it waiting for `pbox start`.
+type Box struct {
+	Pid      int // the init, as the host sees it
+	PidStart uint64
+	Inner    int // COMMAND's pid inside the box (0 while created)
+	Cgroup   *cgroups.Cgroup
+	pidfd    int
+}
+
+// Start creates the box's cgroup, clones the init and waits until it
+// reports COMMAND started (or, with cfg.StartFD, ready and waiting for
+// `pbox start`). On error nothing is left: no cgroup, no process.
+// Unless opt.Detach, the caller must keep its OS thread locked until the
+// box is gone (PR_SET_PDEATHSIG).
+func Start(cfg Config, opt Options) (*Box, error) {
 	logf := func(format string, args ...any) {
 		if opt.Log != nil {
 			fmt.Fprintf(opt.Log, "pbox: "+format+"\n", args...)
 		}
 	}
 	if err := planFilesystem(&cfg, opt.Filesystem); err != nil {
-		return Result{}, err
+		return nil, err
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
 	cg, err := cgroups.Create(cgroups.Spec{
 		Mode: opt.CgroupMode, Root: opt.CgroupRoot, Parent: opt.CgroupParent,
-		Name: cfg.Name, Limits: opt.Limits, Log: cgroups.Logf(logf),
+		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: cgroups.Logf(logf),
 	})
 	if err != nil {
-		return Result{}, setupErr("cgroup", err)
+		return nil, setupErr("cgroup", err)
 	}
-	res, err := runInCgroup(&cfg, opt, cg, logf)
+	b, err := startInCgroup(&cfg, opt, cg, logf)
+	if err != nil {
+		cg.Destroy()
+		return nil, err
+	}
+	return b, nil
+}
+
+// cgroupName is the leaf of the box's cgroup: its name, or the last part
+// of an OCI cgroupsPath (whose other parts are in opt.CgroupParent).
+func cgroupName(cfg Config, opt Options) string {
+	if opt.CgroupName != "" {
+		return opt.CgroupName
+	}
+	return cfg.Name
+}
+
+// Wait waits for the init to exit, reads the OOM kills and removes the
+// cgroup. Only the init's parent can wait: Run, not `pbox create`.
+func (b *Box) Wait() (Result, error) {
+	ws := waitPid(b.Pid)
+	unix.Close(b.pidfd)
+	res := Result{Status: WaitStatusCode(ws)}
 	// OOM events live in the cgroup: read them before it is removed.
-	if n, oerr := cg.OOMKills(); oerr == nil {
+	if n, err := b.Cgroup.OOMKills(); err == nil {
 		res.OOMKills = n
 	}
-	if derr := cg.Destroy(); derr != nil && err == nil {
-		err = setupErr("cleanup", derr)
+	if err := b.Cgroup.Destroy(); err != nil {
+		return res, setupErr("cleanup", err)
 	}
-	return res, err
+	return res, nil
 }
+
+// Release lets go of a box that others will wait for (`pbox create`).
+func (b *Box) Release() { unix.Close(b.pidfd) }
 
 // planFilesystem checks the filesystem request and plans its mounts,
 // before anything is created: a bad --rootfs or volume costs nothing.
 func planFilesystem(cfg *Config, fs rootfs.Spec) error {
+	if cfg.Mounts != nil {
+		return nil // planned by the caller (an OCI bundle)
+	}
 	if !cfg.has(namespaces.Mount) {
 		if fs.Root != "" || fs.ReadOnly || len(fs.Volumes) > 0 || len(fs.Tmpfs) > 0 {
 			return setupErr("rootfs", errors.New("--rootfs, --read-only, volumes and --tmpfs need a mount namespace: add mnt to --ns"))
@@ -92,41 +174,46 @@ func planFilesystem(cfg *Config, fs rootfs.Spec) error {
 	return nil
 }
 
-func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string, ...any)) (Result, error) {
+func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string, ...any)) (*Box, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return Result{}, setupErr("socketpair", err)
+		return nil, setupErr("socketpair", err)
 	}
 	parent := os.NewFile(uintptr(fds[0]), "sync-parent")
 	child := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer parent.Close()
 	defer child.Close()
 
+	files := append(stdioFDs(opt.Stdio), child.Fd())
+	if opt.StartFIFO != nil {
+		cfg.StartFD = len(files)
+		files = append(files, opt.StartFIFO.Fd())
+	}
+	if opt.Console != nil {
+		cfg.ConsoleFD = len(files)
+		files = append(files, opt.Console.Fd())
+	}
+	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
+
 	// The config fits in the socket buffer: queue it before the clone.
 	if err := send(parent, message{Type: msgConfig, Config: cfg}); err != nil {
-		return Result{}, setupErr("send config", err)
+		return nil, setupErr("send config", err)
 	}
-
-	// Signals that arrive from now on are queued and forwarded once the
-	// init exists, instead of killing pbox and orphaning the box.
-	sigs := make(chan os.Signal, 32)
-	signal.Notify(sigs, ForwardedSignals...)
-	defer signal.Stop(sigs)
-
-	// PR_SET_PDEATHSIG fires when the *thread* that forked the child exits,
-	// not the process: keep this goroutine on its thread until the end.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
 
 	sys := &syscall.SysProcAttr{
 		// The init makes the cgroup namespace itself, once it is in the
 		// box's cgroups (see Init).
 		Cloneflags: namespaces.CloneFlags(cfg.Namespaces) &^ unix.CLONE_NEWCGROUP,
-		Pdeathsig:  syscall.SIGKILL,
+	}
+	if !opt.Detach {
+		sys.Pdeathsig = syscall.SIGKILL
+	}
+	for k := range opt.Join {
+		sys.Cloneflags &^= namespaces.CloneFlags([]namespaces.Kind{k})
 	}
 	cgfd, err := cg.FD()
 	if err != nil {
-		return Result{}, setupErr("cgroup", err)
+		return nil, setupErr("cgroup", err)
 	}
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
@@ -142,24 +229,28 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 	if sys.UseCgroupFD {
 		flags |= unix.CLONE_INTO_CGROUP
 	}
-	logf("clone: %s, exec %s as %s (PR_SET_PDEATHSIG=SIGKILL)", namespaces.FlagNames(flags), self, InitArg0)
-	pid, err := syscall.ForkExec(self, []string{InitArg0}, &syscall.ProcAttr{
-		Env:   initEnv,
-		Files: append(stdioFDs(opt.Stdio), child.Fd()),
-		Sys:   sys,
-	})
-	if err != nil {
-		return Result{}, setupErr("clone "+namespaces.FlagNames(flags), explainClone(err))
+	logf("clone: %s, exec %s as %s (PR_SET_PDEATHSIG=%v)", namespaces.FlagNames(flags), self, InitArg0, sys.Pdeathsig)
+	attr := &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys}
+	var pid int
+	if len(opt.Join) > 0 {
+		pid, err = forkJoined(self, []string{InitArg0}, attr, opt.Join)
+	} else {
+		pid, err = syscall.ForkExec(self, []string{InitArg0}, attr)
 	}
-	defer unix.Close(pidfd)
+	if err != nil {
+		return nil, setupErr("clone "+namespaces.FlagNames(flags), explainClone(err))
+	}
 	child.Close()
 	logf("clone: %s is host pid %d", InitArg0, pid)
+	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd}
+	b.PidStart, _, _ = procStart(pid)
 
 	// From here on, every error path must stop and reap the child.
-	abort := func(e *SetupError) (Result, error) {
+	abort := func(e *SetupError) (*Box, error) {
 		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		waitPid(pid)
-		return Result{}, e
+		unix.Close(pidfd)
+		return nil, e
 	}
 	if cg.NeedsAddProc() {
 		if err := cg.AddProc(pid); err != nil {
@@ -167,33 +258,47 @@ func runInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string,
 		}
 	}
 	cg.Placed()
-	if err := send(parent, message{Type: msgGo}); err != nil {
+	if err := send(parent, message{Type: msgGo, Pid: pid}); err != nil {
 		return abort(setupErr("start init", err))
 	}
 
 	dec := json.NewDecoder(parent)
-	var m message
-	switch err := dec.Decode(&m); {
-	case errors.Is(err, io.EOF):
-		// --no-init: COMMAND exec'd and the close-on-exec socket closed.
-		// Otherwise the init died before answering: its status says how.
-	case err != nil:
-		return abort(setupErr("read from init", err))
-	case m.Type == msgError:
-		waitPid(pid)
-		return Result{}, &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
-	case m.Type != msgReady:
-		return abort(setupErr("init", fmt.Errorf("unexpected message: got %q, expected %q", m.Type, msgReady)))
-	default:
-		logf("box: COMMAND runs as pid %d inside the box", m.Pid)
+	for {
+		var m message
+		switch err := dec.Decode(&m); {
+		case errors.Is(err, io.EOF):
+			// --no-init: COMMAND exec'd and the close-on-exec socket closed.
+			// Otherwise the init died before answering: its status says how.
+			return b, nil
+		case err != nil:
+			return abort(setupErr("read from init", err))
+		case m.Type == msgError:
+			waitPid(pid)
+			unix.Close(pidfd)
+			return nil, &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
+		case m.Type == msgHooks:
+			st := *cfg.HookState
+			st.Status, st.Pid = StatusCreating, pid
+			for _, h := range opt.RuntimeHooks {
+				logf("hook: %s", h.Path)
+				if err := RunHook(h, st); err != nil {
+					return abort(setupErr("hook", err))
+				}
+			}
+			if err := send(parent, message{Type: msgResume}); err != nil {
+				return abort(setupErr("resume init", err))
+			}
+		case m.Type == msgCreated:
+			logf("box: created; COMMAND waits for `pbox start`")
+			return b, nil
+		case m.Type != msgReady:
+			return abort(setupErr("init", fmt.Errorf("unexpected message: got %q, expected %q", m.Type, msgReady)))
+		default:
+			logf("box: COMMAND runs as pid %d inside the box", m.Pid)
+			b.Inner = m.Pid
+			return b, nil
+		}
 	}
-
-	done := make(chan struct{})
-	defer close(done)
-	go forwardSignals(pidfd, sigs, done)
-
-	ws := waitPid(pid)
-	return Result{Status: WaitStatusCode(ws)}, nil
 }
 
 // forwardSignals passes pbox's signals to the init through its pidfd, so a

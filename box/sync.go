@@ -20,6 +20,16 @@ import (
 //	        ◀───── EOF ───────────────────────   --no-init: COMMAND exec'd, the
 //	                                             close-on-exec socket closed
 //
+// `pbox create` (OCI) stops twice on the way:
+//
+//	        ◀─────────────────────────────────   hooks: namespaces made, nothing
+//	run prestart + createRuntime hooks           mounted yet (only with hooks)
+//	resume  ─────────────────────────────────▶   mounts, createContainer hooks,
+//	                                             pivot_root, find COMMAND, pty
+//	        ◀─────────────────────────────────   created: pbox create exits; the
+//	                                             init blocks reading exec.fifo
+//	pbox start writes a byte to exec.fifo ───▶   startContainer hooks, COMMAND
+//
 // "go" is what keeps a v1 child from running anything before it is in its
 // cgroup; on v2 the child is born in it and "go" follows the config at once.
 
@@ -30,6 +40,10 @@ const (
 	msgGo     msgType = "go"
 	msgReady  msgType = "ready"
 	msgError  msgType = "error"
+	// OCI create adds:
+	msgHooks   msgType = "hooks"   // init: namespaces exist, run prestart/createRuntime
+	msgResume  msgType = "resume"  // parent: hooks done, go on
+	msgCreated msgType = "created" // init: set up; COMMAND waits for exec.fifo
 )
 
 type message struct {

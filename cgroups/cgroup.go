@@ -116,6 +116,9 @@ func Create(s Spec) (*Cgroup, error) {
 		log:    s.Log,
 	}
 	var err error
+	if s.Mode == V2 && len(s.Limits.Devices) > 0 {
+		return nil, fmt.Errorf("%w: devices: cgroup v2 controls device access with an eBPF program, which pbox does not load yet: leave the device list out (the box's /dev holds only the standard nodes)", ErrNoCtrl)
+	}
 	switch s.Mode {
 	case V2:
 		err = c.createUnified(c.root, c.controllersNeeded())
@@ -133,6 +136,9 @@ func Create(s Spec) (*Cgroup, error) {
 	}
 	if err == nil {
 		err = c.applyLimits()
+	}
+	if err == nil {
+		err = c.applyDevices()
 	}
 	if err != nil {
 		c.Destroy()
@@ -162,11 +168,14 @@ func (c *Cgroup) controllersNeeded() []string {
 	if c.limits.MemoryBytes > 0 {
 		ctrls = append(ctrls, "memory")
 	}
-	if c.limits.CPUQuota > 0 {
+	if c.limits.CPUQuota > 0 || c.limits.CPUShares > 0 {
 		ctrls = append(ctrls, "cpu")
 	}
 	if c.limits.PidsMax > 0 || c.mode == V1 {
 		ctrls = append(ctrls, "pids")
+	}
+	if len(c.limits.Devices) > 0 && c.mode != V2 {
+		ctrls = append(ctrls, "devices")
 	}
 	return ctrls
 }
@@ -397,6 +406,9 @@ func (c *Cgroup) expected() []setting {
 		if l.CPUQuota > 0 {
 			s = append(s, exact(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", l.CPUQuota, l.CPUPeriod)))
 		}
+		if l.CPUShares > 0 {
+			s = append(s, exact(filepath.Join(dir, "cpu.weight"), strconv.FormatUint(SharesToWeight(l.CPUShares), 10)))
+		}
 		if l.PidsMax > 0 {
 			s = append(s, exact(filepath.Join(dir, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
 		}
@@ -419,6 +431,9 @@ func (c *Cgroup) expected() []setting {
 		dir := filepath.Join(c.root, "cpu", c.rel)
 		s = append(s, exact(filepath.Join(dir, "cpu.cfs_period_us"), strconv.FormatUint(l.CPUPeriod, 10)))
 		s = append(s, exact(filepath.Join(dir, "cpu.cfs_quota_us"), strconv.FormatInt(l.CPUQuota, 10)))
+	}
+	if l.CPUShares > 0 {
+		s = append(s, exact(filepath.Join(c.root, "cpu", c.rel, "cpu.shares"), strconv.FormatUint(l.CPUShares, 10)))
 	}
 	if l.PidsMax > 0 {
 		s = append(s, exact(filepath.Join(c.root, "pids", c.rel, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))

@@ -19,6 +19,49 @@ type Limits struct {
 	CPUQuota    int64  // µs of CPU time per CPUPeriod
 	CPUPeriod   uint64 // µs
 	PidsMax     int64  // pids.max
+	CPUShares   uint64 // cpu.shares (v1), as cpu.weight on v2
+	// Devices is the device access list (v1 devices controller), in
+	// order; empty leaves device access alone.
+	Devices []DeviceRule
+}
+
+// DeviceRule allows or denies access to devices, as in devices.allow:
+// Type 'a' (all), 'c' or 'b'; Major/Minor -1 for any; Access of "rwm".
+type DeviceRule struct {
+	Allow  bool
+	Type   byte
+	Major  int64
+	Minor  int64
+	Access string
+}
+
+// String is the rule in the kernel's devices.allow syntax: "c 1:3 rwm".
+func (d DeviceRule) String() string {
+	if d.Type == 'a' {
+		return "a"
+	}
+	num := func(n int64) string {
+		if n < 0 {
+			return "*"
+		}
+		return strconv.FormatInt(n, 10)
+	}
+	return fmt.Sprintf("%c %s:%s %s", d.Type, num(d.Major), num(d.Minor), d.Access)
+}
+
+// SharesToWeight maps cgroup v1 cpu.shares (2-262144) onto cgroup v2
+// cpu.weight (1-10000), as runc and crun do.
+func SharesToWeight(shares uint64) uint64 {
+	if shares == 0 {
+		return 0
+	}
+	if shares < 2 {
+		shares = 2
+	}
+	if shares > 262144 {
+		shares = 262144
+	}
+	return 1 + ((shares-2)*9999)/262142
 }
 
 // Sentinel errors, wrapped with the offending value.

@@ -2,15 +2,21 @@
 // them to CLONE_* flags, and does the small per-namespace setup that has to
 // happen inside a new namespace (hostname, loopback).
 //
-// What it does not do, and why: it never calls setns(2) for a mount or user
-// namespace from Go. The Go runtime is multi-threaded before main runs, and
-// the kernel refuses setns into a mount namespace (EINVAL) or a user
-// namespace for a multi-threaded process. Joining a running box therefore
-// has to happen before the runtime starts (a small cgo constructor, as runc's
-// nsenter does) or by re-executing into a fresh process; pbox creates
-// namespaces with clone(2) instead, which has no such restriction. UTS and
-// net namespaces can be joined from a locked OS thread, which is how a
-// reader may look inside a box.
+// Joining a running box (pbox exec, or an OCI config that names a
+// namespace by path) is the hard part in Go. The runtime is multi-threaded
+// before main runs, and the kernel refuses setns into a mount namespace
+// from a thread that shares its filesystem context (root, cwd) with other
+// threads, and into a user namespace from any multi-threaded process. runc
+// works around it with a cgo constructor (nsenter) that joins before the
+// runtime starts; that would make a plain `go build` of pbox a dynamically
+// linked cgo binary that starts ~1 ms slower. JoinThread does it without
+// cgo instead: on one locked OS thread, unshare(CLONE_FS) first (the
+// thread gets a private root and cwd, which setns into a mount namespace
+// needs), then setns into each namespace; the process forked from that
+// thread is born inside the box, and the thread is thrown away. What this
+// cannot join is a user namespace, so pbox does not create boxes with one.
+// UTS and net namespaces can also be joined briefly and left again, which
+// is how the inspector reads a box's hostname.
 //
 // Use it for: turning a user's --ns list into clone flags with a clear error
 // for what cannot work (pid without mnt), and for printing those flags by

@@ -77,7 +77,7 @@ func runAction(c *cli.Context) error {
 	if cfg.Verbose {
 		opt.Log = c.App.ErrWriter
 	}
-	res, err := box.Run(cfg, opt)
+	res, err := box.Run(cfg, opt, nil)
 	if res.OOMKills > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
 			cfg.Name, humanize.Bytes(opt.Limits.MemoryBytes))

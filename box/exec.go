@@ -1,0 +1,261 @@
+package box
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/namespaces"
+	"golang.org/x/sys/unix"
+)
+
+// Process is a program to start inside a running box (pbox exec).
+type Process struct {
+	Args            []string
+	Env             []string
+	Cwd             string // inside the box; "" = /
+	User            *User  // nil = root
+	Capabilities    []int  // bounding set; nil = the box's
+	Ambient         []int
+	NoNewPrivileges bool
+	Rlimits         []Rlimit
+	OOMScoreAdj     *int
+	Terminal        bool // a new pty in the box; see ExecIO.Console
+}
+
+// ExecIO is where an exec'd process's stdio goes.
+type ExecIO struct {
+	Stdio [3]*os.File // nil = pbox's own
+	// Console, with Process.Terminal, is a connected unix socket that
+	// receives the pty master (SCM_RIGHTS), as runc's --console-socket.
+	// Without it the master is returned in Running.Master.
+	Console *os.File
+}
+
+// Running is a process pbox exec started; it is pbox's child.
+type Running struct {
+	Pid    int
+	Master *os.File // the pty master, with Terminal and no Console
+	pidfd  int
+}
+
+// Signal sends sig through the pidfd (never to a recycled pid).
+func (r *Running) Signal(sig syscall.Signal) error {
+	return unix.PidfdSendSignal(r.pidfd, sig, nil, 0)
+}
+
+// Wait waits for the process and returns its shell-style status.
+func (r *Running) Wait() int {
+	ws := waitPid(r.Pid)
+	unix.Close(r.pidfd)
+	return WaitStatusCode(ws)
+}
+
+// Exec starts p inside the box of rec: in every namespace of its init and
+// in its cgroup, under its root and hostname, with a pid of the box's.
+// The process is a child of the caller (a subreaper such as containerd's
+// shim adopts it if the caller exits). Errors are *SetupError.
+func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return nil, &SetupError{Step: "exec", Err: "no command given", Code: StatusSetupFailed}
+	}
+	join := map[namespaces.Kind]string{}
+	for _, k := range []namespaces.Kind{namespaces.Cgroup, namespaces.IPC, namespaces.UTS, namespaces.Net, namespaces.PID, namespaces.Mount} {
+		same, err := namespaces.Same(rec.Pid, k)
+		if err != nil {
+			return nil, setupErr("exec", fmt.Errorf("read the box's %s namespace: %w (has the box stopped?)", k, err))
+		}
+		if !same {
+			join[k] = namespaces.NsPath(rec.Pid, k)
+		}
+	}
+	// Per-process settings first, on pbox itself (the child inherits
+	// them): after the mount namespace, /proc/self is the box's /proc.
+	for _, rl := range p.Rlimits {
+		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := syscall.Setrlimit(rl.Resource, &lim); err != nil {
+			return nil, setupErr("rlimit", fmt.Errorf("setrlimit %d: %w", rl.Resource, err))
+		}
+	}
+	if p.OOMScoreAdj != nil {
+		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
+			return nil, setupErr("oom_score_adj", err)
+		}
+	}
+	cg := cgroups.Reopen(rec.Cgroup, nil)
+	cgfd, err := cg.FD()
+	if err != nil {
+		return nil, setupErr("cgroup", err)
+	}
+	if cgfd >= 0 {
+		defer unix.Close(cgfd)
+	}
+	env := p.Env
+	if env == nil {
+		env = rec.Config.Env
+	}
+	caps := p.Capabilities
+	if caps == nil {
+		caps = rec.Config.Capabilities
+	}
+	cwd := p.Cwd
+	if cwd == "" {
+		cwd = "/"
+	}
+
+	type result struct {
+		run *Running
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// This thread joins the box and is thrown away afterwards: it is
+		// never unlocked, so the runtime ends it with the goroutine.
+		runtime.LockOSThread()
+		run, err := forkInBox(join, cg.V1Dirs(), cgfd, p, eio, env, caps, cwd)
+		ch <- result{run, err}
+	}()
+	res := <-ch
+	return res.run, res.err
+}
+
+// forkInBox runs on a locked, disposable thread: it moves the thread into
+// the box (cgroup, namespaces, privileges) and forks the process from it.
+func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Process, eio ExecIO, env []string, caps []int, cwd string) (*Running, error) {
+	// v1 cgroups are per thread: a child forked from this thread is born
+	// in the box's v1 cgroups too. (cgroup2 uses CLONE_INTO_CGROUP.)
+	tid := strconv.Itoa(unix.Gettid())
+	for _, d := range v1dirs {
+		if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(tid), 0); err != nil {
+			return nil, setupErr("cgroup", fmt.Errorf("join %s: %w", d, err))
+		}
+	}
+	if err := namespaces.JoinThread(join); err != nil {
+		return nil, setupErr("join the box", err)
+	}
+	path, serr := lookPath(p.Args[0], envPath(env))
+	if serr == nil {
+		serr = checkDir(cwd)
+	}
+	if serr != nil {
+		return nil, serr
+	}
+	files := stdioFDs(eio.Stdio)
+	sys := &syscall.SysProcAttr{Setsid: p.Terminal}
+	if cgfd >= 0 {
+		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
+	}
+	if p.User != nil {
+		sys.Credential = &syscall.Credential{Uid: p.User.UID, Gid: p.User.GID, Groups: p.User.Groups}
+	}
+	for _, c := range p.Ambient {
+		sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
+	}
+	var master *os.File
+	if p.Terminal {
+		m, slave, err := openPty()
+		if err != nil {
+			return nil, setupErr("terminal", err)
+		}
+		defer slave.Close()
+		files = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
+		sys.Setctty, sys.Ctty = true, 0
+		if eio.Console != nil {
+			err := sendFD(eio.Console, m)
+			m.Close()
+			if err != nil {
+				return nil, setupErr("console socket", err)
+			}
+		} else {
+			master = m
+		}
+	}
+	if err := restrictPrivileges(&Config{Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges}, func(string, ...any) {}); err != nil {
+		if master != nil {
+			master.Close()
+		}
+		return nil, setupErr("capabilities", err)
+	}
+	pidfd := -1
+	sys.PidFD = &pidfd
+	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Dir: cwd, Env: env, Files: files, Sys: sys})
+	if err != nil {
+		if master != nil {
+			master.Close()
+		}
+		return nil, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)}
+	}
+	return &Running{Pid: pid, Master: master, pidfd: pidfd}, nil
+}
+
+// forkJoined forks argv from a disposable thread that first joins the
+// namespaces in join (an OCI config's namespace paths).
+func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string) (int, error) {
+	type result struct {
+		pid int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if err := namespaces.JoinThread(join); err != nil {
+			ch <- result{0, err}
+			return
+		}
+		pid, err := syscall.ForkExec(path, argv, attr)
+		ch <- result{pid, err}
+	}()
+	r := <-ch
+	return r.pid, r.err
+}
+
+// checkDir is checkWorkdir for exec's --cwd.
+func checkDir(dir string) *SetupError {
+	st, err := os.Stat(dir)
+	if err == nil && !st.IsDir() {
+		err = fmt.Errorf("%s is not a directory", dir)
+	}
+	if err != nil {
+		return &SetupError{Step: "cwd", Err: err.Error() + ": give an existing directory inside the box", Code: StatusSetupFailed}
+	}
+	return nil
+}
+
+// openPty opens a new pty in the current mount namespace's /dev/ptmx and
+// returns the master and the slave. TIOCGPTPEER opens the slave through
+// the master, so no path lookup can be raced or redirected.
+func openPty() (master, slave *os.File, err error) {
+	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("unlock pty: %w", err)
+	}
+	// TIOCGPTPEER takes the slave's open flags as its argument.
+	r1, _, errno := unix.Syscall(unix.SYS_IOCTL, uintptr(mfd), unix.TIOCGPTPEER, uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		unix.Close(mfd)
+		return nil, nil, fmt.Errorf("open pty peer: %w", errno)
+	}
+	return os.NewFile(uintptr(mfd), "pty-master"), os.NewFile(r1, "pty-slave"), nil
+}
+
+// sendFD passes f over a unix socket (SCM_RIGHTS), as runc does with the
+// pty master on --console-socket.
+func sendFD(sock *os.File, f *os.File) error {
+	rights := unix.UnixRights(int(f.Fd()))
+	if err := unix.Sendmsg(int(sock.Fd()), []byte(f.Name()), rights, nil, 0); err != nil {
+		return fmt.Errorf("send pty master: %w", err)
+	}
+	return nil
+}
+
+// ErrNotRunning is returned for an exec into a box that has stopped.
+var ErrNotRunning = errors.New("the box is not running")

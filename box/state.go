@@ -1,0 +1,386 @@
+package box
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/pbox-dev/pbox/cgroups"
+	"golang.org/x/sys/unix"
+)
+
+// The on-disk state of boxes that outlive one pbox process: one directory
+// per box under a root (default /run/pbox, a tmpfs: boxes do not survive a
+// reboot, and neither should their state):
+//
+//	/run/pbox/<id>/state.json   the Record, replaced atomically (rename)
+//	/run/pbox/<id>/exec.fifo    while created: `start` writes one byte to it
+//	/run/pbox/<id>/output.log   stdout and stderr of a detached box
+//	/run/pbox/<id>/events.jsonl start, oom, exit
+//
+// Every change to a box is made under an exclusive flock on its directory,
+// so two pbox processes racing on one id cannot interleave. A record says
+// what was true when it was written; Status reads what is true now (a
+// process that died with its pbox leaves a record that says "running").
+
+// OCI lifecycle states (runtime-spec), plus Docker's "paused".
+const (
+	StatusCreating = "creating"
+	StatusCreated  = "created"
+	StatusRunning  = "running"
+	StatusPaused   = "paused"
+	StatusStopped  = "stopped"
+)
+
+// DefaultStateRoot is where box state lives unless --root says otherwise.
+const DefaultStateRoot = "/run/pbox"
+
+// Hook is an OCI hook: a program run at one point of the lifecycle with
+// the box's state on its stdin.
+type Hook struct {
+	Path    string   `json:"path"`
+	Args    []string `json:"args,omitempty"`
+	Env     []string `json:"env,omitempty"`
+	Timeout int      `json:"timeout,omitempty"` // seconds; 0 = none
+}
+
+// Exit is how a box ended, when a pbox process was there to see it.
+type Exit struct {
+	Status   int       `json:"status"`
+	OOMKills uint64    `json:"oom_kills,omitempty"`
+	Finished time.Time `json:"finished"`
+}
+
+// Record is a box's state file.
+type Record struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"` // as last written; see Status()
+	Pid         int               `json:"pid,omitempty"`
+	PidStart    uint64            `json:"pid_start,omitempty"` // /proc/<pid>/stat starttime: tells a reused pid apart
+	Bundle      string            `json:"bundle,omitempty"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+	Created     time.Time         `json:"created"`
+	Config      Config            `json:"config"` // for exec: env, capabilities, user
+	Cgroup      cgroups.Saved     `json:"cgroup"`
+	Rootfs      string            `json:"rootfs,omitempty"`
+	Detached    bool              `json:"detached,omitempty"` // a monitor records the exit
+	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that waits for it
+	Foreground  bool              `json:"foreground,omitempty"`
+	OCI         bool              `json:"oci,omitempty"` // made by `pbox create`
+	Exit        *Exit             `json:"exit,omitempty"`
+	Poststart   []Hook            `json:"poststart,omitempty"`
+	Poststop    []Hook            `json:"poststop,omitempty"`
+}
+
+// OCIState is the state the runtime-spec defines, for `pbox state` and hooks.
+type OCIState struct {
+	OCIVersion  string            `json:"ociVersion"`
+	ID          string            `json:"id"`
+	Status      string            `json:"status"`
+	Pid         int               `json:"pid,omitempty"`
+	Bundle      string            `json:"bundle"`
+	Annotations map[string]string `json:"annotations,omitempty"`
+}
+
+// Store is a state root directory.
+type Store struct{ Root string }
+
+// Sentinel errors, wrapped with the id.
+var (
+	ErrNoSuchBox = errors.New("no such box")
+	ErrBoxExists = errors.New("a box with this id exists")
+	ErrBadID     = errors.New("bad box id")
+)
+
+// ValidID checks an id: it becomes a directory name and a cgroup name, so
+// 1-64 of [a-zA-Z0-9_.-], starting with a letter or digit. (Hand-written:
+// a package-level regexp would be compiled at every start of pbox-init.)
+func ValidID(id string) error {
+	if len(id) == 0 || len(id) > 64 {
+		return fmt.Errorf("%w %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrBadID, id)
+	}
+	for i, r := range id {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		case i > 0 && (r == '_' || r == '.' || r == '-'):
+		default:
+			return fmt.Errorf("%w %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", ErrBadID, id)
+		}
+	}
+	return nil
+}
+
+// Dir is the box's state directory.
+func (s Store) Dir(id string) string { return filepath.Join(s.Root, id) }
+
+// Path is a file in the box's state directory.
+func (s Store) Path(id, name string) string { return filepath.Join(s.Root, id, name) }
+
+// Lock is an exclusive flock on one box's state directory.
+type Lock struct{ fd int }
+
+// Unlock releases the lock.
+func (l *Lock) Unlock() {
+	if l != nil && l.fd >= 0 {
+		unix.Close(l.fd)
+		l.fd = -1
+	}
+}
+
+func lockDir(dir string) (*Lock, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock %s: %w", dir, err)
+	}
+	return &Lock{fd: fd}, nil
+}
+
+// Claim makes the box's directory, locked: the mkdir is what makes an id
+// unique, so of two pbox processes racing on one id exactly one wins.
+func (s Store) Claim(id string) (*Lock, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(s.Root, 0o711); err != nil {
+		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
+	}
+	dir := s.Dir(id)
+	if err := unix.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("%w: %s (see `pbox ps -a`; remove it with `pbox rm %s`)", ErrBoxExists, id, id)
+		}
+		return nil, fmt.Errorf("mkdir %s: %w", dir, err)
+	}
+	l, err := lockDir(dir)
+	if err != nil {
+		os.Remove(dir)
+		return nil, err
+	}
+	return l, nil
+}
+
+// Open locks an existing box and reads its record.
+func (s Store) Open(id string) (*Record, *Lock, error) {
+	if err := ValidID(id); err != nil {
+		return nil, nil, err
+	}
+	l, err := lockDir(s.Dir(id))
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil, fmt.Errorf("%w: %s (see `pbox ps -a`)", ErrNoSuchBox, id)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	r, err := s.Read(id)
+	if err != nil {
+		l.Unlock()
+		return nil, nil, err
+	}
+	return r, l, nil
+}
+
+// Read reads a box's record without locking (for ps and state).
+func (s Store) Read(id string) (*Record, error) {
+	if err := ValidID(id); err != nil {
+		return nil, err
+	}
+	data, err := os.ReadFile(s.Path(id, "state.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		if _, derr := os.Stat(s.Dir(id)); derr == nil {
+			// Claimed, not yet written: a create in progress, or one
+			// killed before its first write.
+			return &Record{ID: id, Status: StatusCreating}, nil
+		}
+		return nil, fmt.Errorf("%w: %s (see `pbox ps -a`)", ErrNoSuchBox, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var r Record
+	if err := json.Unmarshal(data, &r); err != nil {
+		return nil, fmt.Errorf("state of %s: %w: remove it with `pbox rm -f %s`", id, err, id)
+	}
+	return &r, nil
+}
+
+// Write replaces the box's record atomically (write, fsync, rename).
+func (s Store) Write(r *Record) error {
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := s.Path(r.ID, ".state.json.tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	_, err = f.Write(append(data, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, s.Path(r.ID, "state.json"))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write state of %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// Remove deletes the box's state directory.
+func (s Store) Remove(id string) error {
+	if err := ValidID(id); err != nil {
+		return err
+	}
+	return os.RemoveAll(s.Dir(id))
+}
+
+// List returns the ids of all boxes, sorted.
+func (s Store) List() ([]string, error) {
+	entries, err := os.ReadDir(s.Root)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for _, e := range entries {
+		if e.IsDir() && ValidID(e.Name()) == nil {
+			ids = append(ids, e.Name())
+		}
+	}
+	sort.Strings(ids)
+	return ids, nil
+}
+
+// Alive reports whether the record's init still runs: the pid exists and
+// started when the record says (a pid reused by another process does not
+// count), and it is not a zombie.
+func (r *Record) Alive() bool {
+	if r.Pid <= 0 {
+		return false
+	}
+	start, state, err := procStart(r.Pid)
+	if err != nil || state == 'Z' || state == 'X' {
+		return false
+	}
+	return r.PidStart == 0 || start == r.PidStart
+}
+
+// Status is the box's status now, from the record and the live system.
+func (s Store) Status(r *Record) string {
+	if r.Exit != nil || r.Status == StatusStopped {
+		return StatusStopped
+	}
+	if !r.Alive() {
+		if r.Status == StatusCreating && r.Pid == 0 {
+			// Still being set up, unless whoever claimed the id is gone.
+			if l, err := tryLock(s.Dir(r.ID)); err == nil {
+				l.Unlock()
+				return StatusStopped
+			}
+			return StatusCreating
+		}
+		return StatusStopped
+	}
+	if _, err := os.Stat(s.Path(r.ID, "exec.fifo")); err == nil {
+		return StatusCreated
+	}
+	if frozen, _ := cgroups.Reopen(r.Cgroup, nil).Frozen(); frozen {
+		return StatusPaused
+	}
+	return StatusRunning
+}
+
+// tryLock takes the lock only if nobody holds it.
+func tryLock(dir string) (*Lock, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	return &Lock{fd: fd}, nil
+}
+
+// OCI is the runtime-spec state of the box now.
+func (s Store) OCI(r *Record) OCIState {
+	st := OCIState{OCIVersion: ociVersion, ID: r.ID, Status: s.Status(r), Bundle: r.Bundle, Annotations: r.Annotations}
+	// "paused" is not in the runtime-spec, but runc reports it and
+	// containerd's shim understands it.
+	if st.Status != StatusStopped {
+		st.Pid = r.Pid
+	}
+	return st
+}
+
+// ociVersion is the runtime-spec version pbox follows.
+const ociVersion = "1.0.2"
+
+// procStart reads the start time (clock ticks after boot) and the state
+// letter of pid from /proc/<pid>/stat.
+func procStart(pid int) (uint64, byte, error) {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return 0, 0, err
+	}
+	// comm may hold spaces and parentheses: fields start after the last ')'.
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 20 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+	}
+	start, err := strconv.ParseUint(f[19], 10, 64)
+	return start, f[0][0], err
+}
+
+// AppendEvent adds one JSON line to the box's events file.
+func (s Store) AppendEvent(id string, ev Event) error {
+	if ev.Time.IsZero() {
+		ev.Time = time.Now().UTC()
+	}
+	ev.ID = id
+	data, err := json.Marshal(ev)
+	if err != nil {
+		return err
+	}
+	f, err := os.OpenFile(s.Path(id, "events.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = f.Write(append(data, '\n'))
+	return err
+}
+
+// Event is one line of `pbox events`.
+type Event struct {
+	Type     string    `json:"type"` // start, oom, exit
+	ID       string    `json:"id"`
+	Time     time.Time `json:"time"`
+	Pid      int       `json:"pid,omitempty"`
+	Status   *int      `json:"status,omitempty"`    // exit
+	OOMKills uint64    `json:"oom_kills,omitempty"` // oom
+}

@@ -1,0 +1,242 @@
+package cgroups
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// What a box needs from its cgroup after the pbox that made it has gone:
+// `pbox delete`, `stats`, `pause` and `update` run in other processes, so
+// the cgroup is saved with the box's state and reopened from it.
+
+// Saved is a Cgroup as written to a box's state file.
+type Saved struct {
+	Mode   Mode     `json:"mode"`
+	Root   string   `json:"root"`
+	Rel    string   `json:"path"`
+	V2Dir  string   `json:"v2_dir,omitempty"`
+	V1Dirs []string `json:"v1_dirs,omitempty"`
+	Limits Limits   `json:"limits"`
+}
+
+// Save describes c for Reopen.
+func (c *Cgroup) Save() Saved {
+	return Saved{Mode: c.mode, Root: c.root, Rel: c.rel, V2Dir: c.v2dir, V1Dirs: c.v1dirs, Limits: c.limits}
+}
+
+// Reopen returns the cgroup Save described. It touches nothing.
+func Reopen(s Saved, log Logf) *Cgroup {
+	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, lockFD: -1, log: log}
+}
+
+// Rel is the box's cgroup path, the same in every hierarchy.
+func (c *Cgroup) Rel() string { return c.rel }
+
+// V1Dirs are the box's directories in v1 hierarchies: a process joins
+// them by writing a pid (cgroup.procs) or one thread id (tasks).
+func (c *Cgroup) V1Dirs() []string { return c.v1dirs }
+
+// applyDevices writes the device access list (v1): the rules in order,
+// each to devices.allow or devices.deny, as runc does.
+func (c *Cgroup) applyDevices() error {
+	if len(c.limits.Devices) == 0 {
+		return nil
+	}
+	dir := filepath.Join(c.root, "devices", c.rel)
+	for _, d := range c.limits.Devices {
+		file := "devices.deny"
+		if d.Allow {
+			file = "devices.allow"
+		}
+		if err := c.write(filepath.Join(dir, file), d.String()); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// freezeFile is cgroup v2's freezer: core cgroup2, present without any
+// controller, so the tracking tree of a hybrid host has it too.
+func (c *Cgroup) freezeFile() (string, error) {
+	if c.v2dir == "" {
+		return "", fmt.Errorf("%w: freezer: pbox pauses boxes with cgroup v2's cgroup.freeze, and this host has no cgroup2 tree", ErrNoCtrl)
+	}
+	return filepath.Join(c.v2dir, "cgroup.freeze"), nil
+}
+
+// Freeze stops (true) or resumes (false) every process in the box and
+// waits until the kernel says it is done.
+func (c *Cgroup) Freeze(frozen bool) error {
+	file, err := c.freezeFile()
+	if err != nil {
+		return err
+	}
+	want := "0"
+	if frozen {
+		want = "1"
+	}
+	if err := c.write(file, want); err != nil {
+		return err
+	}
+	// cgroup.events says "frozen 1" once every task has stopped.
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if f, _ := c.Frozen(); f == frozen {
+			return nil
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return fmt.Errorf("cgroup %s: still not %s after 5s", c.rel, map[bool]string{true: "frozen", false: "thawed"}[frozen])
+}
+
+// Frozen reports whether the box is paused.
+func (c *Cgroup) Frozen() (bool, error) {
+	if c.v2dir == "" {
+		return false, nil
+	}
+	data, err := os.ReadFile(filepath.Join(c.v2dir, "cgroup.events"))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == "frozen" {
+			return v == "1", nil
+		}
+	}
+	return false, nil
+}
+
+// Update changes the limits of a live box. A box can only get new values
+// for the controllers it already has: a limit that needs a controller it
+// was created without is an error naming it.
+func (c *Cgroup) Update(l Limits) error {
+	if len(l.Devices) > 0 {
+		return fmt.Errorf("%w: devices: the device list of a running box cannot be changed", ErrNotApplied)
+	}
+	next := *c
+	next.limits = l
+	if l.CPUQuota > 0 && l.CPUPeriod == 0 {
+		next.limits.CPUPeriod = DefaultCPUPeriod
+	}
+	for _, ctrl := range next.controllersNeeded() {
+		if c.mode == V2 {
+			ctrls, _ := os.ReadFile(filepath.Join(c.v2dir, "cgroup.controllers"))
+			if !contains(strings.Fields(string(ctrls)), ctrl) {
+				return fmt.Errorf("%w: %s is not enabled for this box's cgroup %s", ErrNoCtrl, ctrl, c.v2dir)
+			}
+			continue
+		}
+		if !contains(c.v1dirs, filepath.Join(c.root, ctrl, c.rel)) {
+			return fmt.Errorf("%w: %s: the box was created without a %s limit, and pbox does not move a running box into a new hierarchy: recreate it with the limit", ErrNoCtrl, ctrl, ctrl)
+		}
+	}
+	if err := next.applyLimits(); err != nil {
+		return err
+	}
+	if err := next.verify(); err != nil {
+		return err
+	}
+	c.limits = next.limits
+	return nil
+}
+
+// Limits are the limits the box has now.
+func (c *Cgroup) Limits() Limits { return c.limits }
+
+// Stats is a box's resource use, read from its cgroup.
+type Stats struct {
+	MemoryBytes uint64   `json:"memory_bytes"`      // usage now
+	MemoryLimit int64    `json:"memory_limit"`      // 0: none
+	CPUNanos    uint64   `json:"cpu_ns"`            // CPU time used so far
+	CPUQuota    int64    `json:"cpu_quota_us"`      // 0: none
+	CPUPeriod   uint64   `json:"cpu_period_us"`     // with CPUQuota
+	Pids        uint64   `json:"pids"`              // tasks now
+	PidsLimit   int64    `json:"pids_limit"`        // 0: none
+	OOMKills    uint64   `json:"oom_kills"`         // since the box started
+	Frozen      bool     `json:"paused"`            // cgroup freezer
+	Partial     string   `json:"partial,omitempty"` // what could not be read, and why
+	Dirs        []string `json:"cgroup_dirs"`       // where the numbers come from
+}
+
+// Stats reads the box's usage. Figures that need a controller the box
+// does not have come from where they can: pids from the tracking tree,
+// CPU time from cgroup2's cpu.stat (always present) or v1 cpuacct.
+func (c *Cgroup) Stats() (Stats, error) {
+	s := Stats{MemoryLimit: c.limits.MemoryBytes, CPUQuota: c.limits.CPUQuota, CPUPeriod: c.limits.CPUPeriod, PidsLimit: c.limits.PidsMax, Dirs: c.Dirs()}
+	var missing []string
+	readUint := func(file string) (uint64, bool) {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+		return n, err == nil
+	}
+	if procs, err := c.Procs(); err == nil {
+		s.Pids = uint64(len(procs))
+	} else {
+		return s, err
+	}
+	if c.v2dir != "" {
+		if n, ok := statKey(filepath.Join(c.v2dir, "cpu.stat"), "usage_usec"); ok {
+			s.CPUNanos = n * 1000
+		} else {
+			missing = append(missing, "cpu")
+		}
+		if c.mode == V2 {
+			if n, ok := readUint(filepath.Join(c.v2dir, "memory.current")); ok {
+				s.MemoryBytes = n
+			} else {
+				missing = append(missing, "memory (the memory controller is not enabled for this box: give it a --memory limit)")
+			}
+			if n, ok := readUint(filepath.Join(c.v2dir, "pids.current")); ok {
+				s.Pids = n // counts threads too, as the limit does
+			}
+		}
+	}
+	if c.mode != V2 {
+		mem := filepath.Join(c.root, "memory", c.rel)
+		if n, ok := readUint(filepath.Join(mem, "memory.usage_in_bytes")); ok {
+			s.MemoryBytes = n
+		} else {
+			missing = append(missing, "memory (the box has no v1 memory cgroup: give it a --memory limit)")
+		}
+		if n, ok := readUint(filepath.Join(c.root, "pids", c.rel, "pids.current")); ok {
+			s.Pids = n
+		}
+		if c.v2dir == "" {
+			if n, ok := readUint(filepath.Join(c.root, "cpu", c.rel, "cpuacct.usage")); ok {
+				s.CPUNanos = n
+			} else {
+				missing = append(missing, "cpu (the box has no v1 cpu,cpuacct cgroup: give it a --cpus limit)")
+			}
+		}
+	}
+	if n, err := c.OOMKills(); err == nil {
+		s.OOMKills = n
+	}
+	s.Frozen, _ = c.Frozen()
+	if len(missing) > 0 {
+		s.Partial = "not measured: " + strings.Join(missing, "; ")
+	}
+	return s, nil
+}
+
+// statKey reads one "key value" line of a flat-keyed cgroup file.
+func statKey(file, key string) (uint64, bool) {
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, " "); ok && k == key {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}
