@@ -37,6 +37,8 @@ type Config struct {
 	// socket (SCM_RIGHTS), at fd ConsoleFD in the init.
 	Terminal  bool `json:"terminal,omitempty"`
 	ConsoleFD int  `json:"console_fd,omitempty"`
+	// PreservedFDs are the init's fds that COMMAND gets as 3, 4, ...
+	PreservedFDs []int `json:"preserved_fds,omitempty"`
 	// StartFD is exec.fifo, when COMMAND must wait for `pbox start`.
 	StartFD int `json:"start_fd,omitempty"`
 	// RuntimeHooks: stop once the namespaces exist, for the parent's

@@ -55,6 +55,12 @@ func Init() int {
 		return fail(sock, setupErr("read config from pbox", orMissing(err)))
 	}
 	cfg := m.Config
+	// Whatever pbox passed besides stdio is the init's, not COMMAND's.
+	for _, fd := range append([]int{cfg.StartFD, cfg.ConsoleFD}, cfg.PreservedFDs...) {
+		if fd > syncFD {
+			syscall.CloseOnExec(fd)
+		}
+	}
 	goMsg, err := expect(dec, msgGo)
 	if err != nil {
 		return fail(sock, setupErr("wait for pbox", err))
@@ -110,6 +116,9 @@ func Init() int {
 			return fail(sock, serr)
 		}
 		stdio = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
+	}
+	for _, fd := range cfg.PreservedFDs {
+		stdio = append(stdio, uintptr(fd))
 	}
 
 	// 4b. pbox create: everything is ready; tell pbox, which exits, and

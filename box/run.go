@@ -43,6 +43,8 @@ type Options struct {
 	Detach    bool
 	StartFIFO *os.File
 	Console   *os.File // a connected console socket, for cfg.Terminal
+	// PreserveFDs passes pbox's fds 3..3+N-1 on to COMMAND (as 3..).
+	PreserveFDs int
 	// Join are existing namespaces the box enters instead of new ones.
 	Join map[namespaces.Kind]string
 	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
@@ -192,6 +194,11 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 	if opt.Console != nil {
 		cfg.ConsoleFD = len(files)
 		files = append(files, opt.Console.Fd())
+	}
+	cfg.PreservedFDs = nil
+	for i := 0; i < opt.PreserveFDs; i++ {
+		cfg.PreservedFDs = append(cfg.PreservedFDs, len(files))
+		files = append(files, uintptr(3+i))
 	}
 	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
 

@@ -94,7 +94,7 @@ type Store struct{ Root string }
 
 // Sentinel errors, wrapped with the id.
 var (
-	ErrNoSuchBox = errors.New("no such box")
+	ErrNoSuchBox = errors.New("box does not exist")
 	ErrBoxExists = errors.New("a box with this id exists")
 	ErrBadID     = errors.New("bad box id")
 )

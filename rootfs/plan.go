@@ -68,6 +68,8 @@ const (
 	OpMask      OpKind = "mask"       // hide Target (after pivot_root)
 	OpReadOnly  OpKind = "readonly"   // bind Target on itself read-only
 	OpRemountRO OpKind = "remount-ro" // make the mount at Target read-only
+	OpMoveRoot  OpKind = "move-root"  // --no-pivot: mount --move Target /, chroot
+	OpWrite     OpKind = "write"      // write Data to Target (a sysctl)
 )
 
 // Op is one step of a box's filesystem set-up. Paths before the
@@ -81,6 +83,10 @@ type Op struct {
 	Data   string
 	Major  uint32
 	Minor  uint32
+	// For an OCI device (OpMknod): FSType is the node type ("c", "b",
+	// "u", "p"; "" = c), Mode its permissions (0 = 0666), and its owner.
+	Mode     uint32
+	UID, GID uint32
 }
 
 func (o Op) String() string {
@@ -106,6 +112,10 @@ func (o Op) String() string {
 		return fmt.Sprintf("read-only %s (bind on itself, remount MS_RDONLY)", o.Target)
 	case OpRemountRO:
 		return fmt.Sprintf("remount %s read-only (MS_BIND|MS_REMOUNT|MS_RDONLY)", o.Target)
+	case OpMoveRoot:
+		return fmt.Sprintf("move %s over / (MS_MOVE) and chroot into it (no pivot_root)", o.Target)
+	case OpWrite:
+		return fmt.Sprintf("write %q to %s", o.Data, o.Target)
 	}
 	return fmt.Sprintf("%s %s", o.Kind, o.Target)
 }
@@ -315,6 +325,9 @@ func apply(o Op) error {
 	case OpMkdir:
 		return os.MkdirAll(o.Target, 0o755)
 	case OpMknod:
+		if o.FSType != "" && o.FSType != "c" {
+			return mknodOCI(o)
+		}
 		err := unix.Mknod(o.Target, unix.S_IFCHR|0o666, int(unix.Mkdev(o.Major, o.Minor)))
 		if errors.Is(err, unix.EPERM) {
 			// No CAP_MKNOD (a user namespace): bind the host's node.
@@ -325,6 +338,9 @@ func apply(o Op) error {
 		}
 		if err != nil {
 			return err
+		}
+		if o.Mode != 0 || o.UID != 0 || o.GID != 0 {
+			return ownNode(o)
 		}
 		return unix.Chmod(o.Target, 0o666) // the umask must not narrow it
 	case OpSymlink:
@@ -343,6 +359,10 @@ func apply(o Op) error {
 		return remountRO(o.Target)
 	case OpRemountRO:
 		return remountRO(o.Target)
+	case OpMoveRoot:
+		return moveRoot(o.Target)
+	case OpWrite:
+		return os.WriteFile(o.Target, []byte(o.Data), 0)
 	}
 	return fmt.Errorf("unknown operation %q", o.Kind)
 }
@@ -425,4 +445,56 @@ func makeTarget(source, target string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// mknodOCI makes a block device, unbuffered char device or fifo from an
+// OCI config's linux.devices.
+func mknodOCI(o Op) error {
+	var typ uint32
+	switch o.FSType {
+	case "b":
+		typ = unix.S_IFBLK
+	case "u":
+		typ = unix.S_IFCHR
+	case "p":
+		typ = unix.S_IFIFO
+	default:
+		return fmt.Errorf("device type %q: use c, b, u or p", o.FSType)
+	}
+	if err := os.MkdirAll(filepath.Dir(o.Target), 0o755); err != nil {
+		return err
+	}
+	if err := unix.Mknod(o.Target, typ|0o666, int(unix.Mkdev(o.Major, o.Minor))); err != nil && !errors.Is(err, unix.EEXIST) {
+		return err
+	}
+	return ownNode(o)
+}
+
+// ownNode gives a device node its mode and owner (not narrowed by umask).
+func ownNode(o Op) error {
+	mode := o.Mode & 0o7777
+	if mode == 0 {
+		mode = 0o666
+	}
+	if err := unix.Chmod(o.Target, mode); err != nil {
+		return err
+	}
+	return unix.Chown(o.Target, int(o.UID), int(o.GID))
+}
+
+// moveRoot is --no-pivot: for roots where pivot_root cannot work (an
+// initramfs), move the new root over / and chroot into it. Weaker than
+// pivot_root: the old root stays reachable to a process that escapes the
+// chroot, which is why it is only done on request.
+func moveRoot(root string) error {
+	if err := unix.Chdir(root); err != nil {
+		return err
+	}
+	if err := unix.Mount(root, "/", "", unix.MS_MOVE, ""); err != nil {
+		return err
+	}
+	if err := unix.Chroot("."); err != nil {
+		return err
+	}
+	return unix.Chdir("/")
 }

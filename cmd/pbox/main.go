@@ -34,10 +34,12 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 	if errors.As(err, &ee) {
 		if ee.msg != "" {
 			fmt.Fprintln(stderr, "pbox: "+ee.msg)
+			logError(ee.msg)
 		}
 		return ee.code
 	}
 	fmt.Fprintln(stderr, "pbox: "+err.Error())
+	logError(err.Error())
 	return statusUsage
 }
 
@@ -49,6 +51,25 @@ func newCommands() []*cli.Command {
 		newInspectCommand(),
 		newRootfsCommand(),
 		newCleanupCommand(),
+		newPsCommand(),
+		newExecCommand(),
+		newStopCommand(),
+		newKillCommand(),
+		newRmCommand(),
+		newLogsCommand(),
+		newStatsCommand(),
+		newEventsCommand(),
+		// The OCI runtime command line (runc's), for containerd.
+		newSpecCommand(),
+		newCreateCommand(),
+		newStartCommand(),
+		newStateCommand(),
+		newDeleteCommand(),
+		newListCommand(),
+		newPauseCommand(),
+		newResumeCommand(),
+		newUpdateCommand(),
+		newFeaturesCommand(),
 		newCompletionCommand(),
 	}
 }
@@ -74,6 +95,8 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		DisableSliceFlagSeparator: true, // -e A=1,2 is one variable
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError:              usageError,
+		Flags:                     globalFlags(),
+		Before:                    setupGlobals,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fail(statusUsage, "unknown command %q: see 'pbox --help'", c.Args().First())

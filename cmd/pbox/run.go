@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
@@ -48,6 +49,7 @@ func newRunCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability from COMMAND's set (repeatable; ALL for every one)"},
 			&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
 			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
 		},
 		Action: runAction,
 	}
@@ -63,7 +65,7 @@ func runAction(c *cli.Context) error {
 		tmpfs: c.StringSlice("tmpfs"), capAdd: c.StringSlice("cap-add"), capDrop: c.StringSlice("cap-drop"),
 		privileged: c.Bool("privileged"), noNewPrivs: c.Bool("no-new-privileges"),
 		args: c.Args().Slice(),
-	}, os.Environ())
+	}, callerEnv())
 	if err != nil {
 		return fail(statusUsage, "run: %v", err)
 	}
@@ -77,7 +79,52 @@ func runAction(c *cli.Context) error {
 	if cfg.Verbose {
 		opt.Log = c.App.ErrWriter
 	}
-	res, err := box.Run(cfg, opt, nil)
+	st := store()
+	mon := monitorPipe()
+	if mon == nil {
+		// The state directory makes the name unique among boxes.
+		lock, err := st.Claim(cfg.Name)
+		if err != nil {
+			return fail(statusUsage, "run: %v", err)
+		}
+		lock.Unlock()
+		if c.Bool("detach") {
+			return startMonitor(c, st, cfg.Name)
+		}
+	}
+	rec := &box.Record{OCIVersion: "1.0.2", ID: cfg.Name, Status: box.StatusRunning, Created: time.Now().UTC(),
+		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: mon != nil, Foreground: mon == nil, Monitor: os.Getpid()}
+	rec.Config.Mounts = nil
+	var watch *oomWatch
+	res, err := box.Run(cfg, opt, func(b *box.Box) {
+		rec.Pid, rec.PidStart, rec.Cgroup = b.Pid, b.PidStart, b.Cgroup.Save()
+		st.Write(rec)
+		st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid})
+		if mon != nil {
+			fmt.Fprintf(mon, "ok\n")
+			mon.Close()
+			watch = watchOOM(st, rec.ID, b.Cgroup)
+		}
+	})
+	if watch != nil {
+		watch.stop(res.OOMKills)
+	}
+	if mon != nil {
+		if err != nil {
+			// Tell the pbox run -d that waits; it prints the error.
+			code, msg := statusUsage, err.Error()
+			var se *box.SetupError
+			if errors.As(err, &se) {
+				code, msg = se.Code, se.Error()
+			}
+			fmt.Fprintf(mon, "err %d %s\n", code, msg)
+			st.Remove(cfg.Name)
+			return &exitError{code: code}
+		}
+		recordExit(st, rec.ID, res)
+		return nil
+	}
+	st.Remove(cfg.Name)
 	if res.OOMKills > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
 			cfg.Name, humanize.Bytes(opt.Limits.MemoryBytes))

@@ -1,0 +1,485 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/humanize"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// table prints aligned columns.
+type table struct{ tw *tabwriter.Writer }
+
+func newTable(w io.Writer, headers ...string) *table {
+	t := &table{tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)}
+	t.row(headers...)
+	return t
+}
+
+func (t *table) row(cells ...string) { fmt.Fprintln(t.tw, strings.Join(cells, "\t")) }
+func (t *table) flush()              { t.tw.Flush() }
+
+// psEntry is one box in `pbox ps --json`.
+type psEntry struct {
+	ID       string         `json:"id"`
+	Pid      int            `json:"pid,omitempty"`
+	Status   string         `json:"status"`
+	Created  time.Time      `json:"created"`
+	Command  []string       `json:"command"`
+	Limits   cgroups.Limits `json:"limits"`
+	Detached bool           `json:"detached,omitempty"`
+	Exit     *box.Exit      `json:"exit,omitempty"`
+}
+
+func newPsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "ps",
+		Usage:     "list boxes; with an ID, list the processes in that box",
+		ArgsUsage: "[ID]",
+		Description: `Without ID: running boxes (-a: stopped ones too), with their limits.
+	With ID (runc's ps): each process of the box with its host pid and its
+	pid inside the box; --format json prints the host pids only.
+	
+	example: sudo pbox ps -a`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "include stopped boxes"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "with ID: table or json (runc)"},
+		},
+		Action: func(c *cli.Context) error {
+			if c.NArg() > 0 {
+				return psBox(c)
+			}
+			st := store()
+			ids, err := st.List()
+			if err != nil {
+				return fail(statusFailed, "ps: %v", err)
+			}
+			entries := []psEntry{}
+			for _, id := range ids {
+				rec, err := st.Read(id)
+				if err != nil {
+					continue
+				}
+				e := psEntry{ID: id, Status: st.Status(rec), Created: rec.Created, Command: rec.Config.Args,
+					Limits: rec.Cgroup.Limits, Detached: rec.Detached, Exit: rec.Exit}
+				if e.Status == box.StatusStopped && !c.Bool("all") {
+					continue
+				}
+				if e.Status != box.StatusStopped {
+					e.Pid = rec.Pid
+				}
+				e.Limits.Devices = nil
+				entries = append(entries, e)
+			}
+			if c.Bool("json") {
+				data, _ := json.MarshalIndent(entries, "", "  ")
+				fmt.Fprintln(c.App.Writer, string(data))
+				return nil
+			}
+			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS")
+			for _, e := range entries {
+				status := e.Status
+				if e.Exit != nil {
+					status = fmt.Sprintf("stopped (%d)", e.Exit.Status)
+				}
+				pid := "-"
+				if e.Pid > 0 {
+					pid = strconv.Itoa(e.Pid)
+				}
+				t.row(e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits))
+			}
+			t.flush()
+			return nil
+		},
+	}
+}
+
+// ago says how long ago t was, as docker ps does.
+func ago(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	d := time.Since(t).Round(time.Second)
+	return d.String() + " ago"
+}
+
+func limitsText(l cgroups.Limits) string {
+	var parts []string
+	if l.MemoryBytes > 0 {
+		parts = append(parts, "memory="+humanize.Bytes(l.MemoryBytes))
+	}
+	if l.CPUQuota > 0 && l.CPUPeriod > 0 {
+		parts = append(parts, fmt.Sprintf("cpus=%g", float64(l.CPUQuota)/float64(l.CPUPeriod)))
+	}
+	if l.PidsMax > 0 {
+		parts = append(parts, fmt.Sprintf("pids=%d", l.PidsMax))
+	}
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, " ")
+}
+
+// psBox is runc's `ps ID`: the processes in one box.
+func psBox(c *cli.Context) error {
+	id, err := oneID(c)
+	if err != nil {
+		return err
+	}
+	st := store()
+	rec, err := st.Read(id)
+	if err != nil {
+		return fail(statusFailed, "ps: %v", err)
+	}
+	pids, err := cgroups.Reopen(rec.Cgroup, nil).Procs()
+	if err != nil {
+		return fail(statusFailed, "ps: %v", err)
+	}
+	if pids == nil {
+		pids = []int{}
+	}
+	switch c.String("format") {
+	case "json":
+		data, _ := json.Marshal(pids)
+		fmt.Fprintln(c.App.Writer, string(data))
+	case "table":
+		t := newTable(c.App.Writer, "PID", "BOX PID", "COMMAND")
+		for _, p := range pids {
+			t.row(strconv.Itoa(p), boxPid(p), cmdline(p))
+		}
+		t.flush()
+	default:
+		return fail(statusFailed, "ps: --format %q: use table or json", c.String("format"))
+	}
+	return nil
+}
+
+// boxPid is the innermost pid of a process (the last NSpid field).
+func boxPid(pid int) string {
+	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return "?"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "NSpid:"); ok {
+			fs := strings.Fields(v)
+			if len(fs) > 0 {
+				return fs[len(fs)-1]
+			}
+		}
+	}
+	return "?"
+}
+
+func cmdline(pid int) string {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil || len(data) == 0 {
+		return "?"
+	}
+	return strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+}
+
+func newKillCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "kill",
+		Usage:     "send a signal to a box's init (default SIGTERM)",
+		ArgsUsage: "ID [SIGNAL]",
+		Description: `SIGNAL is a name (TERM, SIGTERM) or a number. The init passes it on to
+	COMMAND. --all signals every process in the box's cgroup instead.
+	
+	example: sudo pbox kill web HUP`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the box"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			sig := unix.SIGTERM
+			if c.NArg() > 1 {
+				s, ok := parseSignal(c.Args().Get(1))
+				if !ok {
+					return fail(statusFailed, "kill: %q is not a signal: give a name (TERM, SIGKILL) or a number (1-64)", c.Args().Get(1))
+				}
+				sig = s
+			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
+			st := store()
+			rec, err := st.Read(id)
+			if err != nil {
+				return fail(statusFailed, "kill: %v", err)
+			}
+			if s := st.Status(rec); s == box.StatusStopped || s == box.StatusCreating {
+				return fail(statusFailed, "kill: box %s is %s: nothing to signal", id, s)
+			}
+			if c.Bool("all") {
+				pids, _ := cgroups.Reopen(rec.Cgroup, nil).Procs()
+				for _, p := range pids {
+					if p > 1 {
+						unix.Kill(p, sig)
+					}
+				}
+				return nil
+			}
+			if err := signalInit(rec, sig); err != nil {
+				return fail(statusFailed, "kill: box %s: %v", id, err)
+			}
+			return nil
+		},
+	}
+}
+
+// signalInit signals the box's init through a pidfd, after checking the
+// pid still belongs to it (not a recycled pid).
+func signalInit(rec *box.Record, sig unix.Signal) error {
+	if rec.Pid <= 1 {
+		return fmt.Errorf("no init pid recorded")
+	}
+	fd, err := unix.PidfdOpen(rec.Pid, 0)
+	if err != nil {
+		return fmt.Errorf("the box's init is gone: %w", err)
+	}
+	defer unix.Close(fd)
+	if !rec.Alive() {
+		return fmt.Errorf("the box's init is gone")
+	}
+	return unix.PidfdSendSignal(fd, sig, nil, 0)
+}
+
+func newStopCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stop",
+		Usage:     "stop a box: SIGTERM, then SIGKILL after a grace period",
+		ArgsUsage: "ID",
+		Description: `As docker stop: the init passes SIGTERM to COMMAND; whatever is left
+	after --time seconds is killed.
+	
+	example: sudo pbox stop -t 5 web`,
+		Flags: []cli.Flag{
+			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			if c.Int("time") < 0 {
+				return fail(statusFailed, "stop: --time %d: must be 0 or more", c.Int("time"))
+			}
+			if err := needRoot(c); err != nil {
+				return err
+			}
+			st := store()
+			rec, err := st.Read(id)
+			if err != nil {
+				return fail(statusFailed, "stop: %v", err)
+			}
+			status := st.Status(rec)
+			if status == box.StatusStopped {
+				return nil // as docker stop: already done
+			}
+			cg := cgroups.Reopen(rec.Cgroup, nil)
+			if status == box.StatusPaused {
+				cg.Freeze(false)
+			}
+			signalInit(rec, unix.SIGTERM)
+			deadline := time.Now().Add(time.Duration(c.Int("time")) * time.Second)
+			for rec.Alive() && time.Now().Before(deadline) {
+				time.Sleep(10 * time.Millisecond)
+			}
+			if rec.Alive() {
+				fmt.Fprintf(c.App.ErrWriter, "pbox: stop: box %s did not stop within %ds: SIGKILL\n", id, c.Int("time"))
+				if err := cg.Kill(); err != nil {
+					return fail(statusFailed, "stop: %v", err)
+				}
+			}
+			waitMonitor(rec)
+			return nil
+		},
+	}
+}
+
+func newRmCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "rm",
+		Usage:       "remove a stopped box (-f: stop it first)",
+		ArgsUsage:   "ID",
+		Description: "example: sudo pbox rm -f web",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the box if it is running"},
+		},
+		Action: func(c *cli.Context) error { return removeBox(c, "rm", c.Bool("force")) },
+	}
+}
+
+func newLogsCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "logs",
+		Usage:       "print what a detached box wrote to stdout and stderr",
+		ArgsUsage:   "ID",
+		Description: "example: sudo pbox run -d --name web -- sh -c 'echo hi' && sudo pbox logs web",
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			st := store()
+			rec, err := st.Read(id)
+			if err != nil {
+				return fail(statusFailed, "logs: %v", err)
+			}
+			if !rec.Detached {
+				return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
+			}
+			f, err := os.Open(st.Path(id, "output.log"))
+			if err != nil {
+				return fail(statusFailed, "logs: %v", err)
+			}
+			defer f.Close()
+			io.Copy(c.App.Writer, f)
+			return nil
+		},
+	}
+}
+
+func newStatsCommand() *cli.Command {
+	return &cli.Command{
+		Name:        "stats",
+		Usage:       "show a box's memory, CPU and pids usage against its limits, and OOM kills",
+		ArgsUsage:   "ID",
+		Description: "example: sudo pbox stats --json web",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			st := store()
+			rec, err := st.Read(id)
+			if err != nil {
+				return fail(statusFailed, "stats: %v", err)
+			}
+			if s := st.Status(rec); s == box.StatusStopped {
+				return fail(statusFailed, "stats: box %s is stopped: its cgroup is gone", id)
+			}
+			s, err := cgroups.Reopen(rec.Cgroup, nil).Stats()
+			if err != nil {
+				return fail(statusFailed, "stats: %v", err)
+			}
+			if c.Bool("json") {
+				data, _ := json.MarshalIndent(struct {
+					ID string `json:"id"`
+					cgroups.Stats
+				}{id, s}, "", "  ")
+				fmt.Fprintln(c.App.Writer, string(data))
+				return nil
+			}
+			limit := func(n int64, f func(int64) string) string {
+				if n <= 0 {
+					return "no limit"
+				}
+				return f(n)
+			}
+			t := newTable(c.App.Writer, "ID", "MEMORY", "LIMIT", "CPU TIME", "CPUS", "PIDS", "LIMIT", "OOM KILLS")
+			cpus := "no limit"
+			if s.CPUQuota > 0 && s.CPUPeriod > 0 {
+				cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
+			}
+			t.row(id, humanize.Bytes(int64(s.MemoryBytes)), limit(s.MemoryLimit, humanize.Bytes),
+				(time.Duration(s.CPUNanos) * time.Nanosecond).Round(time.Millisecond).String(), cpus,
+				strconv.FormatUint(s.Pids, 10), limit(s.PidsLimit, func(n int64) string { return strconv.FormatInt(n, 10) }),
+				strconv.FormatUint(s.OOMKills, 10))
+			t.flush()
+			if s.Partial != "" {
+				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s\n", s.Partial)
+			}
+			return nil
+		},
+	}
+}
+
+func newEventsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "events",
+		Usage:     "print a box's events as JSON lines (start, oom, exit), following until it exits",
+		ArgsUsage: "ID",
+		Description: `Boxes started by pbox run (with or without -d) record start, oom and
+	exit (with the status). A box made by pbox create has no pbox watching it
+	(containerd does), so it records start only.
+	
+	example: sudo pbox events web | jq -c .`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "no-follow", Usage: "print what happened so far and return"},
+		},
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			st := store()
+			if _, err := st.Read(id); err != nil {
+				return fail(statusFailed, "events: %v", err)
+			}
+			var offset int64
+			for {
+				data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
+				if int64(len(data)) > offset {
+					chunk := data[offset:]
+					if i := strings.LastIndexByte(string(chunk), '\n'); i >= 0 {
+						c.App.Writer.Write(chunk[:i+1])
+						offset += int64(i + 1)
+					}
+				}
+				if c.Bool("no-follow") {
+					return nil
+				}
+				rec, err := st.Read(id)
+				if err != nil || (st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.Monitor == 0 || !procExists(rec.Monitor))) {
+					// Print what the last write added, then stop.
+					data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
+					if int64(len(data)) > offset {
+						c.App.Writer.Write(data[offset:])
+					}
+					return nil
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+		},
+	}
+}
+
+func procExists(pid int) bool {
+	return pid > 1 && unix.Kill(pid, 0) == nil
+}
+
+// parseSignal reads "TERM", "SIGTERM", "term" or "15".
+func parseSignal(s string) (unix.Signal, bool) {
+	if n, err := strconv.Atoi(s); err == nil {
+		return unix.Signal(n), n >= 1 && n <= 64
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	return sig, sig != 0
+}

@@ -1,0 +1,177 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+)
+
+// `pbox run -d`: something has to wait for a detached box, to record its
+// exit status, read its OOM kills and remove its cgroup. That is a monitor:
+// the same `pbox run` command line, re-executed in a new session with its
+// output going to the box's output.log. It tells the pbox run -d that
+// started it how the start went over a pipe (fd 3): "ok", or "err CODE
+// MESSAGE"; that process prints the name (or the error) and exits.
+
+// monitorEnv names the monitor's status pipe fd.
+const monitorEnv = "_PBOX_MONITOR_FD"
+
+// callerEnv is pbox's environment without its own private variable.
+func callerEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, monitorEnv+"=") {
+			env = append(env, kv)
+		}
+	}
+	return env
+}
+
+// monitorPipe returns the status pipe when this pbox is a monitor.
+func monitorPipe() *os.File {
+	v := os.Getenv(monitorEnv)
+	if v == "" {
+		return nil
+	}
+	fd, err := strconv.Atoi(v)
+	if err != nil || fd < 3 {
+		return nil
+	}
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	os.Unsetenv(monitorEnv)
+	return os.NewFile(uintptr(fd), "monitor-status")
+}
+
+// startMonitor re-executes this command line as the box's monitor and
+// reports its outcome.
+func startMonitor(c *cli.Context, st box.Store, id string) error {
+	cleanup := func() { st.Remove(id) }
+	logf, err := os.OpenFile(st.Path(id, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		cleanup()
+		return fail(statusUsage, "run: %v", err)
+	}
+	defer logf.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		cleanup()
+		return fail(statusUsage, "run: %v", err)
+	}
+	defer r.Close()
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		cleanup()
+		return fail(statusUsage, "run: %v", err)
+	}
+	defer null.Close()
+	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	cmd.Args[0] = os.Args[0]
+	cmd.Env = append(callerEnv(), monitorEnv+"=3")
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, logf, logf
+	cmd.ExtraFiles = []*os.File{w}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		w.Close()
+		cleanup()
+		return fail(statusUsage, "run: start the monitor: %v", err)
+	}
+	w.Close()
+	cmd.Process.Release()
+	line, _ := bufio.NewReader(r).ReadString('\n')
+	line = strings.TrimSpace(line)
+	switch {
+	case line == "ok":
+		fmt.Fprintln(c.App.Writer, id)
+		return nil
+	case strings.HasPrefix(line, "err "):
+		codeS, msg, _ := strings.Cut(strings.TrimPrefix(line, "err "), " ")
+		code, _ := strconv.Atoi(codeS)
+		if code == 0 {
+			code = statusUsage
+		}
+		return fail(code, "%s", msg)
+	}
+	cleanup()
+	return fail(statusUsage, "run: the monitor of box %s died before the box started (see %s)", id, st.Path(id, "output.log"))
+}
+
+// recordExit writes how a detached box ended into its state and events.
+func recordExit(st box.Store, id string, res box.Result) {
+	rec, lock, err := st.Open(id)
+	if err != nil {
+		return // removed meanwhile (pbox rm -f)
+	}
+	defer lock.Unlock()
+	status := res.Status
+	rec.Exit = &box.Exit{Status: status, OOMKills: res.OOMKills, Finished: time.Now().UTC()}
+	rec.Status = box.StatusStopped
+	rec.Monitor = 0
+	st.Write(rec)
+	st.AppendEvent(id, box.Event{Type: "exit", Status: &status})
+}
+
+// oomWatch appends an "oom" event whenever the box's OOM-kill counter
+// grows. The counter is polled twice a second: cheap, and a monitor
+// that sleeps in poll(2) on eventfds would need one per cgroup version.
+type oomWatch struct {
+	st       box.Store
+	id       string
+	mu       sync.Mutex
+	reported uint64
+	done     chan struct{}
+	wg       sync.WaitGroup
+}
+
+func watchOOM(st box.Store, id string, cg *cgroups.Cgroup) *oomWatch {
+	w := &oomWatch{st: st, id: id, done: make(chan struct{})}
+	if cg.Limits().MemoryBytes <= 0 {
+		return w
+	}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		t := time.NewTicker(500 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-w.done:
+				return
+			case <-t.C:
+				if n, err := cg.OOMKills(); err == nil {
+					w.report(n)
+				}
+			}
+		}
+	}()
+	return w
+}
+
+func (w *oomWatch) report(n uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if n > w.reported {
+		w.st.AppendEvent(w.id, box.Event{Type: "oom", OOMKills: n})
+		w.reported = n
+	}
+}
+
+// stop ends the watch; final is the count read before the cgroup went.
+func (w *oomWatch) stop(final uint64) {
+	close(w.done)
+	w.wg.Wait()
+	w.report(final)
+}

@@ -1,0 +1,241 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/oci"
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+	"golang.org/x/term"
+)
+
+func newExecCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "exec",
+		Usage:     "run a new process inside a running box",
+		ArgsUsage: "ID [--] COMMAND [ARG...]",
+		Description: `The process joins every namespace of the box and its cgroup: it gets a
+	pid of the box's, sees the box's processes, root and hostname, and has
+	the box's environment and capabilities. pbox exec waits for it and exits
+	with its status (126 not executable, 127 not found, 125 pbox failed).
+	--process FILE takes the process from OCI process JSON instead (runc's
+	exec, which containerd uses).
+	
+	example: sudo pbox exec -it web sh`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "pass stdin (otherwise the process reads /dev/null)"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a new terminal inside the box"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE on top of the box's environment (repeatable)"},
+			&cli.StringFlag{Name: "cwd", Aliases: []string{"w"}, Usage: "working directory inside the box (default: the box's)"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID[:GID] to run as (numbers)"},
+			&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "OCI process JSON file (runc exec); COMMAND then overrides its args"},
+			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "start the process and return at once"},
+			&cli.StringFlag{Name: "pid-file", Usage: "write the process's host pid to FILE"},
+			&cli.StringFlag{Name: "console-socket", Usage: "with --tty: send the pty master to this unix socket"},
+		},
+		Action: execAction,
+	}
+}
+
+func execAction(c *cli.Context) error {
+	if c.NArg() < 1 {
+		return fail(statusUsage, "exec: give a box id and a COMMAND (usage: pbox exec ID -- COMMAND): see 'pbox exec --help'")
+	}
+	id := c.Args().First()
+	args := c.Args().Slice()[1:]
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	if err := box.ValidID(id); err != nil {
+		return fail(statusUsage, "exec: %v", err)
+	}
+	if os.Geteuid() != 0 {
+		return fail(statusUsage, "exec: joining a box needs root: run it with sudo")
+	}
+	st := store()
+	rec, err := st.Read(id)
+	if err != nil {
+		return fail(statusUsage, "exec: %v", err)
+	}
+	switch s := st.Status(rec); s {
+	case box.StatusRunning, box.StatusCreated:
+	default:
+		return fail(statusUsage, "exec: box %s is %s, not running: see 'pbox ps -a'", id, s)
+	}
+
+	var p box.Process
+	if file := c.String("process"); file != "" {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			return fail(statusUsage, "exec: --process: %v", err)
+		}
+		var sp specs.Process
+		if err := json.Unmarshal(data, &sp); err != nil {
+			return fail(statusUsage, "exec: --process %s: invalid JSON: %v", file, err)
+		}
+		if len(args) > 0 {
+			sp.Args = args
+		}
+		if p, err = oci.TranslateProcess(&sp); err != nil {
+			return fail(statusUsage, "exec: --process %s: %v", file, err)
+		}
+		if c.Bool("tty") {
+			p.Terminal = true
+		}
+	} else {
+		if len(args) == 0 {
+			return fail(statusUsage, "exec: no COMMAND given (usage: pbox exec ID -- COMMAND)")
+		}
+		p = box.Process{Args: args, Cwd: c.String("cwd"), Terminal: c.Bool("tty"), NoNewPrivileges: rec.Config.NoNewPrivileges}
+		if p.Cwd == "" {
+			p.Cwd = rec.Config.Workdir
+		}
+		if p.Env, err = mergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
+			return fail(statusUsage, "exec: %v", err)
+		}
+		if u := c.String("user"); u != "" {
+			if p.User, err = parseUser(u); err != nil {
+				return fail(statusUsage, "exec: --user %q: %v", u, err)
+			}
+		}
+	}
+	if c.String("console-socket") != "" && !p.Terminal {
+		return fail(statusUsage, "exec: --console-socket needs --tty (or process.terminal)")
+	}
+	if p.Terminal && c.Bool("detach") && c.String("console-socket") == "" {
+		return fail(statusUsage, "exec: --detach with a terminal needs --console-socket to send the pty to")
+	}
+
+	var eio box.ExecIO
+	if !c.Bool("interactive") && c.String("process") == "" && !p.Terminal {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			return fail(statusUsage, "exec: %v", err)
+		}
+		defer null.Close()
+		eio.Stdio[0] = null
+	}
+	if sock := c.String("console-socket"); sock != "" {
+		f, err := dialUnix(sock)
+		if err != nil {
+			return fail(statusUsage, "exec: --console-socket: %v", err)
+		}
+		defer f.Close()
+		eio.Console = f
+	}
+
+	// Signals for the process are queued from before it exists.
+	sigs := make(chan os.Signal, 32)
+	if !c.Bool("detach") {
+		signal.Notify(sigs, box.ForwardedSignals...)
+		defer signal.Stop(sigs)
+	}
+	run, err := box.Exec(rec, p, eio)
+	if err != nil {
+		var se *box.SetupError
+		if errors.As(err, &se) {
+			return fail(se.Code, "exec: %s", se.Error())
+		}
+		return fail(statusUsage, "exec: %v", err)
+	}
+	if pf := c.String("pid-file"); pf != "" {
+		if err := writePidFile(pf, run.Pid); err != nil {
+			run.Signal(unix.SIGKILL)
+			run.Wait()
+			return fail(statusUsage, "exec: --pid-file: %v", err)
+		}
+	}
+	if c.Bool("detach") {
+		return nil
+	}
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		for {
+			select {
+			case s := <-sigs:
+				if sig, ok := s.(syscall.Signal); ok {
+					if sig == unix.SIGWINCH && run.Master != nil {
+						resizePty(run.Master)
+						continue
+					}
+					run.Signal(sig)
+				}
+			case <-done:
+				return
+			}
+		}
+	}()
+	if run.Master != nil {
+		restore := attachTerminal(run.Master)
+		defer restore()
+	}
+	if status := run.Wait(); status != 0 {
+		return &exitError{code: status}
+	}
+	return nil
+}
+
+// parseUser reads UID[:GID] (numbers: names would be looked up in the
+// host's /etc/passwd, not the box's).
+func parseUser(s string) (*box.User, error) {
+	us, gs, hasG := strings.Cut(s, ":")
+	uid, err := strconv.ParseUint(us, 10, 32)
+	if err != nil {
+		return nil, errors.New("give a numeric UID, or UID:GID")
+	}
+	u := &box.User{UID: uint32(uid), GID: uint32(uid)}
+	if hasG {
+		gid, err := strconv.ParseUint(gs, 10, 32)
+		if err != nil {
+			return nil, errors.New("give a numeric GID after the colon")
+		}
+		u.GID = uint32(gid)
+	}
+	return u, nil
+}
+
+// attachTerminal connects pbox's terminal to the box's pty: raw mode on
+// ours, bytes copied both ways, sizes kept in step.
+func attachTerminal(master *os.File) (restore func()) {
+	restore = func() {}
+	if term.IsTerminal(int(os.Stdin.Fd())) {
+		if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+			restore = func() { term.Restore(int(os.Stdin.Fd()), old) }
+		}
+		resizePty(master)
+	}
+	go io.Copy(master, os.Stdin)
+	copied := make(chan struct{})
+	go func() {
+		io.Copy(os.Stdout, master) // ends with EIO once the process exits
+		close(copied)
+	}()
+	return func() {
+		// The process has exited: let the last output through first.
+		select {
+		case <-copied:
+		case <-time.After(time.Second):
+		}
+		master.Close()
+		restore()
+	}
+}
+
+// resizePty gives the box's pty the size of pbox's terminal.
+func resizePty(master *os.File) {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+	if err == nil {
+		unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}

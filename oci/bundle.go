@@ -1,0 +1,562 @@
+package oci
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/rootfs"
+	"golang.org/x/sys/unix"
+)
+
+// ErrUnsupported wraps every config field pbox does not implement: it is
+// refused by name, never ignored.
+var ErrUnsupported = errors.New("not supported by pbox")
+
+// Box is a bundle translated for box.Start.
+type Box struct {
+	Config     box.Config
+	Options    box.Options
+	Filesystem rootfs.BundleSpec // planned into Config.Mounts by PlanMounts
+	Rootfs     string
+	Poststart []box.Hook
+	Poststop  []box.Hook
+}
+
+// Load reads and parses DIR/config.json.
+func Load(bundle string) (*specs.Spec, error) {
+	path := filepath.Join(bundle, "config.json")
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: no config.json in the bundle: write one with `pbox spec` (in %s)", path, bundle)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var spec specs.Spec
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	if err := dec.Decode(&spec); err != nil {
+		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	return &spec, nil
+}
+
+// Translate checks spec against the runtime-spec and what pbox supports,
+// and turns it into a box. bundle is absolute; id names the box.
+func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
+	if !strings.HasPrefix(spec.Version, "1.") {
+		return nil, fmt.Errorf("ociVersion %q: pbox implements runtime-spec 1.x", spec.Version)
+	}
+	if spec.Process == nil {
+		return nil, errors.New("process: missing (create needs a process to run)")
+	}
+	if spec.Root == nil || spec.Root.Path == "" {
+		return nil, errors.New("root.path: missing")
+	}
+	if spec.Linux == nil {
+		return nil, errors.New("linux: missing (pbox runs Linux containers)")
+	}
+	for _, u := range []struct {
+		set   bool
+		field string
+	}{
+		{spec.Windows != nil, "windows"}, {spec.Solaris != nil, "solaris"}, {spec.VM != nil, "vm"},
+		{spec.ZOS != nil, "zos"}, {spec.FreeBSD != nil, "freebsd"}, {spec.Domainname != "", "domainname"},
+	} {
+		if u.set {
+			return nil, fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+		}
+	}
+	b := &Box{}
+	cfg := &b.Config
+	cfg.Name = id
+	cfg.Hostname = spec.Hostname
+	if err := translateProcess(spec.Process, cfg); err != nil {
+		return nil, fmt.Errorf("process.%w", err)
+	}
+	root := spec.Root.Path
+	if !filepath.IsAbs(root) {
+		root = filepath.Join(bundle, root)
+	}
+	b.Rootfs = root
+	if err := translateLinux(spec, bundle, root, b); err != nil {
+		return nil, err
+	}
+	if err := translateHooks(spec.Hooks, b); err != nil {
+		return nil, err
+	}
+	state := box.OCIState{OCIVersion: spec.Version, ID: id, Bundle: bundle, Annotations: spec.Annotations}
+	cfg.HookState = &state
+	return b, nil
+}
+
+// PlanMounts checks the filesystem (root, mounts, devices) and plans the
+// mount ops the init replays.
+func (b *Box) PlanMounts() error {
+	ops, err := rootfs.PlanBundle(b.Filesystem)
+	if err != nil {
+		return err
+	}
+	b.Config.Mounts = ops
+	return nil
+}
+
+// rlimits are the setrlimit(2) resources by their runtime-spec names.
+var rlimits = map[string]int{
+	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
+	"RLIMIT_DATA": unix.RLIMIT_DATA, "RLIMIT_FSIZE": unix.RLIMIT_FSIZE, "RLIMIT_LOCKS": unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK": unix.RLIMIT_MEMLOCK, "RLIMIT_MSGQUEUE": unix.RLIMIT_MSGQUEUE, "RLIMIT_NICE": unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE": unix.RLIMIT_NOFILE, "RLIMIT_NPROC": unix.RLIMIT_NPROC, "RLIMIT_RSS": unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO": unix.RLIMIT_RTPRIO, "RLIMIT_RTTIME": unix.RLIMIT_RTTIME, "RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK": unix.RLIMIT_STACK,
+}
+
+// TranslateProcess is the process part alone, for pbox exec --process.
+func TranslateProcess(p *specs.Process) (box.Process, error) {
+	var cfg box.Config
+	if err := translateProcess(p, &cfg); err != nil {
+		return box.Process{}, fmt.Errorf("process.%w", err)
+	}
+	return box.Process{
+		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Workdir, User: cfg.User,
+		Capabilities: cfg.Capabilities, Ambient: cfg.Ambient, NoNewPrivileges: cfg.NoNewPrivileges,
+		Rlimits: cfg.Rlimits, OOMScoreAdj: cfg.OOMScoreAdj, Terminal: cfg.Terminal,
+	}, nil
+}
+
+func translateProcess(p *specs.Process, cfg *box.Config) error {
+	if len(p.Args) == 0 || p.Args[0] == "" {
+		return errors.New("args: empty: name the program to run")
+	}
+	if p.CommandLine != "" {
+		return fmt.Errorf("commandLine: %w (Windows only): use args", ErrUnsupported)
+	}
+	if p.Cwd == "" || !filepath.IsAbs(p.Cwd) {
+		return fmt.Errorf("cwd %q: must be an absolute path", p.Cwd)
+	}
+	for _, u := range []struct {
+		set   bool
+		field string
+	}{
+		{p.ApparmorProfile != "", "apparmorProfile"}, {p.SelinuxLabel != "", "selinuxLabel"},
+		{p.IOPriority != nil, "ioPriority"}, {p.Scheduler != nil, "scheduler"},
+		{p.ExecCPUAffinity != nil, "execCPUAffinity"}, {p.User.Username != "", "user.username"},
+	} {
+		if u.set {
+			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+		}
+	}
+	cfg.Args, cfg.Env, cfg.Workdir = p.Args, p.Env, p.Cwd
+	if cfg.Env == nil {
+		cfg.Env = []string{}
+	}
+	for _, kv := range p.Env {
+		if !strings.Contains(kv, "=") {
+			return fmt.Errorf("env %q: use KEY=VALUE", kv)
+		}
+	}
+	cfg.Terminal = p.Terminal
+	cfg.NoNewPrivileges = p.NoNewPrivileges
+	cfg.OOMScoreAdj = p.OOMScoreAdj
+	cfg.Umask = p.User.Umask
+	if p.User.UID != 0 || p.User.GID != 0 || len(p.User.AdditionalGids) > 0 {
+		cfg.User = &box.User{UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids}
+	}
+	for i, r := range p.Rlimits {
+		n, ok := rlimits[r.Type]
+		if !ok {
+			return fmt.Errorf("rlimits[%d].type %q: not a Linux rlimit (RLIMIT_NOFILE, RLIMIT_NPROC, ...)", i, r.Type)
+		}
+		if r.Soft > r.Hard {
+			return fmt.Errorf("rlimits[%d] (%s): soft %d is above hard %d", i, r.Type, r.Soft, r.Hard)
+		}
+		cfg.Rlimits = append(cfg.Rlimits, box.Rlimit{Resource: n, Soft: r.Soft, Hard: r.Hard})
+	}
+	caps, err := translateCapabilities(p.Capabilities, cfg.User == nil || cfg.User.UID == 0)
+	if err != nil {
+		return err
+	}
+	cfg.Capabilities, cfg.Ambient = caps.bounding, caps.ambient
+	return nil
+}
+
+type capSets struct{ bounding, ambient []int }
+
+// translateCapabilities maps the five OCI sets onto what pbox sets: the
+// bounding set, and ambient capabilities. What exec(2) then gives the
+// process must be what the config says, or the config is refused: root
+// gets every bounding capability as effective and permitted; another
+// user gets only the ambient ones.
+func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, error) {
+	var out capSets
+	if c == nil {
+		out.bounding = []int{} // no capabilities at all, as runc does
+		return out, nil
+	}
+	parse := func(field string, names []string) ([]int, map[int]bool, error) {
+		var list []int
+		set := map[int]bool{}
+		for _, n := range names {
+			v, ok := capnames.Parse(n)
+			if !ok {
+				return nil, nil, fmt.Errorf("capabilities.%s: %q is not a capability (see capabilities(7))", field, n)
+			}
+			if !set[v] {
+				list = append(list, v)
+				set[v] = true
+			}
+		}
+		return list, set, nil
+	}
+	bounding, bset, err := parse("bounding", c.Bounding)
+	if err != nil {
+		return out, err
+	}
+	ambient, aset, err := parse("ambient", c.Ambient)
+	if err != nil {
+		return out, err
+	}
+	_, eset, err := parse("effective", c.Effective)
+	if err != nil {
+		return out, err
+	}
+	_, pset, err := parse("permitted", c.Permitted)
+	if err != nil {
+		return out, err
+	}
+	_, iset, err := parse("inheritable", c.Inheritable)
+	if err != nil {
+		return out, err
+	}
+	expect := bset
+	what := "the bounding set (what exec gives root)"
+	if !root {
+		expect, what = aset, "the ambient set (what exec gives a non-root user)"
+	}
+	for _, s := range []struct {
+		name string
+		set  map[int]bool
+	}{{"effective", eset}, {"permitted", pset}} {
+		if !sameSet(s.set, expect) {
+			return out, fmt.Errorf("capabilities.%s: must equal %s: %w", s.name, what, ErrUnsupported)
+		}
+	}
+	for v := range aset {
+		if !bset[v] {
+			return out, fmt.Errorf("capabilities.ambient: %s is not in the bounding set", capnames.Name(v))
+		}
+	}
+	for v := range iset {
+		if !aset[v] {
+			return out, fmt.Errorf("capabilities.inheritable: %s without it in ambient: %w", capnames.Name(v), ErrUnsupported)
+		}
+	}
+	out.bounding = bounding
+	if out.bounding == nil {
+		out.bounding = []int{}
+	}
+	out.ambient = ambient
+	return out, nil
+}
+
+func sameSet(a, b map[int]bool) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k := range a {
+		if !b[k] {
+			return false
+		}
+	}
+	return true
+}
+
+// ociNamespaces maps the runtime-spec's namespace names to pbox's kinds.
+var ociNamespaces = map[specs.LinuxNamespaceType]namespaces.Kind{
+	specs.PIDNamespace: namespaces.PID, specs.NetworkNamespace: namespaces.Net,
+	specs.MountNamespace: namespaces.Mount, specs.IPCNamespace: namespaces.IPC,
+	specs.UTSNamespace: namespaces.UTS, specs.CgroupNamespace: namespaces.Cgroup,
+}
+
+func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
+	l := spec.Linux
+	cfg, opt := &b.Config, &b.Options
+	for _, u := range []struct {
+		set   bool
+		field string
+		why   string
+	}{
+		{len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0, "linux.uidMappings/gidMappings", "user namespaces are not supported (pbox exec could not join them without cgo)"},
+		{l.Seccomp != nil, "linux.seccomp", "no seccomp filter support yet"},
+		{l.MountLabel != "", "linux.mountLabel", "no SELinux support"},
+		{l.IntelRdt != nil, "linux.intelRdt", ""},
+		{l.Personality != nil, "linux.personality", ""},
+		{l.TimeOffsets != nil, "linux.timeOffsets", "no time namespaces"},
+		{l.MemoryPolicy != nil, "linux.memoryPolicy", ""},
+		{len(l.NetDevices) > 0, "linux.netDevices", ""},
+	} {
+		if u.set {
+			if u.why != "" {
+				return fmt.Errorf("%s: %w: %s", u.field, ErrUnsupported, u.why)
+			}
+			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+		}
+	}
+	seen := map[specs.LinuxNamespaceType]bool{}
+	for i, ns := range l.Namespaces {
+		if seen[ns.Type] {
+			return fmt.Errorf("linux.namespaces[%d]: %s is listed twice", i, ns.Type)
+		}
+		seen[ns.Type] = true
+		k, ok := ociNamespaces[ns.Type]
+		if !ok {
+			if ns.Type == specs.UserNamespace {
+				return fmt.Errorf("linux.namespaces[%d]: user: %w: pbox exec could not join it without cgo", i, ErrUnsupported)
+			}
+			return fmt.Errorf("linux.namespaces[%d]: type %q: %w", i, ns.Type, ErrUnsupported)
+		}
+		if ns.Path != "" {
+			if _, err := os.Stat(ns.Path); err != nil {
+				return fmt.Errorf("linux.namespaces[%d].path: %w", i, err)
+			}
+			if opt.Join == nil {
+				opt.Join = map[namespaces.Kind]string{}
+			}
+			opt.Join[k] = ns.Path
+			continue
+		}
+		cfg.Namespaces = append(cfg.Namespaces, k)
+	}
+	if !seen[specs.MountNamespace] {
+		return errors.New("linux.namespaces: a mount namespace is required (pbox pivots into root.path)")
+	}
+	if cfg.Hostname != "" && !namespaces.Has(cfg.Namespaces, namespaces.UTS) {
+		return errors.New("hostname: needs a new uts namespace in linux.namespaces, or the host's hostname would change")
+	}
+	if err := translateResources(l, b); err != nil {
+		return err
+	}
+	parent, name, err := cgroupPath(l.CgroupsPath, cfg.Name)
+	if err != nil {
+		return err
+	}
+	opt.CgroupParent, opt.CgroupName = parent, name
+
+	fs := rootfs.BundleSpec{Root: root, ReadOnly: spec.Root.Readonly, MaskedPaths: l.MaskedPaths, ReadOnlyPaths: l.ReadonlyPaths, Sysctl: l.Sysctl}
+	switch l.RootfsPropagation {
+	case "", "private", "rprivate":
+	case "slave", "rslave":
+		fs.Propagation = rootfs.PropagationSlave
+	default:
+		return fmt.Errorf("linux.rootfsPropagation %q: %w (use private or slave)", l.RootfsPropagation, ErrUnsupported)
+	}
+	for i, m := range spec.Mounts {
+		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {
+			return fmt.Errorf("mounts[%d]: uidMappings/gidMappings: %w", i, ErrUnsupported)
+		}
+		src := m.Source
+		flags, _, _ := rootfs.ParseMountOptions(m.Options)
+		if (m.Type == "bind" || flags&rootfs.BindFlag != 0) && !filepath.IsAbs(src) {
+			src = filepath.Join(bundle, src)
+		}
+		fs.Mounts = append(fs.Mounts, rootfs.Mount{Source: src, Target: m.Destination, Type: m.Type, Options: m.Options})
+	}
+	for i, d := range l.Devices {
+		if len(d.Type) != 1 || !strings.Contains("cbup", d.Type) {
+			return fmt.Errorf("linux.devices[%d].type %q: use c, b, u or p", i, d.Type)
+		}
+		dev := rootfs.Device{Path: d.Path, Type: d.Type[0], Major: uint32(d.Major), Minor: uint32(d.Minor)}
+		if d.FileMode != nil {
+			dev.Mode = uint32(*d.FileMode)
+		}
+		if d.UID != nil {
+			dev.UID = *d.UID
+		}
+		if d.GID != nil {
+			dev.GID = *d.GID
+		}
+		fs.Devices = append(fs.Devices, dev)
+	}
+	b.Filesystem = fs
+	return nil
+}
+
+// cgroupPath splits linux.cgroupsPath ("/a/b", cgroupfs style) into the
+// parent and the leaf; empty means pbox/<id>, as pbox run does.
+func cgroupPath(p, id string) (parent, name string, err error) {
+	if p == "" {
+		return "pbox", id, nil
+	}
+	if strings.Contains(p, ":") {
+		return "", "", fmt.Errorf("linux.cgroupsPath %q: systemd slice syntax: %w (pbox writes cgroupfs directly: use a path such as /mygroup/%s)", p, ErrUnsupported, id)
+	}
+	if err := cgroups.ValidPath(p); err != nil {
+		return "", "", fmt.Errorf("linux.cgroupsPath: %w", err)
+	}
+	clean := strings.Trim(filepath.Clean("/"+p), "/")
+	dir, leaf := filepath.Split(clean)
+	dir = strings.Trim(dir, "/")
+	if leaf == "" {
+		return "", "", fmt.Errorf("linux.cgroupsPath %q: names no cgroup", p)
+	}
+	if dir == "" {
+		// A top-level cgroup: pbox's cgroup code wants a parent.
+		return "", "", fmt.Errorf("linux.cgroupsPath %q: pbox needs a parent directory, e.g. /pbox/%s", p, leaf)
+	}
+	return dir, leaf, nil
+}
+
+func translateResources(l *specs.Linux, b *Box) error {
+	if l.Resources == nil {
+		return nil
+	}
+	return MergeResources(&b.Options.Limits, l.Resources)
+}
+
+// MergeResources applies linux.resources onto lim (for create and for
+// pbox update, where what is not given stays as it is).
+func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
+	for _, u := range []struct {
+		set   bool
+		field string
+	}{
+		{blockIOSet(r.BlockIO), "linux.resources.blockIO"},
+		{len(r.HugepageLimits) > 0, "linux.resources.hugepageLimits"},
+		{r.Network != nil, "linux.resources.network"},
+		{len(r.Rdma) > 0, "linux.resources.rdma"},
+		{len(r.Unified) > 0, "linux.resources.unified"},
+	} {
+		if u.set {
+			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+		}
+	}
+	if m := r.Memory; m != nil {
+		for _, u := range []struct {
+			set   bool
+			field string
+		}{
+			{m.Reservation != nil, "reservation"}, {m.Kernel != nil, "kernel"}, {m.KernelTCP != nil, "kernelTCP"},
+			{m.Swappiness != nil, "swappiness"}, {m.DisableOOMKiller != nil && *m.DisableOOMKiller, "disableOOMKiller"},
+			{m.UseHierarchy != nil, "useHierarchy"}, {m.CheckBeforeUpdate != nil, "checkBeforeUpdate"},
+		} {
+			if u.set {
+				return fmt.Errorf("linux.resources.memory.%s: %w", u.field, ErrUnsupported)
+			}
+		}
+		if m.Limit != nil && *m.Limit > 0 {
+			lim.MemoryBytes = *m.Limit
+			if m.Swap != nil && *m.Swap != *m.Limit && *m.Swap != -1 {
+				return fmt.Errorf("linux.resources.memory.swap %d: %w: pbox allows no swap (give swap equal to limit)", *m.Swap, ErrUnsupported)
+			}
+		} else if m.Swap != nil && *m.Swap > 0 {
+			return fmt.Errorf("linux.resources.memory.swap: %w without a limit", ErrUnsupported)
+		}
+	}
+	if c := r.CPU; c != nil {
+		for _, u := range []struct {
+			set   bool
+			field string
+		}{
+			{c.Cpus != "", "cpus"}, {c.Mems != "", "mems"}, {c.RealtimeRuntime != nil, "realtimeRuntime"},
+			{c.RealtimePeriod != nil, "realtimePeriod"}, {c.Idle != nil, "idle"}, {c.Burst != nil, "burst"},
+		} {
+			if u.set {
+				return fmt.Errorf("linux.resources.cpu.%s: %w", u.field, ErrUnsupported)
+			}
+		}
+		if c.Quota != nil && *c.Quota > 0 {
+			lim.CPUQuota = *c.Quota
+			lim.CPUPeriod = cgroups.DefaultCPUPeriod
+			if c.Period != nil && *c.Period > 0 {
+				lim.CPUPeriod = *c.Period
+			}
+		}
+		if c.Shares != nil && *c.Shares > 0 {
+			lim.CPUShares = *c.Shares
+		}
+	}
+	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {
+		lim.PidsMax = *r.Pids.Limit
+	}
+	for i, d := range r.Devices {
+		rule := cgroups.DeviceRule{Allow: d.Allow, Type: 'a', Major: -1, Minor: -1, Access: d.Access}
+		switch d.Type {
+		case "", "a":
+		case "c", "b":
+			rule.Type = d.Type[0]
+		default:
+			return fmt.Errorf("linux.resources.devices[%d].type %q: use a, c or b", i, d.Type)
+		}
+		if d.Major != nil {
+			rule.Major = *d.Major
+		}
+		if d.Minor != nil {
+			rule.Minor = *d.Minor
+		}
+		if rule.Access == "" {
+			rule.Access = "rwm"
+		}
+		if strings.Trim(rule.Access, "rwm") != "" {
+			return fmt.Errorf("linux.resources.devices[%d].access %q: use letters of rwm", i, d.Access)
+		}
+		lim.Devices = append(lim.Devices, rule)
+	}
+	return nil
+}
+
+func translateHooks(h *specs.Hooks, b *Box) error {
+	if h == nil {
+		return nil
+	}
+	conv := func(field string, hooks []specs.Hook) ([]box.Hook, error) {
+		var out []box.Hook
+		for i, x := range hooks {
+			if !filepath.IsAbs(x.Path) {
+				return nil, fmt.Errorf("hooks.%s[%d].path %q: must be absolute", field, i, x.Path)
+			}
+			hk := box.Hook{Path: x.Path, Args: x.Args, Env: x.Env}
+			if x.Timeout != nil {
+				if *x.Timeout <= 0 {
+					return nil, fmt.Errorf("hooks.%s[%d].timeout: must be more than 0", field, i)
+				}
+				hk.Timeout = *x.Timeout
+			}
+			out = append(out, hk)
+		}
+		return out, nil
+	}
+	var err error
+	var prestart, createRuntime []box.Hook
+	if prestart, err = conv("prestart", h.Prestart); err != nil { //nolint:staticcheck // still in use by containerd
+		return err
+	}
+	if createRuntime, err = conv("createRuntime", h.CreateRuntime); err != nil {
+		return err
+	}
+	b.Options.RuntimeHooks = append(prestart, createRuntime...)
+	if b.Config.CreateContainer, err = conv("createContainer", h.CreateContainer); err != nil {
+		return err
+	}
+	if b.Config.StartContainer, err = conv("startContainer", h.StartContainer); err != nil {
+		return err
+	}
+	if b.Poststart, err = conv("poststart", h.Poststart); err != nil {
+		return err
+	}
+	b.Poststop, err = conv("poststop", h.Poststop)
+	return err
+}
+
+func blockIOSet(b *specs.LinuxBlockIO) bool {
+	return b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
+		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
+		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0)
+}

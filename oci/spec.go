@@ -1,0 +1,84 @@
+package oci
+
+import (
+	"sort"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/rootfs"
+)
+
+// Version is the runtime-spec version pbox writes and reports.
+const Version = "1.0.2"
+
+// DefaultSpec is what `pbox spec` writes, after `runc spec`: a rootfs
+// directory "rootfs", read-only, new pid/net/ipc/uts/mount namespaces,
+// the three capabilities runc keeps, the standard mounts, masked and
+// read-only paths. Unlike runc's, it asks for no terminal (so create and
+// start work from a script without a console socket) and has no cgroup
+// mount and no device list, which pbox does not support on every host.
+func DefaultSpec() *specs.Spec {
+	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	return &specs.Spec{
+		Version: Version,
+		Process: &specs.Process{
+			Args: []string{"sh"},
+			Env:  []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"},
+			Cwd:  "/",
+			Capabilities: &specs.LinuxCapabilities{
+				Bounding: caps, Effective: caps, Permitted: caps,
+			},
+			Rlimits:         []specs.POSIXRlimit{{Type: "RLIMIT_NOFILE", Hard: 1024, Soft: 1024}},
+			NoNewPrivileges: true,
+		},
+		Root:     &specs.Root{Path: "rootfs", Readonly: true},
+		Hostname: "pbox",
+		Mounts: []specs.Mount{
+			{Destination: "/proc", Type: "proc", Source: "proc"},
+			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		},
+		Linux: &specs.Linux{
+			Namespaces: []specs.LinuxNamespace{
+				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
+			},
+			MaskedPaths:   append([]string(nil), rootfs.MaskedPaths...),
+			ReadonlyPaths: append([]string(nil), rootfs.ReadOnlyPaths...),
+		},
+	}
+}
+
+// Features is what `pbox features` prints: what this pbox implements, in
+// the runtime-spec's features format (containerd reads it).
+func Features() features.Features {
+	yes, no := true, false
+	var caps []string
+	for _, n := range capnames.Names {
+		if n != "" {
+			caps = append(caps, n)
+		}
+	}
+	opts := rootfs.MountOptionNames()
+	sort.Strings(opts)
+	return features.Features{
+		OCIVersionMin: "1.0.0",
+		OCIVersionMax: Version,
+		Hooks:         []string{"prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"},
+		MountOptions:  opts,
+		Linux: &features.Linux{
+			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "uts"},
+			Capabilities: caps,
+			Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &no},
+			Seccomp:      &features.Seccomp{Enabled: &no},
+			Apparmor:     &features.Apparmor{Enabled: &no},
+			Selinux:      &features.Selinux{Enabled: &no},
+			IntelRdt:     &features.IntelRdt{Enabled: &no},
+		},
+		Annotations: map[string]string{"org.opencontainers.runtime-spec.features.implementation": "pbox"},
+	}
+}

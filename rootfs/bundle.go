@@ -1,0 +1,232 @@
+package rootfs
+
+import (
+	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Mounts given as a list, as an OCI bundle's config.json gives them: the
+// runtime-spec's mounts, devices, masked and read-only paths and sysctls,
+// turned into the same kind of op list Plan makes for pbox run's flags.
+
+// Mount is one entry of an OCI config's "mounts".
+type Mount struct {
+	Source  string // host path for binds (absolute), or a name (tmpfs, proc)
+	Target  string // inside the root, absolute
+	Type    string // proc, tmpfs, devpts, sysfs, mqueue, bind, ...
+	Options []string
+}
+
+// Device is a device node to create in the box (linux.devices).
+type Device struct {
+	Path         string // inside the root
+	Type         byte   // 'c', 'b', 'u' (unbuffered char) or 'p' (fifo)
+	Major, Minor uint32
+	Mode         uint32 // permission bits; 0 = 0666
+	UID, GID     uint32
+}
+
+// BundleSpec is a whole OCI filesystem: root, mounts in order, devices,
+// then the paths to mask or make read-only and the sysctls to write.
+type BundleSpec struct {
+	Root          string // absolute
+	ReadOnly      bool
+	Propagation   uintptr // for /: MS_PRIVATE (default), MS_SLAVE, with MS_REC
+	NoPivot       bool    // move the root over / and chroot instead of pivot_root
+	Mounts        []Mount
+	Devices       []Device
+	MaskedPaths   []string
+	ReadOnlyPaths []string
+	Sysctl        map[string]string
+}
+
+// PropagationSlave makes / a slave of the host (linux.rootfsPropagation
+// slave): host mounts appear in the box, never the other way round.
+const PropagationSlave = unix.MS_SLAVE | unix.MS_REC
+
+// BindFlag is MS_BIND, as ParseMountOptions reports "bind" and "rbind".
+const BindFlag = unix.MS_BIND
+
+// mountFlags are the mount(8) options that are flags, not data; a
+// "clear" entry takes the flag away (e.g. "rw", "suid").
+var mountFlags = map[string]struct {
+	clear bool
+	flag  uintptr
+}{
+	"ro": {false, unix.MS_RDONLY}, "rw": {true, unix.MS_RDONLY},
+	"nosuid": {false, unix.MS_NOSUID}, "suid": {true, unix.MS_NOSUID},
+	"nodev": {false, unix.MS_NODEV}, "dev": {true, unix.MS_NODEV},
+	"noexec": {false, unix.MS_NOEXEC}, "exec": {true, unix.MS_NOEXEC},
+	"sync": {false, unix.MS_SYNCHRONOUS}, "async": {true, unix.MS_SYNCHRONOUS},
+	"dirsync": {false, unix.MS_DIRSYNC}, "remount": {false, unix.MS_REMOUNT},
+	"mand": {false, unix.MS_MANDLOCK}, "nomand": {true, unix.MS_MANDLOCK},
+	"atime": {true, unix.MS_NOATIME}, "noatime": {false, unix.MS_NOATIME},
+	"diratime": {true, unix.MS_NODIRATIME}, "nodiratime": {false, unix.MS_NODIRATIME},
+	"relatime": {false, unix.MS_RELATIME}, "norelatime": {true, unix.MS_RELATIME},
+	"strictatime": {false, unix.MS_STRICTATIME}, "nostrictatime": {true, unix.MS_STRICTATIME},
+	"bind": {false, unix.MS_BIND}, "rbind": {false, unix.MS_BIND | unix.MS_REC},
+	"defaults": {false, 0},
+}
+
+// propagationFlags are options that change a mount's propagation after
+// it is made.
+var propagationFlags = map[string]uintptr{
+	"private": unix.MS_PRIVATE, "rprivate": unix.MS_PRIVATE | unix.MS_REC,
+	"slave": unix.MS_SLAVE, "rslave": unix.MS_SLAVE | unix.MS_REC,
+	"shared": unix.MS_SHARED, "rshared": unix.MS_SHARED | unix.MS_REC,
+	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
+}
+
+// ParseMountOptions splits mount(8)-style options into mount flags,
+// propagation flags and the data string passed to the filesystem.
+func ParseMountOptions(opts []string) (flags, propagation uintptr, data string) {
+	var rest []string
+	for _, o := range opts {
+		if f, ok := mountFlags[o]; ok {
+			if f.clear {
+				flags &^= f.flag
+			} else {
+				flags |= f.flag
+			}
+			continue
+		}
+		if p, ok := propagationFlags[o]; ok {
+			propagation |= p
+			continue
+		}
+		rest = append(rest, o)
+	}
+	return flags, propagation, strings.Join(rest, ",")
+}
+
+// PlanBundle turns an OCI filesystem into ops, as Plan does for flags. It
+// resolves every target inside the root (a symlink in the rootfs cannot
+// send a mount onto the host) and checks bind sources exist.
+func PlanBundle(s BundleSpec) ([]Op, error) {
+	if err := checkRoot(s.Root); err != nil {
+		return nil, err
+	}
+	root, err := filepath.EvalSymlinks(s.Root)
+	if err != nil {
+		return nil, fmt.Errorf("root.path %s: %w", s.Root, err)
+	}
+	prop := s.Propagation
+	if prop == 0 {
+		prop = unix.MS_PRIVATE | unix.MS_REC
+	}
+	ops := []Op{
+		{Kind: OpMount, Target: "/", Flags: prop},
+		{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC},
+	}
+	devTmpfs := false
+	for i, m := range s.Mounts {
+		if !filepath.IsAbs(m.Target) {
+			return nil, fmt.Errorf("mounts[%d].destination %q: must be an absolute path", i, m.Target)
+		}
+		target, err := resolveIn(root, m.Target)
+		if err != nil {
+			return nil, fmt.Errorf("mounts[%d].destination: %w", i, err)
+		}
+		flags, propagation, data := ParseMountOptions(m.Options)
+		typ := m.Type
+		if typ == "bind" {
+			flags |= unix.MS_BIND
+		}
+		if typ == "cgroup" || typ == "cgroup2" {
+			return nil, fmt.Errorf("mounts[%d]: type %s (%s): pbox does not mount cgroupfs inside a box yet: leave this mount out", i, typ, m.Target)
+		}
+		if flags&unix.MS_BIND != 0 {
+			if !filepath.IsAbs(m.Source) {
+				return nil, fmt.Errorf("mounts[%d].source %q: a bind source must be an absolute path (or relative to the bundle)", i, m.Source)
+			}
+			if err := CheckVolumeSource(Volume{Source: m.Source, Target: m.Target}); err != nil {
+				return nil, fmt.Errorf("mounts[%d]: %w", i, err)
+			}
+			ops = append(ops, Op{Kind: OpMount, Source: m.Source, Target: target, Flags: unix.MS_BIND | flags&unix.MS_REC})
+			// Bind mounts take flags such as ro or nosuid only on a remount.
+			if extra := flags &^ (unix.MS_BIND | unix.MS_REC); extra != 0 {
+				ops = append(ops, Op{Kind: OpMount, Target: target, Flags: unix.MS_BIND | unix.MS_REMOUNT | extra})
+			}
+		} else {
+			if m.Target == "/dev" && typ == "tmpfs" {
+				devTmpfs = true
+			}
+			ops = append(ops, Op{Kind: OpMkdir, Target: target},
+				Op{Kind: OpMount, Source: orType(m.Source, typ), Target: target, FSType: typ, Flags: flags, Data: data})
+		}
+		if propagation != 0 {
+			ops = append(ops, Op{Kind: OpMount, Target: target, Flags: propagation})
+		}
+	}
+	dev := filepath.Join(root, "dev")
+	if devTmpfs {
+		// A fresh /dev has nothing: the runtime-spec's default devices
+		// and links, as runc makes them.
+		for _, d := range devices {
+			ops = append(ops, Op{Kind: OpMknod, Target: filepath.Join(dev, d.name), Major: d.major, Minor: d.minor})
+		}
+		ops = append(ops,
+			Op{Kind: OpSymlink, Source: "/proc/self/fd", Target: filepath.Join(dev, "fd")},
+			Op{Kind: OpSymlink, Source: "/proc/self/fd/0", Target: filepath.Join(dev, "stdin")},
+			Op{Kind: OpSymlink, Source: "/proc/self/fd/1", Target: filepath.Join(dev, "stdout")},
+			Op{Kind: OpSymlink, Source: "/proc/self/fd/2", Target: filepath.Join(dev, "stderr")},
+			Op{Kind: OpSymlink, Source: "pts/ptmx", Target: filepath.Join(dev, "ptmx")},
+		)
+	}
+	for i, d := range s.Devices {
+		target, err := resolveIn(root, d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("linux.devices[%d].path: %w", i, err)
+		}
+		ops = append(ops, Op{Kind: OpMknod, Target: target, FSType: string(d.Type), Major: d.Major, Minor: d.Minor, Mode: d.Mode, UID: d.UID, GID: d.GID})
+	}
+	if s.NoPivot {
+		ops = append(ops, Op{Kind: OpMoveRoot, Target: root})
+	} else {
+		ops = append(ops, Op{Kind: OpPivotRoot, Target: root})
+	}
+	keys := make([]string, 0, len(s.Sysctl))
+	for k := range s.Sysctl {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if strings.Contains(k, "..") || strings.ContainsAny(k, " ") {
+			return nil, fmt.Errorf("linux.sysctl %q: not a sysctl name", k)
+		}
+		ops = append(ops, Op{Kind: OpWrite, Target: "/proc/sys/" + strings.ReplaceAll(k, ".", "/"), Data: s.Sysctl[k]})
+	}
+	for _, m := range s.MaskedPaths {
+		ops = append(ops, Op{Kind: OpMask, Target: m})
+	}
+	for _, r := range s.ReadOnlyPaths {
+		ops = append(ops, Op{Kind: OpReadOnly, Target: r})
+	}
+	if s.ReadOnly {
+		ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
+	}
+	return ops, nil
+}
+
+func orType(source, typ string) string {
+	if source == "" {
+		return typ
+	}
+	return source
+}
+
+// MountOptionNames lists the options ParseMountOptions knows as flags.
+func MountOptionNames() []string {
+	var names []string
+	for o := range mountFlags {
+		names = append(names, o)
+	}
+	for o := range propagationFlags {
+		names = append(names, o)
+	}
+	return names
+}
