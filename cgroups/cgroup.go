@@ -420,11 +420,22 @@ func (c *Cgroup) expected() []setting {
 		page := int64(os.Getpagesize())
 		v := strconv.FormatInt(l.MemoryBytes, 10)
 		rounded := strconv.FormatInt(l.MemoryBytes/page*page, 10)
-		s = append(s, setting{filepath.Join(dir, "memory.limit_in_bytes"), v, rounded})
-		if exists(filepath.Join(dir, "memory.memsw.limit_in_bytes")) {
+		limit := setting{filepath.Join(dir, "memory.limit_in_bytes"), v, rounded}
+		memsw := filepath.Join(dir, "memory.memsw.limit_in_bytes")
+		if !exists(memsw) {
+			s = append(s, limit)
+		} else {
 			// memsw is memory+swap: equal to the limit means no swap, so a
-			// memory hog is OOM-killed instead of paging out.
-			s = append(s, setting{filepath.Join(dir, "memory.memsw.limit_in_bytes"), v, rounded})
+			// memory hog is OOM-killed instead of paging out. The kernel
+			// wants memsw >= limit at every moment: raising (pbox
+			// update) writes memsw first, lowering writes the limit first.
+			sw := setting{memsw, v, rounded}
+			cur, _ := os.ReadFile(memsw)
+			if n, err := strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err == nil && n < l.MemoryBytes {
+				s = append(s, sw, limit)
+			} else {
+				s = append(s, limit, sw)
+			}
 		}
 	}
 	if l.CPUQuota > 0 {

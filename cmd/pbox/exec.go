@@ -207,8 +207,8 @@ func parseUser(s string) (*box.User, error) {
 
 // attachTerminal connects pbox's terminal to the box's pty: raw mode on
 // ours, bytes copied both ways, sizes kept in step.
-func attachTerminal(master *os.File) (restore func()) {
-	restore = func() {}
+func attachTerminal(master *os.File) func() {
+	restore := func() {}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
 		if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
 			restore = func() { term.Restore(int(os.Stdin.Fd()), old) }

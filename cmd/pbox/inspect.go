@@ -5,6 +5,7 @@ import (
 	"os"
 	"strconv"
 
+	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/inspect"
 	"github.com/urfave/cli/v2"
@@ -18,10 +19,10 @@ func newInspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
 		Usage:     "show one process as the host sees it and as its box sees it, side by side",
-		ArgsUsage: "PID",
+		ArgsUsage: "PID|BOX",
 		Description: `PID is a host pid of any process: a pbox box, an unshare child, a runc
 	or Docker container, or a plain process (then every namespace is "shared
-	with host"). It shows identity, namespaces, hostname, cgroup, mounts,
+	with host"). BOX is a name from 'pbox ps': its init is shown. It shows identity, namespaces, hostname, cgroup, mounts,
 	privileges, PID 1 of the box, and the box's processes with both pids.
 	
 	example: sudo pbox inspect --tree $(pgrep -n sleep)`,
@@ -38,7 +39,23 @@ func inspectAction(c *cli.Context) error {
 		return fail(statusInspectUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree] PID): see 'pbox inspect --help'")
 	}
 	pid, err := strconv.Atoi(c.Args().First())
-	if err != nil || pid <= 0 {
+	if err != nil {
+		// A box name: inspect its init.
+		name := c.Args().First()
+		if box.ValidID(name) != nil {
+			return fail(statusInspectUsage, "inspect: %q is neither a pid nor a box name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
+		}
+		st := store()
+		rec, rerr := st.Read(name)
+		if rerr != nil {
+			return fail(1, "inspect: %v", rerr)
+		}
+		if s := st.Status(rec); s == box.StatusStopped || rec.Pid <= 0 {
+			return fail(1, "inspect: box %s is %s: no process to inspect", name, s)
+		}
+		pid = rec.Pid
+	}
+	if pid <= 0 {
 		return fail(statusInspectUsage, "inspect: %q is not a pid: give a positive process id, e.g. $(pgrep -n sleep)", c.Args().First())
 	}
 	if c.Bool("json") && c.Bool("tree") {

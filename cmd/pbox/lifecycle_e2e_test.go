@@ -1,0 +1,285 @@
+package main
+
+// End-to-end tests of boxes that outlive one pbox: run -d, ps, exec, stop,
+// kill, rm, logs, stats, events, and what a SIGKILL of pbox leaves.
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// stateRoot gives a test its own --root, removed (with any box still in
+// it) at the end.
+func stateRoot(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	t.Cleanup(func() {
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			pbox(t, "--root", root, "rm", "-f", e.Name())
+		}
+	})
+	return root
+}
+
+// psJSON is one entry of pbox ps --json.
+type psJSON struct {
+	ID      string   `json:"id"`
+	Pid     int      `json:"pid"`
+	Status  string   `json:"status"`
+	Command []string `json:"command"`
+	Limits  struct {
+		MemoryBytes int64 `json:"MemoryBytes"`
+	} `json:"limits"`
+	Exit *struct {
+		Status   int    `json:"status"`
+		OOMKills uint64 `json:"oom_kills"`
+	} `json:"exit"`
+}
+
+func psAll(t *testing.T, root string) map[string]psJSON {
+	t.Helper()
+	r := pbox(t, "--root", root, "ps", "-a", "--json")
+	if r.code != 0 {
+		t.Fatalf("ps -a --json: %+v", r)
+	}
+	var list []psJSON
+	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
+		t.Fatalf("ps --json: %v\n%s", err, r.stdout)
+	}
+	m := map[string]psJSON{}
+	for _, e := range list {
+		m[e.ID] = e
+	}
+	return m
+}
+
+func waitStopped(t *testing.T, root, name string) psJSON {
+	t.Helper()
+	var e psJSON
+	if !testutil.WaitFor(10*time.Second, func() bool {
+		e = psAll(t, root)[name]
+		return e.Status == "stopped" && e.Exit != nil
+	}) {
+		t.Fatalf("box %s did not stop with a recorded exit: %+v", name, e)
+	}
+	return e
+}
+
+func TestE2EDetachedBoxLifecycle(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "detached")
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+
+	r := p("run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--memory", "64M", "--",
+		"sh", "-c", "echo to-stdout; echo to-stderr >&2; exec sleep 1000")
+	if r.code != 0 || strings.TrimSpace(r.stdout) != name {
+		t.Fatalf("run -d: %+v; want the name on stdout and status 0", r)
+	}
+	e := psAll(t, root)[name]
+	if e.Status != "running" || e.Pid <= 1 || e.Limits.MemoryBytes != 64<<20 {
+		t.Fatalf("ps: %+v; want running with a pid and the 64 MiB limit", e)
+	}
+	if table := p("ps").stdout; !strings.Contains(table, name) || !strings.Contains(table, "memory=64 MiB") {
+		t.Errorf("ps table lacks the box or its limit:\n%s", table)
+	}
+
+	// exec: inside the box's pid namespace, with its hostname and cgroup.
+	r = p("exec", name, "--", "ps", "-o", "pid,args")
+	if r.code != 0 || !strings.Contains(r.stdout, "pbox-init") || !strings.Contains(r.stdout, "sleep 1000") {
+		t.Fatalf("exec ps: %+v; want the box's processes", r)
+	}
+	if lines := strings.Fields(strings.Split(r.stdout, "\n")[1]); len(lines) == 0 || lines[0] != "1" {
+		t.Errorf("first process in the box is not pid 1:\n%s", r.stdout)
+	}
+	if r = p("exec", name, "--", "hostname"); strings.TrimSpace(r.stdout) != name {
+		t.Errorf("exec hostname: %+v; want %s", r, name)
+	}
+	initNS, _ := os.Readlink("/proc/" + strconv.Itoa(e.Pid) + "/ns/pid")
+	r = p("exec", name, "--", "sh", "-c", "readlink /proc/self/ns/pid; cat /proc/self/cgroup; echo $$")
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) < 3 || lines[0] != initNS {
+		t.Fatalf("exec: %+v; want the init's pid namespace %s", r, initNS)
+	}
+	if !strings.Contains(r.stdout, "/"+e2eParent+"/"+name) {
+		t.Errorf("exec'd process is not in the box's cgroup:\n%s", r.stdout)
+	}
+	if pid, _ := strconv.Atoi(lines[len(lines)-1]); pid <= 1 || pid > 100 {
+		t.Errorf("exec'd process has pid %q; want a small pid of the box's", lines[len(lines)-1])
+	}
+	if r = p("exec", name, "--", "sh", "-c", "exit 7"); r.code != 7 {
+		t.Errorf("exec exit 7: got %d", r.code)
+	}
+	assertCleanError(t, p("exec", name, "--", "no-such-cmd-xyz"), 127, "not found")
+	if r = p("exec", "-e", "GREETING=hi", "-w", "/tmp", name, "--", "sh", "-c", "echo $GREETING; pwd"); r.stdout != "hi\n/tmp\n" {
+		t.Errorf("exec -e -w: %+v", r)
+	}
+	if r = p("exec", "-t", name, "--", "tty"); r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.stdout), "/dev/pts/") {
+		t.Errorf("exec -t tty: %+v; want a pty", r)
+	}
+	if r = p("exec", "-u", "65534:65534", name, "--", "id", "-u"); strings.TrimSpace(r.stdout) != "65534" {
+		t.Errorf("exec -u: %+v", r)
+	}
+
+	// stats and inspect by name.
+	r = p("stats", "--json", name)
+	var st struct {
+		MemoryLimit int64  `json:"memory_limit"`
+		Pids        uint64 `json:"pids"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.MemoryLimit != 64<<20 || st.Pids < 2 {
+		t.Errorf("stats --json: %+v (%v); want the limit and at least 2 pids", r, err)
+	}
+	if r = p("stats", name); r.code != 0 || !strings.Contains(r.stdout, "64 MiB") {
+		t.Errorf("stats: %+v", r)
+	}
+	if r = p("inspect", name); r.code != 0 || !strings.Contains(r.stdout, "pbox-init") {
+		t.Errorf("inspect NAME: %+v", r)
+	}
+
+	// rm without -f refuses a running box.
+	assertCleanError(t, p("rm", name), 1, "is running")
+
+	// stop: SIGTERM reaches sleep through the init; the monitor records it.
+	if r = p("stop", "-t", "5", name); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	e = waitStopped(t, root, name)
+	if e.Exit.Status != 128+int(syscall.SIGTERM) {
+		t.Errorf("exit status %d; want %d (SIGTERM)", e.Exit.Status, 128+int(syscall.SIGTERM))
+	}
+	if left := testutil.CgroupDirs(e2eParent, name); len(left) > 0 {
+		t.Errorf("a stopped box kept its cgroup: %v", left)
+	}
+	if r = p("ps"); strings.Contains(r.stdout, name) {
+		t.Errorf("ps without -a lists a stopped box:\n%s", r.stdout)
+	}
+	if r = p("logs", name); r.stdout != "to-stdout\nto-stderr\n" {
+		t.Errorf("logs: %q", r.stdout)
+	}
+	r = p("events", name)
+	if !strings.Contains(r.stdout, `"type":"start"`) || !strings.Contains(r.stdout, `"type":"exit"`) || !strings.Contains(r.stdout, `"status":143`) {
+		t.Errorf("events: %+v; want start and exit with status 143", r)
+	}
+	assertCleanError(t, p("exec", name, "--", "true"), 125, "not running")
+	if r = p("rm", name); r.code != 0 {
+		t.Fatalf("rm: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
+		t.Errorf("rm left the state directory: %v", err)
+	}
+	assertNoLeftovers(t, name)
+}
+
+func TestE2EDetachedOOMKillIsAnEvent(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "oomd")
+	r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--memory", "32M", "--", "tail", "/dev/zero")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	e := waitStopped(t, root, name)
+	if e.Exit.Status != 137 || e.Exit.OOMKills == 0 {
+		t.Errorf("exit %+v; want 137 with OOM kills", e.Exit)
+	}
+	if ev := pbox(t, "--root", root, "events", name).stdout; !strings.Contains(ev, `"type":"oom"`) {
+		t.Errorf("events lack oom:\n%s", ev)
+	}
+	pbox(t, "--root", root, "rm", name)
+	assertNoLeftovers(t, name)
+}
+
+func TestE2EKilledPboxLeavesAStoppedBoxThatRmCleans(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	for _, detached := range []bool{true, false} {
+		name := boxName(t, "sigkill"+strconv.FormatBool(detached))
+		var monitor int
+		if detached {
+			if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+				t.Fatalf("run -d: %+v", r)
+			}
+			data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var rec struct{ Monitor int }
+			json.Unmarshal(data, &rec)
+			monitor = rec.Monitor
+		} else {
+			cmd := exec.Command(pboxBin(t), "--root", root, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000")
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			monitor = cmd.Process.Pid
+			defer cmd.Wait()
+			if !testutil.WaitFor(5*time.Second, func() bool { return psAll(t, root)[name].Status == "running" }) {
+				t.Fatalf("foreground box %s never showed as running", name)
+			}
+		}
+		testutil.Kill(t, monitor, syscall.SIGKILL)
+		var e psJSON
+		if !testutil.WaitFor(5*time.Second, func() bool { e = psAll(t, root)[name]; return e.Status == "stopped" }) {
+			t.Fatalf("after SIGKILL of pbox (%d), ps says %+v; want stopped", monitor, e)
+		}
+		if r := pbox(t, "--root", root, "rm", name); r.code != 0 {
+			t.Fatalf("rm: %+v", r)
+		}
+		assertNoLeftovers(t, name)
+		if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
+			t.Errorf("rm left state: %v", err)
+		}
+	}
+}
+
+func TestE2EBoxCommandErrors(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	for _, args := range [][]string{
+		{"stop", "nobox"}, {"kill", "nobox"}, {"rm", "nobox"}, {"logs", "nobox"}, {"stats", "nobox"},
+		{"events", "nobox"}, {"state", "nobox"}, {"start", "nobox"}, {"delete", "nobox"}, {"pause", "nobox"},
+		{"resume", "nobox"}, {"update", "--memory", "1G", "nobox"}, {"ps", "nobox"}, {"inspect", "nobox"},
+	} {
+		assertCleanError(t, p(args...), 1, "does not exist")
+	}
+	assertCleanError(t, p("exec", "nobox", "--", "true"), 125, "does not exist")
+	assertCleanError(t, p("stop"), 1, "give a box id")
+	assertCleanError(t, p("kill", "../etc"), 1, "bad box id")
+
+	name := boxName(t, "dup")
+	if r := p("run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	assertCleanError(t, p("run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "true"), 125, "exists")
+	assertCleanError(t, p("run", "--name", name, "--cgroup-parent", e2eParent, "--", "true"), 125, "exists")
+	assertCleanError(t, p("kill", name, "NOSUCHSIG"), 1, "not a signal")
+	if r := p("kill", name, "KILL"); r.code != 0 {
+		t.Fatalf("kill KILL: %+v", r)
+	}
+	if e := waitStopped(t, root, name); e.Exit.Status != 137 {
+		t.Errorf("after kill KILL: %+v", e.Exit)
+	}
+	assertCleanError(t, p("kill", name), 1, "stopped")
+	// A setup failure of a detached box is reported by run -d itself, and
+	// leaves no state.
+	bad := boxName(t, "badd")
+	assertCleanError(t, p("run", "-d", "--name", bad, "--cgroup-parent", e2eParent, "--", "no-such-cmd-xyz"), 127, "not found")
+	if _, err := os.Stat(filepath.Join(root, bad)); !os.IsNotExist(err) {
+		t.Errorf("failed run -d left state: %v", err)
+	}
+	assertNoLeftovers(t, bad)
+	p("rm", name)
+	assertNoLeftovers(t, name)
+}
