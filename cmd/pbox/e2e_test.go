@@ -68,16 +68,31 @@ type result struct {
 func pbox(t *testing.T, args ...string) result {
 	t.Helper()
 	cmd := exec.Command(pboxBin(t), args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
+	// Files, not pipes: what pbox starts may keep its stdio (pbox create
+	// hands it to the box, as runc does), and a pipe would then never end.
+	out, err := os.CreateTemp("", "pbox-out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(out.Name())
+	defer out.Close()
+	errOut, err := os.CreateTemp("", "pbox-err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(errOut.Name())
+	defer errOut.Close()
+	cmd.Stdout, cmd.Stderr = out, errOut
+	err = cmd.Run()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
 		t.Fatalf("pbox %q: %v", args, err)
 	}
-	return result{out.String(), errOut.String(), code}
+	o, _ := os.ReadFile(out.Name())
+	e, _ := os.ReadFile(errOut.Name())
+	return result{string(o), string(e), code}
 }
 
 // boxName gives each test its own box name, so leftovers are attributable.

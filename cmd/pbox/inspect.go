@@ -47,6 +47,9 @@ func inspectAction(c *cli.Context) error {
 		}
 		st := store()
 		rec, rerr := st.Read(name)
+		if errors.Is(rerr, box.ErrNoSuchBox) {
+			return fail(statusInspectUsage, "inspect: %q is not a pid, and no box has that name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
+		}
 		if rerr != nil {
 			return fail(1, "inspect: %v", rerr)
 		}

@@ -250,11 +250,12 @@ func TestE2EBoxCommandErrors(t *testing.T) {
 	for _, args := range [][]string{
 		{"stop", "nobox"}, {"kill", "nobox"}, {"rm", "nobox"}, {"logs", "nobox"}, {"stats", "nobox"},
 		{"events", "nobox"}, {"state", "nobox"}, {"start", "nobox"}, {"delete", "nobox"}, {"pause", "nobox"},
-		{"resume", "nobox"}, {"update", "--memory", "1G", "nobox"}, {"ps", "nobox"}, {"inspect", "nobox"},
+		{"resume", "nobox"}, {"update", "--memory", "1G", "nobox"}, {"ps", "nobox"},
 	} {
 		assertCleanError(t, p(args...), 1, "does not exist")
 	}
 	assertCleanError(t, p("exec", "nobox", "--", "true"), 125, "does not exist")
+	assertCleanError(t, p("inspect", "nobox"), 2, "no box has that name")
 	assertCleanError(t, p("stop"), 1, "give a box id")
 	assertCleanError(t, p("kill", "../etc"), 1, "bad box id")
 

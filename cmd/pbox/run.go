@@ -84,6 +84,9 @@ func runAction(c *cli.Context) error {
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		lock, err := st.Claim(cfg.Name)
+		if errors.Is(err, box.ErrBoxExists) {
+			return fail(statusUsage, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
+		}
 		if err != nil {
 			return fail(statusUsage, "run: %v", err)
 		}

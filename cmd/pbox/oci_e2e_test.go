@@ -1,0 +1,393 @@
+package main
+
+// End-to-end tests of the OCI runtime command line (runc's), which
+// containerd drives: spec, create, start, state, kill, delete, exec
+// --process, ps, list, pause, resume, update, features, hooks, terminals.
+
+import (
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// bundle makes an OCI bundle with a busybox rootfs and `pbox spec`'s
+// config.json, changed by edit.
+func bundle(t *testing.T, edit func(cfg map[string]any)) string {
+	t.Helper()
+	dir := filepath.Dir(busyboxRootfs(t)) // .../rootfs
+	if r := pbox(t, "spec", "--bundle", dir); r.code != 0 {
+		t.Fatalf("spec: %+v", r)
+	}
+	path := filepath.Join(dir, "config.json")
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg map[string]any
+	if err := json.Unmarshal(data, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	linux := cfg["linux"].(map[string]any)
+	linux["cgroupsPath"] = "/" + e2eParent + "/" + leafOf(dir)
+	if edit != nil {
+		edit(cfg)
+	}
+	data, _ = json.Marshal(cfg)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// leafOf is the cgroup leaf bundle gives a bundle dir.
+func leafOf(bundle string) string {
+	return fmt.Sprintf("oci-%d-%s", os.Getpid(), filepath.Base(filepath.Dir(bundle)))
+}
+
+func setArgs(args ...string) func(map[string]any) {
+	return func(cfg map[string]any) { cfg["process"].(map[string]any)["args"] = args }
+}
+
+type ociState struct {
+	ID     string `json:"id"`
+	Status string `json:"status"`
+	Pid    int    `json:"pid"`
+	Bundle string `json:"bundle"`
+}
+
+func stateOfBox(t *testing.T, root, id string) ociState {
+	t.Helper()
+	r := pbox(t, "--root", root, "state", id)
+	var s ociState
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &s) != nil {
+		t.Fatalf("state %s: %+v", id, r)
+	}
+	return s
+}
+
+func TestE2EOCILifecycle(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	hooks := t.TempDir()
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "echo started > /hooks/process; exec sleep 1000")(cfg)
+		cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+			"destination": "/hooks", "type": "bind", "source": hooks, "options": []string{"rbind", "rw"},
+		})
+		hook := func(name string) []any {
+			return []any{map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "cat > " + filepath.Join(hooks, name)}}}
+		}
+		cfg["hooks"] = map[string]any{
+			"prestart": hook("prestart"), "createRuntime": hook("createRuntime"), "createContainer": hook("createContainer"),
+			// startContainer runs inside the box: the path is the box's.
+			"startContainer": []any{map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "cat > /hooks/startContainer"}}},
+			"poststart":      hook("poststart"), "poststop": hook("poststop"),
+		}
+		cfg["linux"].(map[string]any)["resources"] = map[string]any{"memory": map[string]any{"limit": 64 << 20}, "pids": map[string]any{"limit": 64}}
+		cfg["annotations"] = map[string]string{"org.example/test": "yes"}
+	})
+	id := boxName(t, "oci")
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	pidFile := filepath.Join(t.TempDir(), "init.pid")
+
+	if r := p("create", "--bundle", b, "--pid-file", pidFile, id); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	s := stateOfBox(t, root, id)
+	pidData, _ := os.ReadFile(pidFile)
+	if s.Status != "created" || strconv.Itoa(s.Pid) != string(pidData) || s.Bundle != b {
+		t.Fatalf("after create: state %+v, pid file %q", s, pidData)
+	}
+	if _, err := os.Stat(filepath.Join(hooks, "process")); err == nil {
+		t.Fatal("the process ran before start")
+	}
+	for _, h := range []string{"prestart", "createRuntime", "createContainer"} {
+		var hs ociState
+		data, _ := os.ReadFile(filepath.Join(hooks, h))
+		if err := json.Unmarshal(data, &hs); err != nil || hs.ID != id || hs.Pid != s.Pid || hs.Status != "creating" {
+			t.Errorf("%s hook got state %q (%v); want id, pid and status creating", h, data, err)
+		}
+	}
+	assertCleanError(t, p("create", "--bundle", b, id), 1, "exists")
+
+	if r := p("start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	if !testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(hooks, "process")); return err == nil }) {
+		t.Fatal("the process did not run after start")
+	}
+	for _, h := range []string{"startContainer", "poststart"} {
+		if _, err := os.Stat(filepath.Join(hooks, h)); err != nil {
+			t.Errorf("%s hook did not run: %v", h, err)
+		}
+	}
+	if s = stateOfBox(t, root, id); s.Status != "running" {
+		t.Errorf("after start: %+v", s)
+	}
+	assertCleanError(t, p("start", id), 1, "not created")
+	assertCleanError(t, p("delete", id), 1, "is running")
+
+	// ps ID: the box's processes, host pids.
+	var pids []int
+	r := p("ps", "--format", "json", id)
+	if json.Unmarshal([]byte(r.stdout), &pids); len(pids) < 2 {
+		t.Errorf("ps --format json: %+v; want the init and sleep", r)
+	}
+	// list
+	var list []ociState
+	r = p("list", "--format", "json")
+	if json.Unmarshal([]byte(r.stdout), &list); len(list) != 1 || list[0].ID != id {
+		t.Errorf("list: %+v", r)
+	}
+
+	// exec --process, as containerd's shim calls it.
+	proc := map[string]any{"args": []string{"sh", "-c", "echo exec-ok; hostname; exit 3"}, "cwd": "/", "env": []string{"PATH=/bin"},
+		"user": map[string]any{"uid": 0, "gid": 0}}
+	data, _ := json.Marshal(proc)
+	procFile := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(procFile, data, 0o644)
+	if r = p("exec", "--process", procFile, id); r.code != 3 || r.stdout != "exec-ok\npbox\n" {
+		t.Errorf("exec --process: %+v; want exit 3 and the box's hostname", r)
+	}
+	execPid := filepath.Join(t.TempDir(), "exec.pid")
+	proc["args"] = []string{"sleep", "1000"}
+	data, _ = json.Marshal(proc)
+	os.WriteFile(procFile, data, 0o644)
+	if r = p("exec", "--process", procFile, "--detach", "--pid-file", execPid, id); r.code != 0 {
+		t.Errorf("exec --detach: %+v", r)
+	}
+	if d, err := os.ReadFile(execPid); err != nil || len(d) == 0 {
+		t.Errorf("exec --pid-file: %q %v", d, err)
+	}
+
+	// pause, resume, update.
+	if r = p("pause", id); r.code != 0 || stateOfBox(t, root, id).Status != "paused" {
+		t.Errorf("pause: %+v", r)
+	}
+	assertCleanError(t, p("pause", id), 1, "paused")
+	if r = p("resume", id); r.code != 0 || stateOfBox(t, root, id).Status != "running" {
+		t.Errorf("resume: %+v", r)
+	}
+	res := filepath.Join(t.TempDir(), "res.json")
+	os.WriteFile(res, []byte(`{"memory":{"limit":134217728},"pids":{"limit":100}}`), 0o644)
+	if r = p("update", "--resources", res, id); r.code != 0 {
+		t.Errorf("update: %+v", r)
+	}
+	var st struct {
+		MemoryLimit int64 `json:"memory_limit"`
+		PidsLimit   int64 `json:"pids_limit"`
+	}
+	json.Unmarshal([]byte(p("stats", "--json", id).stdout), &st)
+	if st.MemoryLimit != 128<<20 || st.PidsLimit != 100 {
+		t.Errorf("after update: %+v", st)
+	}
+	assertCleanError(t, p("update", "--cpus", "1", id), 1, "cpu")
+
+	// kill: TERM goes to the init, which passes it on; the box stops.
+	if r = p("kill", id, "TERM"); r.code != 0 {
+		t.Errorf("kill: %+v", r)
+	}
+	if !testutil.WaitFor(5*time.Second, func() bool { return stateOfBox(t, root, id).Status == "stopped" }) {
+		t.Fatal("box did not stop after kill TERM")
+	}
+	assertCleanError(t, p("exec", "--process", procFile, id), 125, "not running")
+	if r = p("delete", id); r.code != 0 {
+		t.Fatalf("delete: %+v", r)
+	}
+	var hs ociState
+	data, _ = os.ReadFile(filepath.Join(hooks, "poststop"))
+	if json.Unmarshal(data, &hs); hs.ID != id || hs.Status != "stopped" {
+		t.Errorf("poststop hook got %q", data)
+	}
+	assertCleanError(t, p("state", id), 1, "does not exist")
+	if _, err := os.Stat(filepath.Join(root, id)); !os.IsNotExist(err) {
+		t.Errorf("delete left state: %v", err)
+	}
+	assertNoLeftovers(t, leafOf(b))
+}
+
+func TestE2EOCIDeleteForceAndCreated(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, setArgs("sleep", "1000"))
+	leaf := leafOf(b)
+	for _, force := range []bool{false, true} {
+		id := boxName(t, "del"+strconv.FormatBool(force))
+		if r := pbox(t, "--root", root, "create", "--bundle", b, id); r.code != 0 {
+			t.Fatalf("create: %+v", r)
+		}
+		args := []string{"--root", root, "delete", id}
+		if force {
+			pbox(t, "--root", root, "start", id)
+			args = []string{"--root", root, "delete", "--force", id}
+		}
+		// A created box may be deleted without --force, as with runc.
+		if r := pbox(t, args...); r.code != 0 {
+			t.Fatalf("delete (force %v): %+v", force, r)
+		}
+		assertNoLeftovers(t, leaf)
+	}
+}
+
+func TestE2EOCIBadInput(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	id := boxName(t, "ocibad")
+	empty := t.TempDir()
+	assertCleanError(t, p("create", "--bundle", empty, id), 1, "no config.json")
+	os.WriteFile(filepath.Join(empty, "config.json"), []byte("{not json"), 0o644)
+	assertCleanError(t, p("create", "--bundle", empty, id), 1, "invalid JSON")
+
+	cases := []struct {
+		edit func(map[string]any)
+		want string
+	}{
+		{func(c map[string]any) { c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"} }, "linux.seccomp"},
+		{func(c map[string]any) {
+			l := c["linux"].(map[string]any)
+			l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "user"})
+		}, "user"},
+		{func(c map[string]any) { c["process"].(map[string]any)["cwd"] = "relative" }, "process.cwd"},
+		{func(c map[string]any) { c["process"].(map[string]any)["args"] = []string{} }, "process.args"},
+		{func(c map[string]any) {
+			c["process"].(map[string]any)["rlimits"] = []any{map[string]any{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}}
+		}, "RLIMIT_BOGUS"},
+		{func(c map[string]any) { c["linux"].(map[string]any)["cgroupsPath"] = "system.slice:pbox:x" }, "systemd"},
+		{func(c map[string]any) { c["root"].(map[string]any)["path"] = "/no/such/rootfs" }, "/no/such/rootfs"},
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "0-1"}}
+		}, "linux.resources.cpu.cpus"},
+		{setArgs("no-such-cmd-xyz"), "not found"},
+	}
+	for _, tc := range cases {
+		b := bundle(t, tc.edit)
+		r := p("create", "--bundle", b, id)
+		assertCleanError(t, r, 1, tc.want)
+		if _, err := os.Stat(filepath.Join(root, id)); !os.IsNotExist(err) {
+			t.Errorf("failed create (%s) left state: %v", tc.want, err)
+		}
+		assertNoLeftovers(t, leafOf(b))
+	}
+
+	// --log-format json: the error is also a JSON line in --log.
+	logFile := filepath.Join(t.TempDir(), "log.json")
+	r := pbox(t, "--root", root, "--log", logFile, "--log-format", "json", "start", "nobox")
+	assertCleanError(t, r, 1, "does not exist")
+	data, _ := os.ReadFile(logFile)
+	var line struct{ Level, Msg, Time string }
+	if err := json.Unmarshal(data, &line); err != nil || line.Level != "error" || !strings.Contains(line.Msg, "does not exist") || line.Time == "" {
+		t.Errorf("--log json: %q (%v)", data, err)
+	}
+	assertCleanError(t, p("--systemd-cgroup", "state", "x"), 1, "systemd")
+	assertCleanError(t, pbox(t, "--log-format", "xml", "list"), 125, "--log-format")
+}
+
+func TestE2EOCITerminalAndPreservedFDs(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+
+	// process.terminal: the pty master arrives on the console socket.
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "tty; echo done")(cfg)
+		cfg["process"].(map[string]any)["terminal"] = true
+	})
+	sockPath := filepath.Join(t.TempDir(), "console.sock")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	masterCh := make(chan *os.File, 1)
+	go func() {
+		conn, err := ln.AcceptUnix()
+		if err != nil {
+			masterCh <- nil
+			return
+		}
+		defer conn.Close()
+		buf, oob := make([]byte, 64), make([]byte, 64)
+		_, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+		msgs, perr := syscall.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || perr != nil || len(msgs) != 1 {
+			masterCh <- nil
+			return
+		}
+		fds, _ := syscall.ParseUnixRights(&msgs[0])
+		masterCh <- os.NewFile(uintptr(fds[0]), "master")
+	}()
+	id := boxName(t, "tty")
+	if r := pbox(t, "--root", root, "create", "--bundle", b, "--console-socket", sockPath, id); r.code != 0 {
+		t.Fatalf("create with a terminal: %+v", r)
+	}
+	master := <-masterCh
+	if master == nil {
+		t.Fatal("no pty master on the console socket")
+	}
+	defer master.Close()
+	pbox(t, "--root", root, "start", id)
+	out := make([]byte, 256)
+	master.SetReadDeadline(time.Now().Add(5 * time.Second))
+	var got string
+	for !strings.Contains(got, "done") {
+		n, err := master.Read(out)
+		got += string(out[:n])
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(got, "/dev/pts/0") {
+		t.Errorf("the process's terminal: %q; want /dev/pts/0 of the box's devpts", got)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "create", "--bundle", b, id+"x"), 1, "--console-socket")
+	pbox(t, "--root", root, "delete", "--force", id)
+
+	// --preserve-fds 1: the caller's fd 3 is the process's fd 3.
+	b2 := bundle(t, setArgs("sh", "-c", "echo via-fd3 >&3"))
+	rd, wr, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	id2 := boxName(t, "fds")
+	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b2, "--preserve-fds", "1", id2)
+	cmd.ExtraFiles = []*os.File{wr}
+	if err := cmd.Run(); err != nil { // no pipes: the box keeps pbox create's stdio
+		t.Fatalf("create --preserve-fds: %v", err)
+	}
+	wr.Close()
+	pbox(t, "--root", root, "start", id2)
+	rd.SetReadDeadline(time.Now().Add(5 * time.Second))
+	n, _ := rd.Read(out)
+	if string(out[:n]) != "via-fd3\n" {
+		t.Errorf("fd 3 in the box got %q", out[:n])
+	}
+	pbox(t, "--root", root, "delete", "--force", id2)
+	assertNoLeftovers(t, leafOf(b2))
+}
+
+func TestE2ESpecAndFeatures(t *testing.T) {
+	dir := t.TempDir()
+	if r := pbox(t, "spec", "-b", dir); r.code != 0 {
+		t.Fatalf("spec: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "spec", "-b", dir), 1, "exists")
+	var f struct {
+		OCIVersionMax string `json:"ociVersionMax"`
+		Hooks         []string
+		Linux         struct{ Namespaces []string }
+	}
+	r := pbox(t, "features")
+	if err := json.Unmarshal([]byte(r.stdout), &f); err != nil || len(f.Hooks) != 6 || len(f.Linux.Namespaces) == 0 {
+		t.Errorf("features: %+v (%v)", r, err)
+	}
+}
