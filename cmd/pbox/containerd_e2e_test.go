@@ -1,0 +1,296 @@
+package main
+
+// The real peer: a private containerd (Debian's), driving pbox through its
+// runc shim exactly as it drives runc (ctr run --runc-binary). No registry
+// is reachable, so the test builds a busybox OCI image itself.
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
+)
+
+const (
+	ctrNamespace = "pbox-ctr-test"
+	ctrImage     = "pbox.test/busybox:latest"
+)
+
+// ociImageTar writes a one-layer OCI image (layout tarball) of rootfs.
+func ociImageTar(t *testing.T, rootfs, out string) {
+	t.Helper()
+	var layer bytes.Buffer
+	tw := tar.NewWriter(&layer)
+	err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || p == rootfs {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		link := ""
+		if d.Type()&fs.ModeSymlink != 0 {
+			if link, err = os.Readlink(p); err != nil {
+				return err
+			}
+		}
+		hdr, err := tar.FileInfoHeader(info, link)
+		if err != nil {
+			return err
+		}
+		hdr.Name, _ = filepath.Rel(rootfs, p)
+		hdr.Uname, hdr.Gname = "", ""
+		if err := tw.WriteHeader(hdr); err != nil {
+			return err
+		}
+		if info.Mode().IsRegular() {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			_, err = tw.Write(data)
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = tw.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	blobs := map[string][]byte{}
+	add := func(data []byte) (string, int) {
+		sum := sha256.Sum256(data)
+		d := hex.EncodeToString(sum[:])
+		blobs[d] = data
+		return "sha256:" + d, len(data)
+	}
+	layerDigest, layerSize := add(layer.Bytes())
+	config, _ := json.Marshal(map[string]any{
+		"architecture": "amd64", "os": "linux",
+		"config": map[string]any{"Env": []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "Cmd": []string{"sh"}},
+		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
+	})
+	configDigest, configSize := add(config)
+	manifest, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": configDigest, "size": configSize},
+		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": layerSize}},
+	})
+	manifestDigest, manifestSize := add(manifest)
+	index, _ := json.Marshal(map[string]any{
+		"schemaVersion": 2,
+		"manifests": []any{map[string]any{
+			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifestDigest, "size": manifestSize,
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": ctrImage, "io.containerd.image.name": ctrImage},
+		}},
+	})
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := tar.NewWriter(f)
+	file := func(name string, data []byte) {
+		w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
+		w.Write(data)
+	}
+	file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
+	file("index.json", index)
+	for d, data := range blobs {
+		file("blobs/sha256/"+d, data)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// privateContainerd starts containerd with its own root, state and unix
+// socket under dir (no TCP listener: the CRI plugin is off) and stops it
+// by its recorded pid when the test ends.
+func privateContainerd(t *testing.T, dir string) (ctr func(args ...string) result) {
+	t.Helper()
+	sock := filepath.Join(dir, "containerd.sock")
+	cfg := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[debug]
+  address = ""
+[metrics]
+  address = ""
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc")
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("containerd", "--config", cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pid := cmd.Process.Pid
+	t.Cleanup(func() {
+		testutil.Kill(t, pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			testutil.Kill(t, pid, syscall.SIGKILL)
+			<-done
+		}
+		logf.Close()
+		killShims(t, sock)
+		unmountUnder(t, dir)
+		os.RemoveAll(filepath.Join("/run/containerd/runc", ctrNamespace))
+		for _, d := range testutil.CgroupDirs("", ctrNamespace) {
+			unix.Rmdir(d)
+		}
+		if t.Failed() {
+			data, _ := os.ReadFile(logf.Name())
+			t.Logf("containerd log (tail):\n%s", tail(string(data), 30))
+		}
+	})
+	if !testutil.WaitFor(10*time.Second, func() bool { _, err := os.Stat(sock); return err == nil }) {
+		t.Fatal("containerd did not create its socket")
+	}
+	return func(args ...string) result {
+		full := append([]string{"-a", sock, "-n", ctrNamespace}, args...)
+		c := exec.Command("ctr", full...)
+		var out, errOut bytes.Buffer
+		c.Stdout, c.Stderr = &out, &errOut
+		err := c.Run()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		} else if err != nil {
+			t.Fatalf("ctr %q: %v", args, err)
+		}
+		return result{out.String(), errOut.String(), code}
+	}
+}
+
+// killShims ends the containerd-shim-runc-v2 processes of this containerd
+// (found by its socket path on their command line), by pid.
+func killShims(t *testing.T, sock string) {
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid <= 1 {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if bytes.Contains(cmdline, []byte("containerd-shim")) && bytes.Contains(cmdline, []byte(sock)) {
+			testutil.Kill(t, pid, syscall.SIGKILL)
+		}
+	}
+}
+
+// unmountUnder lazily unmounts whatever containerd left mounted in dir.
+func unmountUnder(t *testing.T, dir string) {
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var targets []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			targets = append(targets, f[4])
+		}
+	}
+	for i := len(targets) - 1; i >= 0; i-- {
+		unix.Unmount(targets[i], unix.MNT_DETACH)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func TestE2EContainerdDrivesPbox(t *testing.T) {
+	testutil.RequireRoot(t)
+	for _, tool := range []string{"containerd", "ctr", "containerd-shim-runc-v2"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.SkipOrFail(t, "%s not found: apt-get install containerd", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "pbox-ctr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	image := filepath.Join(dir, "busybox.tar")
+	ociImageTar(t, busyboxRootfs(t), image)
+	ctr := privateContainerd(t, dir)
+	bin := pboxBin(t)
+	if r := ctr("images", "import", image); r.code != 0 {
+		t.Fatalf("ctr images import: %+v", r)
+	}
+
+	// A foreground echo.
+	if r := ctr("run", "--rm", "--runc-binary", bin, ctrImage, "echo1", "echo", "hello from pbox"); r.code != 0 || r.stdout != "hello from pbox\n" {
+		t.Fatalf("ctr run echo: %+v", r)
+	}
+
+	// A detached task, exec into it, kill, delete.
+	if r := ctr("run", "-d", "--runc-binary", bin, ctrImage, "task1", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("ctr run -d: %+v", r)
+	}
+	r := ctr("task", "exec", "--exec-id", "e1", "task1", "sh", "-c", "ps -o pid,args; hostname; exit 5")
+	if r.code != 5 || !strings.Contains(r.stdout, "pbox-init") || !strings.Contains(r.stdout, "sleep 1000") {
+		t.Errorf("ctr task exec: %+v; want the box's processes and exit 5", r)
+	}
+	if r = ctr("task", "ls"); !strings.Contains(r.stdout, "RUNNING") {
+		t.Errorf("task ls: %+v", r)
+	}
+	// pbox's init passes SIGTERM on to sleep (runc's PID 1 sleep would
+	// ignore it: no handler).
+	if r = ctr("task", "kill", "task1"); r.code != 0 {
+		t.Errorf("ctr task kill: %+v", r)
+	}
+	if !testutil.WaitFor(10*time.Second, func() bool { return strings.Contains(ctr("task", "ls").stdout, "STOPPED") }) {
+		t.Errorf("task1 did not stop after ctr task kill: %+v", ctr("task", "ls"))
+	}
+	if r = ctr("task", "delete", "task1"); r.code != 0 {
+		t.Errorf("ctr task delete: %+v", r)
+	}
+	if r = ctr("containers", "rm", "task1"); r.code != 0 {
+		t.Errorf("ctr containers rm: %+v", r)
+	}
+
+	// A memory limit that OOM-kills: exit status 137.
+	r = ctr("run", "--rm", "--memory-limit", strconv.Itoa(32<<20), "--runc-binary", bin, ctrImage, "oom1", "tail", "/dev/zero")
+	if r.code != 137 {
+		t.Errorf("ctr run --memory-limit with a memory hog: %+v; want 137", r)
+	}
+	if left, _ := filepath.Glob(filepath.Join("/run/containerd/runc", ctrNamespace, "*")); len(left) > 0 {
+		t.Errorf("pbox state left after delete: %v", left)
+	}
+}
