@@ -105,6 +105,9 @@ func assertNoLeftovers(t *testing.T, name string) {
 	if left := testutil.CgroupDirs(e2eParent, name); len(left) > 0 {
 		t.Errorf("box %s left cgroup directories: %v", name, left)
 	}
+	if _, err := os.Stat(filepath.Join("/run/pbox", name)); err == nil {
+		t.Errorf("box %s left its state directory in /run/pbox", name)
+	}
 }
 
 func assertCleanError(t *testing.T, r result, code int, want string) {
