@@ -27,8 +27,8 @@ type Box struct {
 	Options    box.Options
 	Filesystem rootfs.BundleSpec // planned into Config.Mounts by PlanMounts
 	Rootfs     string
-	Poststart []box.Hook
-	Poststop  []box.Hook
+	Poststart  []box.Hook
+	Poststop   []box.Hook
 }
 
 // Load reads and parses DIR/config.json.

@@ -253,7 +253,9 @@ func TestE2EOCIBadInput(t *testing.T) {
 		edit func(map[string]any)
 		want string
 	}{
-		{func(c map[string]any) { c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"} }, "linux.seccomp"},
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"}
+		}, "linux.seccomp"},
 		{func(c map[string]any) {
 			l := c["linux"].(map[string]any)
 			l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "user"})
