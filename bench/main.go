@@ -77,6 +77,10 @@ func main() {
 	}
 
 	fmt.Println()
+	lifecycleRows(*pbox, work, *rounds/4)
+	fmt.Println()
+	execRows(*pbox, *rounds)
+	fmt.Println()
 	reapRows(*pbox, *orphans)
 	fmt.Println()
 	idleRSS(*pbox)

@@ -284,3 +284,42 @@ func TestE2EBoxCommandErrors(t *testing.T) {
 	p("rm", name)
 	assertNoLeftovers(t, name)
 }
+
+// Two pbox processes racing on one id: exactly one box, one intact state.
+func TestE2ERacingOnOneID(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "race")
+	const racers = 6
+	results := make(chan result, racers)
+	for i := 0; i < racers; i++ {
+		go func() {
+			results <- pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000")
+		}()
+	}
+	won := 0
+	for i := 0; i < racers; i++ {
+		r := <-results
+		switch {
+		case r.code == 0:
+			won++
+		case r.code == 125 && strings.Contains(r.stderr, "exists"):
+		default:
+			t.Errorf("racer: %+v; want success or 'exists'", r)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d racers started box %s; want exactly 1", won, name)
+	}
+	all := psAll(t, root)
+	if len(all) != 1 || all[name].Status != "running" {
+		t.Errorf("after the race: %+v; want one running box", all)
+	}
+	if procs := testutil.CgroupProcs(e2eParent, name); len(procs) < 2 {
+		t.Errorf("the box's cgroup holds %v; want the init and sleep", procs)
+	}
+	if r := pbox(t, "--root", root, "rm", "-f", name); r.code != 0 {
+		t.Fatalf("rm -f: %+v", r)
+	}
+	assertNoLeftovers(t, name)
+}
