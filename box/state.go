@@ -214,7 +214,7 @@ func (s Store) Read(id string) (*Record, error) {
 	return &r, nil
 }
 
-// Write replaces the box's record atomically (write, fsync, rename).
+// Write replaces the box's record atomically (write a temp file, rename).
 func (s Store) Write(r *Record) error {
 	data, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -225,10 +225,10 @@ func (s Store) Write(r *Record) error {
 	if err != nil {
 		return fmt.Errorf("write state: %w", err)
 	}
+	// No fsync: state is about processes, which a power loss ends too
+	// (and /run is a tmpfs on most hosts). The rename is what matters: a
+	// reader, or a pbox killed mid-write, never sees half a file.
 	_, err = f.Write(append(data, '\n'))
-	if err == nil {
-		err = f.Sync()
-	}
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
