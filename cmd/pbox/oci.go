@@ -389,6 +389,9 @@ func removeBox(c *cli.Context, cmd string, force bool) error {
 	}
 	waitMonitor(rec)
 	rec, lock, err = st.Open(id)
+	if errors.Is(err, box.ErrNoSuchBox) {
+		return nil // a foreground pbox run removed its own box on the way out
+	}
 	if err != nil {
 		return fail(statusFailed, "%s: %v", cmd, err)
 	}
