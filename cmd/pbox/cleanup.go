@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/urfave/cli/v2"
 )
@@ -11,11 +12,12 @@ import (
 func newCleanupCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "cleanup",
-		Usage: "remove cgroups left behind by boxes whose pbox was killed (SIGKILL)",
+		Usage: "remove cgroups and state left behind by boxes whose pbox was killed (SIGKILL)",
 		Description: `A box dies with its pbox, even on SIGKILL, but a SIGKILLed pbox cannot
-	remove the box's cgroup directories. This removes every empty box cgroup
-	under --cgroup-parent, in every hierarchy; cgroups that still hold
-	processes are listed and left alone.
+	remove the box's cgroup directories and state. This removes the state of
+	foreground boxes whose pbox is gone and every empty box cgroup under
+	--cgroup-parent, in every hierarchy; cgroups that still hold processes
+	are listed and left alone. Stopped detached boxes stay (see pbox rm).
 	
 	example: sudo pbox cleanup`,
 		Flags: []cli.Flag{
@@ -30,6 +32,19 @@ func newCleanupCommand() *cli.Command {
 			}
 			if os.Geteuid() != 0 {
 				return fail(statusUsage, "cleanup: removing cgroups needs root: run it with sudo")
+			}
+			// The state of foreground boxes whose pbox died: a foreground
+			// box's state lives only as long as its pbox run.
+			st := store()
+			ids, _ := st.List()
+			for _, id := range ids {
+				rec, err := st.Read(id)
+				if err != nil || !rec.Foreground || st.Status(rec) != box.StatusStopped {
+					continue
+				}
+				if err := st.Remove(id); err == nil {
+					fmt.Fprintf(c.App.Writer, "removed %s\n", st.Dir(id))
+				}
 			}
 			removed, busy, err := cgroups.Sweep(cgroups.DetectMode(), cgroups.DefaultRoot, c.String("cgroup-parent"))
 			for _, d := range removed {
