@@ -1,14 +1,23 @@
-// Package box is the lifecycle of one box: the parent side that `pbox run`
-// drives (Run), the init that runs as PID 1 inside the box (Init), the
-// protocol between them (sync.go) and the exit-status rules (status.go).
+// Package box is the lifecycle of one box: the parent side (Run for pbox
+// run; Start, which returns once the box is up, for run -d's monitor and
+// for pbox create), the init that runs as PID 1 inside the box (Init), the
+// protocol between them (sync.go), the exit-status rules (status.go), the
+// on-disk state of boxes that outlive one pbox process (state.go), exec
+// into a running box (exec.go) and OCI hooks (hooks.go).
 //
 // The init is pbox itself, re-executed from /proc/self/exe with argv[0]
 // "pbox-init", so `ps` inside the box shows what PID 1 is. It is cloned
 // straight into its new namespaces (and, on cgroup v2, into its cgroup with
-// CLONE_INTO_CGROUP), so no code of the box ever runs outside them.
+// CLONE_INTO_CGROUP), so no code of the box ever runs outside them. For
+// pbox create it stops once everything is set up and waits on exec.fifo
+// until pbox start.
 //
-// Not for: joining an existing box (that needs setns before the Go runtime
-// starts; see package namespaces), or for processes that must outlive pbox:
-// the init dies with pbox (PR_SET_PDEATHSIG), and everything in the box
-// dies with the init.
+// Exec joins a running box from a locked, disposable OS thread (see
+// namespaces.JoinThread): no cgo, so the binary stays static.
+//
+// Not for: boxes with a user namespace (the Go runtime cannot join one:
+// pbox refuses to make them), or boxes that outlive every pbox process
+// without a caller that waits for them: the init dies with the pbox that
+// started it (PR_SET_PDEATHSIG) unless that was pbox create, whose caller
+// (containerd's shim) adopts it.
 package box

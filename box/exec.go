@@ -1,7 +1,6 @@
 package box
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -256,6 +255,3 @@ func sendFD(sock *os.File, f *os.File) error {
 	}
 	return nil
 }
-
-// ErrNotRunning is returned for an exec into a box that has stopped.
-var ErrNotRunning = errors.New("the box is not running")

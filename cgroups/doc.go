@@ -17,6 +17,13 @@
 // removes the directories. Every limit is read back after it is written: a
 // limit the kernel did not take is an error, never a silent no-op.
 //
+// Boxes that outlive the pbox that made them (run -d, create) keep their
+// cgroup in their state: Save and Reopen carry it between processes, for
+// Freeze (pause, with cgroup2's cgroup.freeze), Update (new limits for the
+// controllers a box has), Stats, Kill and Destroy. Device rules (OCI
+// linux.resources.devices) are written to the v1 devices controller; on a
+// pure v2 host they would need an eBPF program, and Create refuses them.
+//
 // Not for: systemd-managed cgroups (pbox writes cgroupfs directly), or
 // nested delegation for unprivileged users.
 package cgroups

@@ -19,7 +19,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "log", Usage: "also write errors to FILE (containerd reads it)"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "format of --log: text or json (JSON lines with level, msg, time)"},
 		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "refused: pbox writes cgroupfs itself and does not ask systemd for cgroups"},
-		&cli.BoolFlag{Name: "debug", Usage: "accepted for runc compatibility; use a command's --verbose to see each step"},
+		&cli.BoolFlag{Name: "debug", Usage: "explain each step on stderr, as a command's --verbose does (run, create)"},
 	}
 }
 
@@ -28,12 +28,14 @@ var globals struct {
 	store     box.Store
 	logFile   string
 	logFormat string
+	debug     bool
 }
 
 func setupGlobals(c *cli.Context) error {
 	globals.store = box.Store{Root: c.String("root")}
 	globals.logFile = c.String("log")
 	globals.logFormat = c.String("log-format")
+	globals.debug = c.Bool("debug")
 	if globals.logFormat != "text" && globals.logFormat != "json" {
 		f := globals.logFormat
 		globals.logFormat = "text"

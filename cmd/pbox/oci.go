@@ -181,7 +181,7 @@ func createAction(c *cli.Context) error {
 	opt.Detach = true
 	opt.StartFIFO = fifo
 	opt.PreserveFDs = c.Int("preserve-fds")
-	if c.Bool("verbose") {
+	if c.Bool("verbose") || globals.debug {
 		opt.Log = c.App.ErrWriter
 		ob.Config.Verbose = true
 	}

@@ -60,7 +60,7 @@ func runAction(c *cli.Context) error {
 		name: c.String("name"), hostname: c.String("hostname"), ns: c.String("ns"),
 		noInit: c.Bool("no-init"), memory: c.String("memory"), cpus: c.String("cpus"),
 		pids: c.String("pids-limit"), cgroupParent: c.String("cgroup-parent"),
-		env: c.StringSlice("env"), workdir: c.String("workdir"), verbose: c.Bool("verbose"),
+		env: c.StringSlice("env"), workdir: c.String("workdir"), verbose: c.Bool("verbose") || globals.debug,
 		rootfs: c.String("rootfs"), readOnly: c.Bool("read-only"), volumes: c.StringSlice("volume"),
 		tmpfs: c.StringSlice("tmpfs"), capAdd: c.StringSlice("cap-add"), capDrop: c.StringSlice("cap-drop"),
 		privileged: c.Bool("privileged"), noNewPrivs: c.Bool("no-new-privileges"),
