@@ -393,3 +393,43 @@ func TestE2ESpecAndFeatures(t *testing.T) {
 		t.Errorf("features: %+v (%v)", r, err)
 	}
 }
+
+// linux.namespaces[].path joins an existing namespace; sysctl and
+// linux.devices are applied inside the box.
+func TestE2EOCIJoinsANamespaceByPathWithSysctlsAndDevices(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	other := boxName(t, "netowner")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", other, "--cgroup-parent", e2eParent, "--ns", "pid,mnt,uts,net", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	pid := psAll(t, root)[other].Pid
+	netns := fmt.Sprintf("/proc/%d/ns/net", pid)
+	want, _ := os.Readlink(netns)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sleep", "1000")(cfg)
+		l := cfg["linux"].(map[string]any)
+		var ns []any
+		for _, n := range l["namespaces"].([]any) {
+			if n.(map[string]any)["type"] != "network" {
+				ns = append(ns, n)
+			}
+		}
+		l["namespaces"] = append(ns, map[string]any{"type": "network", "path": netns})
+		l["sysctl"] = map[string]string{"kernel.msgmax": "12345"} // ipc-namespaced
+		l["devices"] = []any{map[string]any{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 0o600}}
+	})
+	id := boxName(t, "joiner")
+	if r := pbox(t, "--root", root, "create", "--bundle", b, id); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	pbox(t, "--root", root, "start", id)
+	r := pbox(t, "--root", root, "exec", id, "--", "sh", "-c", "readlink /proc/self/ns/net; cat /proc/sys/kernel/msgmax; stat -c '%t:%T %a' /dev/fuse")
+	if r.stdout != want+"\n12345\na:e5 600\n" {
+		t.Errorf("in the joining box: %q; want net %s, msgmax 12345, /dev/fuse 10:229 mode 600", r.stdout, want)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	pbox(t, "--root", root, "rm", "-f", other)
+	assertNoLeftovers(t, leafOf(b))
+	assertNoLeftovers(t, other)
+}
