@@ -21,8 +21,9 @@
 // cgroup in their state: Save and Reopen carry it between processes, for
 // Freeze (pause, with cgroup2's cgroup.freeze), Update (new limits for the
 // controllers a box has), Stats, Kill and Destroy. Device rules (OCI
-// linux.resources.devices) are written to the v1 devices controller; on a
-// pure v2 host they would need an eBPF program, and Create refuses them.
+// linux.resources.devices) are written to the v1 devices controller, and
+// on a pure v2 host compiled into an eBPF device filter attached to the
+// box's cgroup (devicefilter.go).
 //
 // Not for: systemd-managed cgroups (pbox writes cgroupfs directly), or
 // nested delegation for unprivileged users.

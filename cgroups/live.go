@@ -40,11 +40,16 @@ func (c *Cgroup) Rel() string { return c.rel }
 // them by writing a pid (cgroup.procs) or one thread id (tasks).
 func (c *Cgroup) V1Dirs() []string { return c.v1dirs }
 
-// applyDevices writes the device access list (v1): the rules in order,
-// each to devices.allow or devices.deny, as runc does.
+// applyDevices sets the device access list: on v2 as an eBPF program
+// (devicefilter.go), on v1 and hybrid hosts the rules in order, each to
+// devices.allow or devices.deny, as runc does.
 func (c *Cgroup) applyDevices() error {
 	if len(c.limits.Devices) == 0 {
 		return nil
+	}
+	if c.mode == V2 {
+		c.log.printf("cgroup: attach a device filter (eBPF, %d rules) to %s", len(c.limits.Devices), c.v2dir)
+		return attachDeviceFilter(c.v2dir, c.limits.Devices)
 	}
 	dir := filepath.Join(c.root, "devices", c.rel)
 	for _, d := range c.limits.Devices {

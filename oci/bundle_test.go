@@ -59,8 +59,8 @@ func TestTranslateContainerdConfig(t *testing.T) {
 	if o.Limits.MemoryBytes != 33554432 || o.Limits.CPUShares != 1024 {
 		t.Errorf("limits %+v", o.Limits)
 	}
-	if len(o.Limits.Devices) != 10 || o.Limits.Devices[0].String() != "a" || o.Limits.Devices[0].Allow {
-		t.Errorf("device rules %v; want deny-all first, then 9 allows", o.Limits.Devices)
+	if len(o.Limits.Devices) != 18 || o.Limits.Devices[0].String() != "a" || o.Limits.Devices[0].Allow {
+		t.Errorf("device rules %v; want deny-all first, 9 allows, then the 8 defaults", o.Limits.Devices)
 	}
 	if got := o.Limits.Devices[8].String(); got != "c 136:* rwm" {
 		t.Errorf("pts rule %q", got)

@@ -15,9 +15,10 @@ const Version = "1.0.2"
 // DefaultSpec is what `pbox spec` writes, after `runc spec`: a rootfs
 // directory "rootfs", read-only, new pid/net/ipc/uts/mount namespaces,
 // the three capabilities runc keeps, the standard mounts, masked and
-// read-only paths. Unlike runc's, it asks for no terminal (so create and
-// start work from a script without a console socket) and has no cgroup
-// mount and no device list, which pbox does not support on every host.
+// read-only paths, and runc's "deny every device" rule (the box's /dev
+// nodes are made before it applies). Unlike runc's, it asks for no
+// terminal (so create and start work from a script without a console
+// socket) and has no cgroupfs mount, which pbox does not support.
 func DefaultSpec() *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	return &specs.Spec{
@@ -46,6 +47,9 @@ func DefaultSpec() *specs.Spec {
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
+			},
+			Resources: &specs.LinuxResources{
+				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
 			},
 			MaskedPaths:   append([]string(nil), rootfs.MaskedPaths...),
 			ReadonlyPaths: append([]string(nil), rootfs.ReadOnlyPaths...),

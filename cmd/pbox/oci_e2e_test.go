@@ -433,3 +433,45 @@ func TestE2EOCIJoinsANamespaceByPathWithSysctlsAndDevices(t *testing.T) {
 	assertNoLeftovers(t, leafOf(b))
 	assertNoLeftovers(t, other)
 }
+
+// linux.resources.devices: v1's devices controller on this host, an eBPF
+// device filter on cgroup v2 (the VM lane).
+func TestE2EOCIDeviceRules(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "echo x > /dev/null && echo null-ok; if head -c1 /dev/kmsg >/dev/null 2>&1; then echo kmsg-open; else echo kmsg-denied; fi")(cfg)
+		// The host's /dev/kmsg (c 1:11), bound in: the node is there, the
+		// rules deny it. The standard nodes stay usable.
+		cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+			"destination": "/dev/kmsg", "type": "bind", "source": "/dev/kmsg", "options": []string{"bind"},
+		})
+		cfg["linux"].(map[string]any)["resources"] = map[string]any{"devices": []any{map[string]any{"allow": false, "access": "rwm"}}}
+	})
+	id := boxName(t, "devices")
+	out := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	f.Close()
+	if err != nil {
+		data, _ := os.ReadFile(out)
+		t.Fatalf("create: %v %s", err, data)
+	}
+	pbox(t, "--root", root, "start", id)
+	var got string
+	testutil.WaitFor(5*time.Second, func() bool {
+		data, _ := os.ReadFile(out)
+		got = string(data)
+		return strings.Contains(got, "kmsg-")
+	})
+	if got != "null-ok\nkmsg-denied\n" {
+		t.Errorf("in a box whose rules deny every device: %q; want /dev/null usable (a default) and /dev/kmsg denied", got)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+}
