@@ -134,14 +134,9 @@ func limitsText(l cgroups.Limits) string {
 
 // psBox is runc's `ps ID`: the processes in one box.
 func psBox(c *cli.Context) error {
-	id, err := oneID(c)
+	_, rec, err := readBox(c)
 	if err != nil {
 		return err
-	}
-	st := store()
-	rec, err := st.Read(id)
-	if err != nil {
-		return fail(statusFailed, "ps: %v", err)
 	}
 	pids, err := cgroups.Reopen(rec.Cgroup, nil).Procs()
 	if err != nil {
@@ -206,10 +201,6 @@ func newKillCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the box"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
-			if err != nil {
-				return err
-			}
 			sig := unix.SIGTERM
 			if c.NArg() > 1 {
 				s, ok := parseSignal(c.Args().Get(1))
@@ -221,11 +212,11 @@ func newKillCommand() *cli.Command {
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			st := store()
-			rec, err := st.Read(id)
+			st, rec, err := readBox(c)
 			if err != nil {
-				return fail(statusFailed, "kill: %v", err)
+				return err
 			}
+			id := rec.ID
 			if s := st.Status(rec); s == box.StatusStopped || s == box.StatusCreating {
 				return fail(statusFailed, "kill: box %s is %s: nothing to signal", id, s)
 			}
@@ -276,21 +267,17 @@ func newStopCommand() *cli.Command {
 			&cli.IntFlag{Name: "time", Aliases: []string{"t"}, Value: 10, Usage: "seconds to wait before SIGKILL"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
-			if err != nil {
-				return err
-			}
 			if c.Int("time") < 0 {
 				return fail(statusFailed, "stop: --time %d: must be 0 or more", c.Int("time"))
 			}
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			st := store()
-			rec, err := st.Read(id)
+			st, rec, err := readBox(c)
 			if err != nil {
-				return fail(statusFailed, "stop: %v", err)
+				return err
 			}
+			id := rec.ID
 			status := st.Status(rec)
 			if status == box.StatusStopped {
 				return nil // as docker stop: already done
@@ -336,15 +323,11 @@ func newLogsCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox run -d --name web -- sh -c 'echo hi' && sudo pbox logs web",
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
+			st, rec, err := readBox(c)
 			if err != nil {
 				return err
 			}
-			st := store()
-			rec, err := st.Read(id)
-			if err != nil {
-				return fail(statusFailed, "logs: %v", err)
-			}
+			id := rec.ID
 			if !rec.Detached {
 				return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
 			}
@@ -369,15 +352,11 @@ func newStatsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
+			st, rec, err := readBox(c)
 			if err != nil {
 				return err
 			}
-			st := store()
-			rec, err := st.Read(id)
-			if err != nil {
-				return fail(statusFailed, "stats: %v", err)
-			}
+			id := rec.ID
 			if s := st.Status(rec); s == box.StatusStopped {
 				return fail(statusFailed, "stats: box %s is stopped: its cgroup is gone", id)
 			}
@@ -431,14 +410,11 @@ func newEventsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-follow", Usage: "print what happened so far and return"},
 		},
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
+			st, rec, err := readBox(c)
 			if err != nil {
 				return err
 			}
-			st := store()
-			if _, err := st.Read(id); err != nil {
-				return fail(statusFailed, "events: %v", err)
-			}
+			id := rec.ID
 			var offset int64
 			for {
 				data, _ := os.ReadFile(st.Path(id, "events.jsonl"))

@@ -33,6 +33,37 @@ func oneID(c *cli.Context) (string, error) {
 	return id, nil
 }
 
+// readBox reads the box named on the command line, without locking it.
+func readBox(c *cli.Context) (box.Store, *box.Record, error) {
+	id, err := oneID(c)
+	if err != nil {
+		return box.Store{}, nil, err
+	}
+	st := store()
+	rec, err := st.Read(id)
+	if err != nil {
+		return st, nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
+	}
+	return st, rec, nil
+}
+
+// openBox locks the box named on the command line for a change (root only).
+func openBox(c *cli.Context) (box.Store, *box.Record, *box.Lock, error) {
+	id, err := oneID(c)
+	if err != nil {
+		return box.Store{}, nil, nil, err
+	}
+	if err := needRoot(c); err != nil {
+		return box.Store{}, nil, nil, err
+	}
+	st := store()
+	rec, lock, err := st.Open(id)
+	if err != nil {
+		return st, nil, nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
+	}
+	return st, rec, lock, nil
+}
+
 func needRoot(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return fail(statusFailed, "%s: needs root: run it with sudo", c.Command.Name)
@@ -255,18 +286,11 @@ func newStartCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox create --bundle ./b web && sudo pbox start web",
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
+			st, rec, lock, err := openBox(c)
 			if err != nil {
 				return err
 			}
-			if err := needRoot(c); err != nil {
-				return err
-			}
-			st := store()
-			rec, lock, err := st.Open(id)
-			if err != nil {
-				return fail(statusFailed, "start: %v", err)
-			}
+			id := rec.ID
 			defer lock.Unlock()
 			if s := st.Status(rec); s != box.StatusCreated {
 				return fail(statusFailed, "start: box %s is %s, not created: only a box made by 'pbox create' can be started, once", id, s)
@@ -321,14 +345,9 @@ func newStateCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox state web | jq -r .status",
 		Action: func(c *cli.Context) error {
-			id, err := oneID(c)
+			st, rec, err := readBox(c)
 			if err != nil {
 				return err
-			}
-			st := store()
-			rec, err := st.Read(id)
-			if err != nil {
-				return fail(statusFailed, "state: %v", err)
 			}
 			data, _ := json.MarshalIndent(stateOf(st, rec), "", "  ")
 			fmt.Fprintln(c.App.Writer, string(data))
@@ -356,18 +375,11 @@ func newDeleteCommand() *cli.Command {
 // monitor to record the exit, remove the cgroup, run poststop hooks,
 // remove the state.
 func removeBox(c *cli.Context, cmd string, force bool) error {
-	id, err := oneID(c)
+	st, rec, lock, err := openBox(c)
 	if err != nil {
 		return err
 	}
-	if err := needRoot(c); err != nil {
-		return err
-	}
-	st := store()
-	rec, lock, err := st.Open(id)
-	if err != nil {
-		return fail(statusFailed, "%s: %v", cmd, err)
-	}
+	id := rec.ID
 	status := st.Status(rec)
 	switch status {
 	case box.StatusStopped, box.StatusCreated:
@@ -496,18 +508,11 @@ func newResumeCommand() *cli.Command {
 }
 
 func freeze(c *cli.Context, frozen bool) error {
-	id, err := oneID(c)
+	st, rec, lock, err := openBox(c)
 	if err != nil {
 		return err
 	}
-	if err := needRoot(c); err != nil {
-		return err
-	}
-	st := store()
-	rec, lock, err := st.Open(id)
-	if err != nil {
-		return fail(statusFailed, "%s: %v", c.Command.Name, err)
-	}
+	id := rec.ID
 	defer lock.Unlock()
 	want := box.StatusRunning
 	if !frozen {
@@ -543,18 +548,11 @@ func newUpdateCommand() *cli.Command {
 }
 
 func updateAction(c *cli.Context) error {
-	id, err := oneID(c)
+	st, rec, lock, err := openBox(c)
 	if err != nil {
 		return err
 	}
-	if err := needRoot(c); err != nil {
-		return err
-	}
-	st := store()
-	rec, lock, err := st.Open(id)
-	if err != nil {
-		return fail(statusFailed, "update: %v", err)
-	}
+	id := rec.ID
 	defer lock.Unlock()
 	if s := st.Status(rec); s == box.StatusStopped {
 		return fail(statusFailed, "update: box %s is stopped", id)

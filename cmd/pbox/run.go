@@ -120,8 +120,10 @@ func runAction(c *cli.Context) error {
 			if errors.As(err, &se) {
 				code, msg = se.Code, se.Error()
 			}
-			fmt.Fprintf(mon, "err %d %s\n", code, msg)
+			// State first: once pbox run -d hears, it exits, and the
+			// failed box must already be gone.
 			st.Remove(cfg.Name)
+			fmt.Fprintf(mon, "err %d %s\n", code, msg)
 			return &exitError{code: code}
 		}
 		recordExit(st, rec.ID, res)
