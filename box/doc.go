@@ -15,8 +15,8 @@
 // Exec joins a running box from a locked, disposable OS thread (see
 // namespaces.JoinThread): no cgo, so the binary stays static.
 //
-// Not for: boxes with a user namespace (the Go runtime cannot join one:
-// pbox refuses to make them), or boxes that outlive every pbox process
+// Not for: exec into a box with its own user namespace (the Go runtime
+// cannot join one; Exec says so), or boxes that outlive every pbox process
 // without a caller that waits for them: the init dies with the pbox that
 // started it (PR_SET_PDEATHSIG) unless that was pbox create, whose caller
 // (containerd's shim) adopts it.

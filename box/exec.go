@@ -63,6 +63,10 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return nil, &SetupError{Step: "exec", Err: "no command given", Code: StatusSetupFailed}
 	}
+	if same, err := namespaces.Same(rec.Pid, namespaces.User); err == nil && !same {
+		return nil, &SetupError{Step: "exec", Code: StatusSetupFailed,
+			Err: "the box has its own user namespace, which pbox exec cannot join: the kernel lets only a single-threaded process enter one, and pbox is a Go program without cgo (see namespaces/doc.go)"}
+	}
 	join := map[namespaces.Kind]string{}
 	for _, k := range []namespaces.Kind{namespaces.Cgroup, namespaces.IPC, namespaces.UTS, namespaces.Net, namespaces.PID, namespaces.Mount} {
 		same, err := namespaces.Same(rec.Pid, k)

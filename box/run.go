@@ -45,6 +45,9 @@ type Options struct {
 	Console   *os.File // a connected console socket, for cfg.Terminal
 	// PreserveFDs passes pbox's fds 3..3+N-1 on to COMMAND (as 3..).
 	PreserveFDs int
+	// UIDMappings and GIDMappings are the maps of a new user namespace
+	// (cfg.Namespaces has namespaces.User).
+	UIDMappings, GIDMappings []syscall.SysProcIDMap
 	// Join are existing namespaces the box enters instead of new ones.
 	Join map[namespaces.Kind]string
 	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
@@ -214,6 +217,15 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 	}
 	if !opt.Detach {
 		sys.Pdeathsig = syscall.SIGKILL
+	}
+	if cfg.has(namespaces.User) {
+		// The child waits until Go has written its uid/gid maps.
+		sys.UidMappings, sys.GidMappings = opt.UIDMappings, opt.GIDMappings
+		sys.GidMappingsEnableSetgroups = true // COMMAND may get supplementary groups
+		// Become the namespace's root once mapped: pbox's own uid (host
+		// root) is usually not in the map, which would leave the init an
+		// unmapped "nobody" without capabilities.
+		sys.Credential = &syscall.Credential{Uid: 0, Gid: 0}
 	}
 	for k := range opt.Join {
 		sys.Cloneflags &^= namespaces.CloneFlags([]namespaces.Kind{k})

@@ -14,7 +14,9 @@
 // thread gets a private root and cwd, which setns into a mount namespace
 // needs), then setns into each namespace; the process forked from that
 // thread is born inside the box, and the thread is thrown away. What this
-// cannot join is a user namespace, so pbox does not create boxes with one.
+// cannot join is a user namespace: pbox makes one only for OCI bundles that
+// ask (clone with the bundle's uid/gid maps), and pbox exec refuses to
+// enter such a box, saying why.
 // UTS and net namespaces can also be joined briefly and left again, which
 // is how the inspector reads a box's hostname.
 //

@@ -45,6 +45,9 @@ func JoinThread(paths map[Kind]string) error {
 		fds[k] = fd
 	}
 	for k := range paths {
+		if k == User {
+			return fmt.Errorf("cannot join a user namespace from a multi-threaded Go process (the kernel requires a single thread): %w", unix.EINVAL)
+		}
 		if _, ok := cloneFlags[k]; !ok {
 			return fmt.Errorf("%w %q: cannot be joined", ErrUnknown, k)
 		}

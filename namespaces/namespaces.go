@@ -20,6 +20,10 @@ const (
 	IPC    Kind = "ipc"
 	Net    Kind = "net"
 	Cgroup Kind = "cgroup"
+	// User is made only for OCI bundles, which give the uid/gid maps
+	// (pbox run's --ns does not offer it), and can never be joined from
+	// Go: see JoinThread.
+	User Kind = "user"
 )
 
 // Default is what `pbox run` creates when --ns is not given.
@@ -107,6 +111,9 @@ func Has(kinds []Kind, k Kind) bool {
 func CloneFlags(kinds []Kind) uintptr {
 	var f uintptr
 	for _, k := range kinds {
+		if k == User {
+			f |= unix.CLONE_NEWUSER
+		}
 		f |= cloneFlags[k]
 	}
 	return f

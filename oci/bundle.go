@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/box"
@@ -298,7 +299,6 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		field string
 		why   string
 	}{
-		{len(l.UIDMappings) > 0 || len(l.GIDMappings) > 0, "linux.uidMappings/gidMappings", "user namespaces are not supported (pbox exec could not join them without cgo)"},
 		{l.Seccomp != nil, "linux.seccomp", "no seccomp filter support yet"},
 		{l.MountLabel != "", "linux.mountLabel", "no SELinux support"},
 		{l.IntelRdt != nil, "linux.intelRdt", ""},
@@ -321,10 +321,13 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		}
 		seen[ns.Type] = true
 		k, ok := ociNamespaces[ns.Type]
-		if !ok {
-			if ns.Type == specs.UserNamespace {
-				return fmt.Errorf("linux.namespaces[%d]: user: %w: pbox exec could not join it without cgo", i, ErrUnsupported)
+		if ns.Type == specs.UserNamespace {
+			if ns.Path != "" {
+				return fmt.Errorf("linux.namespaces[%d]: user with a path: %w: joining a user namespace needs a single-threaded process (cgo); pbox can only make a new one", i, ErrUnsupported)
 			}
+			k, ok = namespaces.User, true
+		}
+		if !ok {
 			return fmt.Errorf("linux.namespaces[%d]: type %q: %w", i, ns.Type, ErrUnsupported)
 		}
 		if ns.Path != "" {
@@ -338,6 +341,15 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 			continue
 		}
 		cfg.Namespaces = append(cfg.Namespaces, k)
+	}
+	if seen[specs.UserNamespace] != (len(l.UIDMappings) > 0) || seen[specs.UserNamespace] != (len(l.GIDMappings) > 0) {
+		return errors.New("linux.uidMappings and linux.gidMappings: give both with a new user namespace, and neither without one")
+	}
+	for _, m := range l.UIDMappings {
+		opt.UIDMappings = append(opt.UIDMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
+	}
+	for _, m := range l.GIDMappings {
+		opt.GIDMappings = append(opt.GIDMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 	}
 	if !seen[specs.MountNamespace] {
 		return errors.New("linux.namespaces: a mount namespace is required (pbox pivots into root.path)")

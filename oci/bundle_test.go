@@ -117,10 +117,13 @@ func TestTranslateRefusesByName(t *testing.T) {
 		unsupported bool
 	}{
 		{"seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }, "linux.seccomp", true},
-		{"user ns", func(s *specs.Spec) {
+		{"user ns without maps", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		}, "linux.namespaces[5]: user", true},
-		{"uid maps", func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "uidMappings", true},
+		}, "uidMappings", false},
+		{"joining a user ns", func(s *specs.Spec) {
+			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/1/ns/user"})
+		}, "linux.namespaces[5]: user with a path", true},
+		{"uid maps without a user ns", func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "uidMappings", false},
 		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "x" }, "process.apparmorProfile", true},
 		{"username", func(s *specs.Spec) { s.Process.User.Username = "bob" }, "process.user.username", true},
 		{"cpuset", func(s *specs.Spec) { s.Linux.Resources.CPU.Cpus = "0" }, "linux.resources.cpu.cpus", true},
@@ -191,5 +194,19 @@ func TestNonRootCapabilitiesComeFromAmbient(t *testing.T) {
 	b, err := Translate(spec, "/b", "x")
 	if err != nil || len(b.Config.Ambient) != 3 {
 		t.Errorf("non-root with ambient: %v %+v", err, b)
+	}
+}
+
+func TestUserNamespaceWithMaps(t *testing.T) {
+	spec := DefaultSpec()
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	b, err := Translate(spec, "/b", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !namespaces.Has(b.Config.Namespaces, namespaces.User) || len(b.Options.UIDMappings) != 1 || b.Options.UIDMappings[0].HostID != 100000 {
+		t.Errorf("user namespace: %v %+v", b.Config.Namespaces, b.Options.UIDMappings)
 	}
 }

@@ -475,3 +475,54 @@ func TestE2EOCIDeviceRules(t *testing.T) {
 	pbox(t, "--root", root, "delete", "--force", id)
 	assertNoLeftovers(t, leafOf(b))
 }
+
+// A new user namespace with uid/gid maps: root in the box is an
+// unprivileged uid on the host. pbox exec refuses to join it, by name.
+func TestE2EOCIUserNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "id -u; cat /proc/self/uid_map; exec sleep 1000")(cfg)
+		l := cfg["linux"].(map[string]any)
+		l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "user"})
+		m := []any{map[string]any{"containerID": 0, "hostID": 200000, "size": 65536}}
+		l["uidMappings"], l["gidMappings"] = m, m
+	})
+	// The box's root is host uid 200000: it must be able to reach the
+	// rootfs, as with runc (t.TempDir makes 0700 directories).
+	for d := filepath.Dir(b); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
+	id := boxName(t, "userns")
+	out := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	err = cmd.Run()
+	f.Close()
+	if err != nil {
+		data, _ := os.ReadFile(out)
+		t.Fatalf("create with a user namespace: %v %s", err, data)
+	}
+	pbox(t, "--root", root, "start", id)
+	var got string
+	testutil.WaitFor(5*time.Second, func() bool {
+		data, _ := os.ReadFile(out)
+		got = string(data)
+		return strings.Count(got, "\n") >= 2
+	})
+	if fields := strings.Fields(got); len(fields) != 4 || fields[0] != "0" || fields[1] != "0" || fields[2] != "200000" || fields[3] != "65536" {
+		t.Errorf("inside: %q; want uid 0 mapped to 200000", got)
+	}
+	pid := stateOfBox(t, root, id).Pid
+	status, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if uids := statusField(string(status), "Uid"); len(uids) == 0 || uids[0] != "200000" {
+		t.Errorf("on the host the box's init runs as %v; want 200000", uids)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "exec", id, "--", "true"), 125, "user namespace")
+	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+}
