@@ -21,9 +21,10 @@ import (
 
 func newExecCommand() *cli.Command {
 	return &cli.Command{
-		Name:      "exec",
-		Usage:     "run a new process inside a running box",
-		ArgsUsage: "ID [--] COMMAND [ARG...]",
+		Name:                   "exec",
+		UseShortOptionHandling: true, // -it, as with docker exec
+		Usage:                  "run a new process inside a running box",
+		ArgsUsage:              "ID [--] COMMAND [ARG...]",
 		Description: `The process joins every namespace of the box and its cgroup: it gets a
 	pid of the box's, sees the box's processes, root and hostname, and has
 	the box's environment and capabilities. pbox exec waits for it and exits
@@ -177,7 +178,7 @@ func execAction(c *cli.Context) error {
 		}
 	}()
 	if run.Master != nil {
-		restore := attachTerminal(run.Master)
+		restore := attachTerminal(run.Master, c.Bool("interactive"))
 		defer restore()
 	}
 	if status := run.Wait(); status != 0 {
@@ -205,17 +206,21 @@ func parseUser(s string) (*box.User, error) {
 	return u, nil
 }
 
-// attachTerminal connects pbox's terminal to the box's pty: raw mode on
-// ours, bytes copied both ways, sizes kept in step.
-func attachTerminal(master *os.File) func() {
+// attachTerminal connects pbox's terminal to the box's pty: its output
+// to ours, and with -i our keystrokes to it (raw mode, sizes in step).
+func attachTerminal(master *os.File, interactive bool) func() {
 	restore := func() {}
 	if term.IsTerminal(int(os.Stdin.Fd())) {
-		if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
-			restore = func() { term.Restore(int(os.Stdin.Fd()), old) }
-		}
 		resizePty(master)
+		if interactive {
+			if old, err := term.MakeRaw(int(os.Stdin.Fd())); err == nil {
+				restore = func() { term.Restore(int(os.Stdin.Fd()), old) }
+			}
+		}
 	}
-	go io.Copy(master, os.Stdin)
+	if interactive {
+		go io.Copy(master, os.Stdin)
+	}
 	copied := make(chan struct{})
 	go func() {
 		io.Copy(os.Stdout, master) // ends with EIO once the process exits
