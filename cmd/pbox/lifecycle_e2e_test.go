@@ -233,6 +233,14 @@ func TestE2EKilledPboxLeavesAStoppedBoxThatRmCleans(t *testing.T) {
 		if !testutil.WaitFor(5*time.Second, func() bool { e = psAll(t, root)[name]; return e.Status == "stopped" }) {
 			t.Fatalf("after SIGKILL of pbox (%d), ps says %+v; want stopped", monitor, e)
 		}
+		if !detached {
+			// The name is free again at once, as after any foreground box.
+			if r := pbox(t, "--root", root, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "true"); r.code != 0 {
+				t.Errorf("reusing the name of a SIGKILLed foreground box: %+v", r)
+			}
+			assertNoLeftovers(t, name)
+			continue
+		}
 		if r := pbox(t, "--root", root, "rm", name); r.code != 0 {
 			t.Fatalf("rm: %+v", r)
 		}

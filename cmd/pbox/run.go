@@ -84,6 +84,9 @@ func runAction(c *cli.Context) error {
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		lock, err := st.Claim(cfg.Name)
+		if errors.Is(err, box.ErrBoxExists) && removeStaleForeground(st, cfg.Name) {
+			lock, err = st.Claim(cfg.Name)
+		}
 		if errors.Is(err, box.ErrBoxExists) {
 			return fail(statusUsage, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
 		}
@@ -406,4 +409,21 @@ func generateName() string {
 	b := make([]byte, 3)
 	unix.Getrandom(b, 0)
 	return "pbox-" + hex.EncodeToString(b)
+}
+
+// removeStaleForeground removes the state a SIGKILLed foreground pbox run
+// left under this name (its box died with it), so the name can be used
+// again at once, as the empty cgroup it also left is. It decides under
+// the box's lock, so it never removes a box another pbox is starting.
+func removeStaleForeground(st box.Store, name string) bool {
+	rec, lock, err := st.Open(name)
+	if err != nil {
+		return false
+	}
+	defer lock.Unlock()
+	if !rec.Foreground || st.Status(rec) != box.StatusStopped {
+		return false
+	}
+	cgroups.Reopen(rec.Cgroup, nil).Destroy()
+	return st.Remove(name) == nil
 }
