@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -604,15 +605,22 @@ func rmdirRetry(dir string) error {
 
 // ParseOOMKills reads the oom_kill counter from memory.events (v2) or
 // memory.oom_control (v1): both are "key value" lines.
-func ParseOOMKills(r interface{ Read([]byte) (int, error) }) (uint64, error) {
+func ParseOOMKills(r io.Reader) (uint64, error) {
+	n, _, err := flatKey(r, "oom_kill")
+	return n, err
+}
+
+// flatKey finds key in "key value" lines and parses its value.
+func flatKey(r io.Reader, key string) (n uint64, found bool, err error) {
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
 		k, v, ok := strings.Cut(sc.Text(), " ")
-		if ok && k == "oom_kill" {
-			return strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+		if ok && k == key {
+			n, err = strconv.ParseUint(strings.TrimSpace(v), 10, 64)
+			return n, err == nil, err
 		}
 	}
-	return 0, sc.Err()
+	return 0, false, sc.Err()
 }
 
 // explain turns the errno of a failed mkdir or write into advice.

@@ -103,16 +103,8 @@ func (c *Cgroup) Frozen() (bool, error) {
 	if c.v2dir == "" {
 		return false, nil
 	}
-	data, err := os.ReadFile(filepath.Join(c.v2dir, "cgroup.events"))
-	if err != nil {
-		return false, err
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && k == "frozen" {
-			return v == "1", nil
-		}
-	}
-	return false, nil
+	n, _ := statKey(filepath.Join(c.v2dir, "cgroup.events"), "frozen")
+	return n == 1, nil
 }
 
 // Update changes the limits of a live box. A box can only get new values
@@ -231,17 +223,14 @@ func (c *Cgroup) Stats() (Stats, error) {
 	return s, nil
 }
 
-// statKey reads one "key value" line of a flat-keyed cgroup file.
+// statKey reads one "key value" line of a flat-keyed cgroup file
+// (cpu.stat, memory.events, memory.oom_control, cgroup.events).
 func statKey(file, key string) (uint64, bool) {
-	data, err := os.ReadFile(file)
+	f, err := os.Open(file)
 	if err != nil {
 		return 0, false
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if k, v, ok := strings.Cut(line, " "); ok && k == key {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 10, 64)
-			return n, err == nil
-		}
-	}
-	return 0, false
+	defer f.Close()
+	n, found, err := flatKey(f, key)
+	return n, found && err == nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/inspect"
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -161,23 +161,18 @@ func psBox(c *cli.Context) error {
 	return nil
 }
 
-// boxPid is the innermost pid of a process (the last NSpid field).
+// boxPid is the innermost pid of a process (the last NSpid entry).
 func boxPid(pid int) string {
 	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return "?"
 	}
 	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "NSpid:"); ok {
-			fs := strings.Fields(v)
-			if len(fs) > 0 {
-				return fs[len(fs)-1]
-			}
-		}
+	st, err := inspect.ParseStatus(f)
+	if err != nil || len(st.NSpid) == 0 {
+		return "?"
 	}
-	return "?"
+	return strconv.Itoa(st.NSpid[len(st.NSpid)-1])
 }
 
 func cmdline(pid int) string {
@@ -401,9 +396,9 @@ func newEventsCommand() *cli.Command {
 		Name:      "events",
 		Usage:     "print a box's events as JSON lines (start, oom, exit), following until it exits",
 		ArgsUsage: "ID",
-		Description: `Boxes started by pbox run (with or without -d) record start, oom and
-	exit (with the status). A box made by pbox create has no pbox watching it
-	(containerd does), so it records start only.
+		Description: `Boxes started by pbox run -d record start, oom and exit (with the
+	status). A box made by pbox create has no pbox watching it (containerd
+	does), so it records start only; a foreground box records none.
 	
 	example: sudo pbox events web | jq -c .`,
 		Flags: []cli.Flag{

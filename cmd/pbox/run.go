@@ -105,8 +105,8 @@ func runAction(c *cli.Context) error {
 	res, err := box.Run(cfg, opt, func(b *box.Box) {
 		rec.Pid, rec.PidStart, rec.Cgroup = b.Pid, b.PidStart, b.Cgroup.Save()
 		st.Write(rec)
-		st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid})
 		if mon != nil {
+			st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid})
 			fmt.Fprintf(mon, "ok\n")
 			mon.Close()
 			watch = watchOOM(st, rec.ID, b.Cgroup)
@@ -163,25 +163,6 @@ type runFlags struct {
 	volumes, tmpfs, capAdd, capDrop           []string
 }
 
-// validName reports whether name can be a box name: it becomes a cgroup
-// directory, so 1-64 of [a-zA-Z0-9_.-], starting with a letter or digit.
-// (Hand-written: a package-level regexp is compiled at every start of
-// pbox and of pbox-init.)
-func validName(name string) bool {
-	if len(name) == 0 || len(name) > 64 {
-		return false
-	}
-	for i, r := range name {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
-		case i > 0 && (r == '_' || r == '.' || r == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 // buildRun checks every flag and turns them into the box's config. Every
 // message names the flag and says how to fix it.
 func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
@@ -198,7 +179,7 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 	if cfg.Name == "" {
 		cfg.Name = generateName()
 	}
-	if !validName(cfg.Name) {
+	if box.ValidID(cfg.Name) != nil {
 		return cfg, opt, fmt.Errorf("--name %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", cfg.Name)
 	}
 	cfg.Hostname = f.hostname

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	"github.com/pbox-dev/pbox/box"
 )
 
 func TestBuildRunDefaults(t *testing.T) {
@@ -11,7 +13,7 @@ func TestBuildRunDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !validName(cfg.Name) || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
+	if box.ValidID(cfg.Name) != nil || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
 		t.Errorf("generated name %q", cfg.Name)
 	}
 	if cfg.Hostname != cfg.Name {
@@ -65,15 +67,11 @@ func TestBuildRunRejects(t *testing.T) {
 	}
 }
 
-func TestValidName(t *testing.T) {
-	for _, ok := range []string{"a", "web-1", "A.b_c", strings.Repeat("x", 64)} {
-		if !validName(ok) {
-			t.Errorf("%q refused", ok)
-		}
-	}
-	for _, bad := range []string{"", "-a", ".a", "a/b", "a b", "..", strings.Repeat("x", 65), "é"} {
-		if validName(bad) {
-			t.Errorf("%q accepted", bad)
+func TestNameRulesAreTheStateStore(t *testing.T) {
+	// --name is a box id: the same rule as box.ValidID (tested there).
+	for _, bad := range []string{"-a", "a/b", strings.Repeat("x", 65)} {
+		if _, _, err := buildRun(runFlags{name: bad, ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"true"}}, nil); err == nil {
+			t.Errorf("--name %q accepted", bad)
 		}
 	}
 }
