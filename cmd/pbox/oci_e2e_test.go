@@ -449,19 +449,7 @@ func TestE2EOCIDeviceRules(t *testing.T) {
 		cfg["linux"].(map[string]any)["resources"] = map[string]any{"devices": []any{map[string]any{"allow": false, "access": "rwm"}}}
 	})
 	id := boxName(t, "devices")
-	out := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id)
-	cmd.Stdout, cmd.Stderr = f, f
-	err = cmd.Run()
-	f.Close()
-	if err != nil {
-		data, _ := os.ReadFile(out)
-		t.Fatalf("create: %v %s", err, data)
-	}
+	out := createToFile(t, root, b, id)
 	pbox(t, "--root", root, "start", id)
 	var got string
 	testutil.WaitFor(5*time.Second, func() bool {
@@ -494,19 +482,7 @@ func TestE2EOCIUserNamespace(t *testing.T) {
 		os.Chmod(d, 0o755)
 	}
 	id := boxName(t, "userns")
-	out := filepath.Join(t.TempDir(), "out")
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id)
-	cmd.Stdout, cmd.Stderr = f, f
-	err = cmd.Run()
-	f.Close()
-	if err != nil {
-		data, _ := os.ReadFile(out)
-		t.Fatalf("create with a user namespace: %v %s", err, data)
-	}
+	out := createToFile(t, root, b, id)
 	pbox(t, "--root", root, "start", id)
 	var got string
 	testutil.WaitFor(5*time.Second, func() bool {
@@ -525,4 +501,23 @@ func TestE2EOCIUserNamespace(t *testing.T) {
 	assertCleanError(t, pbox(t, "--root", root, "exec", id, "--", "true"), 125, "user namespace")
 	pbox(t, "--root", root, "delete", "--force", id)
 	assertNoLeftovers(t, leafOf(b))
+}
+
+// createToFile runs pbox create with its stdout and stderr in a file, which
+// the box keeps (as containerd's pipes), and returns the file's path.
+func createToFile(t *testing.T, root, bundle, id string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "out")
+	f, err := os.Create(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", bundle, id)
+	cmd.Stdout, cmd.Stderr = f, f
+	if err := cmd.Run(); err != nil {
+		data, _ := os.ReadFile(out)
+		t.Fatalf("create %s: %v %s", id, err, data)
+	}
+	return out
 }
