@@ -74,9 +74,24 @@ func newCommands() []*cli.Command {
 	}
 }
 
+// categories group the commands in --help.
+const ociCategory = "OCI runtime (runc's command line, for containerd)"
+
+var categories = map[string]string{
+	"run": "boxes", "ps": "boxes", "exec": "boxes", "stop": "boxes", "kill": "boxes",
+	"rm": "boxes", "logs": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
+	"spec": ociCategory, "create": ociCategory,
+	"start": ociCategory, "state": ociCategory,
+	"delete": ociCategory, "list": ociCategory,
+	"pause": ociCategory, "resume": ociCategory,
+	"update": ociCategory, "features": ociCategory,
+	"rootfs": "tools", "cleanup": "tools", "completion": "tools",
+}
+
 func newApp(stdout, stderr io.Writer) *cli.App {
 	commands := newCommands()
 	for _, cmd := range commands {
+		cmd.Category = categories[cmd.Name]
 		cmd.OnUsageError = usageError
 		for _, sub := range cmd.Subcommands {
 			sub.OnUsageError = usageError
