@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -234,6 +235,18 @@ func createAction(c *cli.Context) error {
 	}
 	b, err := box.Start(ob.Config, opt)
 	if err != nil {
+		var se *box.SetupError
+		if errors.As(err, &se) && strings.Contains(se.Step, "hook") {
+			// The runtime-spec: a failed prestart, createRuntime or
+			// createContainer hook stops the container and the lifecycle
+			// goes on at delete, whose poststop hooks run.
+			rec.Status = box.StatusStopped
+			for _, h := range ob.Poststop {
+				if herr := box.RunHook(h, st.OCI(rec)); herr != nil {
+					fmt.Fprintf(c.App.ErrWriter, "pbox: create: warning: poststop %v\n", herr)
+				}
+			}
+		}
 		return setupFailure("create", err)
 	}
 	b.Release()

@@ -282,6 +282,24 @@ func TestE2EOCIBadInput(t *testing.T) {
 		assertNoLeftovers(t, leafOf(b))
 	}
 
+	// A failing prestart hook: create fails, the poststop hooks still run
+	// (the runtime-spec's "continue at delete"), nothing is left.
+	marker := filepath.Join(t.TempDir(), "poststop-ran")
+	b := bundle(t, func(c map[string]any) {
+		c["hooks"] = map[string]any{
+			"prestart": []any{map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "echo no way >&2; exit 3"}}},
+			"poststop": []any{map[string]any{"path": "/bin/sh", "args": []string{"sh", "-c", "cat > " + marker}}},
+		}
+	})
+	assertCleanError(t, p("create", "--bundle", b, id), 1, "no way")
+	if data, err := os.ReadFile(marker); err != nil || !strings.Contains(string(data), `"status":"stopped"`) {
+		t.Errorf("poststop after a failed prestart hook: %q %v", data, err)
+	}
+	if _, err := os.Stat(filepath.Join(root, id)); !os.IsNotExist(err) {
+		t.Errorf("failed hook left state: %v", err)
+	}
+	assertNoLeftovers(t, leafOf(b))
+
 	// --log-format json: the error is also a JSON line in --log.
 	logFile := filepath.Join(t.TempDir(), "log.json")
 	r := pbox(t, "--root", root, "--log", logFile, "--log-format", "json", "start", "nobox")
