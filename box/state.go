@@ -71,12 +71,14 @@ type Record struct {
 	Cgroup      cgroups.Saved     `json:"cgroup"`
 	Rootfs      string            `json:"rootfs,omitempty"`
 	Detached    bool              `json:"detached,omitempty"` // a monitor records the exit
-	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that waits for it
+	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that sets it up or waits for it
 	Foreground  bool              `json:"foreground,omitempty"`
 	OCI         bool              `json:"oci,omitempty"` // made by `pbox create`
 	Exit        *Exit             `json:"exit,omitempty"`
 	Poststart   []Hook            `json:"poststart,omitempty"`
 	Poststop    []Hook            `json:"poststop,omitempty"`
+
+	unwritten bool // Read found the directory but no state.json
 }
 
 // OCIState is the state the runtime-spec defines, for `pbox state` and hooks.
@@ -187,6 +189,11 @@ func (s Store) Open(id string) (*Record, *Lock, error) {
 		l.Unlock()
 		return nil, nil, err
 	}
+	if r.unwritten {
+		// We hold the lock, so whoever claimed the id is gone without
+		// writing a record: nothing ever ran.
+		r.Status = StatusStopped
+	}
 	return r, l, nil
 }
 
@@ -198,9 +205,10 @@ func (s Store) Read(id string) (*Record, error) {
 	data, err := os.ReadFile(s.Path(id, "state.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		if _, derr := os.Stat(s.Dir(id)); derr == nil {
-			// Claimed, not yet written: a create in progress, or one
-			// killed before its first write.
-			return &Record{ID: id, Status: StatusCreating}, nil
+			// Claimed, not yet written: a claim in progress (Claim's
+			// caller writes the first record before unlocking), or one
+			// whose pbox died in between.
+			return &Record{ID: id, Status: StatusCreating, unwritten: true}, nil
 		}
 		return nil, fmt.Errorf("%w: %s (see `pbox ps -a`)", ErrNoSuchBox, id)
 	}
@@ -290,12 +298,17 @@ func (s Store) Status(r *Record) string {
 	}
 	if !r.Alive() {
 		if r.Status == StatusCreating && r.Pid == 0 {
-			// Still being set up, unless whoever claimed the id is gone.
-			if l, err := tryLock(s.Dir(r.ID)); err == nil {
-				l.Unlock()
-				return StatusStopped
+			// Still being set up, unless the pbox setting it up is gone.
+			if r.unwritten {
+				if l, err := tryLock(s.Dir(r.ID)); err == nil {
+					l.Unlock()
+					return StatusStopped
+				}
+				return StatusCreating
 			}
-			return StatusCreating
+			if r.Monitor > 1 && unix.Kill(r.Monitor, 0) == nil {
+				return StatusCreating
+			}
 		}
 		return StatusStopped
 	}

@@ -114,14 +114,27 @@ func TestStatusFollowsTheProcess(t *testing.T) {
 	if s := st.Status(rec); s != StatusStopped {
 		t.Errorf("recorded exit: %s", s)
 	}
-	// Claimed but never written, and nobody holds the lock: stopped.
+	// Claimed but not yet written: creating while the claimer holds the
+	// lock; once it is gone, stopped (also for whoever then locks it).
 	l2, _ := st.Claim("half")
-	if s := st.Status(&Record{ID: "half", Status: StatusCreating}); s != StatusCreating {
-		t.Errorf("being created: %s", s)
+	if r, _ := st.Read("half"); st.Status(r) != StatusCreating {
+		t.Errorf("being claimed: %s", st.Status(r))
 	}
 	l2.Unlock()
-	if s := st.Status(&Record{ID: "half", Status: StatusCreating}); s != StatusStopped {
-		t.Errorf("abandoned create: %s", s)
+	if r, _ := st.Read("half"); st.Status(r) != StatusStopped {
+		t.Errorf("abandoned claim: %s", st.Status(r))
+	}
+	if r, l3, err := st.Open("half"); err != nil || st.Status(r) != StatusStopped {
+		t.Errorf("abandoned claim under our own lock: %v %v", r, err)
+	} else {
+		l3.Unlock()
+	}
+	// Written as creating: creating while the pbox setting it up lives.
+	if s := st.Status(&Record{ID: "half", Status: StatusCreating, Monitor: self}); s != StatusCreating {
+		t.Errorf("being set up by a live pbox: %s", s)
+	}
+	if s := st.Status(&Record{ID: "half", Status: StatusCreating, Monitor: cmd.Process.Pid}); s != StatusStopped {
+		t.Errorf("set up by a dead pbox: %s", s)
 	}
 }
 

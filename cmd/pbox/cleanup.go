@@ -39,7 +39,7 @@ func newCleanupCommand() *cli.Command {
 			ids, _ := st.List()
 			for _, id := range ids {
 				rec, err := st.Read(id)
-				if err != nil || !rec.Foreground || st.Status(rec) != box.StatusStopped {
+				if err != nil || !abandoned(st, rec) {
 					continue
 				}
 				if err := st.Remove(id); err == nil {
@@ -59,4 +59,11 @@ func newCleanupCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// abandoned reports whether a box's state is only what a killed pbox left:
+// a stopped foreground box (its state lives as long as its pbox run), or
+// a box whose set-up never finished (nothing ran, no exit to keep).
+func abandoned(st box.Store, rec *box.Record) bool {
+	return st.Status(rec) == box.StatusStopped && (rec.Foreground || rec.Status == box.StatusCreating)
 }

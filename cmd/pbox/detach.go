@@ -90,6 +90,13 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 		return fail(statusUsage, "run: start the monitor: %v", err)
 	}
 	w.Close()
+	// The monitor sets the box up from here: its pid is the one that
+	// says "still creating".
+	if rec, lock, err := st.Open(id); err == nil {
+		rec.Monitor = cmd.Process.Pid
+		st.Write(rec)
+		lock.Unlock()
+	}
 	cmd.Process.Release()
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)

@@ -228,7 +228,7 @@ func createAction(c *cli.Context) error {
 	rec := &box.Record{
 		OCIVersion: oci.Version, ID: id, Status: box.StatusCreating, Bundle: bundle,
 		Annotations: spec.Annotations, Created: time.Now().UTC(), Rootfs: ob.Rootfs, OCI: true,
-		Poststart: ob.Poststart, Poststop: ob.Poststop,
+		Poststart: ob.Poststart, Poststop: ob.Poststop, Monitor: os.Getpid(),
 	}
 	if err := st.Write(rec); err != nil {
 		return fail(statusFailed, "create: %v", err)
@@ -250,7 +250,8 @@ func createAction(c *cli.Context) error {
 		return setupFailure("create", err)
 	}
 	b.Release()
-	rec.Pid, rec.PidStart, rec.Status = b.Pid, b.PidStart, box.StatusCreated
+	// Nobody in pbox waits for an OCI box (containerd's shim does).
+	rec.Pid, rec.PidStart, rec.Status, rec.Monitor = b.Pid, b.PidStart, box.StatusCreated, 0
 	rec.Config = ob.Config
 	rec.Config.Mounts = nil // done; the record stays small
 	rec.Cgroup = b.Cgroup.Save()

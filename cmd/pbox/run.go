@@ -93,7 +93,16 @@ func runAction(c *cli.Context) error {
 		if err != nil {
 			return fail(statusUsage, "run: %v", err)
 		}
+		// A first record before the lock goes: "creating", by this pbox
+		// (so a SIGKILL of it reads as stopped, not as creating forever).
+		first := &box.Record{OCIVersion: "1.0.2", ID: cfg.Name, Status: box.StatusCreating, Created: time.Now().UTC(),
+			Detached: c.Bool("detach"), Foreground: !c.Bool("detach"), Monitor: os.Getpid()}
+		err = st.Write(first)
 		lock.Unlock()
+		if err != nil {
+			st.Remove(cfg.Name)
+			return fail(statusUsage, "run: %v", err)
+		}
 		if c.Bool("detach") {
 			return startMonitor(c, st, cfg.Name)
 		}
@@ -402,7 +411,7 @@ func removeStaleForeground(st box.Store, name string) bool {
 		return false
 	}
 	defer lock.Unlock()
-	if !rec.Foreground || st.Status(rec) != box.StatusStopped {
+	if !abandoned(st, rec) {
 		return false
 	}
 	cgroups.Reopen(rec.Cgroup, nil).Destroy()
