@@ -73,7 +73,6 @@ type Record struct {
 	Detached    bool              `json:"detached,omitempty"` // a monitor records the exit
 	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that sets it up or waits for it
 	Foreground  bool              `json:"foreground,omitempty"`
-	OCI         bool              `json:"oci,omitempty"` // made by `pbox create`
 	Exit        *Exit             `json:"exit,omitempty"`
 	Poststart   []Hook            `json:"poststart,omitempty"`
 	Poststop    []Hook            `json:"poststop,omitempty"`

@@ -33,9 +33,6 @@ func Reopen(s Saved, log Logf) *Cgroup {
 	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, lockFD: -1, log: log}
 }
 
-// Rel is the box's cgroup path, the same in every hierarchy.
-func (c *Cgroup) Rel() string { return c.rel }
-
 // V1Dirs are the box's directories in v1 hierarchies: a process joins
 // them by writing a pid (cgroup.procs) or one thread id (tasks).
 func (c *Cgroup) V1Dirs() []string { return c.v1dirs }

@@ -70,7 +70,7 @@ func TestSaveReopenUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := Reopen(c.Save(), nil)
-	if r.Rel() != "/p/b" || r.Limits().PidsMax != 10 {
+	if r.Save().Rel != "/p/b" || r.Limits().PidsMax != 10 {
 		t.Fatalf("reopened: %+v", r.Save())
 	}
 	if err := r.Update(Limits{PidsMax: 20}); err != nil {

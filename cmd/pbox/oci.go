@@ -227,7 +227,7 @@ func createAction(c *cli.Context) error {
 	}
 	rec := &box.Record{
 		OCIVersion: oci.Version, ID: id, Status: box.StatusCreating, Bundle: bundle,
-		Annotations: spec.Annotations, Created: time.Now().UTC(), Rootfs: ob.Rootfs, OCI: true,
+		Annotations: spec.Annotations, Created: time.Now().UTC(), Rootfs: ob.Rootfs,
 		Poststart: ob.Poststart, Poststop: ob.Poststop, Monitor: os.Getpid(),
 	}
 	if err := st.Write(rec); err != nil {
