@@ -3,11 +3,15 @@ package box
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestWaitStatusCode(t *testing.T) {
@@ -80,19 +84,73 @@ func TestEnvPath(t *testing.T) {
 	}
 }
 
-func TestCheckWorkdir(t *testing.T) {
-	if err := checkWorkdir(""); err != nil {
-		t.Error(err)
-	}
-	if err := checkWorkdir(t.TempDir()); err != nil {
-		t.Error(err)
-	}
+func TestEnterWorkdir(t *testing.T) {
 	f := filepath.Join(t.TempDir(), "f")
 	os.WriteFile(f, nil, 0o644)
-	for _, bad := range []string{"/nonexistent/dir", f} {
-		if err := checkWorkdir(bad); err == nil || err.Code != StatusSetupFailed || err.Step != "workdir" {
-			t.Errorf("checkWorkdir(%q) = %v", bad, err)
+	dir := t.TempDir()
+	// enterWorkdir changes the working directory: do it on a thread with
+	// its own (CLONE_FS), which the runtime throws away afterwards.
+	errs := make(chan []string, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			errs <- []string{err.Error()}
+			return
 		}
+		var bad []string
+		if err := enterWorkdir(""); err != nil {
+			bad = append(bad, "empty: "+err.Error())
+		}
+		if err := enterWorkdir(dir); err != nil {
+			bad = append(bad, dir+": "+err.Error())
+		}
+		if wd, _ := unix.Getwd(); wd != dir {
+			bad = append(bad, "cwd is "+wd+", want "+dir)
+		}
+		// A directory fd held by this process, through /proc/self/fd: the
+		// CVE-2024-21626 way out of a box.
+		held, err := os.Open(dir)
+		if err != nil {
+			errs <- []string{err.Error()}
+			return
+		}
+		defer held.Close()
+		magic := fmt.Sprintf("/proc/self/fd/%d", held.Fd())
+		if err := enterWorkdir(magic); err == nil || !strings.Contains(err.Error(), "magic link") {
+			bad = append(bad, fmt.Sprintf("enterWorkdir(%q) = %v, want refused as a magic link", magic, err))
+		}
+		for _, p := range []string{"/nonexistent/dir", f} {
+			if err := enterWorkdir(p); err == nil || err.Code != StatusSetupFailed || err.Step != "workdir" {
+				bad = append(bad, fmt.Sprintf("enterWorkdir(%q) = %v", p, err))
+			}
+		}
+		errs <- bad
+	}()
+	for _, e := range <-errs {
+		t.Error(e)
+	}
+}
+
+func TestCheckPreservedFDs(t *testing.T) {
+	if err := CheckPreservedFDs(0); err != nil {
+		t.Error(err)
+	}
+	if err := CheckPreservedFDs(-1); err == nil {
+		t.Error("-1 accepted")
+	}
+	// Find the first closed fd above 2 and ask for one more than what is open below it.
+	fd := 3
+	for ; ; fd++ {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+			break
+		}
+	}
+	if err := CheckPreservedFDs(fd - 3); err != nil {
+		t.Errorf("fds 3..%d are open: %v", fd-1, err)
+	}
+	err := CheckPreservedFDs(fd - 2)
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("descriptor %d is not open", fd)) {
+		t.Errorf("CheckPreservedFDs(%d) = %v, want descriptor %d named", fd-2, err, fd)
 	}
 }
 

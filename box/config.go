@@ -3,6 +3,7 @@ package box
 import (
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
+	"github.com/pbox-dev/pbox/seccomp"
 )
 
 // InitArg0 is the argv[0] of the re-executed init; main dispatches on it and
@@ -26,6 +27,12 @@ type Config struct {
 	// empty drops all (so no omitempty: [] and null differ).
 	Capabilities    []int `json:"capabilities"`
 	NoNewPrivileges bool  `json:"no_new_privileges,omitempty"`
+	// NoNewKeyring keeps the caller's session keyring (pbox create
+	// --no-new-keyring, as runc); otherwise COMMAND gets a new, empty one.
+	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
+	// Seccomp is COMMAND's filter, compiled by pbox; nil: none
+	// (--security-opt seccomp=unconfined, --privileged).
+	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 
 	// What the OCI runtime command line adds (pbox create/exec).
 	User        *User    `json:"user,omitempty"`

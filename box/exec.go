@@ -10,6 +10,7 @@ import (
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -34,6 +35,9 @@ type ExecIO struct {
 	// receives the pty master (SCM_RIGHTS), as runc's --console-socket.
 	// Without it the master is returned in Running.Master.
 	Console *os.File
+	// PreserveFDs passes pbox's fds 3..3+N-1 on as 3.. (runc's
+	// --preserve-fds); every other descriptor stays out.
+	PreserveFDs int
 }
 
 // Running is a process pbox exec started; it is pbox's child.
@@ -120,7 +124,7 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		// This thread joins the box and is thrown away afterwards: it is
 		// never unlocked, so the runtime ends it with the goroutine.
 		runtime.LockOSThread()
-		run, err := forkInBox(join, cg.V1Dirs(), cgfd, p, eio, env, caps, cwd)
+		run, err := forkInBox(join, cg.V1Dirs(), cgfd, p, eio, env, caps, cwd, rec.ID, rec.Config.NoNewKeyring, rec.Config.Seccomp)
 		ch <- result{run, err}
 	}()
 	res := <-ch
@@ -129,7 +133,8 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 
 // forkInBox runs on a locked, disposable thread: it moves the thread into
 // the box (cgroup, namespaces, privileges) and forks the process from it.
-func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Process, eio ExecIO, env []string, caps []int, cwd string) (*Running, error) {
+func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Process, eio ExecIO, env []string, caps []int, cwd string,
+	name string, noNewKeyring bool, filter *seccomp.Program) (*Running, error) {
 	// v1 cgroups are per thread: a child forked from this thread is born
 	// in the box's v1 cgroups too. (cgroup2 uses CLONE_INTO_CGROUP.)
 	tid := strconv.Itoa(unix.Gettid())
@@ -138,18 +143,27 @@ func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Pro
 			return nil, setupErr("cgroup", fmt.Errorf("join %s: %w", d, err))
 		}
 	}
+	// Its own root and working directory, so the chdir below (and the
+	// mount namespace's) changes this thread only.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return nil, setupErr("join the box", fmt.Errorf("unshare CLONE_FS: %w", err))
+	}
 	if err := namespaces.JoinThread(join); err != nil {
 		return nil, setupErr("join the box", err)
 	}
 	path, serr := lookPath(p.Args[0], envPath(env))
 	if serr == nil {
-		serr = checkDir(cwd)
+		// chdir on this thread and check it, rather than in the fork: the
+		// cgroup fd above is open until the exec, and -w /proc/self/fd/N
+		// would otherwise lead outside the box (CVE-2024-21626).
+		serr = enterWorkdir(cwd)
 	}
 	if serr != nil {
 		return nil, serr
 	}
 	files := stdioFDs(eio.Stdio)
 	sys := &syscall.SysProcAttr{Setsid: p.Terminal}
+
 	if cgfd >= 0 {
 		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
 	}
@@ -178,15 +192,21 @@ func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Pro
 			master = m
 		}
 	}
-	if err := restrictPrivileges(&Config{Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges}, func(string, ...any) {}); err != nil {
+	// The box's keyring name, bounding set and seccomp filter (runc's
+	// exec does the same: the process is confined as the box is).
+	confinement := &Config{Name: name, Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges, NoNewKeyring: noNewKeyring, Seccomp: filter}
+	if serr := confine(confinement, func(string, ...any) {}); serr != nil {
 		if master != nil {
 			master.Close()
 		}
-		return nil, setupErr("capabilities", err)
+		return nil, serr
+	}
+	for i := 0; i < eio.PreserveFDs; i++ {
+		files = append(files, uintptr(3+i))
 	}
 	pidfd := -1
 	sys.PidFD = &pidfd
-	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Dir: cwd, Env: env, Files: files, Sys: sys})
+	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Env: env, Files: files, Sys: sys})
 	if err != nil {
 		if master != nil {
 			master.Close()
@@ -215,18 +235,6 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 	}()
 	r := <-ch
 	return r.pid, r.err
-}
-
-// checkDir is checkWorkdir for exec's --cwd.
-func checkDir(dir string) *SetupError {
-	st, err := os.Stat(dir)
-	if err == nil && !st.IsDir() {
-		err = fmt.Errorf("%s is not a directory", dir)
-	}
-	if err != nil {
-		return &SetupError{Step: "cwd", Err: err.Error() + ": give an existing directory inside the box", Code: StatusSetupFailed}
-	}
-	return nil
 }
 
 // openPty opens a new pty in the current mount namespace's /dev/ptmx and

@@ -40,6 +40,9 @@ func Init() int {
 	// PR_SET_NAME would only rename the current thread.
 	os.WriteFile("/proc/self/comm", []byte(InitArg0), 0)
 
+	// Nothing the init was given crosses to COMMAND by accident: the
+	// fds COMMAND gets are passed by number below.
+	CloseInheritedFDs()
 	sock := os.NewFile(syncFD, "sync")
 	if _, err := unix.GetsockoptInt(syncFD, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
 		fmt.Fprintf(os.Stderr, "pbox: %s is started by `pbox run`, not by hand\n", InitArg0)
@@ -98,7 +101,9 @@ func Init() int {
 	// 4. Find COMMAND inside the box, with the box's PATH.
 	path, serr := lookPath(cfg.Args[0], envPath(cfg.Env))
 	if serr == nil {
-		serr = checkWorkdir(cfg.Workdir)
+		// COMMAND inherits the init's working directory: chdir here, where
+		// it can be checked, not in the fork.
+		serr = enterWorkdir(cfg.Workdir)
 	}
 	if serr != nil {
 		return fail(sock, serr)
@@ -131,13 +136,13 @@ func Init() int {
 		sock = nil
 	}
 
-	// 5. COMMAND's privileges: bounding set and no_new_privs are per
-	//    thread, so set them on a locked thread and fork COMMAND from it.
-	if cfg.Capabilities != nil || cfg.NoNewPrivileges {
-		runtime.LockOSThread()
-		if err := restrictPrivileges(cfg, log); err != nil {
-			return fail(sock, setupErr("capabilities", err))
-		}
+	// 5. COMMAND's confinement: keyring, bounding set, no_new_privs and
+	//    the seccomp filter are per thread, so set them on a locked
+	//    thread and fork COMMAND from it. The init stays on that thread
+	//    (as tini stays under Docker's filter).
+	runtime.LockOSThread()
+	if serr := confine(cfg, log); serr != nil {
+		return fail(sock, serr)
 	}
 
 	// 5a. --no-init: COMMAND becomes PID 1 itself.
@@ -151,18 +156,12 @@ func Init() int {
 		// dies with pbox.
 		runtime.LockOSThread()
 		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
-		if cfg.Workdir != "" {
-			if err := unix.Chdir(cfg.Workdir); err != nil {
-				return fail(sock, setupErr("chdir "+cfg.Workdir, err))
-			}
-		}
 		err := syscall.Exec(path, cfg.Args, cfg.Env)
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
 	}
 
 	// 5b. Start COMMAND as our child (from this thread: see step 5).
 	attr := &syscall.ProcAttr{
-		Dir:   cfg.Workdir,
 		Env:   cfg.Env,
 		Files: stdio,
 		Sys:   commandAttr(cfg),
@@ -372,20 +371,6 @@ func checkExecutable(p string) error {
 	}
 	if err := unix.Access(p, unix.X_OK); err != nil {
 		return fmt.Errorf("%s: not executable (%v): check its mode (chmod +x)", p, err)
-	}
-	return nil
-}
-
-func checkWorkdir(dir string) *SetupError {
-	if dir == "" {
-		return nil
-	}
-	st, err := os.Stat(dir)
-	if err == nil && !st.IsDir() {
-		err = fmt.Errorf("%s is not a directory", dir)
-	}
-	if err != nil {
-		return &SetupError{Step: "workdir", Err: err.Error() + ": give an existing directory inside the box with -w", Code: StatusSetupFailed}
 	}
 	return nil
 }

@@ -80,9 +80,23 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 	defer null.Close()
 	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
-	cmd.Env = append(callerEnv(), monitorEnv+"=3")
+	// The monitor gets the descriptors the box is to have (3 to 3+N-1:
+	// LISTEN_FDS and --preserve-fds) and its status pipe after them;
+	// nothing else of the caller's.
+	n := box.ListenFDs() + c.Int("preserve-fds")
+	for i := 0; i < n; i++ {
+		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
+	}
+	cmd.ExtraFiles = append(cmd.ExtraFiles, w)
+	// LISTEN_PID named this pbox; the monitor passes the fds on all the same.
+	var env []string
+	for _, kv := range callerEnv() {
+		if !strings.HasPrefix(kv, "LISTEN_PID=") {
+			env = append(env, kv)
+		}
+	}
+	cmd.Env = append(env, fmt.Sprintf("%s=%d", monitorEnv, 3+n))
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, logf, logf
-	cmd.ExtraFiles = []*os.File{w}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		w.Close()

@@ -43,6 +43,7 @@ func newExecCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "start the process and return at once"},
 			&cli.StringFlag{Name: "pid-file", Usage: "write the process's host pid to FILE"},
 			&cli.StringFlag{Name: "console-socket", Usage: "with --tty: send the pty master to this unix socket"},
+			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to the process; no other descriptor of pbox's reaches it"},
 		},
 		Action: execAction,
 	}
@@ -117,7 +118,10 @@ func execAction(c *cli.Context) error {
 		return fail(statusUsage, "exec: --detach with a terminal needs --console-socket to send the pty to")
 	}
 
-	var eio box.ExecIO
+	if err := box.CheckPreservedFDs(c.Int("preserve-fds")); err != nil {
+		return fail(statusUsage, "exec: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+	}
+	eio := box.ExecIO{PreserveFDs: c.Int("preserve-fds")}
 	if !c.Bool("interactive") && c.String("process") == "" && !p.Terminal {
 		null, err := os.Open(os.DevNull)
 		if err != nil {

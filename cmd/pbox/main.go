@@ -1,3 +1,10 @@
+// The Go runtime (1.25+) sizes GOMAXPROCS from the cgroup's CPU limit and
+// keeps cpu.cfs_quota_us and cpu.cfs_period_us open to follow it: in pbox
+// those would sit at fds 3 and 4, where --preserve-fds expects the
+// caller's descriptors, and in pbox-init they would be host cgroup files
+// held open inside the box. pbox needs neither.
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main
 
 import (
@@ -20,6 +27,10 @@ func main() {
 	if filepath.Base(os.Args[0]) == box.InitArg0 {
 		os.Exit(box.Init())
 	}
+	// Descriptors pbox's caller left open must never reach a box (a
+	// directory fd is a way out of it): from here on, only the ones passed
+	// on purpose (--preserve-fds, LISTEN_FDS) cross an exec.
+	box.CloseInheritedFDs()
 	os.Exit(runApp(os.Args, os.Stdout, os.Stderr))
 }
 
@@ -126,7 +137,7 @@ var runValueFlags = map[string]bool{
 	"--name": true, "--hostname": true, "--ns": true, "--memory": true, "--cpus": true,
 	"--pids-limit": true, "--cgroup-parent": true, "--env": true, "-e": true,
 	"--workdir": true, "-w": true, "--rootfs": true, "--volume": true, "--tmpfs": true,
-	"--cap-add": true, "--cap-drop": true,
+	"--cap-add": true, "--cap-drop": true, "--preserve-fds": true,
 }
 
 // volumeShorthand lets `pbox run -v SRC:DST` mean --volume, as in docker,

@@ -169,8 +169,8 @@ func createAction(c *cli.Context) error {
 	if err := ob.PlanMounts(); err != nil {
 		return fail(statusFailed, "create: config.json: %v", err)
 	}
-	if n := c.Int("preserve-fds"); n < 0 {
-		return fail(statusFailed, "create: --preserve-fds %d: must be 0 or more", n)
+	if err := box.CheckPreservedFDs(c.Int("preserve-fds")); err != nil {
+		return fail(statusFailed, "create: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
 	if ob.Config.Terminal && c.String("console-socket") == "" {
 		return fail(statusFailed, "create: process.terminal is true: give --console-socket SOCK to receive the pty master (or set terminal to false)")

@@ -50,6 +50,7 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
 			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
+			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
 		},
 		Action: runAction,
 	}
@@ -68,6 +69,9 @@ func runAction(c *cli.Context) error {
 	}, callerEnv())
 	if err != nil {
 		return fail(statusUsage, "run: %v", err)
+	}
+	if err := preserveFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
+		return fail(statusUsage, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
 	if os.Geteuid() != 0 {
 		return fail(statusUsage, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
@@ -156,6 +160,38 @@ func runAction(c *cli.Context) error {
 	if res.Status != 0 {
 		return &exitError{code: res.Status}
 	}
+	return nil
+}
+
+// preserveFDs passes the descriptors the user asked for to COMMAND: the
+// LISTEN_FDS of systemd's socket activation first (as runc does), then
+// --preserve-fds more. COMMAND's LISTEN_PID is the pid it will have in
+// the box (2 under pbox-init, 1 with --no-init); without a PID namespace
+// it cannot be known, and LISTEN_PID is dropped.
+func preserveFDs(cfg *box.Config, opt *box.Options, n int) error {
+	listen := box.ListenFDs()
+	if err := box.CheckPreservedFDs(listen + n); err != nil {
+		return err
+	}
+	opt.PreserveFDs = listen + n
+	if listen == 0 {
+		return nil
+	}
+	env := cfg.Env[:0:0]
+	for _, kv := range cfg.Env {
+		if !strings.HasPrefix(kv, "LISTEN_PID=") && !strings.HasPrefix(kv, "LISTEN_FDS=") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, fmt.Sprintf("LISTEN_FDS=%d", listen))
+	if namespaces.Has(cfg.Namespaces, namespaces.PID) {
+		pid := 2
+		if cfg.NoInit {
+			pid = 1
+		}
+		env = append(env, fmt.Sprintf("LISTEN_PID=%d", pid))
+	}
+	cfg.Env = env
 	return nil
 }
 
