@@ -1,6 +1,7 @@
 package box
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +11,6 @@ import (
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
-	"github.com/pbox-dev/pbox/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -115,6 +115,15 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		cwd = "/"
 	}
 
+	stage := stageConfig{
+		Args: p.Args, Env: env, Cwd: cwd, User: p.User, Ambient: p.Ambient, Terminal: p.Terminal,
+		Confinement: Config{Name: rec.ID, Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges,
+			NoNewKeyring: rec.Config.NoNewKeyring, Seccomp: rec.Config.Seccomp},
+	}
+	if mnt, ok := join[namespaces.Mount]; ok {
+		stage.MountNS = mnt
+		delete(join, namespaces.Mount)
+	}
 	type result struct {
 		run *Running
 		err error
@@ -124,17 +133,20 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		// This thread joins the box and is thrown away afterwards: it is
 		// never unlocked, so the runtime ends it with the goroutine.
 		runtime.LockOSThread()
-		run, err := forkInBox(join, cg.V1Dirs(), cgfd, p, eio, env, caps, cwd, rec.ID, rec.Config.NoNewKeyring, rec.Config.Seccomp)
+		run, err := forkStage(join, cg.V1Dirs(), cgfd, stage, eio)
 		ch <- result{run, err}
 	}()
 	res := <-ch
 	return res.run, res.err
 }
 
-// forkInBox runs on a locked, disposable thread: it moves the thread into
-// the box (cgroup, namespaces, privileges) and forks the process from it.
-func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Process, eio ExecIO, env []string, caps []int, cwd string,
-	name string, noNewKeyring bool, filter *seccomp.Program) (*Running, error) {
+// forkStage runs on a locked, disposable thread: it moves the thread into
+// the box's cgroups and namespaces (all but the mount namespace: the
+// stage is started from pbox's sealed binary, a path in pbox's mount
+// namespace, and joins that one itself) and forks the exec stage from it,
+// then hands the stage its work over a socket and waits until it has
+// exec'd COMMAND or failed.
+func forkStage(join map[namespaces.Kind]string, v1dirs []string, cgfd int, stage stageConfig, eio ExecIO) (*Running, error) {
 	// v1 cgroups are per thread: a child forked from this thread is born
 	// in the box's v1 cgroups too. (cgroup2 uses CLONE_INTO_CGROUP.)
 	tid := strconv.Itoa(unix.Gettid())
@@ -143,77 +155,91 @@ func forkInBox(join map[namespaces.Kind]string, v1dirs []string, cgfd int, p Pro
 			return nil, setupErr("cgroup", fmt.Errorf("join %s: %w", d, err))
 		}
 	}
-	// Its own root and working directory, so the chdir below (and the
-	// mount namespace's) changes this thread only.
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return nil, setupErr("join the box", fmt.Errorf("unshare CLONE_FS: %w", err))
-	}
 	if err := namespaces.JoinThread(join); err != nil {
 		return nil, setupErr("join the box", err)
 	}
-	path, serr := lookPath(p.Args[0], envPath(env))
-	if serr == nil {
-		// chdir on this thread and check it, rather than in the fork: the
-		// cgroup fd above is open until the exec, and -w /proc/self/fd/N
-		// would otherwise lead outside the box (CVE-2024-21626).
-		serr = enterWorkdir(cwd)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, setupErr("socketpair", err)
 	}
-	if serr != nil {
-		return nil, serr
-	}
+	parent := os.NewFile(uintptr(fds[0]), "stage-parent")
+	child := os.NewFile(uintptr(fds[1]), "stage-child")
+	defer parent.Close()
+	defer child.Close()
 	files := stdioFDs(eio.Stdio)
-	sys := &syscall.SysProcAttr{Setsid: p.Terminal}
-
-	if cgfd >= 0 {
-		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
-	}
-	if p.User != nil {
-		sys.Credential = &syscall.Credential{Uid: p.User.UID, Gid: p.User.GID, Groups: p.User.Groups}
-	}
-	for _, c := range p.Ambient {
-		sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
-	}
-	var master *os.File
-	if p.Terminal {
-		m, slave, err := openPty()
-		if err != nil {
-			return nil, setupErr("terminal", err)
-		}
-		defer slave.Close()
-		files = []uintptr{slave.Fd(), slave.Fd(), slave.Fd()}
-		sys.Setctty, sys.Ctty = true, 0
-		if eio.Console != nil {
-			err := sendFD(eio.Console, m)
-			m.Close()
-			if err != nil {
-				return nil, setupErr("console socket", err)
-			}
-		} else {
-			master = m
-		}
-	}
-	// The box's keyring name, bounding set and seccomp filter (runc's
-	// exec does the same: the process is confined as the box is).
-	confinement := &Config{Name: name, Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges, NoNewKeyring: noNewKeyring, Seccomp: filter}
-	if serr := confine(confinement, func(string, ...any) {}); serr != nil {
-		if master != nil {
-			master.Close()
-		}
-		return nil, serr
-	}
 	for i := 0; i < eio.PreserveFDs; i++ {
 		files = append(files, uintptr(3+i))
 	}
+	syncAt := len(files)
+	files = append(files, child.Fd())
+	sealed, err := OpenSealedExe(len(files))
+	if err != nil {
+		return nil, setupErr("exec", err)
+	}
+	defer sealed.Close()
+	sys := &syscall.SysProcAttr{Setsid: stage.Terminal}
+	if cgfd >= 0 {
+		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
+	}
 	pidfd := -1
 	sys.PidFD = &pidfd
-	pid, err := syscall.ForkExec(path, p.Args, &syscall.ProcAttr{Env: env, Files: files, Sys: sys})
-	if err != nil {
-		if master != nil {
-			master.Close()
-		}
-		return nil, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)}
+	// The stage's work fits in the socket's buffer: queue it first.
+	if err := send(parent, message{Type: msgConfig, Stage: &stage}); err != nil {
+		return nil, setupErr("exec", err)
 	}
-	return &Running{Pid: pid, Master: master, pidfd: pidfd}, nil
+	pid, err := syscall.ForkExec(sealed.Path, []string{ExecStageArg0, strconv.Itoa(syncAt)}, &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys})
+	if err != nil {
+		return nil, setupErr("exec", fmt.Errorf("start %s: %w", ExecStageArg0, err))
+	}
+	child.Close()
+	run := &Running{Pid: pid, pidfd: pidfd}
+	abort := func(e *SetupError) (*Running, error) {
+		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+		run.Wait()
+		return nil, e
+	}
+	// The stage answers with the pty master (with a terminal), then with
+	// an error, or with nothing: its socket closes when COMMAND is exec'd.
+	if stage.Terminal {
+		master, err := recvFD(parent)
+		if err != nil {
+			if e := stageError(parent); e != nil {
+				run.Wait()
+				return nil, e
+			}
+			return abort(setupErr("terminal", err))
+		}
+		if eio.Console != nil {
+			err := sendFD(eio.Console, master)
+			master.Close()
+			if err != nil {
+				return abort(setupErr("console socket", err))
+			}
+		} else {
+			run.Master = master
+		}
+	}
+	if e := stageError(parent); e != nil {
+		if run.Master != nil {
+			run.Master.Close()
+		}
+		run.Wait()
+		return nil, e
+	}
+	return run, nil
+}
+
+// stageError reads the stage's error report; nil means the socket closed
+// without one: COMMAND was exec'd.
+func stageError(sock *os.File) *SetupError {
+	var m message
+	if err := json.NewDecoder(sock).Decode(&m); err != nil {
+		return nil
+	}
+	if m.Type == msgError {
+		return &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
+	}
+	return setupErr("exec", fmt.Errorf("unexpected message from %s: got %q, expected %q", ExecStageArg0, m.Type, msgError))
 }
 
 // forkJoined forks argv from a disposable thread that first joins the

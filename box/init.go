@@ -38,7 +38,7 @@ func Init() int {
 	// comm comes from the executable's file name ("exe" for
 	// /proc/self/exe); name it so ps -e and pgrep see what PID 1 is.
 	// PR_SET_NAME would only rename the current thread.
-	os.WriteFile("/proc/self/comm", []byte(InitArg0), 0)
+	SetComm(InitArg0)
 
 	// Nothing the init was given crosses to COMMAND by accident: the
 	// fds COMMAND gets are passed by number below.
@@ -141,6 +141,7 @@ func Init() int {
 	//    thread and fork COMMAND from it. The init stays on that thread
 	//    (as tini stays under Docker's filter).
 	runtime.LockOSThread()
+	warmThreads()
 	if serr := confine(cfg, log); serr != nil {
 		return fail(sock, serr)
 	}
@@ -191,6 +192,18 @@ func Init() int {
 	//    Go program are all in essentialSignals).
 	time.AfterFunc(lateSignalsAfter, func() { signal.Notify(sigs) })
 	return superviseLoop(pid, sigs)
+}
+
+// warmThreads starts, now, the OS thread the runtime needs once the main
+// goroutine, locked to its thread, waits: the other goroutines (signal
+// delivery, timers) must then run elsewhere. Made lazily, that thread
+// would be created after COMMAND started — and a fork bomb that used up
+// the box's pids limit would make that creation fail and kill the init.
+// One hand-off does it; the thread then waits idle for the next one.
+func warmThreads() {
+	done := make(chan struct{})
+	go func() { close(done) }()
+	<-done
 }
 
 // hostPid is the init's pid as the host sees it (for hooks' state).

@@ -241,6 +241,18 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 	pidfd := -1
 	sys.PidFD = &pidfd
 	self := opt.Self
+	if self == "" && opt.Join[namespaces.Mount] == "" {
+		// The init runs from a read-only view of pbox (see sealed.go).
+		// (Joining a mount namespace by path resolves /proc/self/fd in
+		// that namespace, where it may not exist: such a box's init runs
+		// from /proc/self/exe.)
+		sealed, err := OpenSealedExe(len(files))
+		if err != nil {
+			return nil, setupErr("clone", err)
+		}
+		defer sealed.Close()
+		self = sealed.Path
+	}
 	if self == "" {
 		self = "/proc/self/exe"
 	}

@@ -47,12 +47,13 @@ const (
 )
 
 type message struct {
-	Type   msgType `json:"type"`
-	Config *Config `json:"config,omitempty"`
-	Step   string  `json:"step,omitempty"`
-	Error  string  `json:"error,omitempty"`
-	Code   int     `json:"code,omitempty"`
-	Pid    int     `json:"pid,omitempty"`
+	Type   msgType      `json:"type"`
+	Config *Config      `json:"config,omitempty"`
+	Stage  *stageConfig `json:"stage,omitempty"`
+	Step   string       `json:"step,omitempty"`
+	Error  string       `json:"error,omitempty"`
+	Code   int          `json:"code,omitempty"`
+	Pid    int          `json:"pid,omitempty"`
 }
 
 func send(w io.Writer, m message) error {

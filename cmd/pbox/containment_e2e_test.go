@@ -10,11 +10,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // pboxWith runs pbox with extra descriptors (extra[i] becomes fd 3+i; nil
@@ -179,4 +183,80 @@ func readState(t *testing.T, name string) box.Record {
 		t.Fatal(err)
 	}
 	return *rec
+}
+
+// Attack (CVE-2019-5736): a process in the box holds /proc/<pid>/exe of a
+// pbox process — PID 1 (the init), or the process a `#!/proc/self/exe`
+// script (or a symlink to /proc/self/exe) becomes under pbox exec — and
+// once no pbox runs from it, reopens it for writing to replace the host's
+// pbox. Played here from the host with O_PATH descriptors, which is what
+// such a process holds; the write is only opened, never done.
+func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
+	root := busyboxRootfs(t)
+	if err := os.Symlink("/proc/self/exe", filepath.Join(root, "evil")); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "evil.sh"), []byte("#!/proc/self/exe\n"), 0o755)
+	name := boxName(t, "exe")
+	r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "sleep", "100")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	held := map[string]int{}
+	hold := func(what string, pid int) {
+		fd, err := syscall.Open(fmt.Sprintf("/proc/%d/exe", pid), unix.O_PATH|syscall.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatalf("%s (pid %d): %v", what, pid, err)
+		}
+		held[what] = fd
+	}
+	hold("the init", readState(t, name).Pid)
+
+	// pbox exec of the symlink: the process runs pbox; keep it waiting on
+	// stdin (pbox update --resources - reads it).
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	pr, pw, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(pboxBin(t), "exec", "-i", "--pid-file", pidFile, name, "--", "/evil", "update", "--resources", "-", "nobox")
+	cmd.Stdin = pr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pr.Close()
+	if !testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil }) {
+		t.Fatal("pbox exec wrote no pid file")
+	}
+	data, _ := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	testutil.WaitFor(5*time.Second, func() bool {
+		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+		return strings.Contains(string(cmdline), "update")
+	})
+	hold("a process exec'd through /proc/self/exe", pid)
+	pw.Close()
+	cmd.Wait()
+	// The script form runs the same way; it must at least not run the
+	// host's binary writable while it lives.
+	r = pbox(t, "exec", name, "--", "/evil.sh")
+	if !strings.Contains(r.stderr, "pbox: ") {
+		t.Errorf("#!/proc/self/exe did not run pbox (the test would prove nothing): %+v", r)
+	}
+
+	pbox(t, "rm", "-f", name)
+	for what, fd := range held {
+		w, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CLOEXEC, 0)
+		if err == nil {
+			syscall.Close(w)
+			t.Errorf("%s: its executable opened for writing once it stopped: the host's pbox binary is reachable", what)
+		} else if err != syscall.EROFS {
+			t.Errorf("%s: open for writing: %v, want EROFS (a read-only view of pbox)", what, err)
+		}
+		syscall.Close(fd)
+	}
 }

@@ -24,6 +24,9 @@ import (
 // started it how the start went over a pipe (fd 3): "ok", or "err CODE
 // MESSAGE"; that process prints the name (or the error) and exits.
 
+// monitorComm is the -d monitor's name in ps.
+const monitorComm = "pbox-monitor"
+
 // monitorEnv names the monitor's status pipe fd.
 const monitorEnv = "_PBOX_MONITOR_FD"
 
@@ -78,12 +81,20 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 		return fail(statusUsage, "run: %v", err)
 	}
 	defer null.Close()
-	cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
+	// The monitor runs from a read-only view of pbox, as the init does: a
+	// box must never reach a writable path to the binary (CVE-2019-5736).
+	n := box.ListenFDs() + c.Int("preserve-fds")
+	sealed, err := box.OpenSealedExe(3 + n + 1)
+	if err != nil {
+		cleanup()
+		return fail(statusUsage, "run: %v", err)
+	}
+	defer sealed.Close()
+	cmd := exec.Command(sealed.Path, os.Args[1:]...)
 	cmd.Args[0] = os.Args[0]
 	// The monitor gets the descriptors the box is to have (3 to 3+N-1:
 	// LISTEN_FDS and --preserve-fds) and its status pipe after them;
 	// nothing else of the caller's.
-	n := box.ListenFDs() + c.Int("preserve-fds")
 	for i := 0; i < n; i++ {
 		cmd.ExtraFiles = append(cmd.ExtraFiles, os.NewFile(uintptr(3+i), "preserved"))
 	}

@@ -4,4 +4,13 @@
 // This package is only the command line: one file per subcommand, each a
 // *cli.Command that parses flags into a box.Config, calls the packages
 // below and picks the exit status. It makes no syscalls of its own.
+//
+// The Go runtime's container-aware GOMAXPROCS (Go 1.25+) is turned off
+// below: it keeps cpu.cfs_quota_us and cpu.cfs_period_us open to follow
+// the cgroup's limit, and in pbox those sat at fds 3 and 4, where
+// --preserve-fds expects the caller's descriptors (and, in pbox-init,
+// they were host cgroup files held open inside the box).
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package main

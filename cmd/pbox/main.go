@@ -1,10 +1,3 @@
-// The Go runtime (1.25+) sizes GOMAXPROCS from the cgroup's CPU limit and
-// keeps cpu.cfs_quota_us and cpu.cfs_period_us open to follow it: in pbox
-// those would sit at fds 3 and 4, where --preserve-fds expects the
-// caller's descriptors, and in pbox-init they would be host cgroup files
-// held open inside the box. pbox needs neither.
-//go:debug containermaxprocs=0
-//go:debug updatemaxprocs=0
 package main
 
 import (
@@ -26,6 +19,9 @@ func main() {
 	// The re-executed init: dispatch before any flag parsing.
 	if filepath.Base(os.Args[0]) == box.InitArg0 {
 		os.Exit(box.Init())
+	}
+	if filepath.Base(os.Args[0]) == box.ExecStageArg0 {
+		os.Exit(box.ExecStage())
 	}
 	// Descriptors pbox's caller left open must never reach a box (a
 	// directory fd is a way out of it): from here on, only the ones passed

@@ -85,6 +85,9 @@ func runAction(c *cli.Context) error {
 	}
 	st := store()
 	mon := monitorPipe()
+	if mon != nil {
+		box.SetComm(monitorComm)
+	}
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		lock, err := st.Claim(cfg.Name)
