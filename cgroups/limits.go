@@ -49,6 +49,28 @@ func (d DeviceRule) String() string {
 	return fmt.Sprintf("%c %s:%s %s", d.Type, num(d.Major), num(d.Minor), d.Access)
 }
 
+// DefaultDeviceRules is the device access list every box starts from, as
+// Docker's and runc's: no device at all; mknod of any node (creating one
+// is harmless, using it is not); read and write of the standard nodes —
+// null, zero, full, random, urandom, tty, console, ptmx and the ptys.
+// Rules for more devices (--device, an OCI config's) go after these.
+func DefaultDeviceRules() []DeviceRule {
+	rules := []DeviceRule{
+		{Allow: false, Type: 'a', Major: -1, Minor: -1, Access: "rwm"},
+		{Allow: true, Type: 'c', Major: -1, Minor: -1, Access: "m"},
+		{Allow: true, Type: 'b', Major: -1, Minor: -1, Access: "m"},
+	}
+	for _, d := range StandardDevices {
+		rules = append(rules, DeviceRule{Allow: true, Type: 'c', Major: d[0], Minor: d[1], Access: "rwm"})
+	}
+	return rules
+}
+
+// StandardDevices are the char devices (major, minor; -1 = any) a box
+// can always use: /dev/null, zero, full, random, urandom, tty, console,
+// ptmx, and the ptys of /dev/pts.
+var StandardDevices = [][2]int64{{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 1}, {5, 2}, {136, -1}}
+
 // SharesToWeight maps cgroup v1 cpu.shares (2-262144) onto cgroup v2
 // cpu.weight (1-10000), as runc and crun do.
 func SharesToWeight(shares uint64) uint64 {

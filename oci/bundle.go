@@ -110,10 +110,6 @@ func (b *Box) PlanMounts() error {
 	return nil
 }
 
-// defaultDevices are the char devices (major, minor; -1 = any) every box
-// may use: null, zero, full, random, urandom, tty, /dev/ptmx and the ptys.
-var defaultDevices = [][2]int64{{1, 3}, {1, 5}, {1, 7}, {1, 8}, {1, 9}, {5, 0}, {5, 2}, {136, -1}}
-
 // rlimits are the setrlimit(2) resources by their runtime-spec names.
 var rlimits = map[string]int{
 	"RLIMIT_AS": unix.RLIMIT_AS, "RLIMIT_CORE": unix.RLIMIT_CORE, "RLIMIT_CPU": unix.RLIMIT_CPU,
@@ -360,13 +356,14 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 	if err := translateResources(l, b); err != nil {
 		return err
 	}
-	if devs := opt.Limits.Devices; len(devs) > 0 {
-		// As runc: the nodes every box gets, and those the config lists,
-		// stay usable whatever the rules say (a box cannot work without
-		// /dev/null).
-		for _, d := range defaultDevices {
-			devs = append(devs, cgroups.DeviceRule{Allow: true, Type: 'c', Major: d[0], Minor: d[1], Access: "rwm"})
-		}
+	{
+		// Every box starts from no device at all (a config without rules
+		// gets no more than one that denies all first, as containerd's
+		// and podman's do); the config's rules come next; the standard
+		// nodes and those the config creates stay usable whatever the
+		// rules say, as in runc (a box cannot work without /dev/null).
+		devs := append(cgroups.DefaultDeviceRules()[:1], opt.Limits.Devices...)
+		devs = append(devs, cgroups.DefaultDeviceRules()[1:]...)
 		for _, d := range l.Devices {
 			if d.Type == "c" || d.Type == "b" || d.Type == "u" {
 				t := byte('c')

@@ -59,10 +59,10 @@ func TestTranslateContainerdConfig(t *testing.T) {
 	if o.Limits.MemoryBytes != 33554432 || o.Limits.CPUShares != 1024 {
 		t.Errorf("limits %+v", o.Limits)
 	}
-	if len(o.Limits.Devices) != 18 || o.Limits.Devices[0].String() != "a" || o.Limits.Devices[0].Allow {
-		t.Errorf("device rules %v; want deny-all first, 9 allows, then the 8 defaults", o.Limits.Devices)
+	if len(o.Limits.Devices) != 22 || o.Limits.Devices[0].String() != "a" || o.Limits.Devices[0].Allow {
+		t.Errorf("device rules %v; want pbox's deny-all first, the config's deny-all and 9 allows, then mknod and the 9 standard nodes", o.Limits.Devices)
 	}
-	if got := o.Limits.Devices[8].String(); got != "c 136:* rwm" {
+	if got := o.Limits.Devices[9].String(); got != "c 136:* rwm" {
 		t.Errorf("pts rule %q", got)
 	}
 	if o.CgroupParent != "default" || o.CgroupName != "t3" {

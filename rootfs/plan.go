@@ -18,6 +18,7 @@ type Spec struct {
 	NewProc  bool   // mount a fresh /proc (the box has its own PID namespace)
 	Volumes  []Volume
 	Tmpfs    []Tmpfs
+	Devices  []Device // --device: nodes made in the box's /dev (with Root)
 }
 
 // Volume is a bind mount of a host path into the box.
@@ -195,6 +196,13 @@ func Plan(s Spec) ([]Op, error) {
 		Op{Kind: OpSymlink, Source: "/proc/self/fd/1", Target: filepath.Join(dev, "stdout")},
 		Op{Kind: OpSymlink, Source: "/proc/self/fd/2", Target: filepath.Join(dev, "stderr")},
 	)
+	for _, d := range s.Devices {
+		t, err := in(d.Path)
+		if err != nil {
+			return nil, fmt.Errorf("--device %s: %w", d.Path, err)
+		}
+		ops = append(ops, Op{Kind: OpMknod, Target: t, FSType: string(d.Type), Major: d.Major, Minor: d.Minor, Mode: d.Mode, UID: d.UID, GID: d.GID})
+	}
 	sys, err := in("/sys")
 	if err != nil {
 		return nil, err

@@ -134,6 +134,7 @@ var runValueFlags = map[string]bool{
 	"--pids-limit": true, "--cgroup-parent": true, "--env": true, "-e": true,
 	"--workdir": true, "-w": true, "--rootfs": true, "--volume": true, "--tmpfs": true,
 	"--cap-add": true, "--cap-drop": true, "--preserve-fds": true,
+	"--security-opt": true, "--device": true,
 }
 
 // volumeShorthand lets `pbox run -v SRC:DST` mean --volume, as in docker,

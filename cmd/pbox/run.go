@@ -15,6 +15,7 @@ import (
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
+	"github.com/pbox-dev/pbox/seccomp"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 )
@@ -49,6 +50,8 @@ func newRunCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "cap-drop", Usage: "drop a capability from COMMAND's set (repeatable; ALL for every one)"},
 			&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
 			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
+			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined, seccomp=PROFILE.json (Docker's profile format) or no-new-privileges (repeatable); without it a box gets Docker's default seccomp profile"},
+			&cli.StringSliceFlag{Name: "device", Usage: "give the box a host device, HOST[:BOX][:PERMS] with PERMS of r, w, m (default rwm), as docker run --device (repeatable)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
 		},
@@ -65,7 +68,8 @@ func runAction(c *cli.Context) error {
 		rootfs: c.String("rootfs"), readOnly: c.Bool("read-only"), volumes: c.StringSlice("volume"),
 		tmpfs: c.StringSlice("tmpfs"), capAdd: c.StringSlice("cap-add"), capDrop: c.StringSlice("cap-drop"),
 		privileged: c.Bool("privileged"), noNewPrivs: c.Bool("no-new-privileges"),
-		args: c.Args().Slice(),
+		securityOpts: c.StringSlice("security-opt"), devices: c.StringSlice("device"),
+		seccompCache: seccompCacheDir(), args: c.Args().Slice(),
 	}, callerEnv())
 	if err != nil {
 		return fail(statusUsage, "run: %v", err)
@@ -209,6 +213,8 @@ type runFlags struct {
 	rootfs                                    string
 	readOnly, privileged, noNewPrivs          bool
 	volumes, tmpfs, capAdd, capDrop           []string
+	securityOpts, devices                     []string
+	seccompCache                              string // "" compiles every time
 }
 
 // buildRun checks every flag and turns them into the box's config. Every
@@ -281,7 +287,103 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 		return cfg, opt, err
 	}
 	cfg.NoNewPrivileges = f.noNewPrivs
+	if err := buildSecurity(f, &cfg); err != nil {
+		return cfg, opt, err
+	}
+	if opt.Limits.Devices, opt.Filesystem.Devices, err = buildDevices(f); err != nil {
+		return cfg, opt, err
+	}
 	return cfg, opt, nil
+}
+
+// buildSecurity reads --security-opt and picks the box's seccomp filter:
+// Docker's default profile for the box's capabilities, a profile file, or
+// none (seccomp=unconfined, or --privileged, as in Docker).
+func buildSecurity(f runFlags, cfg *box.Config) error {
+	profile := "default"
+	for _, o := range f.securityOpts {
+		key, val, _ := strings.Cut(o, "=")
+		if k, v, ok := strings.Cut(o, ":"); ok && key == o { // Docker's older key:value form
+			key, val = k, v
+		}
+		switch key {
+		case "seccomp":
+			if val == "" {
+				return fmt.Errorf("--security-opt %q: give seccomp=unconfined or seccomp=PROFILE.json", o)
+			}
+			profile = val
+		case "no-new-privileges":
+			switch val {
+			case "", "true":
+				cfg.NoNewPrivileges = true
+			case "false":
+				cfg.NoNewPrivileges = false
+			default:
+				return fmt.Errorf("--security-opt %q: no-new-privileges takes true or false", o)
+			}
+		case "apparmor", "label", "systempaths", "mask", "unmask", "proc-opts":
+			return fmt.Errorf("--security-opt %q: not supported: pbox has no AppArmor or SELinux support and masks the runtime-spec's paths", o)
+		default:
+			return fmt.Errorf("--security-opt %q: unknown option (pbox knows seccomp=unconfined, seccomp=PROFILE.json, no-new-privileges)", o)
+		}
+	}
+	if f.privileged || profile == "unconfined" {
+		return nil
+	}
+	caps := capabilityNames(cfg.Capabilities)
+	var err error
+	if profile == "default" {
+		cfg.Seccomp, err = seccomp.DefaultProgram(f.seccompCache, caps)
+		return err
+	}
+	spec, err := seccomp.LoadFile(profile, caps)
+	if err != nil {
+		return fmt.Errorf("--security-opt seccomp=%s: %v", profile, err)
+	}
+	if cfg.Seccomp, err = seccomp.Compile(spec); err != nil {
+		return fmt.Errorf("--security-opt seccomp=%s: %v", profile, err)
+	}
+	return nil
+}
+
+// capabilityNames names a bounding set (nil: every capability).
+func capabilityNames(caps []int) []string {
+	var names []string
+	if caps == nil {
+		return append(names, capnames.Names...)
+	}
+	for _, c := range caps {
+		names = append(names, capnames.Name(c))
+	}
+	return names
+}
+
+// buildDevices reads --device and gives every box (but a --privileged
+// one) its device rules: the standard nodes, and the devices asked for.
+func buildDevices(f runFlags) ([]cgroups.DeviceRule, []rootfs.Device, error) {
+	if f.privileged {
+		if len(f.devices) > 0 {
+			return nil, nil, fmt.Errorf("--device with --privileged: a privileged box may use every device already")
+		}
+		return nil, nil, nil
+	}
+	rules := cgroups.DefaultDeviceRules()
+	var nodes []rootfs.Device
+	for _, spec := range f.devices {
+		d, rule, err := box.ParseDevice(spec)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--device %q: %v", spec, err)
+		}
+		rules = append(rules, rule)
+		nodes = append(nodes, d)
+	}
+	return rules, nodes, nil
+}
+
+// seccompCacheDir is where compiled default profiles are kept: inside
+// pbox's state root, which only root can write.
+func seccompCacheDir() string {
+	return filepath.Join(store().Root, ".seccomp")
 }
 
 // buildFilesystem reads --rootfs, --read-only, --volume and --tmpfs.
