@@ -10,8 +10,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -259,4 +261,226 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 		}
 		syscall.Close(fd)
 	}
+}
+
+var (
+	attackOnce sync.Once
+	attackPath string
+	attackErr  error
+)
+
+// attackBin is internal/attack, built static: $ATTACK_BIN, or built once.
+func attackBin(t *testing.T) string {
+	t.Helper()
+	if p := os.Getenv("ATTACK_BIN"); p != "" {
+		abs, _ := filepath.Abs(p)
+		return abs
+	}
+	attackOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "pbox-attack")
+		if err != nil {
+			attackErr = err
+			return
+		}
+		attackPath = filepath.Join(dir, "attack")
+		cmd := exec.Command("go", "build", "-o", attackPath, "../../internal/attack")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			attackErr = fmt.Errorf("build internal/attack: %v\n%s", err, out)
+		}
+	})
+	if attackErr != nil {
+		t.Fatal(attackErr)
+	}
+	return attackPath
+}
+
+// attackRootfs is a busybox root with /attack in it.
+func attackRootfs(t *testing.T) string {
+	t.Helper()
+	root := busyboxRootfs(t)
+	data, err := os.ReadFile(attackBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(root, "attack"), data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return root
+}
+
+// results reads attack's "name: result" lines.
+func results(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(out, "\n") {
+		if k, v, ok := strings.Cut(l, ": "); ok {
+			m[k] = v
+		}
+	}
+	return m
+}
+
+// Attack: with no seccomp filter, a box's root can use keyctl and add_key,
+// unshare every namespace (a user namespace first, which leads to the
+// cgroup attack below), perf_event_open, io_uring_setup and
+// personality(READ_IMPLIES_EXEC). Docker's default profile stops them all.
+func TestContainmentSeccompByDefault(t *testing.T) {
+	root := attackRootfs(t)
+	name := boxName(t, "seccomp")
+	run := func(extra ...string) result {
+		args := append([]string{"run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root}, extra...)
+		return pbox(t, append(args, "--", "/attack", "syscalls")...)
+	}
+	r := run()
+	got := results(r.stdout)
+	for _, call := range []string{"keyctl", "add_key", "unshare user", "unshare mount", "unshare cgroup", "unshare net",
+		"perf_event_open", "io_uring_setup", "personality READ_IMPLIES_EXEC", "bpf", "mount"} {
+		if got[call] != "EPERM" {
+			t.Errorf("default box: %s: %q, want EPERM from the seccomp filter", call, got[call])
+		}
+	}
+	if got["getpid"] != "ok" {
+		t.Errorf("default box: getpid: %q: the filter blocks ordinary syscalls (%+v)", got["getpid"], r)
+	}
+	assertNoLeftovers(t, name)
+
+	// Unconfined, the same box reaches them: the filter is what stopped them.
+	got = results(run("--security-opt", "seccomp=unconfined").stdout)
+	for _, call := range []string{"keyctl", "io_uring_setup", "personality READ_IMPLIES_EXEC"} {
+		if got[call] != "ok" {
+			t.Errorf("seccomp=unconfined: %s: %q, want ok", call, got[call])
+		}
+	}
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--privileged", "--", "grep", "^Seccomp:", "/proc/self/status")
+	if !strings.Contains(r.stdout, "0") {
+		t.Errorf("--privileged: %+v, want no filter (Seccomp: 0)", r)
+	}
+
+	// A profile of one's own, in Docker's format.
+	dir := t.TempDir()
+	prof := filepath.Join(dir, "profile.json")
+	os.WriteFile(prof, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":13}]}`), 0o644)
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--security-opt", "seccomp="+prof, "--", "sh", "-c", "mkdir /tmp/x; echo rc=$?")
+	if !strings.Contains(r.stderr+r.stdout, "Permission denied") || !strings.Contains(r.stdout, "rc=1") {
+		t.Errorf("profile denying mkdir with EACCES: %+v", r)
+	}
+	// Bad profiles: one line, status 125, nothing left behind.
+	for body, want := range map[string]string{
+		`{"defaultAction":`: "seccomp=" + filepath.Join(dir, "bad.json"),
+		`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["reed"],"action":"SCMP_ACT_ERRNO"}]}`: `unknown syscall "reed"`,
+		`{"defaultAction":"SCMP_ACT_SOMETIMES"}`:                                                       `unknown action "SCMP_ACT_SOMETIMES"`,
+		`{"defaultAction":"SCMP_ACT_NOTIFY"}`:                                                          "needs a listener",
+	} {
+		os.WriteFile(filepath.Join(dir, "bad.json"), []byte(body), 0o644)
+		r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--security-opt", "seccomp="+filepath.Join(dir, "bad.json"), "--", "true")
+		assertCleanError(t, r, 125, want)
+		assertNoLeftovers(t, name)
+	}
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--security-opt", "apparmor=x", "--", "true")
+	assertCleanError(t, r, 125, "no AppArmor")
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--security-opt", "seccomp=/nonexistent.json", "--", "true")
+	assertCleanError(t, r, 125, "/nonexistent.json")
+	assertNoLeftovers(t, name)
+}
+
+// Attack: MKNOD is in the default capabilities, and nothing stopped a
+// box from making a node of a host device (a loop device, /dev/kvm,
+// tty0) and using it; a 0666 block node shipped in an image worked even
+// with --cap-drop ALL. Every box now has a device allow-list.
+func TestContainmentDevices(t *testing.T) {
+	root := attackRootfs(t)
+	// A node "shipped in the image": made on the host inside the rootfs.
+	if err := unix.Mknod(filepath.Join(root, "shipped-loop"), unix.S_IFBLK|0o666, int(unix.Mkdev(7, 0))); err != nil {
+		t.Fatal(err)
+	}
+	name := boxName(t, "dev")
+	mk := "mknod /tmp/loop b 7 0; mknod /tmp/kvm c 10 232; mknod /tmp/tty0 c 4 0; mknod /tmp/lctl c 10 237; " +
+		"/attack open /tmp/loop /tmp/kvm /tmp/tty0 /tmp/lctl /shipped-loop /dev/null /dev/zero /dev/urandom /dev/full /dev/tty /dev/ptmx"
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "sh", "-c", mk)
+	got := results(r.stdout)
+	for _, p := range []string{"/tmp/loop", "/tmp/kvm", "/tmp/tty0", "/tmp/lctl", "/shipped-loop"} {
+		if got["open "+p] != "EPERM" {
+			t.Errorf("open %s: %q, want EPERM from the device rules (%+v)", p, got["open "+p], r)
+		}
+	}
+	for _, p := range []string{"/dev/null", "/dev/zero", "/dev/urandom", "/dev/full", "/dev/ptmx"} {
+		if got["open "+p] != "ok" {
+			t.Errorf("open %s: %q, want ok (a standard node)", p, got["open "+p])
+		}
+	}
+	assertNoLeftovers(t, name)
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--cap-drop", "ALL", "--", "/attack", "open", "/shipped-loop")
+	if got := results(r.stdout)["open /shipped-loop"]; got != "EPERM" {
+		t.Errorf("--cap-drop ALL, image-shipped node: %q, want EPERM", got)
+	}
+	// --device adds one, as in Docker.
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--device", "/dev/loop-control:/dev/lctl:r", "--", "/attack", "open", "/dev/lctl")
+	if got := results(r.stdout)["open /dev/lctl"]; got != "ok" {
+		t.Errorf("--device /dev/loop-control:/dev/lctl:r: %q (%+v), want ok", got, r)
+	}
+	// --privileged: no device rules (an unbound loop device answers ENXIO, or opens).
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--privileged", "--", "/attack", "open", "/shipped-loop")
+	if got := results(r.stdout)["open /shipped-loop"]; got == "EPERM" {
+		t.Errorf("--privileged: the device rules still apply (%+v)", r)
+	}
+	for spec, want := range map[string]string{
+		"/dev/nonexistent": "no such file",
+		"/etc/passwd":      "not a device node",
+		"dev/null":         "absolute",
+		"/dev/null:/x:rwx": "permissions",
+		"/a:/b:rw:m":       "HOST[:BOX][:PERMS]",
+	} {
+		r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--device", spec, "--", "true")
+		assertCleanError(t, r, 125, want)
+		assertNoLeftovers(t, name)
+	}
+}
+
+// Attack: the box shared the caller's session keyring: it read a key the
+// caller had added, and planted keys in it. Each box gets its own.
+func TestContainmentSessionKeyring(t *testing.T) {
+	root := attackRootfs(t)
+	name := boxName(t, "keys")
+	type outcome struct {
+		host, box, plant string
+		planted          bool
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		// A session keyring of this thread's own with a secret in it; the
+		// commands below are forked from this thread and inherit it.
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		var o outcome
+		if _, err := unix.KeyctlJoinSessionKeyring("pbox-test"); err != nil {
+			o.host = err.Error()
+			done <- o
+			return
+		}
+		if _, err := unix.AddKey("user", "pbox-secret", []byte("hunter2"), unix.KEY_SPEC_SESSION_KEYRING); err != nil {
+			o.host = err.Error()
+			done <- o
+			return
+		}
+		host, _ := exec.Command(attackBin(t), "keyring-read", "pbox-secret").Output()
+		o.host = string(host)
+		o.box = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--security-opt", "seccomp=unconfined", "--", "/attack", "keyring-read", "pbox-secret").stdout
+		o.plant = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--security-opt", "seccomp=unconfined", "--", "/attack", "keyring-plant", "planted").stdout
+		_, err := unix.KeyctlSearch(unix.KEY_SPEC_SESSION_KEYRING, "user", "planted", 0)
+		o.planted = err == nil
+		done <- o
+	}()
+	o := <-done
+	if !strings.Contains(o.host, "ok hunter2") {
+		t.Fatalf("the test's own keyring does not work, so it proves nothing: %q", o.host)
+	}
+	if strings.Contains(o.box, "hunter2") {
+		t.Errorf("the box read the caller's key: %q", o.box)
+	}
+	if !strings.Contains(o.plant, "keyring-plant: ok") {
+		t.Errorf("planting in the box's own keyring: %q", o.plant)
+	}
+	if o.planted {
+		t.Error("the box planted a key in the caller's session keyring")
+	}
+	assertNoLeftovers(t, name)
 }
