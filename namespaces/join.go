@@ -69,6 +69,19 @@ func JoinThread(paths map[Kind]string) error {
 	return nil
 }
 
+// IsOwn reports whether the namespace file at path (a /proc/<pid>/ns/<kind>
+// or a bind mount of one) is the caller's own namespace of kind k.
+func IsOwn(path string, k Kind) (bool, error) {
+	var a, b unix.Stat_t
+	if err := unix.Stat(path, &a); err != nil {
+		return false, fmt.Errorf("%s namespace %s: %w", k, path, err)
+	}
+	if err := unix.Stat(fmt.Sprintf("/proc/self/ns/%s", k), &b); err != nil {
+		return false, err
+	}
+	return a.Ino == b.Ino && a.Dev == b.Dev, nil
+}
+
 // Same reports whether pid's namespace of kind k is the caller's own.
 func Same(pid int, k Kind) (bool, error) {
 	var a, b unix.Stat_t

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"syscall"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
+	"github.com/pbox-dev/pbox/seccomp"
 	"golang.org/x/sys/unix"
 )
 
@@ -107,6 +109,53 @@ func (b *Box) PlanMounts() error {
 		return err
 	}
 	b.Config.Mounts = ops
+	return nil
+}
+
+// ipcSysctls are the sysctls of an IPC namespace (besides fs.mqueue.*).
+var ipcSysctls = map[string]bool{
+	"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true, "kernel.sem": true,
+	"kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true, "kernel.shm_rmid_forced": true,
+}
+
+// checkSysctls accepts only sysctls that belong to a namespace the box
+// has of its own, with runc's rules (libcontainer/configs/validate): the
+// IPC ones with an IPC namespace, net.* with a network namespace, the
+// hostname and domain name with a UTS namespace. Any other would change
+// the host (kernel.printk_ratelimit, vm.*, ...). A namespace joined by
+// path counts unless it is pbox's own, i.e. the host's.
+func checkSysctls(sysctls map[string]string, kinds []namespaces.Kind, join map[namespaces.Kind]string) error {
+	keys := make([]string, 0, len(sysctls))
+	for k := range sysctls {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		var need namespaces.Kind
+		switch {
+		case ipcSysctls[k] || strings.HasPrefix(k, "fs.mqueue."):
+			need = namespaces.IPC
+		case strings.HasPrefix(k, "net."):
+			need = namespaces.Net
+		case k == "kernel.hostname" || k == "kernel.domainname":
+			need = namespaces.UTS
+		default:
+			return fmt.Errorf("linux.sysctl %q: not in a separate kernel namespace: setting it would change the host (only IPC sysctls, fs.mqueue.*, net.* and kernel.hostname/domainname can be set, with their namespace)", k)
+		}
+		if namespaces.Has(kinds, need) {
+			continue
+		}
+		if p, ok := join[need]; ok {
+			own, err := namespaces.IsOwn(p, need)
+			if err != nil {
+				return fmt.Errorf("linux.sysctl %q: %v", k, err)
+			}
+			if !own {
+				continue
+			}
+		}
+		return fmt.Errorf("linux.sysctl %q: needs a %s namespace of the box's own in linux.namespaces, or it would change the host's", k, need)
+	}
 	return nil
 }
 
@@ -295,7 +344,6 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		field string
 		why   string
 	}{
-		{l.Seccomp != nil, "linux.seccomp", "no seccomp filter support yet"},
 		{l.MountLabel != "", "linux.mountLabel", "no SELinux support"},
 		{l.IntelRdt != nil, "linux.intelRdt", ""},
 		{l.Personality != nil, "linux.personality", ""},
@@ -355,6 +403,15 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 	}
 	if err := translateResources(l, b); err != nil {
 		return err
+	}
+	if err := checkSysctls(l.Sysctl, cfg.Namespaces, opt.Join); err != nil {
+		return err
+	}
+	if l.Seccomp != nil {
+		var err error
+		if cfg.Seccomp, err = seccomp.Compile(l.Seccomp); err != nil {
+			return err
+		}
 	}
 	{
 		// Every box starts from no device at all (a config without rules

@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/seccomp"
 )
 
 // loadFixture reads a config.json containerd 1.6 wrote for
@@ -116,7 +117,30 @@ func TestTranslateRefusesByName(t *testing.T) {
 		want        string
 		unsupported bool
 	}{
-		{"seccomp", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }, "linux.seccomp", true},
+		{"seccomp without an action", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{} }, "linux.seccomp.defaultAction", false},
+		{"seccomp notify", func(s *specs.Spec) { s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActNotify} }, "needs a listener", true},
+		{"seccomp bad syscall", func(s *specs.Spec) {
+			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"nosuchcall"}, Action: specs.ActErrno}}}
+		}, `linux.seccomp.syscalls[0].names: unknown syscall "nosuchcall"`, false},
+		{"host sysctl", func(s *specs.Spec) { s.Linux.Sysctl = map[string]string{"kernel.printk_ratelimit": "5"} }, "not in a separate kernel namespace", false},
+		{"net sysctl without a net ns", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			var kept []specs.LinuxNamespace
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type != specs.NetworkNamespace {
+					kept = append(kept, ns)
+				}
+			}
+			s.Linux.Namespaces = kept
+		}, `linux.sysctl "net.ipv4.ip_forward": needs a net namespace`, false},
+		{"net sysctl in the host's net ns by path", func(s *specs.Spec) {
+			s.Linux.Sysctl = map[string]string{"net.ipv4.ip_forward": "1"}
+			for i, ns := range s.Linux.Namespaces {
+				if ns.Type == specs.NetworkNamespace {
+					s.Linux.Namespaces[i].Path = "/proc/self/ns/net"
+				}
+			}
+		}, "needs a net namespace", false},
 		{"user ns without maps", func(s *specs.Spec) {
 			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 		}, "uidMappings", false},
@@ -149,7 +173,7 @@ func TestTranslateRefusesByName(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want one naming %q", err, tt.want)
 			}
-			if tt.unsupported != errors.Is(err, ErrUnsupported) {
+			if tt.unsupported != (errors.Is(err, ErrUnsupported) || errors.Is(err, seccomp.ErrUnsupported)) {
 				t.Errorf("errors.Is(ErrUnsupported) = %v for %v", !tt.unsupported, err)
 			}
 		})

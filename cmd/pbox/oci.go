@@ -137,7 +137,7 @@ func newCreateCommand() *cli.Command {
 			&cli.StringFlag{Name: "pid-file", Usage: "write the box's init pid (host) to FILE"},
 			&cli.StringFlag{Name: "console-socket", Usage: "unix socket that receives the pty master (with process.terminal)"},
 			&cli.BoolFlag{Name: "no-pivot", Usage: "move the root over / and chroot instead of pivot_root (for an initramfs host)"},
-			&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring (pbox never makes a new one, so this is always so)"},
+			&cli.BoolFlag{Name: "no-new-keyring", Usage: "keep the caller's session keyring instead of a new one for the box (as runc)"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to the process"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step"},
 		},
@@ -166,6 +166,7 @@ func createAction(c *cli.Context) error {
 		return fail(statusFailed, "create: config.json: %v", err)
 	}
 	ob.Filesystem.NoPivot = c.Bool("no-pivot")
+	ob.Config.NoNewKeyring = c.Bool("no-new-keyring")
 	if err := ob.PlanMounts(); err != nil {
 		return fail(statusFailed, "create: config.json: %v", err)
 	}

@@ -254,8 +254,16 @@ func TestE2EOCIBadInput(t *testing.T) {
 		want string
 	}{
 		{func(c map[string]any) {
-			c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW"}
-		}, "linux.seccomp"},
+			c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_NOTIFY"}
+		}, "linux.seccomp.defaultAction"},
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW",
+				"syscalls": []any{map[string]any{"names": []any{"nosuchcall"}, "action": "SCMP_ACT_ERRNO"}}}
+		}, `unknown syscall "nosuchcall"`},
+		{func(c map[string]any) {
+			// Attack: a host sysctl through an OCI bundle (runc refuses it too).
+			c["linux"].(map[string]any)["sysctl"] = map[string]any{"kernel.printk_ratelimit": "17"}
+		}, "not in a separate kernel namespace"},
 		{func(c map[string]any) {
 			l := c["linux"].(map[string]any)
 			l["namespaces"] = append(l["namespaces"].([]any), map[string]any{"type": "user"})
@@ -272,6 +280,16 @@ func TestE2EOCIBadInput(t *testing.T) {
 		}, "linux.resources.cpu.cpus"},
 		{setArgs("no-such-cmd-xyz"), "not found"},
 	}
+	printk, err := os.ReadFile("/proc/sys/kernel/printk_ratelimit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if now, _ := os.ReadFile("/proc/sys/kernel/printk_ratelimit"); string(now) != string(printk) {
+			t.Errorf("the host's kernel.printk_ratelimit changed from %q to %q", printk, now)
+			os.WriteFile("/proc/sys/kernel/printk_ratelimit", printk, 0)
+		}
+	}()
 	for _, tc := range cases {
 		b := bundle(t, tc.edit)
 		r := p("create", "--bundle", b, id)
@@ -538,4 +556,44 @@ func createToFile(t *testing.T, root, bundle, id string) string {
 		t.Fatalf("create %s: %v %s", id, err, data)
 	}
 	return out
+}
+
+// linux.seccomp from a config.json: actions with errnoRet, argument
+// conditions, flags; pbox exec gets the same filter as the box.
+func TestE2EOCISeccomp(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sleep", "1000")(cfg)
+		cfg["linux"].(map[string]any)["seccomp"] = map[string]any{
+			"defaultAction": "SCMP_ACT_ALLOW",
+			"architectures": []string{"SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "SCMP_ARCH_AARCH64", "SCMP_ARCH_ARM"},
+			"flags":         []string{"SECCOMP_FILTER_FLAG_SPEC_ALLOW"},
+			"syscalls": []any{
+				map[string]any{"names": []string{"mkdir", "mkdirat"}, "action": "SCMP_ACT_ERRNO", "errnoRet": 13},
+				// chmod to mode 0777 only (chmod(2) and fchmodat(2), argument by
+				// argument): EPERM; any other mode is allowed.
+				map[string]any{"names": []string{"chmod"}, "action": "SCMP_ACT_ERRNO",
+					"args": []any{map[string]any{"index": 1, "value": 0o777, "op": "SCMP_CMP_EQ"}}},
+				map[string]any{"names": []string{"fchmodat"}, "action": "SCMP_ACT_ERRNO",
+					"args": []any{map[string]any{"index": 2, "value": 0o777, "op": "SCMP_CMP_EQ"}}},
+			},
+		}
+	})
+	id := boxName(t, "ociseccomp")
+	if r := pbox(t, "--root", root, "create", "--bundle", b, id); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}()
+	pbox(t, "--root", root, "start", id)
+	r := pbox(t, "--root", root, "exec", id, "--", "sh", "-c",
+		"mkdir /dev/shm/d; echo mkdir=$?; touch /dev/shm/f; chmod 640 /dev/shm/f; echo chmod640=$?; chmod 777 /dev/shm/f; echo chmod777=$?; grep -E '^Seccomp(_filters)?:' /proc/self/status")
+	for _, want := range []string{"Permission denied", "mkdir=1", "chmod640=0", "chmod777=1", "Operation not permitted", "Seccomp:\t2", "Seccomp_filters:\t1"} {
+		if !strings.Contains(r.stdout+r.stderr, want) {
+			t.Errorf("exec in a box with a seccomp config: %q lacks %q", r.stdout+r.stderr, want)
+		}
+	}
 }
