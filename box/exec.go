@@ -120,9 +120,16 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		Confinement: Config{Name: rec.ID, Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges,
 			NoNewKeyring: rec.Config.NoNewKeyring, Seccomp: rec.Config.Seccomp},
 	}
-	if mnt, ok := join[namespaces.Mount]; ok {
-		stage.MountNS = mnt
-		delete(join, namespaces.Mount)
+	// The stage joins the mount and cgroup namespaces itself: pbox's
+	// sealed binary is a path in pbox's mount namespace, and a kernel
+	// before 6.x refuses CLONE_INTO_CGROUP (ENOENT) to a thread whose
+	// cgroup namespace does not hold the cgroup it forks from.
+	stage.Join = map[namespaces.Kind]string{}
+	for _, k := range []namespaces.Kind{namespaces.Mount, namespaces.Cgroup} {
+		if p, ok := join[k]; ok {
+			stage.Join[k] = p
+			delete(join, k)
+		}
 	}
 	type result struct {
 		run *Running
@@ -244,7 +251,7 @@ func stageError(sock *os.File) *SetupError {
 
 // forkJoined forks argv from a disposable thread that first joins the
 // namespaces in join (an OCI config's namespace paths).
-func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string) (int, error) {
+func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string, cg *cgroups.Cgroup) (int, error) {
 	type result struct {
 		pid int
 		err error
@@ -252,6 +259,10 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
+		if _, err := cg.JoinThread(); err != nil {
+			ch <- result{0, err}
+			return
+		}
 		if err := namespaces.JoinThread(join); err != nil {
 			ch <- result{0, err}
 			return

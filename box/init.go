@@ -70,17 +70,6 @@ func Init() int {
 	}
 	hostPid = goMsg.Pid
 	log := initLogger(cfg.Verbose)
-	if cfg.has(namespaces.Cgroup) {
-		// Only now is this process in the box's cgroup (v1 moved it after
-		// the clone), so only now does a new cgroup namespace get the
-		// box's cgroup as its root. unshare changes the calling thread
-		// only: stay on it, so COMMAND is forked (or exec'd) from it.
-		runtime.LockOSThread()
-		log("unshare CLONE_NEWCGROUP: the box's cgroup becomes / in /proc/self/cgroup")
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			return fail(sock, setupErr("cgroup namespace", err))
-		}
-	}
 
 	// 2a. OCI prestart/createRuntime hooks run in pbox, now that the
 	//     namespaces exist and before anything is mounted.
@@ -279,7 +268,11 @@ var kill = syscall.Kill
 // OCI createContainer hooks run just before pivot_root.
 func setup(cfg *Config, log rootfs.Logf) *SetupError {
 	before, after := splitAtPivot(cfg.Mounts)
-	if err := rootfs.Apply(before, log); err != nil {
+	root := ""
+	if len(after) > 0 {
+		root = after[0].Target // the pivot_root (or --no-pivot) target
+	}
+	if err := rootfs.Apply(before, root, log); err != nil {
 		return setupErr("mount", err)
 	}
 	if len(cfg.CreateContainer) > 0 {
@@ -290,7 +283,7 @@ func setup(cfg *Config, log rootfs.Logf) *SetupError {
 			return setupErr("createContainer hook", err)
 		}
 	}
-	if err := rootfs.Apply(after, log); err != nil {
+	if err := rootfs.Apply(after, "/", log); err != nil {
 		return setupErr("mount", err)
 	}
 	if cfg.has(namespaces.UTS) {
@@ -429,7 +422,7 @@ func initLogger(verbose bool) rootfs.Logf {
 // the ones after it (box paths); without a pivot_root all come before.
 func splitAtPivot(ops []rootfs.Op) (before, after []rootfs.Op) {
 	for i, o := range ops {
-		if o.Kind == rootfs.OpPivotRoot {
+		if o.Kind == rootfs.OpPivotRoot || o.Kind == rootfs.OpMoveRoot {
 			return ops[:i], ops[i:]
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
+	"strings"
 	"syscall"
 
 	"github.com/pbox-dev/pbox/cgroups"
@@ -111,7 +113,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 			fmt.Fprintf(opt.Log, "pbox: "+format+"\n", args...)
 		}
 	}
-	if err := planFilesystem(&cfg, opt.Filesystem); err != nil {
+	if err := planFilesystem(&cfg, opt); err != nil {
 		return nil, err
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
@@ -128,6 +130,21 @@ func Start(cfg Config, opt Options) (*Box, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// CgroupView is what the box's /sys/fs/cgroup shows on this host: its own
+// cgroup in every hierarchy, fresh mounts rooted there by its cgroup
+// namespace, or (without one) binds of its directories.
+func CgroupView(mode cgroups.Mode, root, parent, name string, cgroupNS bool) ([]rootfs.CgroupFS, error) {
+	views, err := cgroups.BoxView(mode, root, "/"+filepath.Join(strings.Trim(parent, "/"), name), cgroupNS)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]rootfs.CgroupFS, len(views))
+	for i, v := range views {
+		out[i] = rootfs.CgroupFS{Dir: v.Dir, FSType: v.FSType, Options: v.Options, Source: v.Source}
+	}
+	return out, nil
 }
 
 // cgroupName is the leaf of the box's cgroup: its name, or the last part
@@ -160,10 +177,11 @@ func (b *Box) Release() { unix.Close(b.pidfd) }
 
 // planFilesystem checks the filesystem request and plans its mounts,
 // before anything is created: a bad --rootfs or volume costs nothing.
-func planFilesystem(cfg *Config, fs rootfs.Spec) error {
+func planFilesystem(cfg *Config, opt Options) error {
 	if cfg.Mounts != nil {
 		return nil // planned by the caller (an OCI bundle)
 	}
+	fs := opt.Filesystem
 	if !cfg.has(namespaces.Mount) {
 		if fs.Root != "" || fs.ReadOnly || len(fs.Volumes) > 0 || len(fs.Tmpfs) > 0 {
 			return setupErr("rootfs", errors.New("--rootfs, --read-only, volumes and --tmpfs need a mount namespace: add mnt to --ns"))
@@ -171,6 +189,13 @@ func planFilesystem(cfg *Config, fs rootfs.Spec) error {
 		return nil
 	}
 	fs.NewProc = cfg.has(namespaces.PID)
+	if fs.Root != "" {
+		views, err := CgroupView(opt.CgroupMode, opt.CgroupRoot, opt.CgroupParent, cgroupName(*cfg, opt), cfg.has(namespaces.Cgroup))
+		if err != nil {
+			return setupErr("rootfs", err)
+		}
+		fs.Cgroup = views
+	}
 	ops, err := rootfs.Plan(fs)
 	if err != nil {
 		return setupErr("rootfs", err)
@@ -211,9 +236,11 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 	}
 
 	sys := &syscall.SysProcAttr{
-		// The init makes the cgroup namespace itself, once it is in the
-		// box's cgroups (see Init).
-		Cloneflags: namespaces.CloneFlags(cfg.Namespaces) &^ unix.CLONE_NEWCGROUP,
+		// CLONE_NEWCGROUP is part of the clone: the child is born in the
+		// box's cgroups (CLONE_INTO_CGROUP on cgroup2, the forking thread's
+		// v1 cgroups below), so the new cgroup namespace is rooted at the
+		// box's cgroup in every hierarchy, for every thread of the init.
+		Cloneflags: namespaces.CloneFlags(cfg.Namespaces),
 	}
 	if !opt.Detach {
 		sys.Pdeathsig = syscall.SIGKILL
@@ -264,9 +291,9 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 	attr := &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys}
 	var pid int
 	if len(opt.Join) > 0 {
-		pid, err = forkJoined(self, []string{InitArg0}, attr, opt.Join)
+		pid, err = forkJoined(self, []string{InitArg0}, attr, opt.Join, cg)
 	} else {
-		pid, err = syscall.ForkExec(self, []string{InitArg0}, attr)
+		pid, err = forkInCgroup(self, []string{InitArg0}, attr, cg)
 	}
 	if err != nil {
 		return nil, setupErr("clone "+namespaces.FlagNames(flags), explainClone(err))
@@ -282,11 +309,6 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 		waitPid(pid)
 		unix.Close(pidfd)
 		return nil, e
-	}
-	if cg.NeedsAddProc() {
-		if err := cg.AddProc(pid); err != nil {
-			return abort(setupErr("cgroup", err))
-		}
 	}
 	cg.Placed()
 	if err := send(parent, message{Type: msgGo, Pid: pid}); err != nil {
@@ -330,6 +352,29 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 			return b, nil
 		}
 	}
+}
+
+// forkInCgroup forks argv from the calling thread once it has joined the
+// box's v1 cgroups (v1 membership is per thread; a child is born in its
+// parent thread's cgroups), and moves the thread back right after. The
+// thread is locked throughout: Run keeps it for PR_SET_PDEATHSIG.
+func forkInCgroup(path string, argv []string, attr *syscall.ProcAttr, cg *cgroups.Cgroup) (int, error) {
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	leave, err := cg.JoinThread()
+	if err != nil {
+		return 0, err
+	}
+	pid, err := syscall.ForkExec(path, argv, attr)
+	if lerr := leave(); lerr != nil && err == nil {
+		// pbox's thread stays in the box's cgroup: its removal would fail.
+		if pid > 0 {
+			unix.Kill(pid, unix.SIGKILL)
+			waitPid(pid)
+		}
+		return 0, lerr
+	}
+	return pid, err
 }
 
 // forwardSignals passes pbox's signals to the init through its pidfd, so a

@@ -40,6 +40,11 @@ func OpenSealedExe(nfiles int) (*SealedExe, error) {
 	// way: the view must sit above all of those to survive until execve.
 	minFD := 2*nfiles + 2
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil && alreadySealed() {
+		// This pbox runs from a sealed view itself (the -d monitor), which
+		// kernels before 6.x cannot clone again: its own exe is as good.
+		return &SealedExe{Path: "/proc/self/exe"}, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open_tree /proc/self/exe (a read-only view of pbox, so a box cannot rewrite it; needs Linux 5.12 or later): %w", err)
 	}
@@ -67,4 +72,15 @@ func SetComm(name string) {
 }
 
 // Close lets go of the view; processes running from it keep it alive.
-func (s *SealedExe) Close() error { return s.f.Close() }
+func (s *SealedExe) Close() error {
+	if s.f == nil {
+		return nil
+	}
+	return s.f.Close()
+}
+
+// alreadySealed reports whether this process runs from a read-only view.
+func alreadySealed() bool {
+	var st unix.Statfs_t
+	return unix.Statfs("/proc/self/exe", &st) == nil && st.Flags&unix.ST_RDONLY != 0
+}

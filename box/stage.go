@@ -36,9 +36,9 @@ type stageConfig struct {
 	User     *User    `json:"user,omitempty"`
 	Ambient  []int    `json:"ambient,omitempty"`
 	Terminal bool     `json:"terminal,omitempty"`
-	// MountNS is the box's mount namespace (/proc/<init>/ns/mnt); "" when
-	// it is pbox's own.
-	MountNS string `json:"mount_ns,omitempty"`
+	// Join are the box's mount and cgroup namespaces, where they are not
+	// pbox's own (/proc/<init>/ns/...).
+	Join map[namespaces.Kind]string `json:"join,omitempty"`
 	// Confinement carries the keyring name, bounding set, no_new_privs
 	// and seccomp filter, as for the box's COMMAND.
 	Confinement Config `json:"confinement"`
@@ -69,10 +69,8 @@ func ExecStage() int {
 		return fail(sock, setupErr("read the exec stage's work", orMissing(err)))
 	}
 	st := m.Stage
-	if st.MountNS != "" {
-		if err := namespaces.JoinThread(map[namespaces.Kind]string{namespaces.Mount: st.MountNS}); err != nil {
-			return fail(sock, setupErr("join the box", err))
-		}
+	if err := namespaces.JoinThread(st.Join); err != nil {
+		return fail(sock, setupErr("join the box", err))
 	}
 	path, serr := lookPath(st.Args[0], envPath(st.Env))
 	if serr == nil {

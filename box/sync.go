@@ -11,8 +11,9 @@ import (
 //
 //	pbox run (parent)                            pbox-init (child)
 //	-----------------                            -----------------
-//	config  ─────────────────────────────────▶   (queued before the clone)
-//	[v1/hybrid: write child pid to cgroup.procs]
+//	config  ─────────────────────────────────▶   (queued before the clone,
+//	                                             which puts the child in its
+//	                                             cgroups: see forkInCgroup)
 //	go      ─────────────────────────────────▶   make / rprivate, mount /proc,
 //	                                             sethostname, lo up, find COMMAND
 //	        ◀─────────────────────────────────   error {step, error, code}, exit
@@ -30,8 +31,9 @@ import (
 //	                                             init blocks reading exec.fifo
 //	pbox start writes a byte to exec.fifo ───▶   startContainer hooks, COMMAND
 //
-// "go" is what keeps a v1 child from running anything before it is in its
-// cgroup; on v2 the child is born in it and "go" follows the config at once.
+// The child is born in its cgroups on every host (CLONE_INTO_CGROUP, and
+// for v1 a forking thread that joined them), so "go" follows at once; it
+// carries the init's host pid, which the init cannot see from inside.
 
 type msgType string
 

@@ -269,22 +269,30 @@ func (c *Cgroup) enableControllers(dir string, ctrls []string) error {
 	return c.write(file, strings.Join(add, " "))
 }
 
+// createV1 makes the box's directory in every v1 hierarchy (see v1.go),
+// after checking that the controllers its limits need are there.
 func (c *Cgroup) createV1(ctrls []string) error {
 	for _, ctrl := range ctrls {
 		if !exists(filepath.Join(c.root, ctrl, "cgroup.procs")) {
 			return fmt.Errorf("%w: %s (no v1 hierarchy at %s): mount it, or drop the limit that needs it",
 				ErrNoCtrl, ctrl, filepath.Join(c.root, ctrl))
 		}
-		if err := c.checkFree(filepath.Join(c.root, ctrl, c.rel)); err != nil {
+	}
+	all, err := hierarchies(c.root)
+	if err != nil {
+		return err
+	}
+	for _, h := range all {
+		if err := c.checkFree(filepath.Join(c.root, h, c.rel)); err != nil {
 			return err
 		}
 	}
-	for _, ctrl := range ctrls {
-		dir := filepath.Join(c.root, ctrl, c.rel)
-		if err := c.mkdirAll(filepath.Join(c.root, ctrl), filepath.Dir(c.rel)); err != nil {
+	for _, h := range all {
+		dir := filepath.Join(c.root, h, c.rel)
+		if err := c.mkdirAll(filepath.Join(c.root, h), filepath.Dir(c.rel)); err != nil {
 			return err
 		}
-		if c.mode == V1 && ctrl == "pids" { // the tracker on a pure v1 host
+		if c.mode == V1 && h == "pids" { // the tracker on a pure v1 host
 			if err := c.lockParent(filepath.Dir(dir)); err != nil {
 				return err
 			}
@@ -293,6 +301,9 @@ func (c *Cgroup) createV1(ctrls []string) error {
 			return err
 		}
 		c.v1dirs = append(c.v1dirs, dir)
+		if err := c.inheritCpuset(dir); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -350,6 +361,9 @@ func (c *Cgroup) mkdirAll(root, rel string) error {
 	for _, part := range strings.Split(strings.Trim(rel, "/"), "/") {
 		dir = filepath.Join(dir, part)
 		if err := c.mkdir(dir); err != nil {
+			return err
+		}
+		if err := c.inheritCpuset(dir); err != nil {
 			return err
 		}
 	}
@@ -478,21 +492,6 @@ func (c *Cgroup) FD() (int, error) {
 		return -1, fmt.Errorf("open cgroup %s: %w", dir, err)
 	}
 	return fd, nil
-}
-
-// NeedsAddProc reports whether the child must be moved with AddProc
-// before it may run: it joins v1 hierarchies, which clone cannot do.
-func (c *Cgroup) NeedsAddProc() bool { return len(c.v1dirs) > 0 }
-
-// AddProc moves pid into the box's v1 hierarchies (a child cloned into
-// the cgroup2 directory is already there).
-func (c *Cgroup) AddProc(pid int) error {
-	for _, d := range c.v1dirs {
-		if err := c.write(filepath.Join(d, "cgroup.procs"), strconv.Itoa(pid)); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // OOMKills returns how many processes the kernel OOM-killed in the box.
@@ -657,8 +656,12 @@ func Sweep(mode Mode, root, parent string) (removed, busy []string, err error) {
 	case V2:
 		bases = []string{filepath.Join(root, parent)}
 	case V1, Hybrid:
-		for _, ctrl := range []string{"memory", "cpu", "pids"} {
-			bases = append(bases, filepath.Join(root, ctrl, parent))
+		all, herr := hierarchies(root)
+		if herr != nil {
+			return nil, nil, herr
+		}
+		for _, h := range all {
+			bases = append(bases, filepath.Join(root, h, parent))
 		}
 		if mode == Hybrid {
 			bases = append(bases, filepath.Join(root, "unified", parent))

@@ -187,7 +187,7 @@ func TestCreateRefusesRunningBox(t *testing.T) {
 	}
 }
 
-func TestCreateV1JoinsOnlyWhatItLimits(t *testing.T) {
+func TestCreateV1JoinsEveryHierarchy(t *testing.T) {
 	root := t.TempDir()
 	for _, ctrl := range []string{"memory", "cpu", "pids", "blkio"} {
 		must(t, os.MkdirAll(filepath.Join(root, ctrl), 0o755))
@@ -197,15 +197,21 @@ func TestCreateV1JoinsOnlyWhatItLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{filepath.Join(root, "memory/pbox/b"), filepath.Join(root, "pids/pbox/b")}
+	// Every hierarchy, limited or not: one the box never joined would be
+	// rooted at the caller's cgroup in the box's cgroup namespace.
+	want := []string{filepath.Join(root, "blkio/pbox/b"), filepath.Join(root, "cpu/pbox/b"), filepath.Join(root, "memory/pbox/b"), filepath.Join(root, "pids/pbox/b")}
 	if strings.Join(c.Dirs(), " ") != strings.Join(want, " ") {
-		t.Errorf("Dirs = %v, want %v (memory for the limit, pids to track)", c.Dirs(), want)
+		t.Errorf("Dirs = %v, want %v", c.Dirs(), want)
 	}
-	if _, err := os.Stat(filepath.Join(root, "cpu/pbox/b")); !os.IsNotExist(err) {
-		t.Error("joined cpu without a cpu limit")
+	// A link to a hierarchy (cpu -> cpu,cpuacct on many hosts) is not a
+	// second hierarchy, and a plain directory is none.
+	must(t, os.Symlink(filepath.Join(root, "cpu"), filepath.Join(root, "cpuacct")))
+	must(t, os.MkdirAll(filepath.Join(root, "notacgroup"), 0o755))
+	if h, err := hierarchies(root); err != nil || strings.Join(h, " ") != "blkio cpu memory pids" {
+		t.Errorf("hierarchies = %v %v", h, err)
 	}
-	if fd, _ := c.FD(); fd != -1 || !c.NeedsAddProc() {
-		t.Errorf("a pure v1 box has no cgroup2 fd (got %d) and must be moved with AddProc", fd)
+	if fd, _ := c.FD(); fd != -1 {
+		t.Errorf("a pure v1 box has no cgroup2 fd (got %d)", fd)
 	}
 }
 
@@ -217,22 +223,14 @@ func TestCreateHybridTracksInTheUnifiedTree(t *testing.T) {
 	}
 	must(t, os.MkdirAll(filepath.Join(root, "unified"), 0o755))
 	write(t, filepath.Join(root, "unified", "cgroup.procs"), "")
-	// No limits: the box lives only in the cgroup2 tree, no v1 attach.
+	// The cgroup2 tree first (it tracks the box), then every v1 hierarchy.
 	c, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "b"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := filepath.Join(root, "unified/pbox/b"); strings.Join(c.Dirs(), " ") != want || c.NeedsAddProc() {
-		t.Errorf("Dirs = %v, want only %s and no AddProc", c.Dirs(), want)
-	}
-	// A pids limit adds exactly the pids hierarchy.
-	c2, err := Create(Spec{Mode: Hybrid, Root: root, Parent: "pbox", Name: "c", Limits: Limits{PidsMax: 5}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{filepath.Join(root, "unified/pbox/c"), filepath.Join(root, "pids/pbox/c")}
-	if strings.Join(c2.Dirs(), " ") != strings.Join(want, " ") || !c2.NeedsAddProc() {
-		t.Errorf("Dirs = %v, want %v", c2.Dirs(), want)
+	want := []string{filepath.Join(root, "unified/pbox/b"), filepath.Join(root, "cpu/pbox/b"), filepath.Join(root, "memory/pbox/b"), filepath.Join(root, "pids/pbox/b")}
+	if strings.Join(c.Dirs(), " ") != strings.Join(want, " ") {
+		t.Errorf("Dirs = %v, want %v", c.Dirs(), want)
 	}
 }
 

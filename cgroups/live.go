@@ -104,9 +104,9 @@ func (c *Cgroup) Frozen() (bool, error) {
 	return n == 1, nil
 }
 
-// Update changes the limits of a live box. A box can only get new values
-// for the controllers it already has: a limit that needs a controller it
-// was created without is an error naming it.
+// Update changes the limits of a live box (its device list stays). On v2
+// a limit needs its controller enabled for the box's cgroup; on v1 the
+// box is in every hierarchy already.
 func (c *Cgroup) Update(l Limits) error {
 	if len(l.Devices) > 0 {
 		return fmt.Errorf("%w: devices: the device list of a running box cannot be changed", ErrNotApplied)
@@ -128,6 +128,7 @@ func (c *Cgroup) Update(l Limits) error {
 			return fmt.Errorf("%w: %s: the box was created without a %s limit, and pbox does not move a running box into a new hierarchy: recreate it with the limit", ErrNoCtrl, ctrl, ctrl)
 		}
 	}
+	next.limits.Devices = c.limits.Devices
 	if err := next.applyLimits(); err != nil {
 		return err
 	}

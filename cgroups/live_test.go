@@ -79,11 +79,12 @@ func TestSaveReopenUpdate(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(root, "pids/p/b/pids.max")); string(got) != "20" {
 		t.Errorf("pids.max %q after Update", got)
 	}
-	if err := r.Update(Limits{PidsMax: 20, MemoryBytes: 1 << 20}); !errors.Is(err, ErrNoCtrl) || !strings.Contains(err.Error(), "memory") {
-		t.Errorf("Update adding memory: %v; want ErrNoCtrl naming memory", err)
+	// The box is in every hierarchy, so a limit it did not have can come.
+	if err := r.Update(Limits{PidsMax: 20, MemoryBytes: 1 << 20}); err != nil {
+		t.Errorf("Update adding memory: %v", err)
 	}
-	if r.Limits().MemoryBytes != 0 {
-		t.Error("a refused Update changed the limits")
+	if r.Limits().MemoryBytes != 1<<20 {
+		t.Error("Update did not record the new limit")
 	}
 	if err := r.Freeze(true); !errors.Is(err, ErrNoCtrl) {
 		t.Errorf("Freeze on pure v1: %v; want ErrNoCtrl", err)

@@ -2,6 +2,7 @@ package namespaces
 
 import (
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 )
@@ -67,6 +68,12 @@ func JoinThread(paths map[Kind]string) error {
 		}
 	}
 	return nil
+}
+
+// Supported reports whether this kernel has namespaces of kind k.
+func Supported(k Kind) bool {
+	_, err := os.Stat("/proc/self/ns/" + string(k))
+	return err == nil
 }
 
 // IsOwn reports whether the namespace file at path (a /proc/<pid>/ns/<kind>

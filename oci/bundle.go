@@ -104,6 +104,12 @@ func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
 // PlanMounts checks the filesystem (root, mounts, devices) and plans the
 // mount ops the init replays.
 func (b *Box) PlanMounts() error {
+	views, err := box.CgroupView(cgroups.DetectMode(), b.Options.CgroupRoot, b.Options.CgroupParent,
+		b.Options.CgroupName, namespaces.Has(b.Config.Namespaces, namespaces.Cgroup))
+	if err != nil {
+		return err
+	}
+	b.Filesystem.Cgroup = views
 	ops, err := rootfs.PlanBundle(b.Filesystem)
 	if err != nil {
 		return err

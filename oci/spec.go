@@ -7,6 +7,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/rootfs"
+	"github.com/pbox-dev/pbox/seccomp"
 )
 
 // Version is the runtime-spec version pbox writes and reports.
@@ -15,10 +16,10 @@ const Version = "1.0.2"
 // DefaultSpec is what `pbox spec` writes, after `runc spec`: a rootfs
 // directory "rootfs", read-only, new pid/net/ipc/uts/mount namespaces,
 // the three capabilities runc keeps, the standard mounts, masked and
-// read-only paths, and runc's "deny every device" rule (the box's /dev
-// nodes are made before it applies). Unlike runc's, it asks for no
-// terminal (so create and start work from a script without a console
-// socket) and has no cgroupfs mount, which pbox does not support.
+// read-only paths, a read-only /sys/fs/cgroup of the box's own cgroup
+// namespace, and runc's "deny every device" rule (the box's /dev nodes
+// are made before it applies). Unlike runc's, it asks for no terminal (so
+// create and start work from a script without a console socket).
 func DefaultSpec() *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 	return &specs.Spec{
@@ -42,11 +43,12 @@ func DefaultSpec() *specs.Spec {
 			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
 			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
 			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
 		},
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},
-				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace},
+				{Type: specs.UTSNamespace}, {Type: specs.MountNamespace}, {Type: specs.CgroupNamespace},
 			},
 			Resources: &specs.LinuxResources{
 				Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
@@ -78,10 +80,19 @@ func Features() features.Features {
 			Namespaces:   []string{"cgroup", "ipc", "mount", "network", "pid", "user", "uts"},
 			Capabilities: caps,
 			Cgroup:       &features.Cgroup{V1: &yes, V2: &yes, Systemd: &no, SystemdUser: &no, Rdma: &no},
-			Seccomp:      &features.Seccomp{Enabled: &no},
-			Apparmor:     &features.Apparmor{Enabled: &no},
-			Selinux:      &features.Selinux{Enabled: &no},
-			IntelRdt:     &features.IntelRdt{Enabled: &no},
+			Seccomp: &features.Seccomp{
+				Enabled: &yes,
+				Actions: []string{"SCMP_ACT_ALLOW", "SCMP_ACT_ERRNO", "SCMP_ACT_KILL", "SCMP_ACT_KILL_PROCESS",
+					"SCMP_ACT_KILL_THREAD", "SCMP_ACT_LOG", "SCMP_ACT_TRACE", "SCMP_ACT_TRAP"},
+				Operators: []string{"SCMP_CMP_EQ", "SCMP_CMP_GE", "SCMP_CMP_GT", "SCMP_CMP_LE", "SCMP_CMP_LT",
+					"SCMP_CMP_MASKED_EQ", "SCMP_CMP_NE"},
+				Archs:          seccomp.Architectures(),
+				KnownFlags:     []string{"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"},
+				SupportedFlags: []string{"SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW", "SECCOMP_FILTER_FLAG_TSYNC"},
+			},
+			Apparmor: &features.Apparmor{Enabled: &no},
+			Selinux:  &features.Selinux{Enabled: &no},
+			IntelRdt: &features.IntelRdt{Enabled: &no},
 		},
 		Annotations: map[string]string{"org.opencontainers.runtime-spec.features.implementation": "pbox"},
 	}

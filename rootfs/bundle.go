@@ -42,6 +42,9 @@ type BundleSpec struct {
 	MaskedPaths   []string
 	ReadOnlyPaths []string
 	Sysctl        map[string]string
+	// Cgroup is what a mount of type cgroup (or cgroup2) shows: the
+	// caller's description of the box's own cgroups on this host.
+	Cgroup []CgroupFS
 }
 
 // PropagationSlave makes / a slave of the host (linux.rootfsPropagation
@@ -137,7 +140,13 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 			flags |= unix.MS_BIND
 		}
 		if typ == "cgroup" || typ == "cgroup2" {
-			return nil, fmt.Errorf("mounts[%d]: type %s (%s): pbox does not mount cgroupfs inside a box yet: leave this mount out", i, typ, m.Target)
+			// As runc: the box's own cgroups, whatever the type says (the
+			// host's layout decides), read-only if the options say ro.
+			if len(s.Cgroup) == 0 {
+				return nil, fmt.Errorf("mounts[%d]: type %s (%s): this host has no cgroup filesystem to show", i, typ, m.Target)
+			}
+			ops = append(ops, cgroupOps(target, s.Cgroup, flags&unix.MS_RDONLY == 0)...)
+			continue
 		}
 		if flags&unix.MS_BIND != 0 {
 			if !filepath.IsAbs(m.Source) {
@@ -146,11 +155,9 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 			if err := CheckVolumeSource(Volume{Source: m.Source, Target: m.Target}); err != nil {
 				return nil, fmt.Errorf("mounts[%d]: %w", i, err)
 			}
-			ops = append(ops, Op{Kind: OpMount, Source: m.Source, Target: target, Flags: unix.MS_BIND | flags&unix.MS_REC})
-			// Bind mounts take flags such as ro or nosuid only on a remount.
-			if extra := flags &^ (unix.MS_BIND | unix.MS_REC); extra != 0 {
-				ops = append(ops, Op{Kind: OpMount, Target: target, Flags: unix.MS_BIND | unix.MS_REMOUNT | extra})
-			}
+			// ro, nosuid, nodev and noexec are set on the detached copy
+			// before it is attached (apply.go), not by a later remount.
+			ops = append(ops, Op{Kind: OpMount, Source: m.Source, Target: target, Flags: unix.MS_BIND | flags&(unix.MS_REC|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)})
 		} else {
 			if m.Target == "/dev" && typ == "tmpfs" {
 				devTmpfs = true

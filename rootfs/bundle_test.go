@@ -38,7 +38,7 @@ func TestPlanBundleOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := kinds(ops)
-	want := "mount mount mkdir mount mkdir mount mount mount " + // private /, bind root, proc, /dev, bind + remount ro
+	want := "mount mount mkdir mount mkdir mount mount " + // private /, bind root, proc, /dev, the ro bind (one op)
 		"mknod mknod mknod mknod mknod mknod symlink symlink symlink symlink symlink " + // default devices and links
 		"mknod pivot_root write mask readonly remount-ro"
 	if got != want {

@@ -19,6 +19,8 @@ type Spec struct {
 	Volumes  []Volume
 	Tmpfs    []Tmpfs
 	Devices  []Device // --device: nodes made in the box's /dev (with Root)
+	// Cgroup is the box's /sys/fs/cgroup (with Root), always read-only.
+	Cgroup []CgroupFS
 }
 
 // Volume is a bind mount of a host path into the box.
@@ -209,6 +211,10 @@ func Plan(s Spec) ([]Op, error) {
 	}
 	ops = append(ops, Op{Kind: OpMkdir, Target: sys},
 		Op{Kind: OpMount, Source: "sysfs", Target: sys, FSType: "sysfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
+	if len(s.Cgroup) > 0 {
+		// sysfs has /sys/fs/cgroup as an empty directory.
+		ops = append(ops, cgroupOps(filepath.Join(sys, "fs", "cgroup"), s.Cgroup, false)...)
+	}
 	for _, v := range s.Volumes {
 		if err := CheckVolumeSource(v); err != nil {
 			return nil, err
@@ -266,6 +272,9 @@ func resolveIn(root, p string) (string, error) {
 	if host != root && !strings.HasPrefix(host, root+"/") {
 		return "", fmt.Errorf("%w: %s goes through a symlink to %s, outside the rootfs: refused (give the path as it is inside the rootfs)", ErrEscape, p, host)
 	}
+	if filepath.Clean(j) == root {
+		return "", fmt.Errorf("%w: %s leads to the box's root itself: refused (a mount there would cover the whole box)", ErrEscape, p)
+	}
 	return j, nil
 }
 
@@ -299,80 +308,15 @@ func CheckVolumeSource(v Volume) error {
 	return nil
 }
 
-// bindOps binds a host path onto target, read-only if asked. The target
-// is made to match the source: a directory for a directory, else a file.
+// bindOps binds a host path onto target, read-only if asked (read-only
+// before it is attached: see apply.go). The target is made to match the
+// source: a directory for a directory, else a file.
 func bindOps(source, target string, ro bool) []Op {
-	ops := []Op{{Kind: OpMount, Source: source, Target: target, Flags: unix.MS_BIND | unix.MS_REC}}
+	flags := uintptr(unix.MS_BIND | unix.MS_REC)
 	if ro {
-		ops = append(ops, Op{Kind: OpRemountRO, Target: target})
+		flags |= unix.MS_RDONLY
 	}
-	return ops
-}
-
-// Apply runs ops in order, logging each one first. It must run in the
-// box's own mount namespace.
-func Apply(ops []Op, log Logf) error {
-	for _, o := range ops {
-		log.printf("mount: %s", o)
-		if err := apply(o); err != nil {
-			return fmt.Errorf("%s: %w", o, err)
-		}
-	}
-	return nil
-}
-
-func apply(o Op) error {
-	switch o.Kind {
-	case OpMount:
-		if o.Flags&unix.MS_BIND != 0 {
-			if err := makeTarget(o.Source, o.Target); err != nil {
-				return err
-			}
-		}
-		return unix.Mount(o.Source, o.Target, o.FSType, o.Flags, o.Data)
-	case OpMkdir:
-		return os.MkdirAll(o.Target, 0o755)
-	case OpMknod:
-		if o.FSType != "" && o.FSType != "c" {
-			return mknodOCI(o)
-		}
-		err := unix.Mknod(o.Target, unix.S_IFCHR|0o666, int(unix.Mkdev(o.Major, o.Minor)))
-		if errors.Is(err, unix.EPERM) {
-			// No CAP_MKNOD (a user namespace): bind the host's node.
-			if err := makeTarget("/dev/null", o.Target); err != nil {
-				return err
-			}
-			return unix.Mount("/dev/"+filepath.Base(o.Target), o.Target, "", unix.MS_BIND, "")
-		}
-		if err != nil {
-			return err
-		}
-		if o.Mode != 0 || o.UID != 0 || o.GID != 0 {
-			return ownNode(o)
-		}
-		return unix.Chmod(o.Target, 0o666) // the umask must not narrow it
-	case OpSymlink:
-		return os.Symlink(o.Source, o.Target)
-	case OpPivotRoot:
-		return pivotRoot(o.Target)
-	case OpMask:
-		return mask(o.Target)
-	case OpReadOnly:
-		if _, err := os.Stat(o.Target); errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		if err := unix.Mount(o.Target, o.Target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-			return err
-		}
-		return remountRO(o.Target)
-	case OpRemountRO:
-		return remountRO(o.Target)
-	case OpMoveRoot:
-		return moveRoot(o.Target)
-	case OpWrite:
-		return os.WriteFile(o.Target, []byte(o.Data), 0)
-	}
-	return fmt.Errorf("unknown operation %q", o.Kind)
+	return []Op{{Kind: OpMount, Source: source, Target: target, Flags: flags}}
 }
 
 // pivotRoot makes root the new / and detaches the old one, the way runc
@@ -399,20 +343,6 @@ func pivotRoot(root string) error {
 	return unix.Chdir("/")
 }
 
-func mask(p string) error {
-	st, err := os.Stat(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	if st.IsDir() {
-		return unix.Mount("tmpfs", p, "tmpfs", unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "size=0")
-	}
-	return unix.Mount("/dev/null", p, "", unix.MS_BIND, "")
-}
-
 // remountRO makes the mount at p read-only, keeping its other flags (the
 // kernel refuses to drop nosuid/nodev/noexec that a mount already has).
 func remountRO(p string) error {
@@ -430,64 +360,6 @@ func remountRO(p string) error {
 		}
 	}
 	return unix.Mount("", p, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY|keep, "")
-}
-
-// makeTarget creates a bind mount's target like its source: a directory
-// for a directory, an empty file otherwise.
-func makeTarget(source, target string) error {
-	st, err := os.Stat(source)
-	if err != nil {
-		return err
-	}
-	if _, err := os.Lstat(target); err == nil {
-		return nil
-	}
-	if st.IsDir() {
-		return os.MkdirAll(target, 0o755)
-	}
-	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	return f.Close()
-}
-
-// mknodOCI makes a block device, unbuffered char device or fifo from an
-// OCI config's linux.devices.
-func mknodOCI(o Op) error {
-	var typ uint32
-	switch o.FSType {
-	case "b":
-		typ = unix.S_IFBLK
-	case "u":
-		typ = unix.S_IFCHR
-	case "p":
-		typ = unix.S_IFIFO
-	default:
-		return fmt.Errorf("device type %q: use c, b, u or p", o.FSType)
-	}
-	if err := os.MkdirAll(filepath.Dir(o.Target), 0o755); err != nil {
-		return err
-	}
-	if err := unix.Mknod(o.Target, typ|0o666, int(unix.Mkdev(o.Major, o.Minor))); err != nil && !errors.Is(err, unix.EEXIST) {
-		return err
-	}
-	return ownNode(o)
-}
-
-// ownNode gives a device node its mode and owner (not narrowed by umask).
-func ownNode(o Op) error {
-	mode := o.Mode & 0o7777
-	if mode == 0 {
-		mode = 0o666
-	}
-	if err := unix.Chmod(o.Target, mode); err != nil {
-		return err
-	}
-	return unix.Chown(o.Target, int(o.UID), int(o.GID))
 }
 
 // moveRoot is --no-pivot: for roots where pivot_root cannot work (an

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 func kinds(ops []Op) string {
@@ -49,11 +51,16 @@ func TestPlanRootfsOrder(t *testing.T) {
 	// the volume and tmpfs, pivot_root, masks, read-only paths, then /.
 	for _, want := range []string{
 		"mount mount mkdir mount mkdir mount mknod",
-		"mount mount remount-ro mkdir mount pivot_root mask",
+		"mount mount mkdir mount pivot_root mask", // sysfs, the read-only volume (one op), tmpfs
 		"readonly remount-ro",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("plan %q lacks %q", got, want)
+		}
+	}
+	for _, o := range ops {
+		if o.Kind == OpMount && o.Source == src && o.Flags&unix.MS_RDONLY == 0 {
+			t.Errorf("the :ro volume is not read-only in one step: %v", o)
 		}
 	}
 	if last := ops[len(ops)-1]; last.Kind != OpRemountRO || last.Target != "/" {

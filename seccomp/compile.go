@@ -69,6 +69,16 @@ func nativeArches() []arch {
 	return nil
 }
 
+// Architectures names the ABIs a filter compiled here can tell apart,
+// for `pbox features`.
+func Architectures() []string {
+	var names []string
+	for _, a := range nativeArches() {
+		names = append(names, string(a.name))
+	}
+	return names
+}
+
 // syscallNumber is one row of a generated table (zsyscalls.go).
 type syscallNumber struct {
 	name string

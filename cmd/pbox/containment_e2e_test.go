@@ -20,6 +20,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -218,19 +219,28 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	}
 	hold("the init", readState(t, name).Pid)
 
-	// pbox exec of the symlink: the process runs pbox; keep it waiting on
-	// stdin (pbox update --resources - reads it).
+	// pbox exec of the symlink: the process runs pbox. It is kept alive
+	// by its stdout, a pipe filled to the brim beforehand: printing its
+	// version blocks until the test closes the other end.
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	pr, pw, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(pboxBin(t), "exec", "-i", "--pid-file", pidFile, name, "--", "/evil", "update", "--resources", "-", "nobox")
-	cmd.Stdin = pr
+	wfd := int(pw.Fd()) // once: Fd() makes the file blocking again
+	unix.SetNonblock(wfd, true)
+	for {
+		if _, err := unix.Write(wfd, make([]byte, 4096)); err != nil {
+			break
+		}
+	}
+	unix.SetNonblock(wfd, false)
+	cmd := exec.Command(pboxBin(t), "exec", "--pid-file", pidFile, name, "--", "/evil", "--version")
+	cmd.Stdout = pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pr.Close()
+	pw.Close()
 	if !testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(pidFile); return err == nil }) {
 		t.Fatal("pbox exec wrote no pid file")
 	}
@@ -238,10 +248,10 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 	testutil.WaitFor(5*time.Second, func() bool {
 		cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-		return strings.Contains(string(cmdline), "update")
+		return strings.Contains(string(cmdline), "--version")
 	})
 	hold("a process exec'd through /proc/self/exe", pid)
-	pw.Close()
+	pr.Close()
 	cmd.Wait()
 	// The script form runs the same way; it must at least not run the
 	// host's binary writable while it lives.
@@ -413,10 +423,20 @@ func TestContainmentDevices(t *testing.T) {
 	if got := results(r.stdout)["open /shipped-loop"]; got != "EPERM" {
 		t.Errorf("--cap-drop ALL, image-shipped node: %q, want EPERM", got)
 	}
-	// --device adds one, as in Docker.
-	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--device", "/dev/loop-control:/dev/lctl:r", "--", "/attack", "open", "/dev/lctl")
-	if got := results(r.stdout)["open /dev/lctl"]; got != "ok" {
-		t.Errorf("--device /dev/loop-control:/dev/lctl:r: %q (%+v), want ok", got, r)
+	// --device adds one, as in Docker: /dev/fuse (10:229), from a node of
+	// the test's own (the host may have no fuse module: then the open
+	// answers ENODEV, anything but the device rules' EPERM).
+	fuse := filepath.Join(t.TempDir(), "fuse")
+	if err := unix.Mknod(fuse, unix.S_IFCHR|0o666, int(unix.Mkdev(10, 229))); err != nil {
+		t.Fatal(err)
+	}
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "sh", "-c", "mknod /tmp/fuse c 10 229; /attack open /tmp/fuse")
+	if got := results(r.stdout)["open /tmp/fuse"]; got != "EPERM" {
+		t.Errorf("fuse without --device: %q (%+v), want EPERM", got, r)
+	}
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--device", fuse+":/dev/fuse:rw", "--", "/attack", "open", "/dev/fuse")
+	if got := results(r.stdout)["open /dev/fuse"]; got == "EPERM" || got == "" || got == "ENOENT" {
+		t.Errorf("--device %s:/dev/fuse:rw: %q (%+v), want the device reachable", fuse, got, r)
 	}
 	// --privileged: no device rules (an unbound loop device answers ENXIO, or opens).
 	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--privileged", "--", "/attack", "open", "/shipped-loop")
@@ -483,4 +503,202 @@ func TestContainmentSessionKeyring(t *testing.T) {
 		t.Error("the box planted a key in the caller's session keyring")
 	}
 	assertNoLeftovers(t, name)
+}
+
+// Attack: the box unshares a user, mount and cgroup namespace, maps uid
+// 0, mounts cgroup hierarchies and raises its own memory and pids limits
+// — or, in a hierarchy it never joined (rooted at the host's cgroup),
+// freezes or retunes other cgroups. And plainly: it writes its limits
+// through /sys/fs/cgroup.
+func TestContainmentCgroups(t *testing.T) {
+	root := attackRootfs(t)
+	name := boxName(t, "cg")
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--memory", "64M", "--pids-limit", "50", "--", "sh", "-c",
+		"/attack cgroup-escape; for f in /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/memory/memory.limit_in_bytes; do "+
+			"[ -e $f ] && /attack write $f 999999; done; echo limits $(cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null); "+
+			"echo cgroup-lines; cat /proc/self/cgroup; echo subdirs $(find /sys/fs/cgroup -mindepth 2 -type d | wc -l)")
+	got := results(r.stdout)
+	for _, k := range []string{"cgroup-escape cgroup memory", "cgroup-escape cgroup pids", "cgroup-escape cgroup2 "} {
+		if got[k] != "EPERM" {
+			t.Errorf("%s: %q, want EPERM (no user namespace for a default box)", k, got[k])
+		}
+	}
+	for k, v := range got {
+		if strings.HasPrefix(k, "write ") && v != "EROFS" {
+			t.Errorf("%s: %q, want EROFS: /sys/fs/cgroup is read-only in the box", k, v)
+		}
+	}
+	if !strings.Contains(r.stdout, "limits 50\n") {
+		t.Errorf("the pids limit is not 50 any more:\n%s", r.stdout)
+	}
+	// Every hierarchy is rooted at the box's own cgroup, and nothing
+	// below it (no other box, no host cgroup) is in view.
+	_, lines, _ := strings.Cut(r.stdout, "cgroup-lines\n")
+	lines, _, _ = strings.Cut(lines, "subdirs")
+	for _, l := range strings.Split(strings.TrimSpace(lines), "\n") {
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("/proc/self/cgroup in the box: %q is not the box's own cgroup", l)
+		}
+	}
+	if !strings.Contains(r.stdout, "subdirs 0") {
+		t.Errorf("the box sees cgroups below its own:\n%s", r.stdout)
+	}
+	assertNoLeftovers(t, name)
+
+	// Without a cgroup namespace, /sys/fs/cgroup shows the box's own
+	// directories, read-only.
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--ns", "pid,mnt,uts", "--rootfs", root, "--pids-limit", "50", "--", "sh", "-c",
+		"cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/pids/pids.max 2>/dev/null; /attack write /sys/fs/cgroup/pids/pids.max 9; /attack write /sys/fs/cgroup/pids.max 9")
+	if !strings.HasPrefix(r.stdout, "50\n") || strings.Contains(r.stdout, ": ok") {
+		t.Errorf("--ns without cgroup: %+v", r)
+	}
+	assertNoLeftovers(t, name)
+
+	// The init's whole thread group is in the new cgroup namespace.
+	r = pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "100")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	pid := readState(t, name).Pid
+	host, _ := os.Readlink("/proc/self/ns/cgroup")
+	tasks, _ := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	for _, task := range tasks {
+		ns, _ := os.Readlink(fmt.Sprintf("/proc/%d/task/%s/ns/cgroup", pid, task.Name()))
+		if ns == host || ns == "" {
+			t.Errorf("thread %s of the init is in cgroup namespace %q, the host's is %q", task.Name(), ns, host)
+		}
+	}
+}
+
+// Attack (CVE-2019-19921, CVE-2021-30465 classes): a neighbour working in
+// the same root filesystem swaps a mount target (/proc, a volume's) for a
+// symlink while boxes start. Mounted by path, the mounts followed the
+// link: a writable /proc/sys, an unmasked /proc/kcore, a :ro volume
+// mounted writable or over the whole root. Now each start either refuses
+// (the target changed) or gets exactly the mounts it asked for.
+func TestContainmentMountRaces(t *testing.T) {
+	root := busyboxRootfs(t)
+	os.WriteFile(filepath.Join(root, "MARKER"), []byte("box\n"), 0o644)
+	vol := t.TempDir()
+	os.WriteFile(filepath.Join(vol, "in"), []byte("volume\n"), 0o644)
+	for _, d := range []string{"data", "swap-data", "swap-proc"} {
+		os.RemoveAll(filepath.Join(root, d))
+	}
+	os.Mkdir(filepath.Join(root, "data"), 0o755)
+	os.Symlink("/", filepath.Join(root, "swap-data"))   // over the whole root
+	os.Symlink("etc", filepath.Join(root, "swap-proc")) // procfs somewhere else
+	stop := make(chan struct{})
+	swapped := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				swapped <- n
+				return
+			default:
+			}
+			for _, pair := range [][2]string{{"data", "swap-data"}, {"proc", "swap-proc"}} {
+				// One atomic exchange: the name is a directory or a link at every instant.
+				if unix.Renameat2(unix.AT_FDCWD, filepath.Join(root, pair[0]), unix.AT_FDCWD, filepath.Join(root, pair[1]), unix.RENAME_EXCHANGE) == nil {
+					n++
+				}
+			}
+			// Irregular pauses, so that some starts fall between swaps
+			// and some across them.
+			time.Sleep(time.Duration(n%7) * 2 * time.Millisecond)
+		}
+	}()
+	// The box's mounts are checked from the host (/proc/<init>/mountinfo),
+	// not through names inside the box, which the neighbour keeps
+	// swapping after the start too (that changes what a name points to in
+	// the shared directory, never what is mounted).
+	name := boxName(t, "race")
+	started, refused := 0, 0
+	for i := 0; i < 40; i++ {
+		r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "-v", vol+":/data:ro", "--", "sleep", "100")
+		switch {
+		case r.code == 0:
+			started++
+			info, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", readState(t, name).Pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range mountViolations(string(info), vol) {
+				t.Errorf("start %d: %s\n%s", i, v, info)
+			}
+			pbox(t, "rm", "-f", name)
+		case r.code == 125 && strings.HasPrefix(r.stderr, "pbox: ") && !strings.Contains(r.stderr, "goroutine"):
+			if refused++; refused <= 3 {
+				t.Logf("refused: %s", strings.TrimSpace(r.stderr))
+			}
+		default:
+			t.Errorf("start %d: %+v: neither a clean start nor a clean refusal", i, r)
+		}
+		assertNoLeftovers(t, name)
+	}
+	close(stop)
+	n := <-swapped
+	t.Logf("40 starts under %d swaps: %d started contained, %d refused", n, started, refused)
+	if n == 0 {
+		t.Error("the neighbour never swapped anything: the test proved nothing")
+	}
+	// Put the root back for whoever looks at it.
+	if fi, err := os.Lstat(filepath.Join(root, "proc")); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		unix.Renameat2(unix.AT_FDCWD, filepath.Join(root, "proc"), unix.AT_FDCWD, filepath.Join(root, "swap-proc"), unix.RENAME_EXCHANGE)
+	}
+}
+
+// mountViolations reads a box's mountinfo and names what the start must
+// never produce: a procfs whose sys is writable or whose masked paths
+// (the ones this kernel has) are not masked, the volume (host directory vol) writable or over the
+// root.
+func mountViolations(mountinfo, vol string) []string {
+	type mnt struct{ root, point, fstype, opts string }
+	var mounts []mnt
+	for _, l := range strings.Split(mountinfo, "\n") {
+		pre, post, ok := strings.Cut(l, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		if !ok || len(f) < 6 || len(g) < 1 {
+			continue
+		}
+		mounts = append(mounts, mnt{root: f[3], point: f[4], fstype: g[0], opts: f[5]})
+	}
+	has := func(point string, ro bool) bool {
+		for _, m := range mounts {
+			if m.point == point && (!ro || strings.HasPrefix(m.opts, "ro")) {
+				return true
+			}
+		}
+		return false
+	}
+	var bad []string
+	for _, m := range mounts {
+		switch {
+		// A whole procfs (mount root /; the read-only binds of its
+		// subdirectories are procfs mounts too).
+		case m.fstype == "proc" && m.root == "/" && !has(m.point+"/sys", true):
+			bad = append(bad, "procfs at "+m.point+" has a writable sys")
+		case m.fstype == "proc" && m.root == "/":
+			// Every masked /proc path this kernel has must be masked.
+			for _, p := range rootfs.MaskedPaths {
+				if rel, ok := strings.CutPrefix(p, "/proc/"); ok {
+					if _, err := os.Stat(p); err == nil && !has(m.point+"/"+rel, false) {
+						bad = append(bad, "procfs at "+m.point+" has "+rel+" unmasked")
+					}
+				}
+			}
+		// The volume's mount root is vol (or its end, when vol's filesystem
+		// is mounted below /).
+		case m.root != "/" && strings.HasSuffix(vol, m.root) && m.point == "/":
+			bad = append(bad, "the volume is mounted over the box's root")
+		case m.root != "/" && strings.HasSuffix(vol, m.root) && !strings.HasPrefix(m.opts, "ro"):
+			bad = append(bad, "the :ro volume is writable at "+m.point)
+		}
+	}
+	return bad
 }

@@ -106,13 +106,17 @@ func TestE2EDetachedBoxLifecycle(t *testing.T) {
 		t.Errorf("exec hostname: %+v; want %s", r, name)
 	}
 	initNS, _ := os.Readlink("/proc/" + strconv.Itoa(e.Pid) + "/ns/pid")
-	r = p("exec", name, "--", "sh", "-c", "readlink /proc/self/ns/pid; cat /proc/self/cgroup; echo $$")
+	initCgroupNS, _ := os.Readlink("/proc/" + strconv.Itoa(e.Pid) + "/ns/cgroup")
+	r = p("exec", name, "--", "sh", "-c", "readlink /proc/self/ns/pid; readlink /proc/self/ns/cgroup; cat /proc/self/cgroup; echo $$")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.code != 0 || len(lines) < 3 || lines[0] != initNS {
-		t.Fatalf("exec: %+v; want the init's pid namespace %s", r, initNS)
+	if r.code != 0 || len(lines) < 4 || lines[0] != initNS || lines[1] != initCgroupNS {
+		t.Fatalf("exec: %+v; want the init's pid namespace %s and cgroup namespace %s", r, initNS, initCgroupNS)
 	}
-	if !strings.Contains(r.stdout, "/"+e2eParent+"/"+name) {
-		t.Errorf("exec'd process is not in the box's cgroup:\n%s", r.stdout)
+	// In the box's cgroup namespace, its own cgroup is / in every hierarchy.
+	for _, l := range lines[2 : len(lines)-1] {
+		if !strings.HasSuffix(l, ":/") {
+			t.Errorf("exec'd process is not in the box's cgroup: %q", l)
+		}
 	}
 	if pid, _ := strconv.Atoi(lines[len(lines)-1]); pid <= 1 || pid > 100 {
 		t.Errorf("exec'd process has pid %q; want a small pid of the box's", lines[len(lines)-1])

@@ -33,7 +33,7 @@ func newRunCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
-			&cli.StringFlag{Name: "ns", Value: "pid,mnt,uts", Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup"},
+			&cli.StringFlag{Name: "ns", Value: defaultNamespaces, Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup (cgroup: the box sees its own cgroup as /; left out of the default on a kernel without cgroup namespaces)"},
 			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
 			&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
 			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
@@ -202,6 +202,10 @@ func preserveFDs(cfg *box.Config, opt *box.Options, n int) error {
 	return nil
 }
 
+// defaultNamespaces are a box's namespaces unless --ns says otherwise:
+// Docker's on cgroup v2 (a private cgroup namespace) without ipc and net.
+const defaultNamespaces = "pid,mnt,uts,cgroup"
+
 // runFlags are the raw flag values, kept apart from urfave/cli so that
 // buildRun can be tested without a command line.
 type runFlags struct {
@@ -243,7 +247,11 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 	if err := namespaces.ValidHostname(cfg.Hostname); err != nil {
 		return cfg, opt, fmt.Errorf("--hostname: %v", err)
 	}
-	kinds, err := namespaces.Parse(f.ns)
+	ns := f.ns
+	if ns == defaultNamespaces && !namespaces.Supported(namespaces.Cgroup) {
+		ns = "pid,mnt,uts"
+	}
+	kinds, err := namespaces.Parse(ns)
 	if err != nil {
 		return cfg, opt, fmt.Errorf("--ns %q: %v", f.ns, err)
 	}

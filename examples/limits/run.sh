@@ -14,14 +14,24 @@ echo "exit status: $?"
 
 echo "== pids: a fork bomb under --pids-limit 24"
 # The bomb runs in a subshell; the box's shell waits for a sleep it
-# started first, then reads how often the kernel refused a fork.
+# started first, then reads how often the kernel refused a fork. This box
+# shares the host's files, so /sys/fs/cgroup is the host's whole tree; it
+# finds its own cgroup there by the path in /proc/self/cgroup, which needs
+# the host's cgroup namespace (--ns without cgroup: in a box's own, that
+# path is just "/").
 # shellcheck disable=SC2016 # expanded by the shell in the box
-pbox run --pids-limit 24 -- sh -c '
+pbox run --ns pid,mnt,uts --pids-limit 24 -- sh -c '
   sleep 1 & s=$!
   (f() { f | f & }; f) 2>/dev/null
   wait $s
-  dir=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/self/cgroup)
-  [ -e "$dir/pids.max" ] || dir=/sys/fs/cgroup/pids$(grep ":pids:" /proc/self/cgroup | cut -d: -f3)
+  # Shell builtins only: while the bomb lasts, every fork fails.
+  dir=
+  while IFS=: read -r _ ctrl path; do
+    case $ctrl in
+      pids) dir=/sys/fs/cgroup/pids$path ;;
+      "") [ -e "/sys/fs/cgroup$path/pids.max" ] && dir=/sys/fs/cgroup$path ;;
+    esac
+  done < /proc/self/cgroup
   read -r max < "$dir/pids.max"
   read -r events < "$dir/pids.events"
   echo "pids.max is $max; pids.events says: $events (forks the kernel refused)"

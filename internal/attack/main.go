@@ -39,6 +39,13 @@ func main() {
 	case "keyring-plant":
 		_, err := unix.AddKey("user", os.Args[2], []byte("planted"), unix.KEY_SPEC_SESSION_KEYRING)
 		report("keyring-plant", err)
+	case "cgroup-escape":
+		cgroupEscape()
+	case "cgroup-child":
+		cgroupChild(os.Args[2], os.Args[3])
+	case "write":
+		err := os.WriteFile(os.Args[2], []byte(os.Args[3]), 0)
+		report("write "+os.Args[2], err)
 	case "open":
 		for _, p := range os.Args[2:] {
 			f, err := os.OpenFile(p, os.O_RDONLY, 0)
@@ -70,6 +77,51 @@ func report(name string, err error) {
 		return
 	}
 	fmt.Printf("%s: %v\n", name, err)
+}
+
+// cgroupEscape is the user-namespace attack on cgroup limits: a child in
+// a new user, mount and cgroup namespace, mapped to root, mounts each v1
+// hierarchy (or cgroup2) it can and tries to raise the limits it sees
+// there — its own cgroup's, or, in a hierarchy the box never joined,
+// someone else's.
+func cgroupEscape() {
+	for _, try := range [][2]string{{"cgroup", "memory"}, {"cgroup", "pids"}, {"cgroup2", ""}} {
+		name := "cgroup-escape " + try[0] + " " + try[1]
+		self, _ := os.Executable()
+		pid, err := syscall.ForkExec(self, []string{"attack", "cgroup-child", try[0], try[1]}, &syscall.ProcAttr{
+			Files: []uintptr{0, 1, 2},
+			Sys: &syscall.SysProcAttr{
+				Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS | unix.CLONE_NEWCGROUP,
+				UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+				GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+			},
+		})
+		if err != nil {
+			report(name, err)
+			continue
+		}
+		var ws syscall.WaitStatus
+		syscall.Wait4(pid, &ws, 0, nil)
+	}
+}
+
+func cgroupChild(fstype, ctrl string) {
+	name := "cgroup-escape " + fstype + " " + ctrl
+	dir, err := os.MkdirTemp("", "cg")
+	if err != nil {
+		dir = "/dev/shm/cg"
+		os.Mkdir(dir, 0o755)
+	}
+	if err := unix.Mount("none", dir, fstype, 0, ctrl); err != nil {
+		report(name, err)
+		return
+	}
+	file := map[string]string{"memory": "memory.limit_in_bytes", "pids": "pids.max", "": "pids.max"}[ctrl]
+	err = os.WriteFile(dir+"/"+file, []byte("max"), 0)
+	if ctrl == "memory" {
+		err = os.WriteFile(dir+"/"+file, []byte("9223372036854771712"), 0)
+	}
+	report(name, err)
 }
 
 func raw(nr uintptr, a ...uintptr) error {
