@@ -550,6 +550,7 @@ func (c *collector) security(pid int, st Status) {
 	s.CapEffHex = fmt.Sprintf("%016x", st.CapEff)
 	s.NoNewPrivs = st.NoNewPrivs
 	s.Seccomp = [...]string{"disabled", "strict", "filter"}[min(max(st.Seccomp, 0), 2)]
+	s.SeccompFilters = st.SeccompFilters
 }
 
 func (c *collector) warnings() {

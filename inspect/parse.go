@@ -24,10 +24,12 @@ type Status struct {
 	CapEff     uint64
 	NoNewPrivs bool
 	Seccomp    int // 0 disabled, 1 strict, 2 filter
-	SigCgt     uint64
-	SigIgn     uint64
-	Threads    int
-	Kthread    bool
+	// SeccompFilters is how many filters are attached (Linux 5.9+).
+	SeccompFilters int
+	SigCgt         uint64
+	SigIgn         uint64
+	Threads        int
+	Kthread        bool
 }
 
 // ParseStatus reads /proc/<pid>/status. Fields it does not know are
@@ -69,6 +71,8 @@ func ParseStatus(r io.Reader) (Status, error) {
 			s.NoNewPrivs = val == "1"
 		case "Seccomp":
 			s.Seccomp, err = strconv.Atoi(val)
+		case "Seccomp_filters":
+			s.SeccompFilters, err = strconv.Atoi(val)
 		case "SigCgt":
 			s.SigCgt, err = strconv.ParseUint(val, 16, 64)
 		case "SigIgn":

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -132,5 +133,15 @@ func TestCapNames(t *testing.T) {
 	}
 	if len(CapNames(0)) != 0 {
 		t.Error("no bits, no names")
+	}
+}
+
+func TestParseStatusSeccompFilters(t *testing.T) {
+	st, err := ParseStatus(strings.NewReader("Name:\tsh\nNoNewPrivs:\t0\nSeccomp:\t2\nSeccomp_filters:\t1\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Seccomp != 2 || st.SeccompFilters != 1 {
+		t.Errorf("Seccomp %d, filters %d; want 2 and 1", st.Seccomp, st.SeccompFilters)
 	}
 }

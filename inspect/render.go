@@ -103,7 +103,11 @@ func RenderText(w io.Writer, r *Report) error {
 	p("  gid_map", strings.Join(s.GIDMap, "; "))
 	p("  effective capabilities", capSummary(s))
 	p("  no_new_privs", strconv.FormatBool(s.NoNewPrivs))
-	p("  seccomp", s.Seccomp)
+	seccomp := s.Seccomp
+	if s.Seccomp == "filter" {
+		seccomp = fmt.Sprintf("filter (%d attached)", s.SeccompFilters)
+	}
+	p("  seccomp", seccomp)
 	p("")
 
 	one := r.PID1

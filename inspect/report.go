@@ -100,6 +100,8 @@ type Security struct {
 	CapEffHex  string   `json:"cap_eff_hex"`
 	NoNewPrivs bool     `json:"no_new_privs"`
 	Seccomp    string   `json:"seccomp"` // disabled, strict, filter
+	// SeccompFilters counts the filters attached (pbox's default: 1).
+	SeccompFilters int `json:"seccomp_filters"`
 }
 
 // PID1 describes PID 1 of the box.

@@ -6,6 +6,7 @@ package main
 // descriptors, keyrings, sysctls, cgroups and the pbox binary out of reach.
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -360,6 +361,29 @@ func TestContainmentSeccompByDefault(t *testing.T) {
 		if got[call] != "ok" {
 			t.Errorf("seccomp=unconfined: %s: %q, want ok", call, got[call])
 		}
+	}
+	// pbox inspect of COMMAND says so.
+	if r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "sleep", "100"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	// COMMAND is the init's child (forked from one of its threads).
+	initPid := readState(t, name).Pid
+	var children []byte
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", initPid))
+	for _, f := range tasks {
+		c, _ := os.ReadFile(f)
+		children = append(children, c...)
+	}
+	var rep struct {
+		Security struct {
+			Seccomp        string `json:"seccomp"`
+			SeccompFilters int    `json:"seccomp_filters"`
+		} `json:"security"`
+	}
+	ins := pbox(t, "inspect", "--json", strings.TrimSpace(string(children)))
+	pbox(t, "rm", "-f", name)
+	if err := json.Unmarshal([]byte(ins.stdout), &rep); err != nil || rep.Security.Seccomp != "filter" || rep.Security.SeccompFilters != 1 {
+		t.Errorf("inspect: seccomp %+v (%v), want filter with 1 attached", rep.Security, err)
 	}
 	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--privileged", "--", "grep", "^Seccomp:", "/proc/self/status")
 	if !strings.Contains(r.stdout, "0") {
