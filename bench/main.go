@@ -23,6 +23,8 @@ func main() {
 	orphans := flag.Int("orphans", 10000, "orphans for the reaping row")
 	pbox := flag.String("pbox", "", "pbox binary (default: build ./cmd/pbox)")
 	procs := flag.Int("procs", 1000, "processes in the box for the inspect row")
+	before := flag.String("before", "", "an earlier pbox binary: its start-up rows run side by side with this one's")
+	startOnly := flag.Bool("start-only", false, "only the start-up rows")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
@@ -55,8 +57,27 @@ func main() {
 		startRows = append(startRows,
 			row{name: "pbox run --rootfs (busybox) -- /bin/true", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--", "/bin/true"}},
 			row{name: "pbox run --rootfs --ns pid,mnt,uts,ipc,net (as runc)", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--ns", "pid,mnt,uts,ipc,net", "--", "/bin/true"}})
+		if *before != "" {
+			startRows = append(startRows,
+				row{name: "pbox (before) run -- true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--", trueBin}},
+				row{name: "pbox (before) run --rootfs (busybox) -- /bin/true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--", "/bin/true"}})
+		}
+		startRows = append(startRows,
+			row{name: "pbox run --rootfs, seccomp=unconfined", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--security-opt", "seccomp=unconfined", "--", "/bin/true"}})
 		for _, rt := range []string{"runc", "crun"} {
 			startRows = append(startRows, row{name: rt + " run (busybox bundle, true)", argv: []string{rt, "--root", filepath.Join(work, rt+"-state"), "run", "--bundle", bundle, "bench-" + rt}, needs: rt})
+		}
+		// crun refuses a hybrid host ("cgroups in hybrid mode not
+		// supported"); in a mount namespace of its own without the cgroup2
+		// tree it runs as on a v1 host. The wrapper's own cost is measured
+		// on `true` and subtracted below.
+		if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
+			wrap := func(cmd string) []string {
+				return []string{"unshare", "--mount", "--propagation", "private", "sh", "-c", "umount /sys/fs/cgroup/unified && exec " + cmd}
+			}
+			startRows = append(startRows,
+				row{name: "crun run, in a mount ns without cgroup2 (wrapped)", argv: wrap("crun --root " + filepath.Join(work, "crun-state") + " run --bundle " + bundle + " bench-crun-w"), needs: "crun"},
+				row{name: "the same wrapper around true", argv: wrap(trueBin), needs: "crun"})
 		}
 	} else {
 		fmt.Printf("(runc/crun rows left out: %v)\n", err)
@@ -75,11 +96,30 @@ func main() {
 	if plain > 0 && limited > 0 {
 		fmt.Printf("  limits (--memory, --pids-limit) add %.2f ms to pbox run\n", float64((limited-plain).Microseconds())/1000)
 	}
+	med := map[string]time.Duration{}
+	for _, r := range startRows {
+		med[r.name] = median(r.times)
+	}
+	if w, c := med["crun run, in a mount ns without cgroup2 (wrapped)"], med["the same wrapper around true"]; w > 0 && c > 0 {
+		crun := w - c
+		fmt.Printf("  crun run, net of the wrapper: %.2f ms\n", float64(crun.Microseconds())/1000)
+		if p := med["pbox run --rootfs (busybox) -- /bin/true"]; p > 0 {
+			fmt.Printf("  pbox run --rootfs / crun run: %.2fx\n", float64(p)/float64(crun))
+		}
+	}
+	if b, a := med["pbox (before) run --rootfs (busybox) -- /bin/true"], med["pbox run --rootfs (busybox) -- /bin/true"]; b > 0 && a > 0 {
+		fmt.Printf("  pbox run --rootfs: %.2f ms now, %.2f ms before (%+.2f ms)\n", ms(a), ms(b), ms(a)-ms(b))
+	}
+	if *startOnly {
+		fmt.Println()
+		execRows(*pbox, *before, *rounds)
+		return
+	}
 
 	fmt.Println()
 	lifecycleRows(*pbox, work, *rounds/4)
 	fmt.Println()
-	execRows(*pbox, *rounds)
+	execRows(*pbox, *before, *rounds)
 	fmt.Println()
 	reapRows(*pbox, *orphans)
 	fmt.Println()
@@ -134,6 +174,8 @@ func inspectRows(pbox string, n, rounds int) {
 		fmt.Printf("  %-55s %9.2f ms %19.2fx\n", r.name, float64(m.Microseconds())/1000, float64(m)/float64(both))
 	}
 }
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
 
 type row struct {
 	name  string

@@ -128,7 +128,7 @@ func lifecycleRows(pbox, work string, rounds int) {
 
 // execRows times a new process in a running box: pbox exec against
 // nsenter -a (every namespace of the target, nothing else).
-func execRows(pbox string, rounds int) {
+func execRows(pbox, before string, rounds int) {
 	root, err := os.MkdirTemp("", "pbox-bench-state")
 	check(err)
 	defer os.RemoveAll(root)
@@ -142,10 +142,14 @@ func execRows(pbox string, rounds int) {
 	var rec struct{ Pid int }
 	json.Unmarshal(data, &rec)
 	trueBin := "/bin/true"
-	rows := available([]row{
+	all := []row{
 		{name: "pbox exec BOX -- true", argv: []string{pbox, "--root", root, "exec", "bench-exec", "--", trueBin}},
 		{name: "nsenter -a -t PID true", argv: []string{"nsenter", "-a", "-t", strconv.Itoa(rec.Pid), trueBin}, base: true},
-	})
+	}
+	if before != "" {
+		all = append(all, row{name: "pbox (before) exec BOX -- true", argv: []string{before, "--root", root, "exec", "bench-exec", "--", trueBin}})
+	}
+	rows := available(all)
 	rows = measure(rows, rounds)
 	printTableVs("A new process in a running box", rows, "vs nsenter")
 }

@@ -387,8 +387,24 @@ func (c *Cgroup) mkdir(dir string) error {
 
 func (c *Cgroup) write(file, value string) error {
 	c.log.printf("cgroup: write %q to %s", value, file)
-	if err := os.WriteFile(file, []byte(value), 0); err != nil {
+	if err := writeFile(file, value); err != nil {
 		return fmt.Errorf("write %q to %s: %w", value, file, explain(err))
+	}
+	return nil
+}
+
+// writeFile writes a cgroup file with plain syscalls: os.WriteFile would
+// also try to add each file to the runtime's poller (an epoll_ctl that
+// fails for regular files), and a box start writes a few dozen of them.
+func writeFile(file, value string) error {
+	fd, err := unix.Open(file, unix.O_WRONLY|unix.O_CREAT|unix.O_TRUNC|unix.O_CLOEXEC, 0) // as os.WriteFile (a fake cgroupfs in tests needs O_CREAT)
+	if err != nil {
+		return &os.PathError{Op: "open", Path: file, Err: err}
+	}
+	_, err = unix.Write(fd, []byte(value))
+	unix.Close(fd)
+	if err != nil {
+		return &os.PathError{Op: "write", Path: file, Err: err}
 	}
 	return nil
 }

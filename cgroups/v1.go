@@ -84,7 +84,7 @@ func (c *Cgroup) JoinThread() (leave func() error, err error) {
 	leave = func() error {
 		var first error
 		for _, d := range back {
-			if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(tid), 0); err != nil && first == nil {
+			if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil && first == nil {
 				first = fmt.Errorf("move pbox's thread back to %s: %w", d, err)
 			}
 		}
@@ -92,7 +92,7 @@ func (c *Cgroup) JoinThread() (leave func() error, err error) {
 	}
 	for _, d := range c.v1dirs {
 		c.log.printf("cgroup: write thread %s to %s/tasks", tid, d)
-		if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(tid), 0); err != nil {
+		if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil {
 			leave()
 			return nil, fmt.Errorf("join %s: %w", d, explain(err))
 		}

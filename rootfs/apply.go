@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 )
 
@@ -19,8 +18,11 @@ import (
 // link points: onto the host's /proc/sys, or over the box's whole root.
 //
 // So Apply never mounts by path under the root. It opens each target
-// with pathrs-lite (openat2 RESOLVE_IN_ROOT, or a safe emulation),
-// checks that the descriptor is still the path the plan resolved — a
+// with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) from a descriptor
+// of the root (what pathrs-lite and runc do; pathrs-lite itself cost
+// ~50 µs a call here against ~4 µs, for some 45 targets a start, so
+// the few lines are pbox's own), checks that the descriptor is still
+// the path the plan resolved — a
 // target that changed makes the start fail, it never redirects the mount
 // — and mounts onto the descriptor: mount(2) on /proc/self/fd/N, or, for
 // bind mounts, open_tree + mount_setattr + move_mount, so a read-only
@@ -95,12 +97,7 @@ func (a *applier) handle(target string, mkdir bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	var f *os.File
-	if mkdir {
-		f, err = pathrs.MkdirAllHandle(root, a.rel(target), 0o755)
-	} else {
-		f, err = pathrs.OpenatInRoot(root, a.rel(target))
-	}
+	f, err := openInRoot(root, a.rel(target), mkdir)
 	if err != nil {
 		return nil, err
 	}
@@ -111,6 +108,39 @@ func (a *applier) handle(target string, mkdir bool) (*os.File, error) {
 		}
 	}
 	return f, nil
+}
+
+// inRootHow resolves a path as if the root descriptor were /: symlinks,
+// absolute or with "..", cannot leave it; magic links (/proc/self/fd/N)
+// are not followed at all.
+var inRootHow = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS}
+
+// openInRoot opens rel (O_PATH) inside root; with mkdir it first makes
+// the directories on its way, one component at a time, each step
+// resolved inside the root again.
+func openInRoot(root *os.File, rel string, mkdir bool) (*os.File, error) {
+	how := inRootHow
+	fd, err := unix.Openat2(int(root.Fd()), rel, &how)
+	if err == unix.ENOENT && mkdir {
+		prefix := ""
+		for _, part := range strings.Split(strings.Trim(rel, "/"), "/") {
+			parent, err := unix.Openat2(int(root.Fd()), "/"+prefix, &how)
+			if err != nil {
+				return nil, err
+			}
+			err = unix.Mkdirat(parent, part, 0o755)
+			unix.Close(parent)
+			if err != nil && err != unix.EEXIST {
+				return nil, fmt.Errorf("mkdir %s: %w", prefix+"/"+part, err)
+			}
+			prefix += "/" + part
+		}
+		fd, err = unix.Openat2(int(root.Fd()), rel, &how)
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: rel, Err: err}
+	}
+	return os.NewFile(uintptr(fd), rel), nil
 }
 
 func fdPath(f *os.File) string { return fmt.Sprintf("/proc/self/fd/%d", f.Fd()) }
