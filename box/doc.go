@@ -13,7 +13,16 @@
 // until pbox start.
 //
 // Exec joins a running box from a locked, disposable OS thread (see
-// namespaces.JoinThread): no cgo, so the binary stays static.
+// namespaces.JoinThread) and forks a short stage process into it
+// (stage.go), which confines itself and exec's COMMAND: no cgo, so the
+// binary stays static.
+//
+// Containment (fds.go, confine.go, sealed.go, devices.go): every
+// descriptor pbox inherited is close-on-exec; COMMAND gets a new session
+// keyring, its bounding set and the seccomp filter on the thread that
+// forks it; the init, the exec stage and the -d monitor run from a
+// read-only, detached view of the pbox binary (runc's CVE-2019-5736).
+// docs/containment.md has the threat model and the tests.
 //
 // Not for: exec into a box with its own user namespace (the Go runtime
 // cannot join one; Exec says so), or boxes that outlive every pbox process
