@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"syscall"
@@ -140,7 +139,7 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		// This thread joins the box and is thrown away afterwards: it is
 		// never unlocked, so the runtime ends it with the goroutine.
 		runtime.LockOSThread()
-		run, err := forkStage(join, cg.V1Dirs(), cgfd, stage, eio)
+		run, err := forkStage(join, cg, cgfd, stage, eio)
 		ch <- result{run, err}
 	}()
 	res := <-ch
@@ -153,24 +152,20 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 // namespace, and joins that one itself) and forks the exec stage from it,
 // then hands the stage its work over a socket and waits until it has
 // exec'd COMMAND or failed.
-func forkStage(join map[namespaces.Kind]string, v1dirs []string, cgfd int, stage stageConfig, eio ExecIO) (*Running, error) {
+func forkStage(join map[namespaces.Kind]string, cg *cgroups.Cgroup, cgfd int, stage stageConfig, eio ExecIO) (*Running, error) {
 	// v1 cgroups are per thread: a child forked from this thread is born
-	// in the box's v1 cgroups too. (cgroup2 uses CLONE_INTO_CGROUP.)
-	tid := strconv.Itoa(unix.Gettid())
-	for _, d := range v1dirs {
-		if err := os.WriteFile(filepath.Join(d, "tasks"), []byte(tid), 0); err != nil {
-			return nil, setupErr("cgroup", fmt.Errorf("join %s: %w", d, err))
-		}
+	// in the box's v1 cgroups too (cgroup2 uses CLONE_INTO_CGROUP). The
+	// thread is thrown away afterwards: no need to leave them.
+	if _, err := cg.JoinThread(); err != nil {
+		return nil, setupErr("cgroup", err)
 	}
 	if err := namespaces.JoinThread(join); err != nil {
 		return nil, setupErr("join the box", err)
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	parent, child, err := socketPair("stage")
 	if err != nil {
 		return nil, setupErr("socketpair", err)
 	}
-	parent := os.NewFile(uintptr(fds[0]), "stage-parent")
-	child := os.NewFile(uintptr(fds[1]), "stage-child")
 	defer parent.Close()
 	defer child.Close()
 	files := stdioFDs(eio.Stdio)

@@ -205,12 +205,10 @@ func planFilesystem(cfg *Config, opt Options) error {
 }
 
 func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string, ...any)) (*Box, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	parent, child, err := socketPair("sync")
 	if err != nil {
 		return nil, setupErr("socketpair", err)
 	}
-	parent := os.NewFile(uintptr(fds[0]), "sync-parent")
-	child := os.NewFile(uintptr(fds[1]), "sync-child")
 	defer parent.Close()
 	defer child.Close()
 

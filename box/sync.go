@@ -4,6 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 )
 
 // The parent and the init talk over one socketpair, one JSON object per
@@ -56,6 +59,16 @@ type message struct {
 	Error  string       `json:"error,omitempty"`
 	Code   int          `json:"code,omitempty"`
 	Pid    int          `json:"pid,omitempty"`
+}
+
+// socketPair makes the two ends of a sync socket (close-on-exec: the
+// child's end is passed by number).
+func socketPair(name string) (parent, child *os.File, err error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	return os.NewFile(uintptr(fds[0]), name+"-parent"), os.NewFile(uintptr(fds[1]), name+"-child"), nil
 }
 
 func send(w io.Writer, m message) error {

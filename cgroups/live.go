@@ -33,10 +33,6 @@ func Reopen(s Saved, log Logf) *Cgroup {
 	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, lockFD: -1, log: log}
 }
 
-// V1Dirs are the box's directories in v1 hierarchies: a process joins
-// them by writing a pid (cgroup.procs) or one thread id (tasks).
-func (c *Cgroup) V1Dirs() []string { return c.v1dirs }
-
 // applyDevices sets the device access list: on v2 as an eBPF program
 // (devicefilter.go), on v1 and hybrid hosts the rules in order, each to
 // devices.allow or devices.deny, as runc does.

@@ -25,40 +25,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// pboxWith runs pbox with extra descriptors (extra[i] becomes fd 3+i; nil
-// leaves a slot on /dev/null) and extra environment.
-func pboxWith(t *testing.T, extra []*os.File, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(pboxBin(t), args...)
-	null, err := os.Open(os.DevNull)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer null.Close()
-	for _, f := range extra {
-		if f == nil {
-			f = null
-		}
-		cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-	}
-	cmd.Env = append(os.Environ(), env...)
-	out, _ := os.CreateTemp("", "pbox-out")
-	defer os.Remove(out.Name())
-	errOut, _ := os.CreateTemp("", "pbox-err")
-	defer os.Remove(errOut.Name())
-	cmd.Stdout, cmd.Stderr = out, errOut
-	err = cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("pbox %q: %v", args, err)
-	}
-	o, _ := os.ReadFile(out.Name())
-	e, _ := os.ReadFile(errOut.Name())
-	return result{string(o), string(e), code}
-}
-
 // hostSecret makes a host directory with a file "secret" in it and opens
 // the directory: the kind of descriptor a caller's shell may hold.
 func hostSecret(t *testing.T) (*os.File, string) {

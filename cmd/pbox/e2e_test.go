@@ -67,9 +67,32 @@ type result struct {
 
 func pbox(t *testing.T, args ...string) result {
 	t.Helper()
+	return pboxWith(t, nil, nil, args...)
+}
+
+// pboxWith runs pbox with extra descriptors (extra[i] becomes fd 3+i; nil
+// leaves a slot on /dev/null) and extra environment. Its output goes to
+// files, not pipes: what pbox starts may keep its stdio (pbox create hands
+// it to the box, as runc does), and a pipe would then never end.
+func pboxWith(t *testing.T, extra []*os.File, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(pboxBin(t), args...)
-	// Files, not pipes: what pbox starts may keep its stdio (pbox create
-	// hands it to the box, as runc does), and a pipe would then never end.
+	if len(extra) > 0 {
+		null, err := os.Open(os.DevNull)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer null.Close()
+		for _, f := range extra {
+			if f == nil {
+				f = null
+			}
+			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
+		}
+	}
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	out, err := os.CreateTemp("", "pbox-out")
 	if err != nil {
 		t.Fatal(err)
