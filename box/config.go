@@ -65,6 +65,7 @@ type User struct {
 
 // Rlimit is one setrlimit(2) for COMMAND.
 type Rlimit struct {
+	Name     string `json:"name,omitempty"` // RLIMIT_NOFILE, for messages
 	Resource int    `json:"resource"`
 	Soft     uint64 `json:"soft"`
 	Hard     uint64 `json:"hard"`

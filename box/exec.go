@@ -85,7 +85,7 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	for _, rl := range p.Rlimits {
 		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := syscall.Setrlimit(rl.Resource, &lim); err != nil {
-			return nil, setupErr("rlimit", fmt.Errorf("setrlimit %d: %w", rl.Resource, err))
+			return nil, setupErr("rlimit", explainRlimit(rl, err))
 		}
 	}
 	if p.OOMScoreAdj != nil {

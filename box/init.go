@@ -437,7 +437,7 @@ func processSettings(cfg *Config, log rootfs.Logf) *SetupError {
 		// syscall.Setrlimit, not unix: it tells the runtime not to put
 		// back its own RLIMIT_NOFILE in children.
 		if err := syscall.Setrlimit(rl.Resource, &syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}); err != nil {
-			return setupErr("rlimit", fmt.Errorf("setrlimit %d: %w", rl.Resource, err))
+			return setupErr("rlimit", explainRlimit(rl, err))
 		}
 	}
 	if cfg.OOMScoreAdj != nil {
@@ -450,6 +450,23 @@ func processSettings(cfg *Config, log rootfs.Logf) *SetupError {
 		unix.Umask(int(*cfg.Umask))
 	}
 	return nil
+}
+
+// explainRlimit names an rlimit that could not be set and, when it is
+// above the hard limit pbox itself runs under (raising it needs
+// CAP_SYS_RESOURCE in the host's user namespace, or a higher limit from
+// the caller), says what that limit is — as runc fails there too.
+func explainRlimit(rl Rlimit, err error) error {
+	name := rl.Name
+	if name == "" {
+		name = fmt.Sprint(rl.Resource)
+	}
+	var cur syscall.Rlimit
+	if errors.Is(err, syscall.EPERM) && syscall.Getrlimit(rl.Resource, &cur) == nil && rl.Hard > cur.Max {
+		return fmt.Errorf("%s soft %d hard %d: %w: above the hard limit %d that pbox runs under here; raise it for pbox's caller (ulimit -H, or systemd's LimitNOFILE= and the like) or ask for at most %d (podman: --ulimit)",
+			name, rl.Soft, rl.Hard, err, cur.Max, cur.Max)
+	}
+	return fmt.Errorf("%s soft %d hard %d: %w", name, rl.Soft, rl.Hard, err)
 }
 
 // consolePty makes COMMAND's terminal inside the box and sends its master

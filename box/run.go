@@ -126,7 +126,10 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	b, err := startInCgroup(&cfg, opt, cg, logf)
 	if err != nil {
-		cg.Destroy()
+		if derr := cg.Destroy(); derr != nil {
+			// Say so: a cgroup left behind must not go unnoticed.
+			return nil, fmt.Errorf("%w (and cleaning up: %v)", err, derr)
+		}
 		return nil, err
 	}
 	return b, nil

@@ -105,8 +105,10 @@ func Create(s Spec) (*Cgroup, error) {
 	if s.Root == "" {
 		s.Root = DefaultRoot
 	}
-	if err := ValidPath(s.Parent); err != nil {
-		return nil, err
+	if s.Parent != "" { // "" puts the box at the top of each hierarchy
+		if err := ValidPath(s.Parent); err != nil {
+			return nil, err
+		}
 	}
 	c := &Cgroup{
 		lockFD: -1,
@@ -174,6 +176,9 @@ func (c *Cgroup) controllersNeeded() []string {
 	}
 	if len(c.limits.Devices) > 0 && c.mode != V2 {
 		ctrls = append(ctrls, "devices")
+	}
+	if c.limits.CpusetCpus != "" || c.limits.CpusetMems != "" {
+		ctrls = append(ctrls, "cpuset")
 	}
 	return ctrls
 }
@@ -412,7 +417,7 @@ func writeFile(file, value string) error {
 // setting is one limit file and the value it must hold.
 type setting struct {
 	file, value string // what is written
-	want        string // what reading it back must give
+	want        string // what reading it back must give; "" = it was taken
 }
 
 func exact(file, value string) setting { return setting{file, value, value} }
@@ -427,9 +432,25 @@ func (c *Cgroup) expected() []setting {
 			s = append(s, exact(filepath.Join(dir, "memory.max"), strconv.FormatInt(l.MemoryBytes, 10)))
 			if exists(filepath.Join(dir, "memory.swap.max")) {
 				// Without it a memory hog on a host with swap pages out
-				// instead of being OOM-killed.
-				s = append(s, exact(filepath.Join(dir, "memory.swap.max"), "0"))
+				// instead of being OOM-killed. v2 counts swap alone.
+				swap := "0"
+				switch {
+				case l.SwapBytes < 0:
+					swap = "max"
+				case l.SwapBytes > l.MemoryBytes:
+					swap = strconv.FormatInt(l.SwapBytes-l.MemoryBytes, 10)
+				}
+				s = append(s, exact(filepath.Join(dir, "memory.swap.max"), swap))
 			}
+		}
+		if l.MemoryReservation > 0 {
+			s = append(s, exact(filepath.Join(dir, "memory.low"), strconv.FormatInt(l.MemoryReservation, 10)))
+		}
+		if l.CpusetCpus != "" {
+			s = append(s, setting{filepath.Join(dir, "cpuset.cpus"), l.CpusetCpus, ""})
+		}
+		if l.CpusetMems != "" {
+			s = append(s, setting{filepath.Join(dir, "cpuset.mems"), l.CpusetMems, ""})
 		}
 		if l.CPUQuota > 0 {
 			s = append(s, exact(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", l.CPUQuota, l.CPUPeriod)))
@@ -458,6 +479,12 @@ func (c *Cgroup) expected() []setting {
 			// wants memsw >= limit at every moment: raising (pbox
 			// update) writes memsw first, lowering writes the limit first.
 			sw := setting{memsw, v, rounded}
+			switch {
+			case l.SwapBytes < 0:
+				sw = setting{memsw, "-1", ""}
+			case l.SwapBytes > l.MemoryBytes:
+				sw = setting{memsw, strconv.FormatInt(l.SwapBytes, 10), strconv.FormatInt(l.SwapBytes/page*page, 10)}
+			}
 			cur, _ := os.ReadFile(memsw)
 			if n, err := strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err == nil && n < l.MemoryBytes {
 				s = append(s, sw, limit)
@@ -477,6 +504,15 @@ func (c *Cgroup) expected() []setting {
 	if l.PidsMax > 0 {
 		s = append(s, exact(filepath.Join(c.root, "pids", c.rel, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
 	}
+	if l.MemoryReservation > 0 {
+		s = append(s, setting{filepath.Join(c.root, "memory", c.rel, "memory.soft_limit_in_bytes"), strconv.FormatInt(l.MemoryReservation, 10), ""})
+	}
+	if l.CpusetCpus != "" {
+		s = append(s, setting{filepath.Join(c.root, "cpuset", c.rel, "cpuset.cpus"), l.CpusetCpus, ""})
+	}
+	if l.CpusetMems != "" {
+		s = append(s, setting{filepath.Join(c.root, "cpuset", c.rel, "cpuset.mems"), l.CpusetMems, ""})
+	}
 	return s
 }
 
@@ -489,7 +525,7 @@ func (c *Cgroup) verify() error {
 			return fmt.Errorf("%w: read back %s: %v", ErrNotApplied, s.file, err)
 		}
 		g := strings.TrimSpace(string(got))
-		if g != s.want {
+		if s.want != "" && g != s.want {
 			return fmt.Errorf("%w: %s holds %q, want %q", ErrNotApplied, s.file, g, s.want)
 		}
 	}

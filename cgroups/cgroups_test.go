@@ -318,3 +318,48 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
+
+// Swap is memory plus swap in Limits (the runtime-spec's meaning): v2
+// takes the swap alone, v1 the sum; a reservation and cpuset pins go to
+// their files.
+func TestSwapReservationCpusetFiles(t *testing.T) {
+	root := fakeV2(t, "cpuset cpu io memory pids")
+	must(t, os.MkdirAll(filepath.Join(root, "pbox", "b"), 0o755))
+	write(t, filepath.Join(root, "pbox", "b", "memory.swap.max"), "max") // the kernel's file
+	lim := Limits{MemoryBytes: 64 << 20, SwapBytes: 96 << 20, MemoryReservation: 32 << 20, CpusetCpus: "0", CpusetMems: "0"}
+	c := &Cgroup{mode: V2, root: root, rel: "/pbox/b", v2dir: filepath.Join(root, "pbox", "b"), limits: lim, lockFD: -1}
+	if err := c.applyLimits(); err != nil {
+		t.Fatal(err)
+	}
+	for file, want := range map[string]string{"memory.swap.max": "33554432", "memory.low": "33554432", "cpuset.cpus": "0", "cpuset.mems": "0"} {
+		if got := read(t, filepath.Join(c.v2dir, file)); got != want {
+			t.Errorf("v2 %s = %q, want %q", file, got, want)
+		}
+	}
+	if ctrls := c.controllersNeeded(); !contains(ctrls, "cpuset") || !contains(ctrls, "memory") {
+		t.Errorf("controllers %v lack cpuset or memory", ctrls)
+	}
+	c.limits.SwapBytes = -1
+	if err := c.applyLimits(); err != nil || read(t, filepath.Join(c.v2dir, "memory.swap.max")) != "max" {
+		t.Errorf("swap -1 on v2: %v", err)
+	}
+
+	v1 := t.TempDir()
+	for _, h := range []string{"memory", "cpuset"} {
+		must(t, os.MkdirAll(filepath.Join(v1, h, "pbox", "b"), 0o755))
+	}
+	write(t, filepath.Join(v1, "memory", "pbox", "b", "memory.memsw.limit_in_bytes"), "9223372036854771712")
+	c = &Cgroup{mode: V1, root: v1, rel: "/pbox/b", limits: lim, lockFD: -1}
+	if err := c.applyLimits(); err != nil {
+		t.Fatal(err)
+	}
+	mem := filepath.Join(v1, "memory", "pbox", "b")
+	for file, want := range map[string]string{"memory.memsw.limit_in_bytes": "100663296", "memory.soft_limit_in_bytes": "33554432"} {
+		if got := read(t, filepath.Join(mem, file)); got != want {
+			t.Errorf("v1 %s = %q, want %q", file, got, want)
+		}
+	}
+	if got := read(t, filepath.Join(v1, "cpuset", "pbox", "b", "cpuset.cpus")); got != "0" {
+		t.Errorf("v1 cpuset.cpus = %q", got)
+	}
+}

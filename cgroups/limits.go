@@ -20,6 +20,15 @@ type Limits struct {
 	CPUPeriod   uint64 // µs
 	PidsMax     int64  // pids.max
 	CPUShares   uint64 // cpu.shares (v1), as cpu.weight on v2
+	// SwapBytes is memory plus swap, as the runtime-spec's memory.swap:
+	// 0 allows no swap (memsw = the limit; memory.swap.max 0), -1 any.
+	SwapBytes int64
+	// MemoryReservation is a soft limit: memory.low (v2),
+	// memory.soft_limit_in_bytes (v1).
+	MemoryReservation int64
+	// CpusetCpus and CpusetMems pin the box (cpuset.cpus, cpuset.mems),
+	// in the kernel's list syntax ("0-2,4").
+	CpusetCpus, CpusetMems string
 	// Devices is the device access list (v1 devices controller), in
 	// order; empty leaves device access alone.
 	Devices []DeviceRule

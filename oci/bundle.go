@@ -234,7 +234,7 @@ func translateProcess(p *specs.Process, cfg *box.Config) error {
 		if r.Soft > r.Hard {
 			return fmt.Errorf("rlimits[%d] (%s): soft %d is above hard %d", i, r.Type, r.Soft, r.Hard)
 		}
-		cfg.Rlimits = append(cfg.Rlimits, box.Rlimit{Resource: n, Soft: r.Soft, Hard: r.Hard})
+		cfg.Rlimits = append(cfg.Rlimits, box.Rlimit{Name: r.Type, Resource: n, Soft: r.Soft, Hard: r.Hard})
 	}
 	caps, err := translateCapabilities(p.Capabilities, cfg.User == nil || cfg.User.UID == 0)
 	if err != nil {
@@ -501,11 +501,7 @@ func cgroupPath(p, id string) (parent, name string, err error) {
 	if leaf == "" {
 		return "", "", fmt.Errorf("linux.cgroupsPath %q: names no cgroup", p)
 	}
-	if dir == "" {
-		// A top-level cgroup: pbox's cgroup code wants a parent.
-		return "", "", fmt.Errorf("linux.cgroupsPath %q: pbox needs a parent directory, e.g. /pbox/%s", p, leaf)
-	}
-	return dir, leaf, nil
+	return dir, leaf, nil // dir "" is the top of each hierarchy
 }
 
 func translateResources(l *specs.Linux, b *Box) error {
@@ -537,7 +533,7 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 			set   bool
 			field string
 		}{
-			{m.Reservation != nil, "reservation"}, {m.Kernel != nil, "kernel"}, {m.KernelTCP != nil, "kernelTCP"},
+			{m.Kernel != nil && *m.Kernel != 0, "kernel"}, {m.KernelTCP != nil && *m.KernelTCP != 0, "kernelTCP"},
 			{m.Swappiness != nil, "swappiness"}, {m.DisableOOMKiller != nil && *m.DisableOOMKiller, "disableOOMKiller"},
 			{m.UseHierarchy != nil, "useHierarchy"}, {m.CheckBeforeUpdate != nil, "checkBeforeUpdate"},
 		} {
@@ -547,11 +543,25 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		}
 		if m.Limit != nil && *m.Limit > 0 {
 			lim.MemoryBytes = *m.Limit
-			if m.Swap != nil && *m.Swap != *m.Limit && *m.Swap != -1 {
-				return fmt.Errorf("linux.resources.memory.swap %d: %w: pbox allows no swap (give swap equal to limit)", *m.Swap, ErrUnsupported)
+			lim.SwapBytes = 0 // no swap unless asked for
+		}
+		if m.Swap != nil {
+			// memory+swap, as runc: equal to the limit is no swap, -1 any.
+			switch sw := *m.Swap; {
+			case lim.MemoryBytes <= 0 && sw > 0:
+				return fmt.Errorf("linux.resources.memory.swap %d: needs memory.limit (swap is memory plus swap)", sw)
+			case sw == -1 || sw == 0:
+				lim.SwapBytes = sw
+			case sw < lim.MemoryBytes:
+				return fmt.Errorf("linux.resources.memory.swap %d: below memory.limit %d (it is memory plus swap, as in runc)", sw, lim.MemoryBytes)
+			case sw == lim.MemoryBytes:
+				lim.SwapBytes = 0
+			default:
+				lim.SwapBytes = sw
 			}
-		} else if m.Swap != nil && *m.Swap > 0 {
-			return fmt.Errorf("linux.resources.memory.swap: %w without a limit", ErrUnsupported)
+		}
+		if m.Reservation != nil && *m.Reservation > 0 {
+			lim.MemoryReservation = *m.Reservation
 		}
 	}
 	if c := r.CPU; c != nil {
@@ -559,7 +569,7 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 			set   bool
 			field string
 		}{
-			{c.Cpus != "", "cpus"}, {c.Mems != "", "mems"}, {c.RealtimeRuntime != nil, "realtimeRuntime"},
+			{c.RealtimeRuntime != nil, "realtimeRuntime"},
 			{c.RealtimePeriod != nil, "realtimePeriod"}, {c.Idle != nil, "idle"}, {c.Burst != nil, "burst"},
 		} {
 			if u.set {
@@ -575,6 +585,12 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		}
 		if c.Shares != nil && *c.Shares > 0 {
 			lim.CPUShares = *c.Shares
+		}
+		if c.Cpus != "" {
+			lim.CpusetCpus = c.Cpus
+		}
+		if c.Mems != "" {
+			lim.CpusetMems = c.Mems
 		}
 	}
 	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {

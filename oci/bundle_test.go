@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/seccomp"
 )
@@ -150,9 +151,9 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"uid maps without a user ns", func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "uidMappings", false},
 		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "x" }, "process.apparmorProfile", true},
 		{"username", func(s *specs.Spec) { s.Process.User.Username = "bob" }, "process.user.username", true},
-		{"cpuset", func(s *specs.Spec) { s.Linux.Resources.CPU.Cpus = "0" }, "linux.resources.cpu.cpus", true},
+		{"realtime", func(s *specs.Spec) { rt := int64(1); s.Linux.Resources.CPU.RealtimeRuntime = &rt }, "linux.resources.cpu.realtimeRuntime", true},
 		{"hugepages", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{}} }, "hugepageLimits", true},
-		{"swap", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 30) }, "memory.swap", true},
+		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
 		{"systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:pbox:x" }, "systemd", true},
 		{"effective caps", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"CAP_KILL"} }, "capabilities.effective", true},
 		{"bad cap", func(s *specs.Spec) { s.Process.Capabilities.Bounding = []string{"CAP_NOPE"} }, "CAP_NOPE", false},
@@ -194,13 +195,14 @@ func TestLoadErrors(t *testing.T) {
 func TestCgroupPath(t *testing.T) {
 	for _, tt := range []struct{ in, parent, name string }{
 		{"", "pbox", "id"}, {"/default/t3", "default", "t3"}, {"a/b/c", "a/b", "c"}, {"/k8s/pod1/ctr/", "k8s/pod1", "ctr"},
+		{"/top", "", "top"}, // at the top of each hierarchy, as runc allows
 	} {
 		p, n, err := cgroupPath(tt.in, "id")
 		if err != nil || p != tt.parent || n != tt.name {
 			t.Errorf("cgroupPath(%q) = %q %q %v; want %q %q", tt.in, p, n, err, tt.parent, tt.name)
 		}
 	}
-	for _, bad := range []string{"/top", "slice:a:b", "/a/../b"} {
+	for _, bad := range []string{"slice:a:b", "/a/../b", "/"} {
 		if _, _, err := cgroupPath(bad, "id"); err == nil {
 			t.Errorf("cgroupPath(%q) accepted", bad)
 		}
@@ -234,3 +236,24 @@ func TestUserNamespaceWithMaps(t *testing.T) {
 		t.Errorf("user namespace: %v %+v", b.Config.Namespaces, b.Options.UIDMappings)
 	}
 }
+
+// memory.swap is memory plus swap (runc's meaning); reservation, cpus and
+// mems reach the limits.
+func TestMergeResourcesSwapReservationCpuset(t *testing.T) {
+	var lim cgroups.Limits
+	err := MergeResources(&lim, &specs.LinuxResources{
+		Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(int64(128 << 20)), Reservation: ptr(int64(32 << 20))},
+		CPU:    &specs.LinuxCPU{Cpus: "0", Mems: "0"},
+	})
+	if err != nil || lim.MemoryBytes != 64<<20 || lim.SwapBytes != 128<<20 || lim.MemoryReservation != 32<<20 || lim.CpusetCpus != "0" || lim.CpusetMems != "0" {
+		t.Errorf("%+v %v", lim, err)
+	}
+	for swap, want := range map[int64]int64{-1: -1, 64 << 20: 0} {
+		lim = cgroups.Limits{}
+		if err := MergeResources(&lim, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(swap)}}); err != nil || lim.SwapBytes != want {
+			t.Errorf("swap %d: %+v %v, want SwapBytes %d", swap, lim, err, want)
+		}
+	}
+}
+
+func ptr[T any](v T) *T { return &v }

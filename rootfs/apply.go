@@ -175,6 +175,9 @@ func (a *applier) apply(o Op) error {
 			// already (of this namespace's), which nobody can rename.
 			return a.at(o.Target, false, func(p string) error { return unix.Mount(o.Source, p, o.FSType, o.Flags, o.Data) })
 		}
+		if o.CopyUp {
+			return a.copyUp(o)
+		}
 		return a.at(o.Target, false, func(p string) error { return unix.Mount(o.Source, p, o.FSType, o.Flags, o.Data) })
 	case OpMkdir:
 		return a.at(o.Target, true, func(string) error { return nil })
@@ -198,6 +201,122 @@ func (a *applier) apply(o Op) error {
 		return os.WriteFile(o.Target, []byte(o.Data), 0)
 	}
 	return fmt.Errorf("unknown operation %q", o.Kind)
+}
+
+// copyUp mounts a tmpfs on o.Target and copies into it what the
+// directory held: the directory is opened before the mount (its
+// descriptor keeps the old contents reachable), the new mount after it.
+func (a *applier) copyUp(o Op) error {
+	return a.at(o.Target, false, func(old string) error {
+		src, err := unix.Open(old, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(src)
+		if err := unix.Mount(o.Source, old, o.FSType, o.Flags, o.Data); err != nil {
+			return err
+		}
+		return a.at(o.Target, false, func(mounted string) error {
+			dst, err := unix.Open(mounted, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(dst)
+			return copyTree(src, dst)
+		})
+	})
+}
+
+// copyTree copies the entries of directory src into directory dst:
+// files with their contents, directories, symlinks, with modes and
+// owners. Nothing is followed: every step is *at(2) on a descriptor.
+func copyTree(src, dst int) error {
+	dup, err := unix.Dup(src) // Readdirnames owns (and closes) its copy
+	if err != nil {
+		return err
+	}
+	d := os.NewFile(uintptr(dup), "copyup-src")
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		var st unix.Stat_t
+		if err := unix.Fstatat(src, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		mode := st.Mode & 0o7777
+		switch st.Mode & unix.S_IFMT {
+		case unix.S_IFDIR:
+			if err := unix.Mkdirat(dst, name, mode); err != nil {
+				return err
+			}
+			s, err := unix.Openat(src, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			t, err := unix.Openat(dst, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err == nil {
+				err = copyTree(s, t)
+				unix.Close(t)
+			}
+			unix.Close(s)
+			if err != nil {
+				return err
+			}
+		case unix.S_IFREG:
+			s, err := unix.Openat(src, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			t, err := unix.Openat(dst, name, unix.O_WRONLY|unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_CLOEXEC, mode)
+			if err == nil {
+				err = copyFD(t, s)
+				unix.Close(t)
+			}
+			unix.Close(s)
+			if err != nil {
+				return err
+			}
+		case unix.S_IFLNK:
+			buf := make([]byte, unix.PathMax)
+			n, err := unix.Readlinkat(src, name, buf)
+			if err != nil {
+				return err
+			}
+			if err := unix.Symlinkat(string(buf[:n]), dst, name); err != nil {
+				return err
+			}
+		default:
+			continue // devices, fifos and sockets are not copied up
+		}
+		if err := unix.Fchownat(dst, name, int(st.Uid), int(st.Gid), unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return err
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFLNK {
+			if err := unix.Fchmodat(dst, name, mode, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyFD copies everything from src to dst.
+func copyFD(dst, src int) error {
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := unix.Read(src, buf)
+		if n > 0 {
+			if _, werr := unix.Write(dst, buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if n == 0 || err != nil {
+			return err
+		}
+	}
 }
 
 // inParent runs fn in target's directory (made if missing, verified),

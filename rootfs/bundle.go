@@ -162,8 +162,15 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 			if m.Target == "/dev" && typ == "tmpfs" {
 				devTmpfs = true
 			}
+			// tmpcopyup (runc's and crun's extension, which podman sends
+			// for --read-only): the new tmpfs starts with a copy of what
+			// the directory held.
+			copyUp := false
+			if typ == "tmpfs" {
+				data, copyUp = cutOption(data, "tmpcopyup")
+			}
 			ops = append(ops, Op{Kind: OpMkdir, Target: target},
-				Op{Kind: OpMount, Source: orType(m.Source, typ), Target: target, FSType: typ, Flags: flags, Data: data})
+				Op{Kind: OpMount, Source: orType(m.Source, typ), Target: target, FSType: typ, Flags: flags, Data: data, CopyUp: copyUp})
 		}
 		if propagation != 0 {
 			ops = append(ops, Op{Kind: OpMount, Target: target, Flags: propagation})
@@ -217,6 +224,20 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 		ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
 	}
 	return ops, nil
+}
+
+// cutOption removes one option from a comma-separated data string.
+func cutOption(data, opt string) (string, bool) {
+	var kept []string
+	found := false
+	for _, o := range strings.Split(data, ",") {
+		if o == opt {
+			found = true
+		} else if o != "" {
+			kept = append(kept, o)
+		}
+	}
+	return strings.Join(kept, ","), found
 }
 
 func orType(source, typ string) string {

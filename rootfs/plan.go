@@ -90,6 +90,9 @@ type Op struct {
 	// "u", "p"; "" = c), Mode its permissions (0 = 0666), and its owner.
 	Mode     uint32
 	UID, GID uint32
+	// CopyUp, on a tmpfs mount: fill it with a copy of what the
+	// directory held before (an OCI mount's "tmpcopyup").
+	CopyUp bool `json:",omitempty"`
 }
 
 func (o Op) String() string {

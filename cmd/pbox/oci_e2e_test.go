@@ -283,8 +283,12 @@ func TestE2EOCIBadInput(t *testing.T) {
 		{func(c map[string]any) { c["linux"].(map[string]any)["cgroupsPath"] = "system.slice:pbox:x" }, "systemd"},
 		{func(c map[string]any) { c["root"].(map[string]any)["path"] = "/no/such/rootfs" }, "/no/such/rootfs"},
 		{func(c map[string]any) {
-			c["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "0-1"}}
-		}, "linux.resources.cpu.cpus"},
+			// CPUs this machine does not have: the kernel refuses the write.
+			c["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "0-999"}}
+		}, "cpuset.cpus"},
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["resources"] = map[string]any{"hugepageLimits": []any{map[string]any{"pageSize": "2MB", "limit": 1}}}
+		}, "linux.resources.hugepageLimits"},
 		{setArgs("no-such-cmd-xyz"), "not found"},
 	}
 	printk, err := os.ReadFile("/proc/sys/kernel/printk_ratelimit")
