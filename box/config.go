@@ -14,6 +14,9 @@ const InitArg0 = "pbox-init"
 type Config struct {
 	Name       string            `json:"name"`
 	Hostname   string            `json:"hostname"`
+	// HostnameInJoinedUTS sets Hostname in a UTS namespace the box joined
+	// by path (an OCI config; never the host's).
+	HostnameInJoinedUTS bool `json:"hostname_in_joined_uts,omitempty"`
 	Namespaces []namespaces.Kind `json:"namespaces"`
 	NoInit     bool              `json:"no_init,omitempty"`
 	Args       []string          `json:"args"`

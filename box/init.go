@@ -286,7 +286,7 @@ func setup(cfg *Config, log rootfs.Logf) *SetupError {
 	if err := rootfs.Apply(after, "/", log); err != nil {
 		return setupErr("mount", err)
 	}
-	if cfg.has(namespaces.UTS) {
+	if cfg.has(namespaces.UTS) || cfg.HostnameInJoinedUTS {
 		log("sethostname %q", cfg.Hostname)
 		if err := namespaces.SetHostname(cfg.Hostname); err != nil {
 			return setupErr("hostname", err)

@@ -405,7 +405,20 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		return errors.New("linux.namespaces: a mount namespace is required (pbox pivots into root.path)")
 	}
 	if cfg.Hostname != "" && !namespaces.Has(cfg.Namespaces, namespaces.UTS) {
-		return errors.New("hostname: needs a new uts namespace in linux.namespaces, or the host's hostname would change")
+		// A UTS namespace joined by path takes the hostname too (as runc),
+		// unless it is the host's own.
+		p, joined := opt.Join[namespaces.UTS]
+		own := true
+		if joined {
+			var err error
+			if own, err = namespaces.IsOwn(p, namespaces.UTS); err != nil {
+				return fmt.Errorf("hostname: %v", err)
+			}
+		}
+		if own {
+			return errors.New("hostname: needs a uts namespace of the box's own in linux.namespaces (new, or joined by path), or the host's hostname would change")
+		}
+		cfg.HostnameInJoinedUTS = true
 	}
 	if err := translateResources(l, b); err != nil {
 		return err
@@ -449,8 +462,13 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 	case "", "private", "rprivate":
 	case "slave", "rslave":
 		fs.Propagation = rootfs.PropagationSlave
+	case "shared", "rshared", "unbindable", "runbindable":
+		// pivot_root refuses a shared root: / is made private for it and
+		// given this propagation after it, as crun does.
+		_, prop, _ := rootfs.ParseMountOptions([]string{l.RootfsPropagation})
+		fs.RootPropagation = prop
 	default:
-		return fmt.Errorf("linux.rootfsPropagation %q: %w (use private or slave)", l.RootfsPropagation, ErrUnsupported)
+		return fmt.Errorf("linux.rootfsPropagation %q: use private, slave, shared or unbindable (each also with r)", l.RootfsPropagation)
 	}
 	for i, m := range spec.Mounts {
 		if len(m.UIDMappings) > 0 || len(m.GIDMappings) > 0 {

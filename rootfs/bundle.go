@@ -36,6 +36,9 @@ type BundleSpec struct {
 	Root          string // absolute
 	ReadOnly      bool
 	Propagation   uintptr // for /: MS_PRIVATE (default), MS_SLAVE, with MS_REC
+	// RootPropagation, if set, is given to the box's / after pivot_root
+	// (shared or unbindable: pivot_root itself refuses a shared root).
+	RootPropagation uintptr
 	NoPivot       bool    // move the root over / and chroot instead of pivot_root
 	Mounts        []Mount
 	Devices       []Device
@@ -202,6 +205,9 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 		ops = append(ops, Op{Kind: OpMoveRoot, Target: root})
 	} else {
 		ops = append(ops, Op{Kind: OpPivotRoot, Target: root})
+	}
+	if s.RootPropagation != 0 {
+		ops = append(ops, Op{Kind: OpMount, Target: "/", Flags: s.RootPropagation})
 	}
 	keys := make([]string, 0, len(s.Sysctl))
 	for k := range s.Sysctl {

@@ -98,8 +98,21 @@ type Op struct {
 func (o Op) String() string {
 	switch o.Kind {
 	case OpMount:
-		if o.Source == "" && o.Flags&(unix.MS_PRIVATE|unix.MS_SLAVE|unix.MS_SHARED) != 0 {
-			return fmt.Sprintf("make %s private, recursively (%s)", o.Target, FlagNames(o.Flags))
+		if o.Source == "" && o.Flags&(unix.MS_PRIVATE|unix.MS_SLAVE|unix.MS_SHARED|unix.MS_UNBINDABLE) != 0 {
+			kind := "private"
+			switch {
+			case o.Flags&unix.MS_SLAVE != 0:
+				kind = "a slave of the host's mounts"
+			case o.Flags&unix.MS_SHARED != 0:
+				kind = "shared"
+			case o.Flags&unix.MS_UNBINDABLE != 0:
+				kind = "unbindable"
+			}
+			how := ""
+			if o.Flags&unix.MS_REC != 0 {
+				how = ", recursively"
+			}
+			return fmt.Sprintf("make %s %s%s (%s)", o.Target, kind, how, FlagNames(o.Flags))
 		}
 		s := fmt.Sprintf("mount %s on %s type %s (%s)", orNone(o.Source), o.Target, orNone(o.FSType), FlagNames(o.Flags))
 		if o.Data != "" {

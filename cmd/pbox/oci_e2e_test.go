@@ -608,3 +608,90 @@ func TestE2EOCISeccomp(t *testing.T) {
 		}
 	}
 }
+
+// What engines send besides the basics (issue 11): a shared root
+// (rootfsPropagation), a top-level cgroupsPath, the hostname in a UTS
+// namespace joined by path, and a PID namespace joined by path — as
+// Kubernetes pods share the pause container's — where pbox-init is not
+// PID 1 and adopts orphans as a child subreaper.
+func TestE2EOCIFieldsEnginesSend(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	owner := boxName(t, "podowner")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", owner, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	ownerPid := psAll(t, root)[owner].Pid
+	top := fmt.Sprintf("pbox-e2e-top-%d", os.Getpid())
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "(sleep 2 &); exec sleep 1000")(cfg)
+		cfg["hostname"] = "joined-host"
+		l := cfg["linux"].(map[string]any)
+		l["rootfsPropagation"] = "rshared"
+		l["cgroupsPath"] = "/" + top
+		var ns []any
+		for _, n := range l["namespaces"].([]any) {
+			if t := n.(map[string]any)["type"]; t != "pid" && t != "uts" {
+				ns = append(ns, n)
+			}
+		}
+		l["namespaces"] = append(ns,
+			map[string]any{"type": "pid", "path": fmt.Sprintf("/proc/%d/ns/pid", ownerPid)},
+			map[string]any{"type": "uts", "path": fmt.Sprintf("/proc/%d/ns/uts", ownerPid)})
+	})
+	id := boxName(t, "engine")
+	if r := pbox(t, "--root", root, "create", "--bundle", b, id); r.code != 0 {
+		t.Fatalf("create: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		if left, _ := filepath.Glob("/sys/fs/cgroup/*/" + top); len(left) > 0 {
+			t.Errorf("a top-level cgroup is left: %v", left)
+		}
+		if left, _ := filepath.Glob("/sys/fs/cgroup/" + top); len(left) > 0 {
+			t.Errorf("a top-level cgroup is left: %v", left)
+		}
+	}()
+	if r := pbox(t, "--root", root, "start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	initPid := stateOfBox(t, root, id).Pid
+	// The box's cgroup is at the top of the hierarchy.
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", initPid))
+	if !strings.Contains(string(cg), "::/"+top) {
+		t.Errorf("init's cgroups %q lack /%s", cg, top)
+	}
+	// The hostname went into the owner's UTS namespace.
+	if r := pbox(t, "--root", root, "exec", owner, "--", "hostname"); strings.TrimSpace(r.stdout) != "joined-host" {
+		t.Errorf("hostname in the joined UTS namespace: %+v", r)
+	}
+	// / is shared inside.
+	if r := pbox(t, "--root", root, "exec", id, "--", "awk", "$5 == \"/\"", "/proc/self/mountinfo"); !strings.Contains(r.stdout, "shared:") {
+		t.Errorf("rootfsPropagation rshared: / is %q", r.stdout)
+	}
+	// The orphan (sleep 2, its subshell gone) is adopted by pbox-init, not
+	// by the owner's PID 1.
+	var orphan int
+	testutil.WaitFor(5*time.Second, func() bool {
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			pid, err := strconv.Atoi(e.Name())
+			if err != nil {
+				continue
+			}
+			cmd, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+			if string(cmd) == "sleep\x002\x00" {
+				orphan = pid
+				return testutil.PPid(pid) == initPid
+			}
+		}
+		return false
+	})
+	if orphan == 0 || testutil.PPid(orphan) != initPid {
+		t.Errorf("orphan %d has parent %d; want pbox-init %d (a child subreaper)", orphan, testutil.PPid(orphan), initPid)
+	}
+	// Once it exits, pbox-init reaps it: no zombie is left.
+	if !testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", orphan)); return os.IsNotExist(err) }) {
+		t.Errorf("the orphan %d was not reaped (state %s)", orphan, testutil.ProcState(orphan))
+	}
+}
