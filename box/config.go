@@ -12,17 +12,17 @@ const InitArg0 = "pbox-init"
 
 // Config is everything the init needs; it crosses to the init as JSON.
 type Config struct {
-	Name       string            `json:"name"`
-	Hostname   string            `json:"hostname"`
+	Name     string `json:"name"`
+	Hostname string `json:"hostname"`
 	// HostnameInJoinedUTS sets Hostname in a UTS namespace the box joined
 	// by path (an OCI config; never the host's).
-	HostnameInJoinedUTS bool `json:"hostname_in_joined_uts,omitempty"`
-	Namespaces []namespaces.Kind `json:"namespaces"`
-	NoInit     bool              `json:"no_init,omitempty"`
-	Args       []string          `json:"args"`
-	Env        []string          `json:"env"`
-	Workdir    string            `json:"workdir,omitempty"`
-	Verbose    bool              `json:"verbose,omitempty"`
+	HostnameInJoinedUTS bool              `json:"hostname_in_joined_uts,omitempty"`
+	Namespaces          []namespaces.Kind `json:"namespaces"`
+	NoInit              bool              `json:"no_init,omitempty"`
+	Args                []string          `json:"args"`
+	Env                 []string          `json:"env"`
+	Workdir             string            `json:"workdir,omitempty"`
+	Verbose             bool              `json:"verbose,omitempty"`
 	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
 	// replayed by the init in the box's mount namespace.
 	Mounts []rootfs.Op `json:"mounts,omitempty"`

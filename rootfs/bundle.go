@@ -33,18 +33,18 @@ type Device struct {
 // BundleSpec is a whole OCI filesystem: root, mounts in order, devices,
 // then the paths to mask or make read-only and the sysctls to write.
 type BundleSpec struct {
-	Root          string // absolute
-	ReadOnly      bool
-	Propagation   uintptr // for /: MS_PRIVATE (default), MS_SLAVE, with MS_REC
+	Root        string // absolute
+	ReadOnly    bool
+	Propagation uintptr // for /: MS_PRIVATE (default), MS_SLAVE, with MS_REC
 	// RootPropagation, if set, is given to the box's / after pivot_root
 	// (shared or unbindable: pivot_root itself refuses a shared root).
 	RootPropagation uintptr
-	NoPivot       bool    // move the root over / and chroot instead of pivot_root
-	Mounts        []Mount
-	Devices       []Device
-	MaskedPaths   []string
-	ReadOnlyPaths []string
-	Sysctl        map[string]string
+	NoPivot         bool // move the root over / and chroot instead of pivot_root
+	Mounts          []Mount
+	Devices         []Device
+	MaskedPaths     []string
+	ReadOnlyPaths   []string
+	Sysctl          map[string]string
 	// Cgroup is what a mount of type cgroup (or cgroup2) shows: the
 	// caller's description of the box's own cgroups on this host.
 	Cgroup []CgroupFS
