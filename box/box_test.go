@@ -1,3 +1,10 @@
+// This test binary is also the box's init (TestMain): like the pbox
+// binary (cmd/pbox/doc.go), it runs without the Go runtime's
+// container-aware GOMAXPROCS, whose updater goroutine would otherwise need
+// one more OS thread in the box than pbox-init ever does.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
 package box_test
 
 import (

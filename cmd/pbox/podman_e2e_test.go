@@ -89,12 +89,16 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 	if r := podman("rm", "pboxd"); r.code != 0 {
 		t.Errorf("rm: %+v", r)
 	}
-	// A terminal (console socket) through script(1).
+	// A terminal (console socket) through script(1), whose stdin stays
+	// open (script ends early at its end of file).
 	if _, err := exec.LookPath("script"); err == nil {
-		line := "podman " + strings.Join(base, " ") + " " + strings.Join(run, " ") + " -it " + podmanImage + " sh -c tty"
-		r := podmanRun(t, "script", "-qec", line, "/dev/null")
-		if !strings.Contains(r.stdout, "/dev/pts/") {
-			t.Errorf("run -it: %+v; want a pty", r)
+		line := "podman " + strings.Join(base, " ") + " " + strings.Join(run, " ") + " -it " + podmanImage + " sh -c 'tty; exit 5'"
+		cmd := exec.Command("script", "-qec", line, "/dev/null")
+		stdin, _ := cmd.StdinPipe()
+		out, _ := cmd.CombinedOutput()
+		stdin.Close()
+		if !strings.Contains(string(out), "/dev/pts/") || cmd.ProcessState.ExitCode() != 5 {
+			t.Errorf("run -it: %q, status %d; want a pty and 5", out, cmd.ProcessState.ExitCode())
 		}
 	}
 	// Limits: an OOM kill is 137; pids, CPU, a read-only root with
