@@ -19,6 +19,7 @@ import (
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"github.com/pbox-dev/pbox/seccomp"
 )
 
 // bundle makes an OCI bundle with a busybox rootfs and `pbox spec`'s
@@ -693,5 +694,84 @@ func TestE2EOCIFieldsEnginesSend(t *testing.T) {
 	// Once it exits, pbox-init reaps it: no zombie is left.
 	if !testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", orphan)); return os.IsNotExist(err) }) {
 		t.Errorf("the orphan %d was not reaped (state %s)", orphan, testutil.ProcState(orphan))
+	}
+}
+
+// The config.json containerd 1.6's CRI plugin writes for a container of
+// a pod (oci/testdata/containerd-1.6-cri-container.json, after the
+// defaults in containerd's pkg/cri: the cgroup mount, the sandbox's
+// hosts/hostname/resolv.conf/shm binds, masked and read-only paths,
+// seccomp RuntimeDefault, unprivileged-port sysctls, the pod's PID, IPC,
+// UTS and network namespaces joined by path), through create, start,
+// exec, kill and delete. The "pause" sandbox is a pbox box here.
+func TestE2EOCICRIPodContainer(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	sandbox := boxName(t, "sandbox")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", sandbox, "--hostname", "pod1", "--cgroup-parent", e2eParent,
+		"--ns", "pid,mnt,uts,ipc,net", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("sandbox: %+v", r)
+	}
+	sandboxPid := psAll(t, root)[sandbox].Pid
+	sdir := t.TempDir()
+	for name, data := range map[string]string{"hosts": "127.0.0.1 localhost pod1\n", "hostname": "pod1\n", "resolv.conf": "nameserver 127.0.0.1\n", "termination-log": ""} {
+		os.WriteFile(filepath.Join(sdir, name), []byte(data), 0o644)
+	}
+	os.Mkdir(filepath.Join(sdir, "shm"), 0o1777)
+	id := boxName(t, "cri-app")
+	fixture := "../../oci/testdata/containerd-1.6-cri-container.json"
+	if dir := os.Getenv("OCI_TESTDATA"); dir != "" { // the VM lane's copy
+		fixture = filepath.Join(dir, "containerd-1.6-cri-container.json")
+	}
+	raw, err := os.ReadFile(fixture)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prof, err := seccomp.Default([]string{"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW", "CAP_SETGID",
+		"CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	profJSON, _ := json.Marshal(prof)
+	config := strings.NewReplacer("{{SANDBOX}}", sdir, "{{SANDBOX_ID}}", sandbox, "{{PARENT}}", e2eParent, "{{ID}}", id,
+		"{{SANDBOX_PID}}", strconv.Itoa(sandboxPid), `"{{RUNTIME_DEFAULT}}"`, string(profJSON)).Replace(string(raw))
+	b := filepath.Dir(busyboxRootfs(t))
+	if err := os.WriteFile(filepath.Join(b, "config.json"), []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := createToFile(t, root, b, id)
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		if left := testutil.CgroupDirs(e2eParent+"/pod1", id); len(left) > 0 {
+			t.Errorf("the pod container left cgroups: %v", left)
+		}
+	}()
+	if r := pbox(t, "--root", root, "start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	if !testutil.WaitFor(5*time.Second, func() bool { d, _ := os.ReadFile(out); return strings.Contains(string(d), "ready") }) {
+		d, _ := os.ReadFile(out)
+		t.Fatalf("the container did not start: %q", d)
+	}
+	r := pbox(t, "--root", root, "exec", id, "--", "sh", "-c",
+		"hostname; cat /etc/hosts; cat /proc/sys/net/ipv4/ip_unprivileged_port_start; echo sleeps $(ps -o comm | grep -cx sleep); "+
+			"grep '^Seccomp:' /proc/self/status; touch /sys/fs/cgroup/x 2>/dev/null || echo cgroup-ro; [ -s /proc/keys ] || echo keys-masked")
+	// The pod's PID namespace: the sandbox's sleep and the container's.
+	want := []string{"pod1\n", "127.0.0.1 localhost pod1", "\n0\n", "sleeps 2", "Seccomp:\t2", "cgroup-ro", "keys-masked"}
+	for _, w := range want {
+		if !strings.Contains(r.stdout, w) {
+			t.Errorf("exec in the pod container: %q lacks %q (stderr %q)", r.stdout, w, r.stderr)
+		}
+	}
+	// kill: TERM to pbox-init, passed on; the container stops.
+	if r := pbox(t, "--root", root, "kill", id, "TERM"); r.code != 0 {
+		t.Errorf("kill: %+v", r)
+	}
+	if !testutil.WaitFor(5*time.Second, func() bool { return stateOfBox(t, root, id).Status == "stopped" }) {
+		t.Errorf("after kill TERM: %+v", stateOfBox(t, root, id))
+	}
+	// The sandbox lives on, its namespaces intact.
+	if st := psAll(t, root)[sandbox]; st.Status != "running" {
+		t.Errorf("the sandbox after the container stopped: %+v", st)
 	}
 }

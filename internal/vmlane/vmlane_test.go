@@ -55,13 +55,17 @@ func TestCgroupV2Lane(t *testing.T) {
 	if out, err := exec.Command("cp", "-r", "../../inspect/testdata", filepath.Join(dir, "testdata")).CombinedOutput(); err != nil {
 		t.Fatalf("copy testdata: %v\n%s", err, out)
 	}
+	// and cmd-pbox.test the OCI fixtures.
+	if out, err := exec.Command("cp", "-r", "../../oci/testdata", filepath.Join(dir, "oci-testdata")).CombinedOutput(); err != nil {
+		t.Fatalf("copy OCI testdata: %v\n%s", err, out)
+	}
 	// Each binary runs even if one before it failed; the lane fails if any did.
 	script := `set -u
 rc=0
 echo "lane: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
 ./box.test -test.v || rc=1
 ./inspect.test -test.v -test.skip TestLiveAgreesWithLsns || rc=1  # no lsns in busybox
-PBOX_BIN=./pbox ATTACK_BIN=./attack ./cmd-pbox.test -test.v -test.skip "TestManPages|TestE2EContainerd|TestE2EPodman|TestE2EExecInteractiveTerminal" || rc=1  # docs are checked on the host; the VM has no containerd, no podman and no script(1)
+PBOX_BIN=./pbox ATTACK_BIN=./attack OCI_TESTDATA=./oci-testdata ./cmd-pbox.test -test.v -test.skip "TestManPages|TestE2EContainerd|TestE2EPodman|TestE2EExecInteractiveTerminal" || rc=1  # docs are checked on the host; the VM has no containerd, no podman and no script(1)
 for d in /sys/fs/cgroup/pbox-test /sys/fs/cgroup/pbox-e2e; do
   if [ -d "$d" ] && [ -n "$(find "$d" -mindepth 1 -type d)" ]; then echo "leftover cgroups under $d:"; find "$d" -mindepth 1 -type d; rc=1; fi
 done
