@@ -262,5 +262,5 @@ func MountOptionNames() []string {
 	for o := range propagationFlags {
 		names = append(names, o)
 	}
-	return names
+	return append(names, "tmpcopyup")
 }
