@@ -32,6 +32,8 @@ type Box struct {
 	Rootfs     string
 	Poststart  []box.Hook
 	Poststop   []box.Hook
+	// NoMountNamespace: the box keeps the host's mounts and root.
+	NoMountNamespace bool
 }
 
 // Load reads and parses DIR/config.json.
@@ -104,6 +106,10 @@ func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
 // PlanMounts checks the filesystem (root, mounts, devices) and plans the
 // mount ops the init replays.
 func (b *Box) PlanMounts() error {
+	if b.NoMountNamespace {
+		b.Config.Mounts = []rootfs.Op{} // nothing to mount (and planned so)
+		return nil
+	}
 	views, err := box.CgroupView(cgroups.DetectMode(), b.Options.CgroupRoot, b.Options.CgroupParent,
 		b.Options.CgroupName, namespaces.Has(b.Config.Namespaces, namespaces.Cgroup))
 	if err != nil {
@@ -115,6 +121,31 @@ func (b *Box) PlanMounts() error {
 		return err
 	}
 	b.Config.Mounts = ops
+	return nil
+}
+
+// checkNoMountNamespace accepts a config without a mount namespace only
+// if it asks for nothing that needs one.
+func checkNoMountNamespace(spec *specs.Spec, root string) error {
+	const why = "needs a mount namespace of the box's own: add {\"type\": \"mount\"} to linux.namespaces"
+	real, err := filepath.EvalSymlinks(root)
+	if err != nil || real != "/" {
+		return fmt.Errorf("root.path %q: without a mount namespace the box's root can only be the host's /: give \"/\", or add {\"type\": \"mount\"} to linux.namespaces", spec.Root.Path)
+	}
+	l := spec.Linux
+	for _, f := range []struct {
+		set   bool
+		field string
+	}{
+		{spec.Root.Readonly, "root.readonly"}, {len(spec.Mounts) > 0, "mounts"},
+		{len(l.MaskedPaths) > 0, "linux.maskedPaths"}, {len(l.ReadonlyPaths) > 0, "linux.readonlyPaths"},
+		{len(l.Devices) > 0, "linux.devices"}, {len(l.Sysctl) > 0, "linux.sysctl"},
+		{l.RootfsPropagation != "", "linux.rootfsPropagation"},
+	} {
+		if f.set {
+			return fmt.Errorf("%s: %s", f.field, why)
+		}
+	}
 	return nil
 }
 
@@ -402,7 +433,14 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		opt.GIDMappings = append(opt.GIDMappings, syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)})
 	}
 	if !seen[specs.MountNamespace] {
-		return errors.New("linux.namespaces: a mount namespace is required (pbox pivots into root.path)")
+		// Without a mount namespace the box shares the host's mounts and
+		// root, as runc allows: nothing can be mounted, masked or made
+		// read-only for it alone, so a config that asks for any of that
+		// is refused by field rather than half done.
+		if err := checkNoMountNamespace(spec, root); err != nil {
+			return err
+		}
+		b.NoMountNamespace = true
 	}
 	if cfg.Hostname != "" && !namespaces.Has(cfg.Namespaces, namespaces.UTS) {
 		// A UTS namespace joined by path takes the hostname too (as runc),

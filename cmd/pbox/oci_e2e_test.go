@@ -775,3 +775,42 @@ func TestE2EOCICRIPodContainer(t *testing.T) {
 		t.Errorf("the sandbox after the container stopped: %+v", st)
 	}
 }
+
+// Without a mount namespace (runc allows it) the box keeps the host's
+// root and mounts; it still gets its own PID namespace and cgroup.
+func TestE2EOCIWithoutAMountNamespace(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "echo pid $$; exec sleep 1000")(cfg)
+		cfg["root"] = map[string]any{"path": "/"}
+		delete(cfg, "mounts")
+		l := cfg["linux"].(map[string]any)
+		delete(l, "maskedPaths")
+		delete(l, "readonlyPaths")
+		l["namespaces"] = []any{map[string]any{"type": "pid"}, map[string]any{"type": "uts"}}
+	})
+	id := boxName(t, "nomnt")
+	out := createToFile(t, root, b, id)
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}()
+	pbox(t, "--root", root, "start", id)
+	var line string
+	if !testutil.WaitFor(5*time.Second, func() bool { d, _ := os.ReadFile(out); line = string(d); return strings.HasPrefix(line, "pid ") }) {
+		t.Fatalf("output %q", line)
+	}
+	// A small pid of the box's own namespace, not 1 (that is pbox-init).
+	if n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "pid "))); n <= 1 || n > 50 {
+		t.Errorf("the process's pid in the box: %q", line)
+	}
+	pid := stateOfBox(t, root, id).Pid
+	for _, k := range []string{"mnt", "pid"} {
+		mine, _ := os.Readlink("/proc/self/ns/" + k)
+		its, _ := os.Readlink(fmt.Sprintf("/proc/%d/ns/%s", pid, k))
+		if (mine == its) != (k == "mnt") {
+			t.Errorf("%s namespace: the box's %s, the host's %s", k, its, mine)
+		}
+	}
+}

@@ -172,9 +172,10 @@ func runAction(c *cli.Context) error {
 
 // preserveFDs passes the descriptors the user asked for to COMMAND: the
 // LISTEN_FDS of systemd's socket activation first (as runc does), then
-// --preserve-fds more. COMMAND's LISTEN_PID is the pid it will have in
-// the box (2 under pbox-init, 1 with --no-init); without a PID namespace
-// it cannot be known, and LISTEN_PID is dropped.
+// --preserve-fds more. COMMAND's LISTEN_PID is 1 with --no-init in its
+// own PID namespace (as runc sets it); under pbox-init COMMAND's pid is
+// not known in advance (the init's threads take pids too), and
+// LISTEN_PID is dropped.
 func preserveFDs(cfg *box.Config, opt *box.Options, n int) error {
 	listen := box.ListenFDs()
 	if err := box.CheckPreservedFDs(listen + n); err != nil {
@@ -191,12 +192,8 @@ func preserveFDs(cfg *box.Config, opt *box.Options, n int) error {
 		}
 	}
 	env = append(env, fmt.Sprintf("LISTEN_FDS=%d", listen))
-	if namespaces.Has(cfg.Namespaces, namespaces.PID) {
-		pid := 2
-		if cfg.NoInit {
-			pid = 1
-		}
-		env = append(env, fmt.Sprintf("LISTEN_PID=%d", pid))
+	if namespaces.Has(cfg.Namespaces, namespaces.PID) && cfg.NoInit {
+		env = append(env, "LISTEN_PID=1")
 	}
 	cfg.Env = env
 	return nil
