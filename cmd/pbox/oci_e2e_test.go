@@ -745,6 +745,16 @@ func TestE2EOCICRIPodContainer(t *testing.T) {
 		if left := testutil.CgroupDirs(e2eParent+"/pod1", id); len(left) > 0 {
 			t.Errorf("the pod container left cgroups: %v", left)
 		}
+		// The pod's cgroup is the container's parent: like a
+		// --cgroup-parent, it stays after the container; the pod (this
+		// test) removes it.
+		pods, _ := filepath.Glob("/sys/fs/cgroup/*/" + e2eParent + "/pod1")
+		top, _ := filepath.Glob("/sys/fs/cgroup/" + e2eParent + "/pod1")
+		for _, d := range append(pods, top...) {
+			if err := syscall.Rmdir(d); err != nil {
+				t.Errorf("remove the pod's cgroup %s: %v", d, err)
+			}
+		}
 	}()
 	if r := pbox(t, "--root", root, "start", id); r.code != 0 {
 		t.Fatalf("start: %+v", r)
