@@ -155,10 +155,13 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 func forkStage(join map[namespaces.Kind]string, cg *cgroups.Cgroup, cgfd int, stage stageConfig, eio ExecIO) (*Running, error) {
 	// v1 cgroups are per thread: a child forked from this thread is born
 	// in the box's v1 cgroups too (cgroup2 uses CLONE_INTO_CGROUP). The
-	// thread is thrown away afterwards: no need to leave them.
-	if _, err := cg.JoinThread(); err != nil {
+	// thread leaves them once it has forked: it is thrown away, but not
+	// at once, and while it is there the box's cgroup cannot be removed.
+	leave, err := cg.JoinThread()
+	if err != nil {
 		return nil, setupErr("cgroup", err)
 	}
+	defer leave()
 	if err := namespaces.JoinThread(join); err != nil {
 		return nil, setupErr("join the box", err)
 	}
@@ -254,15 +257,19 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 	ch := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		if _, err := cg.JoinThread(); err != nil {
+		leave, err := cg.JoinThread()
+		if err != nil {
 			ch <- result{0, err}
 			return
 		}
-		if err := namespaces.JoinThread(join); err != nil {
-			ch <- result{0, err}
-			return
+		var pid int
+		if err = namespaces.JoinThread(join); err == nil {
+			pid, err = syscall.ForkExec(path, argv, attr)
 		}
-		pid, err := syscall.ForkExec(path, argv, attr)
+		// Out of the box's v1 cgroups before anyone may try to remove
+		// them: the thread itself ends later (a failed create left its
+		// cgroups behind while it lived).
+		leave()
 		ch <- result{pid, err}
 	}()
 	r := <-ch

@@ -81,13 +81,31 @@ func (c *Cgroup) JoinThread() (leave func() error, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// The way back is opened now: by the time the thread leaves, it may
+	// have joined the box's mount namespace, where these paths are not.
+	var backFDs []int
+	closeAll := func() {
+		for _, fd := range backFDs {
+			unix.Close(fd)
+		}
+		backFDs = nil
+	}
+	for _, d := range back {
+		fd, err := unix.Open(filepath.Join(d, "tasks"), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			closeAll()
+			return nil, fmt.Errorf("open %s: %w", filepath.Join(d, "tasks"), err)
+		}
+		backFDs = append(backFDs, fd)
+	}
 	leave = func() error {
 		var first error
-		for _, d := range back {
-			if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil && first == nil {
-				first = fmt.Errorf("move pbox's thread back to %s: %w", d, err)
+		for i, fd := range backFDs {
+			if _, err := unix.Write(fd, []byte(tid)); err != nil && first == nil {
+				first = fmt.Errorf("move pbox's thread back to %s: %w", back[i], err)
 			}
 		}
+		closeAll()
 		return first
 	}
 	for _, d := range c.v1dirs {
