@@ -24,7 +24,7 @@ func main() {
 	pbox := flag.String("pbox", "", "pbox binary (default: build ./cmd/pbox)")
 	procs := flag.Int("procs", 1000, "processes in the box for the inspect row")
 	before := flag.String("before", "", "an earlier pbox binary: its start-up rows run side by side with this one's")
-	startOnly := flag.Bool("start-only", false, "only the start-up rows")
+	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
@@ -112,12 +112,14 @@ func main() {
 	}
 	if *startOnly {
 		fmt.Println()
+		lifecycleRows(*pbox, *before, work, *rounds/4)
+		fmt.Println()
 		execRows(*pbox, *before, *rounds)
 		return
 	}
 
 	fmt.Println()
-	lifecycleRows(*pbox, work, *rounds/4)
+	lifecycleRows(*pbox, *before, work, *rounds/4)
 	fmt.Println()
 	execRows(*pbox, *before, *rounds)
 	fmt.Println()

@@ -18,7 +18,7 @@ import (
 // the process to exit, delete. The bundle is `runc spec`'s with /bin/true,
 // no terminal, and without the two things pbox refuses (a cgroupfs mount
 // and a device list), so every runtime does the same work.
-func lifecycleRows(pbox, work string, rounds int) {
+func lifecycleRows(pbox, before, work string, rounds int) {
 	bundle, err := busyboxBundle(filepath.Join(work, "lifecycle"))
 	if err != nil {
 		fmt.Printf("(lifecycle rows left out: %v)\n", err)
@@ -47,6 +47,9 @@ func lifecycleRows(pbox, work string, rounds int) {
 		ok   bool
 	}
 	runtimes := []*rt{{name: "pbox", bin: pbox}, {name: "runc"}, {name: "crun"}}
+	if before != "" {
+		runtimes = append(runtimes, &rt{name: "pbox-before", bin: before})
+	}
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	check(err)
 	defer devnull.Close()
