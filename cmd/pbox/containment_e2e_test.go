@@ -14,7 +14,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -240,37 +239,10 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	}
 }
 
-var (
-	attackOnce sync.Once
-	attackPath string
-	attackErr  error
-)
-
 // attackBin is internal/attack, built static: $ATTACK_BIN, or built once.
-func attackBin(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv("ATTACK_BIN"); p != "" {
-		abs, _ := filepath.Abs(p)
-		return abs
-	}
-	attackOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pbox-attack")
-		if err != nil {
-			attackErr = err
-			return
-		}
-		attackPath = filepath.Join(dir, "attack")
-		cmd := exec.Command("go", "build", "-o", attackPath, "../../internal/attack")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			attackErr = fmt.Errorf("build internal/attack: %v\n%s", err, out)
-		}
-	})
-	if attackErr != nil {
-		t.Fatal(attackErr)
-	}
-	return attackPath
-}
+var attackBuild = &binary{env: "ATTACK_BIN", pkg: "../../internal/attack", name: "attack", cgoOff: true}
+
+func attackBin(t *testing.T) string { return attackBuild.get(t) }
 
 // attackRootfs is a busybox root with /attack in it.
 func attackRootfs(t *testing.T) string {

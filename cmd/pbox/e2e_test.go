@@ -23,39 +23,51 @@ import (
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
 
-var (
-	buildOnce sync.Once
-	builtBin  string
-	buildErr  error
-)
+// binary is a program the tests build once: $ENV names a prebuilt one
+// instead (the cgroup v2 VM lane has no Go toolchain).
+type binary struct {
+	env, pkg, name string
+	cgoOff         bool // a static binary for use inside a box
+	once           sync.Once
+	path           string
+	err            error
+}
 
-func pboxBin(t *testing.T) string {
+func (b *binary) get(t *testing.T) string {
 	t.Helper()
-	if bin := os.Getenv("PBOX_BIN"); bin != "" {
-		abs, err := filepath.Abs(bin)
+	if p := os.Getenv(b.env); p != "" {
+		abs, err := filepath.Abs(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		return abs
 	}
-	buildOnce.Do(func() {
+	b.once.Do(func() {
 		dir, err := os.MkdirTemp("", "pbox-e2e")
 		if err != nil {
-			buildErr = err
+			b.err = err
 			return
 		}
-		os.Chmod(dir, 0o755) // the not-root test runs it as nobody
-		builtBin = filepath.Join(dir, "pbox")
-		out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		os.Chmod(dir, 0o755) // the not-root test runs pbox as nobody
+		b.path = filepath.Join(dir, b.name)
+		cmd := exec.Command("go", "build", "-o", b.path, b.pkg)
+		if b.cgoOff {
+			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		}
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
 		}
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return builtBin
+	return b.path
 }
+
+// pboxBin is pbox, built the way a user does (plain `go build`), or $PBOX_BIN.
+var pboxBuild = &binary{env: "PBOX_BIN", pkg: ".", name: "pbox"}
+
+func pboxBin(t *testing.T) string { return pboxBuild.get(t) }
 
 const e2eParent = "pbox-e2e"
 
