@@ -419,9 +419,11 @@ func (a *applier) moveOnto(tree int, target string) error {
 // it is on procfs or sysfs: something mounted over /proc by the box's own
 // config, or /proc swapped for a symlink by a neighbour sharing the root
 // filesystem, must not turn a mask into a mount elsewhere — or into no
-// mount at all (CVE-2019-19921). A target that does not exist is skipped
-// only if its directory is on the right filesystem (kernels differ in
-// what /proc holds); otherwise the start fails.
+// mount at all (CVE-2019-19921). The directory is opened and checked
+// first, and the target looked up beneath that descriptor (no symlinks):
+// checked by name twice, a swap between the two lookups could make a
+// present target look missing. A target its directory lacks (kernels
+// differ in what /proc holds) is skipped: (nil, nil).
 func (a *applier) kernelFS(target string) (*os.File, error) {
 	var want int64
 	switch {
@@ -430,12 +432,12 @@ func (a *applier) kernelFS(target string) (*os.File, error) {
 	case strings.HasPrefix(target, "/sys/"):
 		want = unix.SYSFS_MAGIC
 	}
-	check := func(f *os.File, what string) error {
+	check := func(fd int, what string) error {
 		if want == 0 {
 			return nil
 		}
 		var st unix.Statfs_t
-		if err := unix.Fstatfs(int(f.Fd()), &st); err != nil {
+		if err := unix.Fstatfs(fd, &st); err != nil {
 			return err
 		}
 		if st.Type != want {
@@ -444,27 +446,31 @@ func (a *applier) kernelFS(target string) (*os.File, error) {
 		}
 		return nil
 	}
-	f, err := a.handle(target, false)
-	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOENT) {
-		if want == 0 {
+	dir := filepath.Dir(target)
+	d, err := a.handle(dir, false)
+	if err != nil {
+		if want == 0 && (errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ENOENT)) {
 			return nil, nil
 		}
-		dir := filepath.Dir(target)
-		d, err := a.handle(dir, false)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w (its directory %s should be there)", target, err, dir)
-		}
-		defer d.Close()
-		return nil, check(d, dir)
+		return nil, fmt.Errorf("%s: %w (its directory %s should be there)", target, err, dir)
+	}
+	defer d.Close()
+	if err := check(int(d.Fd()), dir); err != nil {
+		return nil, err
+	}
+	how := unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	fd, err := unix.Openat2(int(d.Fd()), filepath.Base(target), &how)
+	if err == unix.ENOENT {
+		return nil, nil
 	}
 	if err != nil {
+		return nil, &os.PathError{Op: "openat2", Path: target, Err: err}
+	}
+	if err := check(fd, target); err != nil {
+		unix.Close(fd)
 		return nil, err
 	}
-	if err := check(f, target); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
+	return os.NewFile(uintptr(fd), target), nil
 }
 
 // mask hides target: /dev/null bound over a file, an empty read-only

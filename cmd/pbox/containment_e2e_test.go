@@ -619,8 +619,13 @@ func TestContainmentMountRaces(t *testing.T) {
 // never produce: a procfs whose sys is writable or whose masked paths
 // (the ones this kernel has) are not masked, the volume (host directory vol) writable or over the
 // root.
+//
+// Mounts are related by their ids, not by mount point names: the
+// neighbour keeps renaming /proc while the file is read, so one line may
+// name a mount point "/proc" and the next, written a moment later,
+// "/swap-proc".
 func mountViolations(mountinfo, vol string) []string {
-	type mnt struct{ root, point, fstype, opts string }
+	type mnt struct{ id, parent, root, point, fstype, opts string }
 	var mounts []mnt
 	for _, l := range strings.Split(mountinfo, "\n") {
 		pre, post, ok := strings.Cut(l, " - ")
@@ -628,11 +633,12 @@ func mountViolations(mountinfo, vol string) []string {
 		if !ok || len(f) < 6 || len(g) < 1 {
 			continue
 		}
-		mounts = append(mounts, mnt{root: f[3], point: f[4], fstype: g[0], opts: f[5]})
+		mounts = append(mounts, mnt{id: f[0], parent: f[1], root: f[3], point: f[4], fstype: g[0], opts: f[5]})
 	}
-	has := func(point string, ro bool) bool {
+	// has: a mount on top of parent at its subpath rel (read-only if ro).
+	has := func(parent mnt, rel string, ro bool) bool {
 		for _, m := range mounts {
-			if m.point == point && (!ro || strings.HasPrefix(m.opts, "ro")) {
+			if m.parent == parent.id && strings.HasSuffix(m.point, "/"+rel) && (!ro || strings.HasPrefix(m.opts, "ro")) {
 				return true
 			}
 		}
@@ -643,13 +649,13 @@ func mountViolations(mountinfo, vol string) []string {
 		switch {
 		// A whole procfs (mount root /; the read-only binds of its
 		// subdirectories are procfs mounts too).
-		case m.fstype == "proc" && m.root == "/" && !has(m.point+"/sys", true):
+		case m.fstype == "proc" && m.root == "/" && !has(m, "sys", true):
 			bad = append(bad, "procfs at "+m.point+" has a writable sys")
 		case m.fstype == "proc" && m.root == "/":
 			// Every masked /proc path this kernel has must be masked.
 			for _, p := range rootfs.MaskedPaths {
 				if rel, ok := strings.CutPrefix(p, "/proc/"); ok {
-					if _, err := os.Stat(p); err == nil && !has(m.point+"/"+rel, false) {
+					if _, err := os.Stat(p); err == nil && !has(m, rel, false) {
 						bad = append(bad, "procfs at "+m.point+" has "+rel+" unmasked")
 					}
 				}
