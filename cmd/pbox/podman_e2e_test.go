@@ -13,8 +13,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
@@ -27,7 +29,12 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 		testutil.SkipOrFail(t, "podman not installed (apt-get install podman)")
 	}
 	rootfs := busyboxRootfs(t)
-	dir := t.TempDir()
+	// Not t.TempDir: conmon starts `podman container cleanup` when a
+	// container ends, and it may still write there when the test is done.
+	dir, err := os.MkdirTemp("", "pbox-podman")
+	if err != nil {
+		t.Fatal(err)
+	}
 	base := []string{"--root", filepath.Join(dir, "root"), "--runroot", filepath.Join(dir, "run"),
 		"--tmpdir", filepath.Join(dir, "tmp"), "--storage-driver", "vfs", "--cgroup-manager", "cgroupfs",
 		"--events-backend", "file", "--runtime", pboxBin(t)}
@@ -38,6 +45,22 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 	var ids []string
 	t.Cleanup(func() {
 		podman("rm", "-af", "-t", "0")
+		// Wait for podman's own helpers (conmon, container cleanup) that
+		// still use this directory, then remove it.
+		testutil.WaitFor(20*time.Second, func() bool { return len(processesUsing(dir)) == 0 })
+		if left := processesUsing(dir); len(left) > 0 {
+			t.Errorf("podman processes still use %s: %v", dir, left)
+		}
+		var rmErr error
+		for i := 0; i < 10; i++ {
+			if rmErr = os.RemoveAll(dir); rmErr == nil {
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+		if rmErr != nil {
+			t.Errorf("remove podman's directory: %v", rmErr)
+		}
 		for _, id := range ids {
 			if left, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent/libpod-" + id + "*"); len(left) > 0 {
 				t.Errorf("container %s left cgroups: %v", id, left)
@@ -125,6 +148,23 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 	if r.code == 0 || !strings.Contains(r.stderr, "RLIMIT_NOFILE") {
 		t.Errorf("an rlimit above the hard limit: %+v; want an error naming RLIMIT_NOFILE", r)
 	}
+}
+
+// processesUsing lists the pids whose command line names dir.
+func processesUsing(dir string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		cmd, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if strings.Contains(string(cmd), dir) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
 }
 
 // podmanRun runs a command (podman, or script around it) with its output
