@@ -95,9 +95,11 @@ func TestE2EInspectABox(t *testing.T) {
 
 func TestE2EInspectWarnsAboutAnInitlessBox(t *testing.T) {
 	name := boxName(t, "inspect-noinit")
-	b := startBox(t, name, false, "--no-init", "--", "sh", "-c", "for i in 1 2 3; do (sleep 0.05 &); done; echo ready; exec sleep 100")
+	// The orphans outlive sh's loop, or sh (PID 1 until its exec) could
+	// reap them first on a loaded machine.
+	b := startBox(t, name, false, "--no-init", "--", "sh", "-c", "for i in 1 2 3; do (sleep 1 &); done; echo ready; exec sleep 100")
 	pid1 := boxPID1(t, name)
-	testutil.WaitFor(5*time.Second, func() bool { return testutil.ChildrenInState(pid1, "Z") == 3 })
+	testutil.WaitFor(20*time.Second, func() bool { return testutil.ChildrenInState(pid1, "Z") == 3 })
 	r := pbox(t, "inspect", "--json", strconv.Itoa(pid1))
 	var rep inspect.Report
 	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
