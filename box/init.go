@@ -130,7 +130,9 @@ func Init() int {
 	//    thread and fork COMMAND from it. The init stays on that thread
 	//    (as tini stays under Docker's filter).
 	runtime.LockOSThread()
-	warmThreads()
+	if !cfg.NoInit { // --no-init exec's at once: no waiting init to prepare for
+		warmThreads()
+	}
 	if serr := confine(cfg, log); serr != nil {
 		return fail(sock, serr)
 	}
@@ -142,9 +144,8 @@ func Init() int {
 		// PR_SET_PDEATHSIG is per task, and the clone set it only on the
 		// main thread. If execve runs on another thread of the Go runtime,
 		// that thread becomes the process and the setting is lost: set it
-		// on the thread that will exec, pinned there, so COMMAND still
-		// dies with pbox.
-		runtime.LockOSThread()
+		// on the thread that will exec (locked in step 5), so COMMAND
+		// still dies with pbox.
 		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 		err := syscall.Exec(path, cfg.Args, cfg.Env)
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})

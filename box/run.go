@@ -127,7 +127,13 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	b, err := startInCgroup(&cfg, opt, cg, logf)
 	if err != nil {
 		if derr := cg.Destroy(); derr != nil {
-			// Say so: a cgroup left behind must not go unnoticed.
+			// Say so: a cgroup left behind must not go unnoticed (in the
+			// SetupError itself, whose text is what the user sees).
+			var se *SetupError
+			if errors.As(err, &se) {
+				se.Err += " (and cleaning up: " + derr.Error() + ")"
+				return nil, se
+			}
 			return nil, fmt.Errorf("%w (and cleaning up: %v)", err, derr)
 		}
 		return nil, err

@@ -170,14 +170,11 @@ func (a *applier) apply(o Op) error {
 		if o.Flags&unix.MS_BIND != 0 && o.Flags&unix.MS_REMOUNT == 0 {
 			return a.bind(o)
 		}
-		if o.Source == "" || o.Flags&unix.MS_REMOUNT != 0 {
-			// Propagation or a remount: the target is a mount point
-			// already (of this namespace's), which nobody can rename.
-			return a.at(o.Target, false, func(p string) error { return unix.Mount(o.Source, p, o.FSType, o.Flags, o.Data) })
-		}
 		if o.CopyUp {
 			return a.copyUp(o)
 		}
+		// A new filesystem, a propagation change or a remount, on the
+		// verified target.
 		return a.at(o.Target, false, func(p string) error { return unix.Mount(o.Source, p, o.FSType, o.Flags, o.Data) })
 	case OpMkdir:
 		return a.at(o.Target, true, func(string) error { return nil })
