@@ -77,13 +77,16 @@ func Supported(k Kind) bool {
 }
 
 // IsOwn reports whether the namespace file at path (a /proc/<pid>/ns/<kind>
-// or a bind mount of one) is the caller's own namespace of kind k.
+// or a bind mount of one) is the caller's own namespace of kind k. "Own"
+// is the calling thread's: /proc/self/ns shows the main thread's, and a
+// goroutine that joined a box on the main thread (JoinThread) leaves it
+// wedged there, since Go never ends that thread.
 func IsOwn(path string, k Kind) (bool, error) {
 	var a, b unix.Stat_t
 	if err := unix.Stat(path, &a); err != nil {
 		return false, fmt.Errorf("%s namespace %s: %w", k, path, err)
 	}
-	if err := unix.Stat(fmt.Sprintf("/proc/self/ns/%s", k), &b); err != nil {
+	if err := unix.Stat(fmt.Sprintf("/proc/thread-self/ns/%s", k), &b); err != nil {
 		return false, err
 	}
 	return a.Ino == b.Ino && a.Dev == b.Dev, nil
@@ -91,12 +94,5 @@ func IsOwn(path string, k Kind) (bool, error) {
 
 // Same reports whether pid's namespace of kind k is the caller's own.
 func Same(pid int, k Kind) (bool, error) {
-	var a, b unix.Stat_t
-	if err := unix.Stat(NsPath(pid, k), &a); err != nil {
-		return false, err
-	}
-	if err := unix.Stat(fmt.Sprintf("/proc/self/ns/%s", k), &b); err != nil {
-		return false, err
-	}
-	return a.Ino == b.Ino && a.Dev == b.Dev, nil
+	return IsOwn(NsPath(pid, k), k)
 }
