@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -184,17 +185,34 @@ func Init() int {
 	return superviseLoop(pid, sigs)
 }
 
-// warmThreads starts, now, the OS thread the runtime needs once the main
-// goroutine, locked to its thread, waits: the other goroutines (signal
-// delivery, timers) must then run elsewhere. Made lazily, that thread
-// would be created after COMMAND started — and a fork bomb that used up
-// the box's pids limit would make that creation fail and kill the init.
-// One hand-off does it; the thread then waits idle for the next one.
+// warmThreads makes, now, the OS threads the runtime may need while the
+// main goroutine, locked to its thread, waits: the other goroutines
+// (signal delivery, timers, the scavenger) then run elsewhere, one may sit
+// in a blocking wait for signals, one in a syscall that sysmon took the P
+// from, one spinning for work. Made lazily, such a thread would be created
+// after COMMAND started — and a fork bomb that used up the box's pids
+// limit would make that creation fail, which the Go runtime turns into a
+// fatal error that kills the init (seen under load in the VM lane with one
+// spare thread). The runtime never frees an idle thread, so locking
+// spareThreads goroutines at once leaves that many threads idle for later.
 func warmThreads() {
-	done := make(chan struct{})
-	go func() { close(done) }()
-	<-done
+	var locked sync.WaitGroup
+	release := make(chan struct{})
+	locked.Add(spareThreads)
+	for range spareThreads {
+		go func() {
+			runtime.LockOSThread() // each one on a thread of its own
+			locked.Done()
+			<-release
+			runtime.UnlockOSThread() // its thread goes idle, not away
+		}()
+	}
+	locked.Wait()
+	close(release)
 }
+
+// spareThreads is how many idle threads warmThreads leaves the runtime.
+const spareThreads = 3
 
 // hostPid is the init's pid as the host sees it (for hooks' state).
 var hostPid int
