@@ -214,6 +214,15 @@ func warmThreads() {
 // spareThreads is how many idle threads warmThreads leaves the runtime.
 const spareThreads = 3
 
+// InitThreadsMax is how many threads pbox-init may have: the main one,
+// sysmon, the template thread, the signal thread, the one waiting for
+// signals, the spares, and a margin. Each counts against --pids-limit.
+const InitThreadsMax = 10
+
+// MinPidsLimit is the lowest pids limit a box with pbox-init can live
+// under: the init's threads and COMMAND, with one process to spare.
+const MinPidsLimit = InitThreadsMax + 2
+
 // hostPid is the init's pid as the host sees it (for hooks' state).
 var hostPid int
 

@@ -54,6 +54,10 @@ type Options struct {
 	Join map[namespaces.Kind]string
 	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
 	RuntimeHooks []Hook
+	// Marks, if not nil, is the state root that marks the box's cgroup
+	// from before its mkdir to after its rmdir (see MarkCgroup), so that
+	// `pbox cleanup` finds it if pbox is killed in between.
+	Marks *Store
 }
 
 // Result is how a box ended.
@@ -65,8 +69,10 @@ type Result struct {
 // Run starts the box described by cfg, waits for it and cleans up. On a
 // setup failure it returns a *SetupError carrying the exit status; whatever
 // happens, the box's cgroup and processes are gone when it returns.
-// started, if not nil, is called once COMMAND runs (to record the box).
-func Run(cfg Config, opt Options, started func(*Box)) (Result, error) {
+// started, if not nil, is called once COMMAND runs (to record the box);
+// if it fails, the box is killed at once — a box nothing can find must
+// not live on — and Run returns started's error once it is gone.
+func Run(cfg Config, opt Options, started func(*Box) error) (Result, error) {
 	// Signals that arrive from now on are queued and forwarded once the
 	// init exists, instead of killing pbox and orphaning the box.
 	sigs := make(chan os.Signal, 32)
@@ -83,7 +89,14 @@ func Run(cfg Config, opt Options, started func(*Box)) (Result, error) {
 		return Result{}, err
 	}
 	if started != nil {
-		started(b)
+		if err := started(b); err != nil {
+			b.Cgroup.Kill()
+			res, werr := b.Wait()
+			if werr != nil {
+				err = fmt.Errorf("%w (and cleaning up: %v)", err, werr)
+			}
+			return res, err
+		}
 	}
 	done := make(chan struct{})
 	go forwardSignals(b.pidfd, sigs, done)
@@ -100,6 +113,7 @@ type Box struct {
 	Inner    int // COMMAND's pid inside the box (0 while created)
 	Cgroup   *cgroups.Cgroup
 	pidfd    int
+	marks    *Store // where the cgroup is marked (Options.Marks)
 }
 
 // Start creates the box's cgroup, clones the init and waits until it
@@ -117,28 +131,40 @@ func Start(cfg Config, opt Options) (*Box, error) {
 		return nil, err
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
+	rel := "/" + filepath.Join(strings.Trim(opt.CgroupParent, "/"), cgroupName(cfg, opt))
+	if opt.Marks != nil {
+		if err := opt.Marks.MarkCgroup(rel); err != nil {
+			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.Marks.Root, err))
+		}
+	}
 	cg, err := cgroups.Create(cgroups.Spec{
 		Mode: opt.CgroupMode, Root: opt.CgroupRoot, Parent: opt.CgroupParent,
 		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: cgroups.Logf(logf),
 	})
 	if err != nil {
+		if !errors.Is(err, cgroups.ErrBoxExists) { // another box's: its mark stays
+			opt.Marks.UnmarkCgroup(rel)
+		}
 		return nil, setupErr("cgroup", err)
 	}
 	b, err := startInCgroup(&cfg, opt, cg, logf)
-	if err != nil {
-		if derr := cg.Destroy(); derr != nil {
-			// Say so: a cgroup left behind must not go unnoticed (in the
-			// SetupError itself, whose text is what the user sees).
-			var se *SetupError
-			if errors.As(err, &se) {
-				se.Err += " (and cleaning up: " + derr.Error() + ")"
-				return nil, se
-			}
-			return nil, fmt.Errorf("%w (and cleaning up: %v)", err, derr)
-		}
-		return nil, err
+	if err == nil {
+		b.marks = opt.Marks
+		return b, nil
 	}
-	return b, nil
+	if derr := cg.Destroy(); derr != nil {
+		// Say so: a cgroup left behind must not go unnoticed (in the
+		// SetupError itself, whose text is what the user sees). Its mark
+		// stays, for pbox cleanup.
+		var se *SetupError
+		if errors.As(err, &se) {
+			se.Err += " (and cleaning up: " + derr.Error() + ")"
+			return nil, se
+		}
+		return nil, fmt.Errorf("%w (and cleaning up: %v)", err, derr)
+	}
+	opt.Marks.UnmarkCgroup(rel)
+	return nil, err
 }
 
 // CgroupView is what the box's /sys/fs/cgroup shows on this host: its own
@@ -175,9 +201,11 @@ func (b *Box) Wait() (Result, error) {
 	if n, err := b.Cgroup.OOMKills(); err == nil {
 		res.OOMKills = n
 	}
+	rel := b.Cgroup.Save().Rel
 	if err := b.Cgroup.Destroy(); err != nil {
 		return res, setupErr("cleanup", err)
 	}
+	b.marks.UnmarkCgroup(rel)
 	return res, nil
 }
 

@@ -99,6 +99,20 @@ func ValidPath(p string) error {
 	return nil
 }
 
+// ValidParent checks a --cgroup-parent: a relative path inside the
+// hierarchy ("pbox", "lab/web"). An absolute one is refused, not read as
+// relative: "/" would put boxes among the host's top-level cgroups, and
+// "/sys/fs/cgroup/x" is a filesystem path, not a cgroup path.
+func ValidParent(p string) error {
+	if err := ValidPath(p); err != nil {
+		return err
+	}
+	if strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.Contains(p, "//") {
+		return fmt.Errorf("cgroup path %q: give a path relative to the root of each hierarchy, e.g. pbox or lab/boxes (not /, not /sys/fs/cgroup/...)", p)
+	}
+	return nil
+}
+
 // Create makes the box's cgroup and applies its limits. On any error
 // nothing is left behind.
 func Create(s Spec) (*Cgroup, error) {
@@ -326,7 +340,7 @@ func trackerTop(mode Mode, root string) string {
 
 // lockParent takes a shared flock on the parent directory in the
 // tracking hierarchy until Placed: a box's cgroup is empty between its
-// mkdir and the clone, and Sweep (exclusive) must not take it for a
+// mkdir and the clone, and RemoveLeftover (exclusive) must not take it for a
 // leftover.
 func (c *Cgroup) lockParent(dir string) error {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
@@ -699,60 +713,59 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// Sweep removes the empty box cgroups under parent in every hierarchy of
-// this layout (what a SIGKILLed pbox left). Directories that hold
-// processes are returned as busy and left alone.
-func Sweep(mode Mode, root, parent string) (removed, busy []string, err error) {
-	var bases []string
+// RemoveLeftover removes the cgroup at rel (relative to the root of each
+// hierarchy) in every hierarchy of this layout where it is empty: what a
+// SIGKILLed pbox left. It removes nothing else: pbox marks the cgroups it
+// makes and passes only those. Directories that hold processes are
+// returned as busy and left alone; one missing everywhere is not an
+// error (removed and busy are then empty).
+func RemoveLeftover(mode Mode, root, rel string) (removed, busy []string, err error) {
+	if err := ValidPath(rel); err != nil {
+		return nil, nil, err
+	}
+	rel = strings.Trim(rel, "/")
+	var tops []string
 	switch mode {
 	case V2:
-		bases = []string{filepath.Join(root, parent)}
+		tops = []string{root}
 	case V1, Hybrid:
 		all, herr := hierarchies(root)
 		if herr != nil {
 			return nil, nil, herr
 		}
 		for _, h := range all {
-			bases = append(bases, filepath.Join(root, h, parent))
+			tops = append(tops, filepath.Join(root, h))
 		}
 		if mode == Hybrid {
-			bases = append(bases, filepath.Join(root, "unified", parent))
+			tops = append(tops, filepath.Join(root, "unified"))
 		}
 	default:
 		return nil, nil, fmt.Errorf("%w at %s", ErrUnavailable, root)
 	}
-	// Wait for boxes being created (they hold a shared lock from mkdir to
-	// clone) and keep new ones out while sweeping.
-	if fd, lerr := unix.Open(filepath.Join(trackerTop(mode, root), parent), unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); lerr == nil {
+	// A box being created holds a shared lock on its parent from mkdir to
+	// clone, while its cgroup is empty: wait for it, and keep new ones out.
+	parent := filepath.Join(trackerTop(mode, root), filepath.Dir(rel))
+	if fd, lerr := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); lerr == nil {
 		defer unix.Close(fd)
 		if lerr := unix.Flock(fd, unix.LOCK_EX); lerr != nil {
-			return nil, nil, fmt.Errorf("lock %s: %w", filepath.Join(trackerTop(mode, root), parent), lerr)
+			return nil, nil, fmt.Errorf("lock %s: %w", parent, lerr)
 		}
 	}
-	for _, base := range bases {
-		entries, rerr := os.ReadDir(base)
-		if errors.Is(rerr, os.ErrNotExist) {
+	for _, top := range tops {
+		dir := filepath.Join(top, rel)
+		if !exists(dir) {
 			continue
 		}
-		if rerr != nil {
-			return removed, busy, rerr
+		procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if len(bytes.TrimSpace(procs)) > 0 {
+			busy = append(busy, dir)
+			continue
 		}
-		for _, e := range entries {
-			if !e.IsDir() {
-				continue
-			}
-			dir := filepath.Join(base, e.Name())
-			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-			if len(bytes.TrimSpace(procs)) > 0 {
-				busy = append(busy, dir)
-				continue
-			}
-			if rerr := rmdirRetry(dir); rerr != nil {
-				err = rerr
-				continue
-			}
-			removed = append(removed, dir)
+		if rerr := rmdirRetry(dir); rerr != nil {
+			err = rerr
+			continue
 		}
+		removed = append(removed, dir)
 	}
 	return removed, busy, err
 }

@@ -20,7 +20,9 @@ func TestParseMemory(t *testing.T) {
 		{"1G", 1 << 30, false},
 		{"512MiB", 512 << 20, false},
 		{"512mb", 512 << 20, false},
-		{"1048576", 1 << 20, false},
+		{"6291456", 6 << 20, false},
+		{"1048576", 0, true}, // below Docker's 6 MiB floor
+		{"1", 0, true},
 		{"12XB", 0, true},
 		{"0", 0, true},
 		{"-5M", 0, true},
@@ -112,6 +114,19 @@ func TestValidPath(t *testing.T) {
 	for _, bad := range []string{"", "../x", "a/../../b", "./a"} {
 		if err := ValidPath(bad); err == nil {
 			t.Errorf("ValidPath(%q) accepted", bad)
+		}
+	}
+}
+
+func TestValidParent(t *testing.T) {
+	for _, ok := range []string{"pbox", "lab/boxes", "pbox-test"} {
+		if err := ValidParent(ok); err != nil {
+			t.Errorf("ValidParent(%q) = %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"", "/", "/pbox", "/sys/fs/cgroup/x", "pbox/", "a//b", "../x", "a/./b"} {
+		if err := ValidParent(bad); err == nil {
+			t.Errorf("ValidParent(%q) accepted", bad)
 		}
 	}
 }
@@ -258,25 +273,37 @@ func TestCreateV1MissingController(t *testing.T) {
 	}
 }
 
-func TestSweepLeavesBusyBoxes(t *testing.T) {
+func TestRemoveLeftoverTouchesOnlyItsPath(t *testing.T) {
 	root := fakeV2(t, "pids")
 	stale := filepath.Join(root, "pbox", "stale")
 	busy := filepath.Join(root, "pbox", "busy")
-	must(t, os.MkdirAll(stale, 0o755))
-	must(t, os.MkdirAll(busy, 0o755))
-	write(t, filepath.Join(busy, "cgroup.procs"), "123\n")
-	removed, inUse, err := Sweep(V2, root, "pbox")
-	if err != nil {
-		t.Fatal(err)
+	theirs := filepath.Join(root, "pbox", "not-pboxs")
+	for _, d := range []string{stale, busy, theirs} {
+		must(t, os.MkdirAll(d, 0o755))
 	}
-	if len(removed) != 1 || removed[0] != stale || len(inUse) != 1 || inUse[0] != busy {
-		t.Errorf("removed %v, busy %v", removed, inUse)
+	write(t, filepath.Join(busy, "cgroup.procs"), "123\n")
+	removed, inUse, err := RemoveLeftover(V2, root, "/pbox/stale")
+	if err != nil || len(removed) != 1 || removed[0] != stale || len(inUse) != 0 {
+		t.Errorf("stale: removed %v, busy %v, err %v", removed, inUse, err)
+	}
+	removed, inUse, err = RemoveLeftover(V2, root, "/pbox/busy")
+	if err != nil || len(removed) != 0 || len(inUse) != 1 || inUse[0] != busy {
+		t.Errorf("busy: removed %v, busy %v, err %v", removed, inUse, err)
+	}
+	if _, err := os.Stat(theirs); err != nil {
+		t.Errorf("a cgroup it was not given is gone: %v", err)
+	}
+	if removed, inUse, err = RemoveLeftover(V2, root, "/pbox/gone"); err != nil || len(removed)+len(inUse) != 0 {
+		t.Errorf("missing: removed %v, busy %v, err %v", removed, inUse, err)
+	}
+	if _, _, err := RemoveLeftover(V2, root, "/pbox/../x"); err == nil {
+		t.Error(".. accepted")
 	}
 }
 
-// A box's cgroup is empty from its mkdir until the clone; Sweep must not
-// take it for a leftover. Create holds a shared lock on the parent until
-// Placed, which Sweep's exclusive lock waits for.
+// A box's cgroup is empty from its mkdir until the clone; RemoveLeftover must
+// not take it for a leftover. Create holds a shared lock on the parent
+// until Placed, which RemoveLeftover's exclusive lock waits for.
 func TestCreateLocksParentUntilPlaced(t *testing.T) {
 	root := fakeV2(t, "pids")
 	c, err := Create(Spec{Mode: V2, Root: root, Parent: "pbox", Name: "b"})

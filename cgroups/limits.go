@@ -113,11 +113,14 @@ func ParseMemory(s string) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%w %q: use a number of bytes or one with a unit, e.g. 64M, 1G, 512MiB", ErrBadSize, s)
 	}
-	if n <= 0 {
-		return 0, fmt.Errorf("%w %q: a memory limit must be more than 0 bytes", ErrBadSize, s)
+	if n < MinMemory {
+		return 0, fmt.Errorf("%w %q: a box needs at least 6 MiB (Docker's floor too): below it the box is OOM-killed as it starts", ErrBadSize, s)
 	}
 	return n, nil
 }
+
+// MinMemory is the smallest memory limit ParseMemory takes, as Docker's.
+const MinMemory = 6 << 20
 
 // ParseCPUs turns a fractional CPU count ("0.5") into a CFS quota for
 // DefaultCPUPeriod: 0.5 -> 50000 µs per 100000 µs. The kernel's smallest

@@ -114,34 +114,64 @@ func busybox(bb, dir string, logf func(string, ...any)) error {
 }
 
 // fillEmptyDir runs fill on dir, which it makes if missing and which must
-// be empty if it exists. If fill fails, it removes what fill made: dir
-// itself if it made it, else dir's contents.
+// be empty if it exists — or hold the partial output of a fill that was
+// killed, which it empties first. While fill runs, a marker next to dir
+// (PartialMarker) says its content is not to be trusted; a SIGKILL leaves
+// the marker, so the next fill knows it may clear dir. If fill fails, it
+// removes what fill made: dir itself if it made it, else dir's contents.
 func fillEmptyDir(dir string, fill func() error) error {
-	entries, err := os.ReadDir(dir)
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	marker := PartialMarker(abs)
+	_, merr := os.Lstat(marker)
+	partial := merr == nil
+	entries, err := os.ReadDir(abs)
 	created := false
 	switch {
 	case errors.Is(err, os.ErrNotExist):
-		if err := os.MkdirAll(dir, 0o755); err != nil {
+		if err := os.MkdirAll(abs, 0o755); err != nil {
 			return err
 		}
 		created = true
 	case err != nil:
 		return err
-	case len(entries) > 0:
+	case len(entries) > 0 && !partial:
 		return fmt.Errorf("%s is not empty: give a new or empty directory", dir)
+	}
+	if err := os.WriteFile(marker, []byte("pbox: an unfinished rootfs import or busybox in "+abs+"\n"), 0o600); err != nil {
+		if created {
+			os.Remove(abs)
+		}
+		return fmt.Errorf("mark %s as unfinished: %w", dir, err)
+	}
+	clear := func() {
+		entries, _ := os.ReadDir(abs)
+		for _, e := range entries {
+			os.RemoveAll(filepath.Join(abs, e.Name()))
+		}
+	}
+	if partial {
+		clear() // what a killed fill left
 	}
 	if err := fill(); err != nil {
 		if created {
-			os.RemoveAll(dir)
+			os.RemoveAll(abs)
 		} else {
-			entries, _ := os.ReadDir(dir)
-			for _, e := range entries {
-				os.RemoveAll(filepath.Join(dir, e.Name()))
-			}
+			clear()
 		}
+		os.Remove(marker)
 		return err
 	}
-	return nil
+	return os.Remove(marker)
+}
+
+// PartialMarker is the file next to dir that marks dir as the partial
+// output of an unfinished import: ".DIRNAME.pbox-partial" in dir's parent,
+// out of the box's sight and out of reach of the image's own entries.
+func PartialMarker(dir string) string {
+	return filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".pbox-partial")
 }
 
 func copyFile(src, dst string, mode os.FileMode) error {

@@ -3,6 +3,7 @@ package image
 import (
 	"bufio"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"time"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sys/unix"
@@ -26,14 +28,47 @@ var ErrTraversal = errors.New("refused: escapes the target directory")
 // archiveEntry is where one file of the outer tarball lies.
 type archiveEntry struct{ offset, size int64 }
 
+// ImportOptions are Import's settings; the zero value is quiet, with
+// DefaultMaxSize.
+type ImportOptions struct {
+	// Logf reports each layer; nil is quiet.
+	Logf func(string, ...any)
+	// Progress, if not nil, gets a line redrawn in place ("\r") as bytes
+	// are written: for a terminal.
+	Progress io.Writer
+	// MaxSize is the most the unpacked image may take (the sum of its
+	// files' sizes, over all layers); 0 means DefaultMaxSize. Import also
+	// stops before DIR's filesystem is left with less than FreeReserve.
+	MaxSize int64
+}
+
+// DefaultMaxSize bounds an import unless told otherwise: a small gzip'd
+// layer can unpack to gigabytes (a "zip bomb"), and an unbounded import
+// fills the disk. Real images are far smaller.
+const DefaultMaxSize = 8 << 30
+
+// FreeReserve is what Import leaves free on DIR's filesystem.
+const FreeReserve = 64 << 20
+
+// ErrTooBig is returned (wrapped) when an image would exceed MaxSize or
+// fill DIR's filesystem.
+var ErrTooBig = errors.New("the image is too big")
+
 // Import unpacks an image saved by `docker save` or an OCI image layout
-// tarball into dir (new, or empty): it applies the first image's layers in
-// order, with whiteouts (.wh.<name>) and opaque directories
-// (.wh..wh..opq), keeping modes, owners, symlinks, hard links and device
-// nodes. Every write goes through an os.Root on dir, so no entry, symlink
-// or hard link can make it write outside dir. On error it removes what it
-// made.
-func Import(tarball, dir string, logf func(string, ...any)) error {
+// tarball into dir (new, empty, or the partial output of an import that
+// was killed): it applies the first image's layers in order, with
+// whiteouts (.wh.<name>) and opaque directories (.wh..wh..opq), keeping
+// modes, owners, symlinks, hard links and device nodes. Every write goes
+// through an os.Root on dir, so no entry, symlink or hard link can make it
+// write outside dir. On error, or when ctx is cancelled (SIGINT), it
+// removes what it made.
+func Import(ctx context.Context, tarball, dir string, opt ImportOptions) error {
+	if opt.Logf == nil {
+		opt.Logf = func(string, ...any) {}
+	}
+	if opt.MaxSize <= 0 {
+		opt.MaxSize = DefaultMaxSize
+	}
 	f, err := openUncompressed(tarball)
 	if err != nil {
 		return err
@@ -47,29 +82,96 @@ func Import(tarball, dir string, logf func(string, ...any)) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", tarball, err)
 	}
-	return fillEmptyDir(dir, func() error { return unpack(f, index, layers, tarball, dir, logf) })
+	return fillEmptyDir(dir, func() error {
+		u := &unpacker{ctx: ctx, opt: opt, dir: dir}
+		return u.unpack(f, index, layers, tarball)
+	})
+}
+
+// unpacker carries an import's budget and progress across layers.
+type unpacker struct {
+	ctx      context.Context
+	opt      ImportOptions
+	dir      string
+	written  int64 // bytes of file content so far
+	shown    time.Time
+	layer    string
+	progress bool // a progress line is on screen
 }
 
 // unpack applies the layers, in order, to dir.
-func unpack(f *os.File, index map[string]archiveEntry, layers []layerRef, tarball, dir string, logf func(string, ...any)) error {
-	root, err := os.OpenRoot(dir)
+func (u *unpacker) unpack(f *os.File, index map[string]archiveEntry, layers []layerRef, tarball string) error {
+	root, err := os.OpenRoot(u.dir)
 	if err != nil {
 		return err
 	}
 	defer root.Close()
+	defer u.endProgress()
 	for i, l := range layers {
 		e, ok := index[l.path]
 		if !ok {
 			return fmt.Errorf("%s: layer %s is not in the archive", tarball, l.path)
 		}
-		n, err := applyLayer(root, io.NewSectionReader(f, e.offset, e.size), l.digest)
+		u.layer = fmt.Sprintf("layer %d/%d", i+1, len(layers))
+		n, err := u.applyLayer(root, io.NewSectionReader(f, e.offset, e.size), l.digest)
 		if err != nil {
 			return fmt.Errorf("layer %d (%s): %w", i+1, l.path, err)
 		}
-		logf("layer %d/%d %s: %d entries", i+1, len(layers), l.path, n)
+		u.endProgress()
+		u.opt.Logf("layer %d/%d %s: %d entries", i+1, len(layers), l.path, n)
 	}
-	logf("%s: unpacked %d layers from %s", dir, len(layers), tarball)
+	u.opt.Logf("%s: unpacked %d layers (%s) from %s", u.dir, len(layers), sizeText(u.written), tarball)
 	return nil
+}
+
+// budget charges n more bytes to the import, refusing them past MaxSize
+// or when DIR's filesystem would be left with less than FreeReserve.
+func (u *unpacker) budget(n int64) error {
+	if err := u.ctx.Err(); err != nil {
+		return context.Cause(u.ctx)
+	}
+	u.written += n
+	if u.written > u.opt.MaxSize {
+		return fmt.Errorf("%w: it unpacks to more than %s: raise --max-size if it is real", ErrTooBig, sizeText(u.opt.MaxSize))
+	}
+	if n > 0 {
+		var fs unix.Statfs_t
+		if unix.Statfs(u.dir, &fs) == nil {
+			if free := int64(fs.Bavail) * int64(fs.Bsize); free-n < FreeReserve {
+				return fmt.Errorf("%w: %s has %s free, and the next file needs %s: free some space or import elsewhere", ErrTooBig, u.dir, sizeText(free), sizeText(n))
+			}
+		}
+	}
+	u.showProgress()
+	return nil
+}
+
+// showProgress redraws the progress line, at most ten times a second.
+func (u *unpacker) showProgress() {
+	if u.opt.Progress == nil || time.Since(u.shown) < 100*time.Millisecond {
+		return
+	}
+	u.shown = time.Now()
+	fmt.Fprintf(u.opt.Progress, "\r\x1b[K%s: %s written", u.layer, sizeText(u.written))
+	u.progress = true
+}
+
+func (u *unpacker) endProgress() {
+	if u.progress {
+		fmt.Fprint(u.opt.Progress, "\r\x1b[K")
+		u.progress = false
+	}
+}
+
+// sizeText writes a size in binary units (MiB, GiB).
+func sizeText(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.1f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	}
+	return fmt.Sprintf("%d KiB", (n+1023)/1024)
 }
 
 // openUncompressed opens the tarball, decompressing a gzip'd one (docker
@@ -218,7 +320,7 @@ func blobPath(digest string) string {
 }
 
 // applyLayer unpacks one layer (plain or gzip'd tar) into root.
-func applyLayer(root *os.Root, r io.Reader, digest string) (int, error) {
+func (u *unpacker) applyLayer(root *os.Root, r io.Reader, digest string) (int, error) {
 	var sum hash.Hash
 	if strings.HasPrefix(digest, "sha256:") {
 		sum = sha256.New()
@@ -248,7 +350,10 @@ func applyLayer(root *os.Root, r io.Reader, digest string) (int, error) {
 		if err != nil {
 			return n, err
 		}
-		if err := applyEntry(root, tr, h, written); err != nil {
+		if err := u.budget(h.Size); err != nil {
+			return n, err
+		}
+		if err := applyEntry(root, ctxReader{u.ctx, tr}, h, written); err != nil {
 			return n, err
 		}
 		n++
@@ -279,7 +384,20 @@ func entryPath(name string) (string, error) {
 	return clean, nil
 }
 
-func applyEntry(root *os.Root, tr *tarReader, h *tarHeader, written map[string]bool) error {
+// ctxReader stops a long copy (one big file) when ctx is cancelled.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if c.ctx.Err() != nil {
+		return 0, context.Cause(c.ctx)
+	}
+	return c.r.Read(p)
+}
+
+func applyEntry(root *os.Root, tr io.Reader, h *tarHeader, written map[string]bool) error {
 	p, err := entryPath(h.Name)
 	if err != nil {
 		return err

@@ -4,10 +4,12 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -151,7 +153,7 @@ func checkUnpacked(t *testing.T, root string) {
 func TestImportDockerSave(t *testing.T) {
 	testutil.RequireRoot(t) // owners and device nodes
 	out := filepath.Join(t.TempDir(), "rootfs")
-	if err := Import(dockerSave(t, twoLayers(t)), out, quiet); err != nil {
+	if err := Import(context.Background(), dockerSave(t, twoLayers(t)), out, ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkUnpacked(t, out)
@@ -160,12 +162,12 @@ func TestImportDockerSave(t *testing.T) {
 func TestImportOCILayoutGzipAndDigests(t *testing.T) {
 	testutil.RequireRoot(t)
 	out := filepath.Join(t.TempDir(), "rootfs")
-	if err := Import(ociLayout(t, twoLayers(t), false), out, quiet); err != nil {
+	if err := Import(context.Background(), ociLayout(t, twoLayers(t), false), out, ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	checkUnpacked(t, out)
 	bad := filepath.Join(t.TempDir(), "rootfs")
-	err := Import(ociLayout(t, twoLayers(t), true), bad, quiet)
+	err := Import(context.Background(), ociLayout(t, twoLayers(t), true), bad, ImportOptions{})
 	if err == nil || !strings.Contains(err.Error(), "digest mismatch") {
 		t.Errorf("a damaged blob: %v", err)
 	}
@@ -190,7 +192,7 @@ func TestImportRefusesEscapes(t *testing.T) {
 		"whiteout": {file("../../../../../../.."+filepath.Dir(victim)+"/.wh.victim", "", 0o644)},
 	} {
 		out := filepath.Join(t.TempDir(), "rootfs")
-		err := Import(dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, layer)}), out, quiet)
+		err := Import(context.Background(), dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, layer)}), out, ImportOptions{})
 		if !errors.Is(err, ErrTraversal) {
 			t.Errorf("%s: err %v, want ErrTraversal", name, err)
 		}
@@ -223,7 +225,7 @@ func TestImportFollowsAbsoluteLinksInsideTheRoot(t *testing.T) {
 		}),
 	}
 	out := filepath.Join(t.TempDir(), "rootfs")
-	if err := Import(dockerSave(t, layers), out, quiet); err != nil {
+	if err := Import(context.Background(), dockerSave(t, layers), out, ImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if data, _ := os.ReadFile(filepath.Join(out, "opt/bin/tool")); string(data) != "tool" {
@@ -255,8 +257,96 @@ func TestImportBadInput(t *testing.T) {
 		{notImage, filepath.Join(t.TempDir(), "r"), "not an image archive"},
 		{dockerSave(t, twoLayers(t)), full, "not empty"},
 	} {
-		if err := Import(tc.tarball, tc.dir, quiet); err == nil || !strings.Contains(err.Error(), tc.want) {
+		if err := Import(context.Background(), tc.tarball, tc.dir, ImportOptions{}); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s -> %s: err %v, want %q", tc.tarball, tc.dir, err, tc.want)
 		}
+	}
+}
+
+// ownFile is a layer entry the test's own user may chown to.
+func ownFile(name string, size int) tarEntry {
+	return tarEntry{hdr: tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Uid: os.Getuid(), Gid: os.Getgid()},
+		body: strings.Repeat("\x00", size)}
+}
+
+func gzipped(t *testing.T, data []byte) []byte {
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	zw.Write(data)
+	zw.Close()
+	return buf.Bytes()
+}
+
+func TestImportStopsAtMaxSize(t *testing.T) {
+	// A gzip'd layer of zeros is a few KiB and unpacks to MiBs: the
+	// budget stops it before it is written, and nothing is left.
+	layer := gzipped(t, buildTar(t, tar.FormatPAX, []tarEntry{ownFile("a", 1<<20), ownFile("b", 1<<20), ownFile("c", 1<<20)}))
+	out := filepath.Join(t.TempDir(), "rootfs")
+	err := Import(context.Background(), dockerSave(t, [][]byte{layer}), out, ImportOptions{MaxSize: 2 << 20})
+	if !errors.Is(err, ErrTooBig) || !strings.Contains(err.Error(), "--max-size") {
+		t.Fatalf("err %v: want ErrTooBig naming --max-size", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("%s left behind: %v", out, serr)
+	}
+	if _, serr := os.Stat(PartialMarker(out)); !os.IsNotExist(serr) {
+		t.Errorf("marker left behind: %v", serr)
+	}
+}
+
+func TestImportCancelledRemovesItsOutput(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("interrupted by SIGINT"))
+	parent := t.TempDir()
+	out := filepath.Join(parent, "rootfs")
+	os.Mkdir(out, 0o755) // an existing empty directory stays, emptied
+	err := Import(ctx, dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, []tarEntry{ownFile("a", 10)})}), out, ImportOptions{})
+	if err == nil || !strings.Contains(err.Error(), "interrupted by SIGINT") {
+		t.Fatalf("err %v: want the cancellation's cause", err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 || entries[0].Name() != "rootfs" {
+		t.Errorf("want only the empty rootfs/ left in %s: %v", parent, entries)
+	}
+	if entries, _ := os.ReadDir(out); len(entries) != 0 {
+		t.Errorf("%s not emptied: %v", out, entries)
+	}
+}
+
+func TestImportOverAKilledImportsOutput(t *testing.T) {
+	tarball := dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, []tarEntry{ownFile("a", 10)})})
+	out := filepath.Join(t.TempDir(), "rootfs")
+	os.MkdirAll(filepath.Join(out, "half/written"), 0o755)
+	// Not marked: someone's files, refused.
+	if err := Import(context.Background(), tarball, out, ImportOptions{}); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("err %v: an unmarked, non-empty DIR must be refused", err)
+	}
+	// Marked, as a SIGKILLed import leaves it: cleared and filled.
+	os.WriteFile(PartialMarker(out), nil, 0o600)
+	if err := Import(context.Background(), tarball, out, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 || entries[0].Name() != "a" {
+		t.Errorf("want just the image's a in %s: %v", out, entries)
+	}
+	if _, err := os.Stat(PartialMarker(out)); !os.IsNotExist(err) {
+		t.Errorf("the marker stays after a finished import: %v", err)
+	}
+}
+
+func TestImportShowsProgress(t *testing.T) {
+	var progress bytes.Buffer
+	var logged []string
+	out := filepath.Join(t.TempDir(), "rootfs")
+	err := Import(context.Background(), dockerSave(t, [][]byte{buildTar(t, tar.FormatPAX, []tarEntry{ownFile("a", 3000)})}), out,
+		ImportOptions{Progress: &progress, Logf: func(f string, a ...any) { logged = append(logged, fmt.Sprintf(f, a...)) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := progress.String(); !strings.Contains(p, "\r\x1b[Klayer 1/1: 3 KiB written") || !strings.HasSuffix(p, "\r\x1b[K") {
+		t.Errorf("progress %q: want a redrawn 'layer 1/1: ... written' line, erased at the end", p)
+	}
+	if len(logged) != 2 || !strings.Contains(logged[1], "unpacked 1 layers (3 KiB)") {
+		t.Errorf("log %q", logged)
 	}
 }

@@ -29,9 +29,10 @@ const (
 // Default is what `pbox run` creates when --ns is not given.
 var Default = []Kind{PID, Mount, UTS}
 
-// ErrUnknown and ErrPIDNeedsMount are returned (wrapped) by Parse.
+// ErrUnknown, ErrDuplicate and ErrPIDNeedsMount are returned (wrapped) by Parse.
 var (
 	ErrUnknown       = errors.New("namespaces: unknown namespace")
+	ErrDuplicate     = errors.New("namespaces: namespace named twice")
 	ErrPIDNeedsMount = errors.New("namespaces: pid needs mnt")
 )
 
@@ -86,10 +87,11 @@ func Parse(list string) ([]Kind, error) {
 		if _, ok := cloneFlags[k]; !ok {
 			return nil, fmt.Errorf("%w %q (known: %s)", ErrUnknown, f, strings.Join(Known(), ", "))
 		}
-		if !seen[k] {
-			seen[k] = true
-			kinds = append(kinds, k)
+		if seen[k] {
+			return nil, fmt.Errorf("%w: %s is given twice: name each namespace once", ErrDuplicate, f)
 		}
+		seen[k] = true
+		kinds = append(kinds, k)
 	}
 	if seen[PID] && !seen[Mount] {
 		return nil, fmt.Errorf("%w: a new pid namespace needs its own /proc, which needs a new mount namespace: add mnt (e.g. --ns pid,mnt,uts)", ErrPIDNeedsMount)

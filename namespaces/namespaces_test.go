@@ -15,7 +15,9 @@ func TestParse(t *testing.T) {
 		wantErr error
 	}{
 		{"pid,mnt,uts", []Kind{PID, Mount, UTS}, nil},
-		{" mnt , uts ,uts", []Kind{Mount, UTS}, nil},
+		{" mnt , uts ", []Kind{Mount, UTS}, nil},
+		{"pid,pid,mnt", nil, ErrDuplicate},
+		{"mnt,mount", nil, ErrDuplicate},
 		{"mount,pid", []Kind{Mount, PID}, nil},
 		{"ipc,net,cgroup", []Kind{IPC, Net, Cgroup}, nil},
 		{"", nil, nil},
@@ -81,6 +83,14 @@ func TestValidHostname(t *testing.T) {
 	}
 	if err := ValidHostname(""); err == nil {
 		t.Error("empty must be refused")
+	}
+	for _, bad := range []string{"lab\nroot", "a b", "tab\there", "x/y", "\x00"} {
+		if err := ValidHostname(bad); err == nil {
+			t.Errorf("%q must be refused", bad)
+		}
+	}
+	if err := ValidHostname("web-1.lab_a"); err != nil {
+		t.Errorf("a DNS-like name must pass: %v", err)
 	}
 }
 

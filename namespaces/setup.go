@@ -17,6 +17,16 @@ func ValidHostname(name string) error {
 	if len(name) > MaxHostname {
 		return fmt.Errorf("hostname %q is %d bytes, the kernel allows at most %d", name, len(name), MaxHostname)
 	}
+	// The kernel takes any bytes, but a newline or a control character
+	// breaks every prompt, /etc/hosts and log line that shows it: take
+	// what a DNS label may hold (RFC 1123), plus '_' and '.' as Docker.
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '.', r == '_':
+		default:
+			return fmt.Errorf("hostname %q: use letters, digits, '-', '.' and '_' only", name)
+		}
+	}
 	return nil
 }
 

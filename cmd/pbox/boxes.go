@@ -55,9 +55,12 @@ func newPsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "include stopped boxes"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "with ID: table or json (runc)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json (json: as --json; with ID, the host pids, as runc ps)"},
 		},
 		Action: func(c *cli.Context) error {
+			if f := c.String("format"); f != "table" && f != "json" {
+				return fail(statusUsage, "ps: --format %q: use table or json", f)
+			}
 			if c.NArg() > 0 {
 				return psBox(c)
 			}
@@ -83,7 +86,7 @@ func newPsCommand() *cli.Command {
 				e.Limits.Devices = nil
 				entries = append(entries, e)
 			}
-			if c.Bool("json") {
+			if c.Bool("json") || c.String("format") == "json" {
 				data, _ := json.MarshalIndent(entries, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(data))
 				return nil
@@ -155,8 +158,6 @@ func psBox(c *cli.Context) error {
 			t.row(strconv.Itoa(p), boxPid(p), cmdline(p))
 		}
 		t.flush()
-	default:
-		return fail(statusFailed, "ps: --format %q: use table or json", c.String("format"))
 	}
 	return nil
 }
@@ -186,50 +187,81 @@ func cmdline(pid int) string {
 func newKillCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "kill",
-		Usage:     "send a signal to a box's init (default SIGTERM)",
-		ArgsUsage: "ID [SIGNAL]",
+		Usage:     "send a signal to boxes' init (default SIGTERM)",
+		ArgsUsage: "ID... [SIGNAL] | -s SIGNAL ID...",
 		Description: `SIGNAL is a name (TERM, SIGTERM) or a number. The init passes it on to
 	COMMAND. --all signals every process in the box's cgroup instead.
+	Several IDs signal every box; the status is 1 if any failed. Without
+	--signal, a last argument that is a signal is the signal (runc's
+	"kill ID SIGNAL", which containerd sends).
 	
-	example: sudo pbox kill web HUP`,
+	example: sudo pbox kill web HUP; sudo pbox kill -s KILL web db`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "signal every process of the box"},
+			&cli.StringFlag{Name: "signal", Aliases: []string{"s"}, Usage: "the signal, when several IDs are given (default TERM)"},
 		},
 		Action: func(c *cli.Context) error {
-			sig := unix.SIGTERM
-			if c.NArg() > 1 {
-				s, ok := parseSignal(c.Args().Get(1))
-				if !ok {
-					return fail(statusFailed, "kill: %q is not a signal: give a name (TERM, SIGKILL) or a number (1-64)", c.Args().Get(1))
-				}
-				sig = s
+			ids, sig, err := killArgs(c)
+			if err != nil {
+				return err
 			}
 			if err := needRoot(c); err != nil {
 				return err
 			}
-			st, rec, err := readBox(c)
-			if err != nil {
-				return err
-			}
-			id := rec.ID
-			if s := st.Status(rec); s == box.StatusStopped || s == box.StatusCreating {
-				return fail(statusFailed, "kill: box %s is %s: nothing to signal", id, s)
-			}
-			if c.Bool("all") {
-				pids, _ := cgroups.Reopen(rec.Cgroup, nil).Procs()
-				for _, p := range pids {
-					if p > 1 {
-						unix.Kill(p, sig)
-					}
-				}
-				return nil
-			}
-			if err := signalInit(rec, sig); err != nil {
-				return fail(statusFailed, "kill: box %s: %v", id, err)
-			}
-			return nil
+			return eachBox(c, ids, func(id string) error { return killOne(c, id, sig) })
 		},
 	}
+}
+
+// killArgs splits kill's arguments into box ids and the signal.
+func killArgs(c *cli.Context) ([]string, unix.Signal, error) {
+	ids := c.Args().Slice()
+	sig := unix.SIGTERM
+	if c.IsSet("signal") {
+		s, ok := parseSignal(c.String("signal"))
+		if !ok {
+			return nil, 0, fail(statusUsage, "kill: --signal %q is not a signal: give a name (TERM, SIGKILL) or a number (1-64)", c.String("signal"))
+		}
+		return ids, s, nil
+	}
+	if len(ids) > 1 {
+		last := ids[len(ids)-1]
+		if s, ok := parseSignal(last); ok {
+			return ids[:len(ids)-1], s, nil
+		}
+		if len(ids) == 2 && !boxExists(last) {
+			return nil, 0, fail(statusFailed, "kill: %q is not a signal, nor a box: give a signal name (TERM, SIGKILL) or number (1-64), or box ids (see 'pbox ps -a')", last)
+		}
+	}
+	return ids, sig, nil
+}
+
+func boxExists(id string) bool {
+	_, err := store().Read(id)
+	return err == nil
+}
+
+func killOne(c *cli.Context, id string, sig unix.Signal) error {
+	st, rec, err := readBoxID(c, id)
+	if err != nil {
+		return err
+	}
+	if s := st.Status(rec); s == box.StatusStopped || s == box.StatusCreating {
+		return fail(statusFailed, "kill: box %s is %s: nothing to signal", id, s)
+	}
+	if c.Bool("all") {
+		pids, _ := cgroups.Reopen(rec.Cgroup, nil).Procs()
+		for _, p := range pids {
+			if p > 1 {
+				unix.Kill(p, sig)
+			}
+		}
+		return nil
+	}
+	if err := signalInit(rec, sig); err != nil {
+		return fail(statusFailed, "kill: box %s: %v", id, err)
+	}
+	return nil
 }
 
 // signalInit signals the box's init through a pidfd, after checking the
@@ -252,10 +284,11 @@ func signalInit(rec *box.Record, sig unix.Signal) error {
 func newStopCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stop",
-		Usage:     "stop a box: SIGTERM, then SIGKILL after a grace period",
-		ArgsUsage: "ID",
+		Usage:     "stop boxes: SIGTERM, then SIGKILL after a grace period",
+		ArgsUsage: "ID...",
 		Description: `As docker stop: the init passes SIGTERM to COMMAND; whatever is left
-	after --time seconds is killed.
+	after --time seconds is killed. Several IDs stop every box, one after
+	the other; the status is 1 if any failed.
 	
 	example: sudo pbox stop -t 5 web`,
 		Flags: []cli.Flag{
@@ -263,51 +296,61 @@ func newStopCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			if c.Int("time") < 0 {
-				return fail(statusFailed, "stop: --time %d: must be 0 or more", c.Int("time"))
+				return fail(statusUsage, "stop: --time %d: must be 0 or more", c.Int("time"))
 			}
-			if err := needRoot(c); err != nil {
-				return err
-			}
-			st, rec, err := readBox(c)
-			if err != nil {
-				return err
-			}
-			id := rec.ID
-			status := st.Status(rec)
-			if status == box.StatusStopped {
-				return nil // as docker stop: already done
-			}
-			cg := cgroups.Reopen(rec.Cgroup, nil)
-			if status == box.StatusPaused {
-				cg.Freeze(false)
-			}
-			signalInit(rec, unix.SIGTERM)
-			deadline := time.Now().Add(time.Duration(c.Int("time")) * time.Second)
-			for rec.Alive() && time.Now().Before(deadline) {
-				time.Sleep(10 * time.Millisecond)
-			}
-			if rec.Alive() {
-				fmt.Fprintf(c.App.ErrWriter, "pbox: stop: box %s did not stop within %ds: SIGKILL\n", id, c.Int("time"))
-				if err := cg.Kill(); err != nil {
-					return fail(statusFailed, "stop: %v", err)
+			if c.NArg() > 0 {
+				if err := needRoot(c); err != nil {
+					return err
 				}
 			}
-			waitMonitor(rec)
-			return nil
+			return eachBox(c, c.Args().Slice(), func(id string) error { return stopOne(c, id) })
 		},
 	}
+}
+
+func stopOne(c *cli.Context, id string) error {
+	st, rec, err := readBoxID(c, id)
+	if err != nil {
+		return err
+	}
+	status := st.Status(rec)
+	if status == box.StatusStopped {
+		return nil // as docker stop: already done
+	}
+	if status == box.StatusCreating {
+		return fail(statusFailed, "stop: box %s is still being created: try again in a moment", id)
+	}
+	cg := cgroups.Reopen(rec.Cgroup, nil)
+	if status == box.StatusPaused {
+		cg.Freeze(false)
+	}
+	signalInit(rec, unix.SIGTERM)
+	deadline := time.Now().Add(time.Duration(c.Int("time")) * time.Second)
+	for rec.Alive() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if rec.Alive() {
+		fmt.Fprintf(c.App.ErrWriter, "pbox: stop: box %s did not stop within %ds: SIGKILL\n", id, c.Int("time"))
+		if err := cg.Kill(); err != nil {
+			return fail(statusFailed, "stop: %v", err)
+		}
+	}
+	waitMonitor(rec)
+	return nil
 }
 
 func newRmCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "rm",
-		Usage:       "remove a stopped box (-f: stop it first)",
-		ArgsUsage:   "ID",
-		Description: "example: sudo pbox rm -f web",
+		Usage:       "remove stopped boxes (-f: stop them first)",
+		ArgsUsage:   "ID...",
+		Description: "Several IDs remove every box; the status is 1 if any failed.\n\n\texample: sudo pbox rm -f web db",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the box if it is running"},
 		},
-		Action: func(c *cli.Context) error { return removeBox(c, "rm", c.Bool("force")) },
+		Action: func(c *cli.Context) error {
+			return eachBox(c, c.Args().Slice(), func(id string) error { return removeBox(c, id, "rm", c.Bool("force")) })
+		},
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
@@ -15,23 +16,28 @@ func newCleanupCommand() *cli.Command {
 		Usage: "remove cgroups and state left behind by boxes whose pbox was killed (SIGKILL)",
 		Description: `A box dies with its pbox, even on SIGKILL, but a SIGKILLed pbox cannot
 	remove the box's cgroup directories and state. This removes the state of
-	foreground boxes whose pbox is gone and every empty box cgroup under
-	--cgroup-parent, in every hierarchy; cgroups that still hold processes
-	are listed and left alone. Stopped detached boxes stay (see pbox rm).
+	foreground boxes whose pbox is gone, and the empty cgroups that boxes of
+	this --root made (pbox marks each cgroup it makes), in every hierarchy;
+	it never removes a cgroup pbox did not make. Cgroups that still hold
+	processes are listed and left alone. Stopped detached boxes stay (see
+	pbox rm).
 	
 	example: sudo pbox cleanup`,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which boxes were created"},
+			&cli.StringFlag{Name: "cgroup-parent", Usage: "only the cgroups under this one (default: every cgroup this --root made)"},
 		},
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				return fail(statusUsage, "cleanup: takes no arguments: see 'pbox cleanup --help'")
 			}
-			if err := cgroups.ValidPath(c.String("cgroup-parent")); err != nil {
-				return fail(statusUsage, "cleanup: --cgroup-parent: %v", err)
+			under := c.String("cgroup-parent")
+			if c.IsSet("cgroup-parent") {
+				if err := cgroups.ValidParent(under); err != nil {
+					return fail(statusUsage, "cleanup: --cgroup-parent: %v", err)
+				}
 			}
 			if os.Geteuid() != 0 {
-				return fail(statusUsage, "cleanup: removing cgroups needs root: run it with sudo")
+				return fail(statusFailed, "cleanup: removing cgroups needs root: run it with sudo")
 			}
 			// The state of foreground boxes whose pbox died: a foreground
 			// box's state lives only as long as its pbox run.
@@ -46,15 +52,33 @@ func newCleanupCommand() *cli.Command {
 					fmt.Fprintf(c.App.Writer, "removed %s\n", st.Dir(id))
 				}
 			}
-			removed, busy, err := cgroups.Sweep(cgroups.DetectMode(), cgroups.DefaultRoot, c.String("cgroup-parent"))
-			for _, d := range removed {
-				fmt.Fprintf(c.App.Writer, "removed %s\n", d)
-			}
-			for _, d := range busy {
-				fmt.Fprintf(c.App.Writer, "in use  %s (a box is running)\n", d)
-			}
+			marked, err := st.MarkedCgroups()
 			if err != nil {
-				return fail(1, "cleanup: %v", err)
+				return fail(statusFailed, "cleanup: %v", err)
+			}
+			mode := cgroups.DetectMode()
+			failed := false
+			for _, rel := range marked {
+				if under != "" && !strings.HasPrefix(rel, "/"+under+"/") {
+					continue
+				}
+				removed, busy, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel)
+				for _, d := range removed {
+					fmt.Fprintf(c.App.Writer, "removed %s\n", d)
+				}
+				for _, d := range busy {
+					fmt.Fprintf(c.App.Writer, "in use  %s (a box is running)\n", d)
+				}
+				if err != nil {
+					fmt.Fprintf(c.App.ErrWriter, "pbox: cleanup: %v\n", err)
+					failed = true
+				}
+				if err == nil && len(busy) == 0 {
+					st.UnmarkCgroup(rel)
+				}
+			}
+			if failed {
+				return &exitError{code: statusFailed}
 			}
 			return nil
 		},

@@ -61,7 +61,7 @@ func newCompletionCommand() *cli.Command {
 			case "zsh":
 				fmt.Fprint(c.App.Writer, zshCompletion)
 			default:
-				return fail(statusInspectUsage, "completion: give bash or zsh (usage: pbox completion bash|zsh)")
+				return fail(statusUsage, "completion: give bash or zsh (usage: pbox completion bash|zsh)")
 			}
 			return nil
 		},

@@ -27,14 +27,26 @@ import (
 // monitorComm is the -d monitor's name in ps.
 const monitorComm = "pbox-monitor"
 
-// monitorEnv names the monitor's status pipe fd.
-const monitorEnv = "_PBOX_MONITOR_FD"
+// monitorEnv names the monitor's status pipe fd; monitorNameEnv the name
+// that pbox run -d chose (and prints) for a box without --name, which the
+// monitor must use rather than make up another.
+const (
+	monitorEnv     = "_PBOX_MONITOR_FD"
+	monitorNameEnv = "_PBOX_MONITOR_NAME"
+)
+
+// monitorBoxName is the name pbox run -d gave the monitor.
+func monitorBoxName() string {
+	name := os.Getenv(monitorNameEnv)
+	os.Unsetenv(monitorNameEnv)
+	return name
+}
 
 // callerEnv is pbox's environment without its own private variable.
 func callerEnv() []string {
 	var env []string
 	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, monitorEnv+"=") {
+		if !strings.HasPrefix(kv, monitorEnv+"=") && !strings.HasPrefix(kv, monitorNameEnv+"=") {
 			env = append(env, kv)
 		}
 	}
@@ -66,19 +78,19 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 	logf, err := os.OpenFile(st.Path(id, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		cleanup()
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	defer logf.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
 		cleanup()
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	defer r.Close()
 	null, err := os.Open(os.DevNull)
 	if err != nil {
 		cleanup()
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	defer null.Close()
 	// The monitor runs from a read-only view of pbox, as the init does: a
@@ -87,7 +99,7 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 	sealed, err := box.OpenSealedExe(3 + n + 1)
 	if err != nil {
 		cleanup()
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	defer sealed.Close()
 	cmd := exec.Command(sealed.Path, os.Args[1:]...)
@@ -106,13 +118,13 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, fmt.Sprintf("%s=%d", monitorEnv, 3+n))
+	cmd.Env = append(env, fmt.Sprintf("%s=%d", monitorEnv, 3+n), monitorNameEnv+"="+id)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		w.Close()
 		cleanup()
-		return fail(statusUsage, "run: start the monitor: %v", err)
+		return fail(statusSetup, "run: start the monitor: %v", err)
 	}
 	w.Close()
 	// The monitor sets the box up from here: its pid is the one that
@@ -133,12 +145,12 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 		codeS, msg, _ := strings.Cut(strings.TrimPrefix(line, "err "), " ")
 		code, _ := strconv.Atoi(codeS)
 		if code == 0 {
-			code = statusUsage
+			code = statusSetup
 		}
 		return fail(code, "%s", msg)
 	}
 	cleanup()
-	return fail(statusUsage, "run: the monitor of box %s died before the box started (see %s)", id, st.Path(id, "output.log"))
+	return fail(statusSetup, "run: the monitor of box %s died before the box started (see %s)", id, st.Path(id, "output.log"))
 }
 
 // recordExit writes how a detached box ended into its state and events.

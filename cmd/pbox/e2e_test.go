@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 // binary is a program the tests build once: $ENV names a prebuilt one
@@ -88,7 +89,16 @@ func pbox(t *testing.T, args ...string) result {
 // it to the box, as runc does), and a pipe would then never end.
 func pboxWith(t *testing.T, extra []*os.File, env []string, args ...string) result {
 	t.Helper()
+	return pboxFrom(t, nil, extra, env, args...)
+}
+
+// pboxFrom is pboxWith with stdin (nil: /dev/null).
+func pboxFrom(t *testing.T, stdin *os.File, extra []*os.File, env []string, args ...string) result {
+	t.Helper()
 	cmd := exec.Command(pboxBin(t), args...)
+	if stdin != nil {
+		cmd.Stdin = stdin
+	}
 	if len(extra) > 0 {
 		null, err := os.Open(os.DevNull)
 		if err != nil {
@@ -128,6 +138,30 @@ func pboxWith(t *testing.T, extra []*os.File, env []string, args ...string) resu
 	o, _ := os.ReadFile(out.Name())
 	e, _ := os.ReadFile(errOut.Name())
 	return result{string(o), string(e), code}
+}
+
+// testPty opens a pseudo-terminal: pbox's stdin when a test plays a user
+// at a terminal.
+func testPty(t *testing.T) (master, slave *os.File) {
+	t.Helper()
+	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		t.Fatal(err)
+	}
+	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sl, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sl.Close() })
+	return m, sl
 }
 
 // boxName gives each test its own box name, so leftovers are attributable.

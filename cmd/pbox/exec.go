@@ -51,7 +51,7 @@ func newExecCommand() *cli.Command {
 
 func execAction(c *cli.Context) error {
 	if c.NArg() < 1 {
-		return fail(statusUsage, "exec: give a box id and a COMMAND (usage: pbox exec ID -- COMMAND): see 'pbox exec --help'")
+		return fail(statusSetup, "exec: give a box id and a COMMAND (usage: pbox exec ID -- COMMAND): see 'pbox exec --help'")
 	}
 	id := c.Args().First()
 	args := c.Args().Slice()[1:]
@@ -59,73 +59,79 @@ func execAction(c *cli.Context) error {
 		args = args[1:]
 	}
 	if err := box.ValidID(id); err != nil {
-		return fail(statusUsage, "exec: %v", err)
+		return fail(statusSetup, "exec: %v", err)
 	}
 	if os.Geteuid() != 0 {
-		return fail(statusUsage, "exec: joining a box needs root: run it with sudo")
+		return fail(statusSetup, "exec: joining a box needs root: run it with sudo")
 	}
 	st := store()
 	rec, err := st.Read(id)
 	if err != nil {
-		return fail(statusUsage, "exec: %v", err)
+		return fail(statusSetup, "exec: %v", err)
 	}
 	switch s := st.Status(rec); s {
 	case box.StatusRunning, box.StatusCreated:
 	default:
-		return fail(statusUsage, "exec: box %s is %s, not running: see 'pbox ps -a'", id, s)
+		return fail(statusSetup, "exec: box %s is %s, not running: see 'pbox ps -a'", id, s)
 	}
 
 	var p box.Process
 	if file := c.String("process"); file != "" {
 		data, err := os.ReadFile(file)
 		if err != nil {
-			return fail(statusUsage, "exec: --process: %v", err)
+			return fail(statusSetup, "exec: --process: %v", err)
 		}
 		var sp specs.Process
 		if err := json.Unmarshal(data, &sp); err != nil {
-			return fail(statusUsage, "exec: --process %s: invalid JSON: %v", file, err)
+			return fail(statusSetup, "exec: --process %s: invalid JSON: %v", file, err)
 		}
 		if len(args) > 0 {
 			sp.Args = args
 		}
 		if p, err = oci.TranslateProcess(&sp); err != nil {
-			return fail(statusUsage, "exec: --process %s: %v", file, err)
+			return fail(statusSetup, "exec: --process %s: %v", file, err)
 		}
 		if c.Bool("tty") {
 			p.Terminal = true
 		}
 	} else {
 		if len(args) == 0 {
-			return fail(statusUsage, "exec: no COMMAND given (usage: pbox exec ID -- COMMAND)")
+			return fail(statusSetup, "exec: no COMMAND given (usage: pbox exec ID -- COMMAND)")
 		}
 		p = box.Process{Args: args, Cwd: c.String("cwd"), Terminal: c.Bool("tty"), NoNewPrivileges: rec.Config.NoNewPrivileges}
 		if p.Cwd == "" {
 			p.Cwd = rec.Config.Workdir
 		}
 		if p.Env, err = mergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
-			return fail(statusUsage, "exec: %v", err)
+			return fail(statusSetup, "exec: %v", err)
 		}
 		if u := c.String("user"); u != "" {
 			if p.User, err = parseUser(u); err != nil {
-				return fail(statusUsage, "exec: --user %q: %v", u, err)
+				return fail(statusSetup, "exec: --user %q: %v", u, err)
 			}
 		}
 	}
 	if c.String("console-socket") != "" && !p.Terminal {
-		return fail(statusUsage, "exec: --console-socket needs --tty (or process.terminal)")
+		return fail(statusSetup, "exec: --console-socket needs --tty (or process.terminal)")
 	}
 	if p.Terminal && c.Bool("detach") && c.String("console-socket") == "" {
-		return fail(statusUsage, "exec: --detach with a terminal needs --console-socket to send the pty to")
+		return fail(statusSetup, "exec: --detach with a terminal needs --console-socket to send the pty to")
+	}
+	// A terminal is relayed to pbox's own stdin: from a pipe or a file
+	// it would wait for a terminal's keys forever (docker: "the input
+	// device is not a TTY").
+	if p.Terminal && c.String("console-socket") == "" && !isTerminal(os.Stdin) {
+		return fail(statusSetup, "exec: --tty: stdin is not a terminal: leave out -t (with -i to pass stdin on), or run it from a terminal")
 	}
 
 	if err := box.CheckPreservedFDs(c.Int("preserve-fds")); err != nil {
-		return fail(statusUsage, "exec: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+		return fail(statusSetup, "exec: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
 	eio := box.ExecIO{PreserveFDs: c.Int("preserve-fds")}
 	if !c.Bool("interactive") && c.String("process") == "" && !p.Terminal {
 		null, err := os.Open(os.DevNull)
 		if err != nil {
-			return fail(statusUsage, "exec: %v", err)
+			return fail(statusSetup, "exec: %v", err)
 		}
 		defer null.Close()
 		eio.Stdio[0] = null
@@ -133,7 +139,7 @@ func execAction(c *cli.Context) error {
 	if sock := c.String("console-socket"); sock != "" {
 		f, err := dialUnix(sock)
 		if err != nil {
-			return fail(statusUsage, "exec: --console-socket: %v", err)
+			return fail(statusSetup, "exec: --console-socket: %v", err)
 		}
 		defer f.Close()
 		eio.Console = f
@@ -151,13 +157,13 @@ func execAction(c *cli.Context) error {
 		if errors.As(err, &se) {
 			return fail(se.Code, "exec: %s", se.Error())
 		}
-		return fail(statusUsage, "exec: %v", err)
+		return fail(statusSetup, "exec: %v", err)
 	}
 	if pf := c.String("pid-file"); pf != "" {
 		if err := writePidFile(pf, run.Pid); err != nil {
 			run.Signal(unix.SIGKILL)
 			run.Wait()
-			return fail(statusUsage, "exec: --pid-file: %v", err)
+			return fail(statusSetup, "exec: --pid-file: %v", err)
 		}
 	}
 	if c.Bool("detach") {

@@ -39,10 +39,10 @@ func setupGlobals(c *cli.Context) error {
 	if globals.logFormat != "text" && globals.logFormat != "json" {
 		f := globals.logFormat
 		globals.logFormat = "text"
-		return fail(statusUsage, "--log-format %q: use text or json", f)
+		return fail(usageStatus(c.Args().First()), "--log-format %q: use text or json", f)
 	}
 	if c.Bool("systemd-cgroup") {
-		return fail(1, "--systemd-cgroup: pbox manages cgroups through cgroupfs, not systemd: set SystemdCgroup = false in containerd's runc options")
+		return fail(statusFailed, "--systemd-cgroup: pbox manages cgroups through cgroupfs, not systemd: set SystemdCgroup = false in containerd's runc options")
 	}
 	if abs, err := filepath.Abs(globals.store.Root); err == nil {
 		globals.store.Root = abs

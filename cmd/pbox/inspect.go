@@ -11,10 +11,6 @@ import (
 	"github.com/urfave/cli/v2"
 )
 
-// statusInspectUsage is inspect's status for bad usage (as most tools);
-// run keeps 125 so that it cannot be confused with COMMAND's own codes.
-const statusInspectUsage = 2
-
 func newInspectCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "inspect",
@@ -36,40 +32,40 @@ func newInspectCommand() *cli.Command {
 
 func inspectAction(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return fail(statusInspectUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree] PID): see 'pbox inspect --help'")
+		return fail(statusUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree] PID): see 'pbox inspect --help'")
 	}
 	pid, err := strconv.Atoi(c.Args().First())
 	if err != nil {
 		// A box name: inspect its init.
 		name := c.Args().First()
 		if box.ValidID(name) != nil {
-			return fail(statusInspectUsage, "inspect: %q is neither a pid nor a box name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
+			return fail(statusUsage, "inspect: %q is neither a pid nor a box name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
 		}
 		st := store()
 		rec, rerr := st.Read(name)
 		if errors.Is(rerr, box.ErrNoSuchBox) {
-			return fail(statusInspectUsage, "inspect: %q is not a pid, and no box has that name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
+			return fail(statusUsage, "inspect: %q is not a pid, and no box has that name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
 		}
 		if rerr != nil {
-			return fail(1, "inspect: %v", rerr)
+			return fail(statusFailed, "inspect: %v", rerr)
 		}
 		if s := st.Status(rec); s == box.StatusStopped || rec.Pid <= 0 {
-			return fail(1, "inspect: box %s is %s: no process to inspect", name, s)
+			return fail(statusFailed, "inspect: box %s is %s: no process to inspect", name, s)
 		}
 		pid = rec.Pid
 	}
 	if pid <= 0 {
-		return fail(statusInspectUsage, "inspect: %q is not a pid: give a positive process id, e.g. $(pgrep -n sleep)", c.Args().First())
+		return fail(statusUsage, "inspect: %q is not a pid: give a positive process id, e.g. $(pgrep -n sleep)", c.Args().First())
 	}
 	if c.Bool("json") && c.Bool("tree") {
-		return fail(statusInspectUsage, "inspect: --json and --tree exclude each other: pick one")
+		return fail(statusUsage, "inspect: --json and --tree exclude each other: pick one")
 	}
 	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: cgroups.DetectMode().String()})
 	if errors.Is(err, inspect.ErrNoProcess) {
-		return fail(1, "inspect: no process with pid %d", pid)
+		return fail(statusFailed, "inspect: no process with pid %d", pid)
 	}
 	if err != nil {
-		return fail(1, "inspect: %v", err)
+		return fail(statusFailed, "inspect: %v", err)
 	}
 	if os.Geteuid() != 0 && len(rep.Notes) > 0 {
 		rep.Notes = append(rep.Notes, "run it with sudo to read the parts marked \"needs root\"")
@@ -84,7 +80,7 @@ func inspectAction(c *cli.Context) error {
 		err = inspect.RenderText(out, rep)
 	}
 	if err != nil {
-		return fail(1, "inspect: write output: %v", err)
+		return fail(statusFailed, "inspect: write output: %v", err)
 	}
 	return nil
 }

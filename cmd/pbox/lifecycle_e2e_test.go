@@ -128,9 +128,13 @@ func TestE2EDetachedBoxLifecycle(t *testing.T) {
 	if r = p("exec", "-e", "GREETING=hi", "-w", "/tmp", name, "--", "sh", "-c", "echo $GREETING; pwd"); r.stdout != "hi\n/tmp\n" {
 		t.Errorf("exec -e -w: %+v", r)
 	}
-	if r = p("exec", "-t", name, "--", "tty"); r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.stdout), "/dev/pts/") {
+	_, term := testPty(t)
+	if r = pboxFrom(t, term, nil, nil, "--root", root, "exec", "-t", name, "--", "tty"); r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.stdout), "/dev/pts/") {
 		t.Errorf("exec -t tty: %+v; want a pty", r)
 	}
+	// From a pipe or a file, -t would wait for a terminal forever: refused,
+	// as docker does.
+	assertCleanError(t, p("exec", "-t", name, "--", "tty"), 125, "stdin is not a terminal")
 	if r = p("exec", "-u", "65534:65534", name, "--", "id", "-u"); strings.TrimSpace(r.stdout) != "65534" {
 		t.Errorf("exec -u: %+v", r)
 	}
@@ -268,7 +272,7 @@ func TestE2EBoxCommandErrors(t *testing.T) {
 	}
 	assertCleanError(t, p("exec", "nobox", "--", "true"), 125, "does not exist")
 	assertCleanError(t, p("inspect", "nobox"), 2, "no box has that name")
-	assertCleanError(t, p("stop"), 1, "give a box id")
+	assertCleanError(t, p("stop"), 2, "give a box id")
 	assertCleanError(t, p("kill", "../etc"), 1, "bad box id")
 
 	name := boxName(t, "dup")

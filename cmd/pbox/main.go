@@ -50,6 +50,21 @@ func runApp(args []string, stdout, stderr io.Writer) int {
 	return statusUsage
 }
 
+// reportError prints an error as every pbox error is printed: one line
+// starting "pbox: ", also written to --log.
+func reportError(stderr io.Writer, err error) {
+	msg := err.Error()
+	var ee *exitError
+	if errors.As(err, &ee) {
+		msg = ee.msg
+	}
+	if msg == "" {
+		return
+	}
+	fmt.Fprintln(stderr, "pbox: "+msg)
+	logError(msg)
+}
+
 // newCommands makes pbox's subcommands, one file each. They are made anew
 // for every App: urfave/cli changes a Command while it runs it.
 func newCommands() []*cli.Command {
@@ -137,16 +152,37 @@ var runValueFlags = map[string]bool{
 	"--security-opt": true, "--device": true,
 }
 
+// globalValueFlags are the global flags that take a value (--root DIR).
+var globalValueFlags = map[string]bool{"--root": true, "--log": true, "--log-format": true}
+
+// commandIndex is where the command is in args (after the global flags
+// and their values), or len(args) if there is none.
+func commandIndex(args []string) int {
+	i := 1
+	for i < len(args) && strings.HasPrefix(args[i], "-") {
+		if globalValueFlags[args[i]] {
+			i++
+		}
+		i++
+	}
+	return min(i, len(args))
+}
+
+// commandName is the command args run, "" if none.
+func commandName(args []string) string {
+	if i := commandIndex(args); i < len(args) {
+		return args[i]
+	}
+	return ""
+}
+
 // volumeShorthand lets `pbox run -v SRC:DST` mean --volume, as in docker,
 // while -v followed by anything else keeps meaning --verbose: an argument
 // with a colon right after -v is read as a volume. (A COMMAND whose name
 // has a colon, right after -v, would be misread: write --verbose there.)
 func volumeShorthand(args []string) []string {
 	out := append([]string(nil), args...)
-	i := 1
-	for i < len(out) && strings.HasPrefix(out[i], "-") {
-		i++ // global flags
-	}
+	i := commandIndex(out)
 	if i >= len(out) || out[i] != "run" {
 		return out
 	}

@@ -19,15 +19,18 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// statusFailed is the status of every failed OCI command, as with runc.
-const statusFailed = 1
-
 // oneID checks that a command got exactly one box id.
 func oneID(c *cli.Context) (string, error) {
 	if c.NArg() < 1 {
-		return "", fail(statusFailed, "%s: give a box id (see 'pbox ps -a'): see 'pbox %s --help'", c.Command.Name, c.Command.Name)
+		return "", fail(usageStatus(c.Command.Name), "%s: give a box id (see 'pbox ps -a'): see 'pbox %s --help'", c.Command.Name, c.Command.Name)
 	}
-	id := c.Args().First()
+	if c.NArg() > 1 {
+		return "", fail(usageStatus(c.Command.Name), "%s: takes one box id, got %d arguments: see 'pbox %s --help'", c.Command.Name, c.NArg(), c.Command.Name)
+	}
+	return checkID(c, c.Args().First())
+}
+
+func checkID(c *cli.Context, id string) (string, error) {
 	if err := box.ValidID(id); err != nil {
 		return "", fail(statusFailed, "%s: %v", c.Command.Name, err)
 	}
@@ -38,6 +41,13 @@ func oneID(c *cli.Context) (string, error) {
 func readBox(c *cli.Context) (box.Store, *box.Record, error) {
 	id, err := oneID(c)
 	if err != nil {
+		return box.Store{}, nil, err
+	}
+	return readBoxID(c, id)
+}
+
+func readBoxID(c *cli.Context, id string) (box.Store, *box.Record, error) {
+	if _, err := checkID(c, id); err != nil {
 		return box.Store{}, nil, err
 	}
 	st := store()
@@ -54,6 +64,13 @@ func openBox(c *cli.Context) (box.Store, *box.Record, *box.Lock, error) {
 	if err != nil {
 		return box.Store{}, nil, nil, err
 	}
+	return openBoxID(c, id)
+}
+
+func openBoxID(c *cli.Context, id string) (box.Store, *box.Record, *box.Lock, error) {
+	if _, err := checkID(c, id); err != nil {
+		return box.Store{}, nil, nil, err
+	}
 	if err := needRoot(c); err != nil {
 		return box.Store{}, nil, nil, err
 	}
@@ -63,6 +80,29 @@ func openBox(c *cli.Context) (box.Store, *box.Record, *box.Lock, error) {
 		return st, nil, nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
 	}
 	return st, rec, lock, nil
+}
+
+// eachBox runs act for every box named on the command line (docker stop
+// a b): each failure is printed as it happens, the others still run, and
+// the status is 1 if any failed. One id gives act's own error.
+func eachBox(c *cli.Context, ids []string, act func(id string) error) error {
+	if len(ids) == 0 {
+		return fail(usageStatus(c.Command.Name), "%s: give a box id (see 'pbox ps -a'): see 'pbox %s --help'", c.Command.Name, c.Command.Name)
+	}
+	if len(ids) == 1 {
+		return act(ids[0])
+	}
+	failed := false
+	for _, id := range ids {
+		if err := act(id); err != nil {
+			failed = true
+			reportError(c.App.ErrWriter, err)
+		}
+	}
+	if failed {
+		return &exitError{code: statusFailed}
+	}
+	return nil
 }
 
 func needRoot(c *cli.Context) error {
@@ -211,6 +251,10 @@ func createAction(c *cli.Context) error {
 
 	opt := ob.Options
 	opt.CgroupMode = mode
+	opt.Marks = &st
+	if spec.Linux == nil || spec.Linux.CgroupsPath == "" {
+		opt.CgroupName = st.CgroupLeaf(id) // pbox's choice: unique to this root
+	}
 	opt.Detach = true
 	opt.StartFIFO = fifo
 	opt.PreserveFDs = c.Int("preserve-fds")
@@ -257,12 +301,12 @@ func createAction(c *cli.Context) error {
 	rec.Config.Mounts = nil // done; the record stays small
 	rec.Cgroup = b.Cgroup.Save()
 	if err := st.Write(rec); err != nil {
-		killBox(rec)
+		killBox(st, rec)
 		return fail(statusFailed, "create: %v", err)
 	}
 	if p := c.String("pid-file"); p != "" {
 		if err := writePidFile(p, b.Pid); err != nil {
-			killBox(rec)
+			killBox(st, rec)
 			return fail(statusFailed, "create: --pid-file: %v", err)
 		}
 	}
@@ -290,8 +334,12 @@ func writePidFile(path string, pid int) error {
 }
 
 // killBox SIGKILLs everything in a box and removes its cgroup.
-func killBox(rec *box.Record) error {
-	return cgroups.Reopen(rec.Cgroup, nil).Destroy()
+func killBox(st box.Store, rec *box.Record) error {
+	if err := cgroups.Reopen(rec.Cgroup, nil).Destroy(); err != nil {
+		return err
+	}
+	st.UnmarkCgroup(rec.Cgroup.Rel)
+	return nil
 }
 
 func newStartCommand() *cli.Command {
@@ -382,19 +430,24 @@ func newDeleteCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "force", Aliases: []string{"f"}, Usage: "kill the box first if it is running"},
 		},
-		Action: func(c *cli.Context) error { return removeBox(c, "delete", c.Bool("force")) },
+		Action: func(c *cli.Context) error {
+			id, err := oneID(c)
+			if err != nil {
+				return err
+			}
+			return removeBox(c, id, "delete", c.Bool("force"))
+		},
 	}
 }
 
 // removeBox is delete and rm: kill what runs if allowed, wait for a
 // monitor to record the exit, remove the cgroup, run poststop hooks,
 // remove the state.
-func removeBox(c *cli.Context, cmd string, force bool) error {
-	st, rec, lock, err := openBox(c)
+func removeBox(c *cli.Context, id, cmd string, force bool) error {
+	st, rec, lock, err := openBoxID(c, id)
 	if err != nil {
 		return err
 	}
-	id := rec.ID
 	status := st.Status(rec)
 	switch status {
 	case box.StatusStopped, box.StatusCreated:
@@ -423,7 +476,7 @@ func removeBox(c *cli.Context, cmd string, force bool) error {
 		return fail(statusFailed, "%s: %v", cmd, err)
 	}
 	defer lock.Unlock()
-	if err := cgroups.Reopen(rec.Cgroup, nil).Destroy(); err != nil {
+	if err := killBox(st, rec); err != nil {
 		return fail(statusFailed, "%s: %v", cmd, err)
 	}
 	oc := st.OCI(rec)
@@ -603,7 +656,7 @@ func updateAction(c *cli.Context) error {
 		}
 	}
 	if v := c.String("pids-limit"); v != "" {
-		if lim.PidsMax, err = cgroups.ParsePids(v); err != nil {
+		if lim.PidsMax, err = parsePidsLimit(v); err != nil {
 			return fail(statusFailed, "update: --pids-limit: %v", err)
 		}
 	}

@@ -340,7 +340,8 @@ func TestE2EOCIBadInput(t *testing.T) {
 		t.Errorf("--log json: %q (%v)", data, err)
 	}
 	assertCleanError(t, p("--systemd-cgroup", "state", "x"), 1, "systemd")
-	assertCleanError(t, pbox(t, "--log-format", "xml", "list"), 125, "--log-format")
+	assertCleanError(t, pbox(t, "--log-format", "xml", "list"), 1, "--log-format") // an OCI command: 1, as runc
+	assertCleanError(t, pbox(t, "--log-format", "xml", "ps"), 2, "--log-format")
 }
 
 func TestE2EOCITerminalAndPreservedFDs(t *testing.T) {

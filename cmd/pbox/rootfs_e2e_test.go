@@ -3,12 +3,17 @@ package main
 import (
 	"archive/tar"
 	"bytes"
+	"compress/gzip"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func busyboxRootfs(t *testing.T) string {
@@ -159,4 +164,125 @@ func TestE2EImportThenRun(t *testing.T) {
 	assertCleanError(t, bad, 1, "no such file")
 	bad = pbox(t, "rootfs", "import", img)
 	assertCleanError(t, bad, 2, "give TARBALL and DIR")
+}
+
+// bombImage writes a docker-save tarball whose one gzip'd layer holds a
+// file of size bytes of zeros: about size/1000 bytes on disk. It is made
+// of gzip members (a header, one zero MiB repeated, the end), which a
+// gzip reader reads as one stream, so it costs nothing to build.
+func bombImage(t *testing.T, size int64) string {
+	t.Helper()
+	member := func(data []byte) []byte {
+		var buf bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		zw.Write(data)
+		zw.Close()
+		return buf.Bytes()
+	}
+	var hdr bytes.Buffer
+	tw := tar.NewWriter(&hdr)
+	tw.WriteHeader(&tar.Header{Name: "zeros", Mode: 0o644, Size: size, Typeflag: tar.TypeReg})
+	tw.Flush() // the header only: the body is the members below
+	var layer bytes.Buffer
+	layer.Write(member(hdr.Bytes()))
+	mib := member(make([]byte, 1<<20))
+	for n := int64(0); n < size>>20; n++ {
+		layer.Write(mib)
+	}
+	layer.Write(member(make([]byte, 1024))) // two zero blocks: the end
+	var out bytes.Buffer
+	w := tar.NewWriter(&out)
+	manifest := `[{"Config":"c.json","RepoTags":["bomb:latest"],"Layers":["l1/layer.tar"]}]`
+	for _, f := range []struct{ name, body string }{{"l1/layer.tar", layer.String()}, {"manifest.json", manifest}, {"c.json", "{}"}} {
+		w.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		w.Write([]byte(f.body))
+	}
+	w.Close()
+	p := filepath.Join(t.TempDir(), "bomb.tar")
+	if err := os.WriteFile(p, out.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestE2EImportStopsAGzipBomb(t *testing.T) {
+	img := bombImage(t, 64<<20)
+	dst := filepath.Join(t.TempDir(), "bomb")
+	r := pbox(t, "rootfs", "import", "--max-size", "16M", img, dst)
+	assertCleanError(t, r, 1, "unpacks to more than 16.0 MiB: raise --max-size")
+	if _, err := os.Stat(dst); !os.IsNotExist(err) {
+		t.Errorf("%s left behind: %v", dst, err)
+	}
+	if r := pbox(t, "rootfs", "import", "--max-size", "65M", img, dst); r.code != 0 {
+		t.Errorf("under the limit: %+v", r)
+	}
+}
+
+// Ctrl-C (or SIGTERM) during an import removes what it wrote; after a
+// SIGKILL, the next import into the same DIR clears the partial output.
+func TestE2EImportInterruptedLeavesNothing(t *testing.T) {
+	parent := t.TempDir()
+	// Seconds of writing, long enough to interrupt: 4 GiB, or a quarter of
+	// the free space (the VM lane's / is a small tmpfs).
+	var fs unix.Statfs_t
+	if err := unix.Statfs(parent, &fs); err != nil {
+		t.Fatal(err)
+	}
+	size := min(int64(4<<30), int64(fs.Bavail)*int64(fs.Bsize)/4) &^ (1<<20 - 1)
+	img := bombImage(t, size)
+	dst := filepath.Join(parent, "big")
+	interrupt := func(sig syscall.Signal) result {
+		t.Helper()
+		cmd := exec.Command(pboxBin(t), "rootfs", "import", img, dst)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		started := testutil.WaitFor(20*time.Second, func() bool {
+			st, err := os.Stat(filepath.Join(dst, "zeros"))
+			return err == nil && st.Size() > 0
+		})
+		cmd.Process.Signal(sig)
+		err := cmd.Wait()
+		code := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+		if !started {
+			t.Fatalf("the import never started writing: %v %s", err, stderr.String())
+		}
+		return result{stderr: stderr.String(), code: code}
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		r := interrupt(sig)
+		assertCleanError(t, r, 1, "interrupted by "+unix.SignalName(sig)+": removed what was unpacked")
+		if entries, _ := os.ReadDir(parent); len(entries) != 0 {
+			t.Errorf("after %v: %s holds %v", sig, parent, entries)
+		}
+	}
+	r := interrupt(syscall.SIGKILL)
+	if r.code != -1 {
+		t.Fatalf("SIGKILL: %+v", r)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "zeros")); err != nil {
+		t.Fatalf("a SIGKILLed import leaves its partial output: %v", err)
+	}
+	small := bombImage(t, 1<<20)
+	if r := pbox(t, "rootfs", "import", small, dst); r.code != 0 {
+		t.Fatalf("import over a killed import's output: %+v", r)
+	}
+	if st, err := os.Stat(filepath.Join(dst, "zeros")); err != nil || st.Size() != 1<<20 {
+		t.Errorf("zeros after the re-import: %v %v", st, err)
+	}
+	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
+		t.Errorf("want only %s in %s: %v", dst, parent, entries)
+	}
+	// Someone's own files are never taken for a partial import.
+	mine := filepath.Join(parent, "mine")
+	os.MkdirAll(filepath.Join(mine, "keep"), 0o755)
+	assertCleanError(t, pbox(t, "rootfs", "import", small, mine), 1, "is not empty")
+	if _, err := os.Stat(filepath.Join(mine, "keep")); err != nil {
+		t.Errorf("a refused import touched %s: %v", mine, err)
+	}
 }

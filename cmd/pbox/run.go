@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -33,7 +34,7 @@ func newRunCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
-			&cli.StringFlag{Name: "ns", Value: defaultNamespaces, Usage: "namespaces to create, comma-separated: pid, mnt, uts, ipc, net, cgroup (cgroup: the box sees its own cgroup as /; left out of the default on a kernel without cgroup namespaces)"},
+			&cli.StringSliceFlag{Name: "ns", Usage: "namespaces to create, comma-separated and/or repeated: pid, mnt, uts, ipc, net, cgroup (cgroup: the box sees its own cgroup as /; left out of the default on a kernel without cgroup namespaces) (default: " + defaultNamespaces + ")"},
 			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
 			&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
 			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
@@ -60,8 +61,20 @@ func newRunCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
+	if err := refuseEmptyValues(c, "ns"); err != nil {
+		return err
+	}
+	ns := defaultNamespaces
+	if c.IsSet("ns") {
+		ns = strings.Join(c.StringSlice("ns"), ",")
+	}
+	mon := monitorPipe()
+	name := c.String("name")
+	if mon != nil && name == "" {
+		name = monitorBoxName() // the name pbox run -d made up and printed
+	}
 	cfg, opt, err := buildRun(runFlags{
-		name: c.String("name"), hostname: c.String("hostname"), ns: c.String("ns"),
+		name: name, hostname: c.String("hostname"), ns: ns,
 		noInit: c.Bool("no-init"), memory: c.String("memory"), cpus: c.String("cpus"),
 		pids: c.String("pids-limit"), cgroupParent: c.String("cgroup-parent"),
 		env: c.StringSlice("env"), workdir: c.String("workdir"), verbose: c.Bool("verbose") || globals.debug,
@@ -72,23 +85,25 @@ func runAction(c *cli.Context) error {
 		seccompCache: seccompCacheDir(), args: c.Args().Slice(),
 	}, callerEnv())
 	if err != nil {
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	if err := preserveFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
-		return fail(statusUsage, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+		return fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
 	if os.Geteuid() != 0 {
-		return fail(statusUsage, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
+		return fail(statusSetup, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
 	}
 	opt.CgroupMode = cgroups.DetectMode()
 	if opt.CgroupMode == cgroups.Unavailable {
-		return fail(statusUsage, "run: no cgroup filesystem at %s: mount cgroup2 (or the v1 controllers) there", cgroups.DefaultRoot)
+		return fail(statusSetup, "run: no cgroup filesystem at %s: mount cgroup2 (or the v1 controllers) there", cgroups.DefaultRoot)
 	}
 	if cfg.Verbose {
 		opt.Log = c.App.ErrWriter
 	}
 	st := store()
-	mon := monitorPipe()
+	// The cgroup's name is unique to this state root, and marked in it
+	// from before its mkdir, for pbox cleanup.
+	opt.CgroupName, opt.Marks = st.CgroupLeaf(cfg.Name), &st
 	if mon != nil {
 		box.SetComm(monitorComm)
 	}
@@ -99,10 +114,10 @@ func runAction(c *cli.Context) error {
 			lock, err = st.Claim(cfg.Name)
 		}
 		if errors.Is(err, box.ErrBoxExists) {
-			return fail(statusUsage, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
+			return fail(statusSetup, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
 		}
 		if err != nil {
-			return fail(statusUsage, "run: %v", err)
+			return fail(statusSetup, "run: %v", err)
 		}
 		// A first record before the lock goes: "creating", by this pbox
 		// (so a SIGKILL of it reads as stopped, not as creating forever).
@@ -112,7 +127,7 @@ func runAction(c *cli.Context) error {
 		lock.Unlock()
 		if err != nil {
 			st.Remove(cfg.Name)
-			return fail(statusUsage, "run: %v", err)
+			return fail(statusSetup, "run: %v", err)
 		}
 		if c.Bool("detach") {
 			return startMonitor(c, st, cfg.Name)
@@ -122,15 +137,22 @@ func runAction(c *cli.Context) error {
 		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: mon != nil, Foreground: mon == nil, Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
 	var watch *oomWatch
-	res, err := box.Run(cfg, opt, func(b *box.Box) {
+	res, err := box.Run(cfg, opt, func(b *box.Box) error {
 		rec.Pid, rec.PidStart, rec.Cgroup = b.Pid, b.PidStart, b.Cgroup.Save()
-		st.Write(rec)
+		// A box whose state cannot be written is one that ps, stop and rm
+		// cannot find: Run kills it rather than let it live on unseen.
+		if err := st.Write(rec); err != nil {
+			return stateFailure("state", fmt.Errorf("record box %s: %w (is %s full or read-only?)", cfg.Name, err, st.Root))
+		}
 		if mon != nil {
-			st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid})
+			if err := st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid}); err != nil {
+				return stateFailure("state", fmt.Errorf("record box %s: %w (is %s full or read-only?)", cfg.Name, err, st.Root))
+			}
 			fmt.Fprintf(mon, "ok\n")
 			mon.Close()
 			watch = watchOOM(st, rec.ID, b.Cgroup)
 		}
+		return nil
 	})
 	if watch != nil {
 		watch.stop(res.OOMKills)
@@ -138,7 +160,7 @@ func runAction(c *cli.Context) error {
 	if mon != nil {
 		if err != nil {
 			// Tell the pbox run -d that waits; it prints the error.
-			code, msg := statusUsage, err.Error()
+			code, msg := statusSetup, err.Error()
 			var se *box.SetupError
 			if errors.As(err, &se) {
 				code, msg = se.Code, se.Error()
@@ -162,7 +184,7 @@ func runAction(c *cli.Context) error {
 		if errors.As(err, &se) {
 			return fail(se.Code, "%s", se.Error())
 		}
-		return fail(statusUsage, "run: %v", err)
+		return fail(statusSetup, "run: %v", err)
 	}
 	if res.Status != 0 {
 		return &exitError{code: res.Status}
@@ -268,11 +290,11 @@ func buildRun(f runFlags, environ []string) (box.Config, box.Options, error) {
 		}
 	}
 	if f.pids != "" {
-		if opt.Limits.PidsMax, err = cgroups.ParsePids(f.pids); err != nil {
+		if opt.Limits.PidsMax, err = parsePidsLimit(f.pids); err != nil {
 			return cfg, opt, fmt.Errorf("--pids-limit: %v", err)
 		}
 	}
-	if err := cgroups.ValidPath(f.cgroupParent); err != nil {
+	if err := cgroups.ValidParent(f.cgroupParent); err != nil {
 		return cfg, opt, fmt.Errorf("--cgroup-parent: %v", err)
 	}
 	opt.CgroupParent = f.cgroupParent
@@ -560,6 +582,48 @@ func removeStaleForeground(st box.Store, name string) bool {
 	if !abandoned(st, rec) {
 		return false
 	}
-	cgroups.Reopen(rec.Cgroup, nil).Destroy()
+	if cgroups.Reopen(rec.Cgroup, nil).Destroy() == nil {
+		st.UnmarkCgroup(rec.Cgroup.Rel)
+	}
 	return st.Remove(name) == nil
+}
+
+// parsePidsLimit reads --pids-limit, which must leave room for pbox-init's
+// own threads (they count against the limit) and for COMMAND: a lower
+// limit would fail the init's start, or COMMAND's.
+func parsePidsLimit(s string) (int64, error) {
+	n, err := cgroups.ParsePids(s)
+	if err == nil && n < box.MinPidsLimit {
+		err = fmt.Errorf("%d is too low: pbox-init's own threads count against the limit (up to %d), so give at least %d", n, box.InitThreadsMax, box.MinPidsLimit)
+	}
+	return n, err
+}
+
+// refuseEmptyValues refuses a flag given an empty value (--cpus ”), which
+// would otherwise read as not given at all; the flags in allowed mean
+// something when empty (--ns ”: no namespaces).
+func refuseEmptyValues(c *cli.Context, allowed ...string) error {
+	for _, f := range c.Command.Flags {
+		name := f.Names()[0]
+		if !c.IsSet(name) || slices.Contains(allowed, name) {
+			continue
+		}
+		empty := false
+		switch f.(type) {
+		case *cli.StringFlag:
+			empty = c.String(name) == ""
+		case *cli.StringSliceFlag:
+			empty = slices.Contains(c.StringSlice(name), "")
+		}
+		if empty {
+			return fail(usageStatus(c.Command.Name), "%s: --%s is empty: give a value, or leave the flag out", c.Command.Name, name)
+		}
+	}
+	return nil
+}
+
+// stateFailure is a failure to record a box: status 125, as the box's
+// setup errors.
+func stateFailure(step string, err error) error {
+	return &box.SetupError{Step: step, Err: err.Error(), Code: statusSetup}
 }

@@ -83,25 +83,56 @@ func TestMergeEnv(t *testing.T) {
 	}
 }
 
-// The command line's own errors: status 125, one "pbox:" line with a
-// hint, no usage dump, no stack trace.
+// The command line's own errors: one "pbox:" line with a hint, no usage
+// dump, no stack trace, and the status of the one table (errors.go, the
+// README's "Exit status"): 125 for run and exec, 1 for the OCI commands
+// (as runc), 2 for every other command.
 func TestUsageErrors(t *testing.T) {
 	tests := []struct {
 		args []string
+		code int
 		want string
 	}{
-		{[]string{"pbox", "run", "--bogus", "x"}, "pbox: run: flag provided but not defined: -bogus: see 'pbox run --help'"},
-		{[]string{"pbox", "run"}, "pbox: run: no COMMAND given"},
-		{[]string{"pbox", "run", "--memory", "12XB", "true"}, "pbox: run: --memory:"},
-		{[]string{"pbox", "frob"}, `pbox: unknown command "frob": see 'pbox --help'`},
-		{[]string{"pbox", "--bogus"}, "pbox: flag provided but not defined: -bogus: see 'pbox --help'"},
-		{[]string{"pbox", "cleanup", "extra"}, "pbox: cleanup: takes no arguments"},
+		{[]string{"pbox", "run", "--bogus", "x"}, 125, "pbox: run: flag provided but not defined: -bogus: see 'pbox run --help'"},
+		{[]string{"pbox", "run"}, 125, "pbox: run: no COMMAND given"},
+		{[]string{"pbox", "run", "--memory", "12XB", "true"}, 125, "pbox: run: --memory:"},
+		{[]string{"pbox", "run", "--memory", "1", "true"}, 125, "pbox: run: --memory: cgroups: bad size \"1\": a box needs at least 6 MiB"},
+		{[]string{"pbox", "run", "--name", "", "true"}, 125, "pbox: run: --name is empty"},
+		{[]string{"pbox", "run", "--cpus", "", "true"}, 125, "pbox: run: --cpus is empty"},
+		{[]string{"pbox", "run", "--ns", "pid,pid,mnt", "true"}, 125, "pbox: run: --ns \"pid,pid,mnt\": namespaces: namespace named twice: pid"},
+		{[]string{"pbox", "run", "--ns", "pid,mnt", "--ns", "mnt", "true"}, 125, "pbox: run: --ns \"pid,mnt,mnt\": namespaces: namespace named twice: mnt"},
+		{[]string{"pbox", "run", "--hostname", "lab\nroot", "true"}, 125, "pbox: run: --hostname: hostname \"lab\\nroot\": use letters"},
+		{[]string{"pbox", "run", "--pids-limit", "1", "true"}, 125, "pbox: run: --pids-limit: 1 is too low: pbox-init's own threads count"},
+		{[]string{"pbox", "run", "--cgroup-parent", "/", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/\": give a path relative"},
+		{[]string{"pbox", "run", "--cgroup-parent", "/sys/fs/cgroup/x", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/sys/fs/cgroup/x\": give a path relative"},
+		{[]string{"pbox", "exec"}, 125, "pbox: exec: give a box id"},
+		{[]string{"pbox", "exec", "--bogus", "x"}, 125, "pbox: exec: flag provided but not defined"},
+		{[]string{"pbox", "frob"}, 2, `pbox: unknown command "frob": see 'pbox --help'`},
+		{[]string{"pbox", "--bogus"}, 2, "pbox: flag provided but not defined: -bogus: see 'pbox --help'"},
+		{[]string{"pbox", "cleanup", "extra"}, 2, "pbox: cleanup: takes no arguments"},
+		{[]string{"pbox", "cleanup", "--cgroup-parent", "/"}, 2, "pbox: cleanup: --cgroup-parent:"},
+		{[]string{"pbox", "rootfs", "bogus"}, 2, `pbox: rootfs: unknown subcommand "bogus"`},
+		{[]string{"pbox", "rootfs", "import", "--max-size", "lots", "a", "b"}, 2, "pbox: rootfs import: --max-size:"},
+		{[]string{"pbox", "rootfs", "import", "a"}, 2, "pbox: rootfs import: give TARBALL and DIR"},
+		{[]string{"pbox", "inspect"}, 2, "pbox: inspect: give exactly one PID"},
+		{[]string{"pbox", "stop"}, 2, "pbox: stop: give a box id"},
+		{[]string{"pbox", "stop", "-t", "-1", "a"}, 2, "pbox: stop: --time -1"},
+		{[]string{"pbox", "rm"}, 2, "pbox: rm: give a box id"},
+		{[]string{"pbox", "kill"}, 2, "pbox: kill: give a box id"},
+		{[]string{"pbox", "kill", "-s", "NOPE", "a"}, 2, `pbox: kill: --signal "NOPE" is not a signal`},
+		{[]string{"pbox", "logs", "a", "b"}, 2, "pbox: logs: takes one box id, got 2 arguments"},
+		{[]string{"pbox", "stats"}, 2, "pbox: stats: give a box id"},
+		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table or json`},
+		{[]string{"pbox", "ps", "--bogus"}, 2, "pbox: ps: flag provided but not defined"},
+		{[]string{"pbox", "state"}, 1, "pbox: state: give a box id"},
+		{[]string{"pbox", "delete", "a", "b"}, 1, "pbox: delete: takes one box id"},
+		{[]string{"pbox", "create", "--bogus"}, 1, "pbox: create: flag provided but not defined"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
 		code := runApp(tt.args, &out, &errOut)
-		if code != statusUsage || !strings.HasPrefix(errOut.String(), tt.want) || strings.Count(errOut.String(), "\n") != 1 {
-			t.Errorf("%q: status %d, stderr %q; want 125 and %q", tt.args, code, errOut.String(), tt.want)
+		if code != tt.code || !strings.HasPrefix(errOut.String(), tt.want) || strings.Count(errOut.String(), "\n") != 1 {
+			t.Errorf("%q: status %d, stderr %q; want %d and %q", tt.args, code, errOut.String(), tt.code, tt.want)
 		}
 	}
 }
@@ -132,6 +163,10 @@ func TestVolumeShorthand(t *testing.T) {
 		{"pbox run -- -v /a:/b", "pbox run -- -v /a:/b"},
 		{"pbox run sh -c -v /a:/b", "pbox run sh -c -v /a:/b"},
 		{"pbox inspect -v /a:/b", "pbox inspect -v /a:/b"},
+		// Global flags and their values come first.
+		{"pbox --root /x run -v /a:/b:ro sh", "pbox --root /x run --volume /a:/b:ro sh"},
+		{"pbox --debug --log /l --log-format json run -v /a:/b sh", "pbox --debug --log /l --log-format json run --volume /a:/b sh"},
+		{"pbox --root=/x run -v /a:/b sh", "pbox --root=/x run --volume /a:/b sh"},
 	}
 	for _, tt := range tests {
 		if got := strings.Join(volumeShorthand(strings.Fields(tt.in)), " "); got != tt.want {

@@ -125,9 +125,12 @@ func WaitFor(timeout time.Duration, cond func() bool) bool {
 // cgroup hierarchy of this host (v1 controllers and the v2 tree).
 func CgroupDirs(parent, name string) []string {
 	var found []string
+	// A box of a state root other than /run/pbox lives in "NAME@<hash>".
 	patterns := []string{
 		filepath.Join("/sys/fs/cgroup", parent, name),
 		filepath.Join("/sys/fs/cgroup/*", parent, name),
+		filepath.Join("/sys/fs/cgroup", parent, name+"@*"),
+		filepath.Join("/sys/fs/cgroup/*", parent, name+"@*"),
 	}
 	for _, p := range patterns {
 		m, _ := filepath.Glob(p)

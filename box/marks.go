@@ -1,0 +1,90 @@
+package box
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+)
+
+// Cgroups a state root made are marked in it: one empty file per cgroup
+// under <root>/.cgroups, named by the cgroup's path, made before its
+// mkdir and removed after its rmdir. `pbox cleanup` removes only marked
+// cgroups, so it never touches one pbox did not make (or one another
+// state root made), and a killed pbox's leftovers are found in every
+// hierarchy, wherever they are (an OCI cgroupsPath, the devices
+// hierarchy of a killed create).
+
+// marksDir is where a state root keeps its marks.
+const marksDir = ".cgroups"
+
+// CgroupLeaf is the cgroup name of box id in this state root: the id
+// itself in the default root, and "ID@<8 hex of the root's path>" in any
+// other, so that boxes of one name in two roots never share a cgroup
+// (and `pbox --root B rm web` can never kill root A's web). '@' cannot
+// appear in an id, so no id of the default root can collide either.
+func (s Store) CgroupLeaf(id string) string {
+	if s.Root == DefaultStateRoot || s.Root == "" {
+		return id
+	}
+	sum := sha256.Sum256([]byte(s.Root))
+	return id + "@" + hex.EncodeToString(sum[:4])
+}
+
+func (s Store) markPath(rel string) string {
+	return filepath.Join(s.Root, marksDir, markEscaper.Replace("/"+strings.Trim(rel, "/")))
+}
+
+// A mark's file name is its cgroup path with '%' and '/' escaped.
+var (
+	markEscaper   = strings.NewReplacer("%", "%25", "/", "%2F")
+	markUnescaper = strings.NewReplacer("%2F", "/", "%25", "%")
+)
+
+// MarkCgroup records that this root is about to make the cgroup at rel
+// (relative to the root of each hierarchy).
+func (s Store) MarkCgroup(rel string) error {
+	var err error
+	for range 5 { // another pbox may remove the empty directory meanwhile
+		if err = os.MkdirAll(filepath.Join(s.Root, marksDir), 0o700); err != nil {
+			return err
+		}
+		if err = os.WriteFile(s.markPath(rel), nil, 0o600); !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return err
+}
+
+// UnmarkCgroup forgets a cgroup once it is removed. A nil Store marks
+// nothing.
+func (s *Store) UnmarkCgroup(rel string) {
+	if s != nil && rel != "" {
+		os.Remove(s.markPath(rel))
+		// Gone when empty: a state root holds only boxes when none is
+		// left to clean (as runc's root).
+		os.Remove(filepath.Join(s.Root, marksDir))
+	}
+}
+
+// MarkedCgroups lists the cgroups this root made and has not removed.
+func (s Store) MarkedCgroups() ([]string, error) {
+	entries, err := os.ReadDir(filepath.Join(s.Root, marksDir))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var rels []string
+	for _, e := range entries {
+		if rel := markUnescaper.Replace(e.Name()); strings.HasPrefix(rel, "/") {
+			rels = append(rels, rel)
+		}
+	}
+	sort.Strings(rels)
+	return rels, nil
+}
