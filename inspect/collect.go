@@ -350,6 +350,14 @@ func (c *collector) cgroup(pid int) {
 	cg := &c.rep.Cgroup
 	cg.Outside = boxCgroupPath(lines, cg.Version)
 	cg.Inside = cg.Outside
+	for _, l := range lines {
+		if l.Hierarchy > 0 && len(l.Controllers) > 0 {
+			if cg.V1 == nil {
+				cg.V1 = map[string]string{}
+			}
+			cg.V1[strings.Join(l.Controllers, ",")] = l.Path
+		}
+	}
 	if c.rep.Namespaces["cgroup"].Isolated {
 		inside, err := inNamespace(pid, "cgroup", unix.CLONE_NEWCGROUP, func() (string, error) {
 			data, err := os.ReadFile(procPath(pid, "cgroup"))
@@ -369,8 +377,9 @@ func (c *collector) cgroup(pid int) {
 }
 
 // boxCgroupPath picks the line that places the process: the cgroup2 line
-// on v2, and on v1 the pids or memory hierarchy (on hybrid, the cgroup2
-// line when pbox tracked the box there).
+// on v2 and on hybrid hosts (pbox tracks every box there, limits or not:
+// a v1 line may still be the caller's cgroup in a hierarchy the box did
+// not join), and on v1 the pids or memory hierarchy.
 func boxCgroupPath(lines []CgroupLine, version string) string {
 	var v2, pids, memory string
 	for _, l := range lines {
@@ -383,7 +392,7 @@ func boxCgroupPath(lines []CgroupLine, version string) string {
 			memory = l.Path
 		}
 	}
-	if version == "v2" {
+	if version == "v2" || (version == "hybrid" && v2 != "" && v2 != "/") {
 		return v2
 	}
 	for _, p := range []string{pids, memory, v2} {

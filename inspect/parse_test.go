@@ -74,6 +74,12 @@ func TestParseCgroup(t *testing.T) {
 	if got := boxCgroupPath(box, "hybrid"); got != "/pbox/insp" {
 		t.Errorf("hybrid box path %q", got)
 	}
+	// A box pbox tracks in cgroup2 only, started from a caller whose own
+	// v1 memory cgroup is not the root: the box is where cgroup2 says.
+	nolimits, _ := ParseCgroup(open(t, "cgroup-hybrid-nolimits"))
+	if got := boxCgroupPath(nolimits, "hybrid"); got != "/pbox/web" {
+		t.Errorf("hybrid box without v1 cgroups: path %q, want the cgroup2 one", got)
+	}
 	host, _ := ParseCgroup(open(t, "cgroup-hybrid-host"))
 	if got := boxCgroupPath(host, "hybrid"); got == "" || got == "/pbox/insp" {
 		t.Errorf("hybrid host path %q", got)

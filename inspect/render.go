@@ -78,6 +78,7 @@ func RenderText(w io.Writer, r *Report) error {
 	cg := r.Cgroup
 	p("CGROUP ("+orDash(cg.Version)+")", "host view", "box view")
 	p("  path", orDash(cg.Outside), orDash(cg.Inside))
+	renderV1Paths(p, cg.V1)
 	p("  memory", "limit "+limitBytes(cg.Limits["memory"]), "usage "+bytesOrDash(cg.Usage, "memory_bytes"))
 	p("  pids", "limit "+orDash(cg.Limits["pids"]), "current "+numOrDash(cg.Usage, "pids"))
 	p("  cpu", "limit "+cpuLimit(cg.Limits["cpu"]), "used "+cpuUsed(cg.Usage))
@@ -328,4 +329,28 @@ func sortedKeys(m map[string]NSInfo) []string {
 	}
 	sort.Strings(k)
 	return k
+}
+
+// renderV1Paths shows where the process is in each v1 hierarchy: one line
+// when it is in the same place in all, else one per hierarchy.
+func renderV1Paths(p func(...string), v1 map[string]string) {
+	if len(v1) == 0 {
+		return
+	}
+	keys := make([]string, 0, len(v1))
+	for k := range v1 {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	same := true
+	for _, k := range keys {
+		same = same && v1[k] == v1[keys[0]]
+	}
+	if same {
+		p("  v1 (all "+strconv.Itoa(len(keys))+")", v1[keys[0]], "")
+		return
+	}
+	for _, k := range keys {
+		p("  v1 "+k, v1[k], "")
+	}
 }

@@ -63,11 +63,14 @@ type Hostname struct {
 
 // Cgroup describes the process's cgroup from both sides.
 type Cgroup struct {
-	Version  string            `json:"version"` // "v1", "hybrid" or "v2"
-	Inside   string            `json:"inside"`  // path as the box sees it (its cgroup namespace)
-	Outside  string            `json:"outside"` // path from the host's root
-	Limits   map[string]string `json:"limits"`  // memory, pids, cpu: "max" when unlimited
-	Usage    map[string]uint64 `json:"usage"`   // memory_bytes, pids, cpu_usec
+	Version string `json:"version"` // "v1", "hybrid" or "v2"
+	Inside  string `json:"inside"`  // path as the box sees it (its cgroup namespace)
+	Outside string `json:"outside"` // path from the host's root (on hybrid: in cgroup2)
+	// V1 is the path in each v1 hierarchy (v1 and hybrid hosts), keyed by
+	// its controllers ("cpu,cpuacct", "name=systemd").
+	V1       map[string]string `json:"v1,omitempty"`
+	Limits   map[string]string `json:"limits"` // memory, pids, cpu: "max" when unlimited
+	Usage    map[string]uint64 `json:"usage"`  // memory_bytes, pids, cpu_usec
 	OOMKills uint64            `json:"oom_kills"`
 }
 
