@@ -335,7 +335,7 @@ func tryLock(dir string) (*Lock, error) {
 
 // OCI is the runtime-spec state of the box now.
 func (s Store) OCI(r *Record) OCIState {
-	st := OCIState{OCIVersion: ociVersion, ID: r.ID, Status: s.Status(r), Bundle: r.Bundle, Annotations: r.Annotations}
+	st := OCIState{OCIVersion: OCIVersion, ID: r.ID, Status: s.Status(r), Bundle: r.Bundle, Annotations: r.Annotations}
 	// "paused" is not in the runtime-spec, but runc reports it and
 	// containerd's shim understands it.
 	if st.Status != StatusStopped {
@@ -344,8 +344,9 @@ func (s Store) OCI(r *Record) OCIState {
 	return st
 }
 
-// ociVersion is the runtime-spec version pbox follows.
-const ociVersion = "1.0.2"
+// OCIVersion is the runtime-spec version pbox follows, writes and reports:
+// the one constant every record, state and config uses.
+const OCIVersion = "1.0.2"
 
 // procStart reads the start time (clock ticks after boot) and the state
 // letter of pid from /proc/<pid>/stat.

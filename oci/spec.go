@@ -5,13 +5,14 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
+	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/rootfs"
 	"github.com/pbox-dev/pbox/seccomp"
 )
 
-// Version is the runtime-spec version pbox writes and reports.
-const Version = "1.0.2"
+// Version is the runtime-spec version pbox writes and reports (box.OCIVersion).
+const Version = box.OCIVersion
 
 // DefaultSpec is what `pbox spec` writes, after `runc spec`: a rootfs
 // directory "rootfs", read-only, new pid/net/ipc/uts/mount namespaces,

@@ -121,7 +121,7 @@ func runAction(c *cli.Context) error {
 		}
 		// A first record before the lock goes: "creating", by this pbox
 		// (so a SIGKILL of it reads as stopped, not as creating forever).
-		first := &box.Record{OCIVersion: "1.0.2", ID: cfg.Name, Status: box.StatusCreating, Created: time.Now().UTC(),
+		first := &box.Record{OCIVersion: box.OCIVersion, ID: cfg.Name, Status: box.StatusCreating, Created: time.Now().UTC(),
 			Detached: c.Bool("detach"), Foreground: !c.Bool("detach"), Monitor: os.Getpid()}
 		err = st.Write(first)
 		lock.Unlock()
@@ -133,7 +133,7 @@ func runAction(c *cli.Context) error {
 			return startMonitor(c, st, cfg.Name)
 		}
 	}
-	rec := &box.Record{OCIVersion: "1.0.2", ID: cfg.Name, Status: box.StatusRunning, Created: time.Now().UTC(),
+	rec := &box.Record{OCIVersion: box.OCIVersion, ID: cfg.Name, Status: box.StatusRunning, Created: time.Now().UTC(),
 		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: mon != nil, Foreground: mon == nil, Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
 	var watch *oomWatch
