@@ -308,7 +308,7 @@ func setup(cfg *Config, log rootfs.Logf) *SetupError {
 		st.Status, st.Pid = StatusCreating, hostPid
 		log("createContainer hooks: %d", len(cfg.CreateContainer))
 		if err := RunHooks(cfg.CreateContainer, st); err != nil {
-			return setupErr("createContainer hook", err)
+			return setupErr(stepCreateContainerHook, err)
 		}
 	}
 	if err := rootfs.Apply(after, "/", log); err != nil {
@@ -538,7 +538,7 @@ func waitForStart(sock *os.File, cfg *Config, log rootfs.Logf) *SetupError {
 		st := *cfg.HookState
 		st.Status, st.Pid = StatusCreated, hostPid
 		if err := RunHooks(cfg.StartContainer, st); err != nil {
-			return setupErr("startContainer hook", err)
+			return setupErr(stepStartContainerHook, err)
 		}
 	}
 	return nil

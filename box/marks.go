@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/pbox-dev/pbox/cgroups"
 )
 
 // Cgroups a state root made are marked in it: one empty file per cgroup
@@ -87,4 +89,53 @@ func (s Store) MarkedCgroups() ([]string, error) {
 	}
 	sort.Strings(rels)
 	return rels, nil
+}
+
+// Cleanup is `pbox cleanup`: it removes the state of boxes whose pbox was
+// killed (a foreground box's state lives as long as its pbox run; a box
+// whose set-up never finished has no exit worth keeping), then every
+// cgroup this root marked that is empty now, in every hierarchy — only
+// those under parent if it is not "". Each path removed goes to removed,
+// each one still holding processes to busy.
+func (s Store) Cleanup(parent string, removed, busy func(string)) error {
+	ids, _ := s.List()
+	for _, id := range ids {
+		rec, err := s.Read(id)
+		if err != nil || !s.Abandoned(rec) {
+			continue
+		}
+		if err := s.Remove(id); err == nil {
+			removed(s.Dir(id))
+		}
+	}
+	marked, err := s.MarkedCgroups()
+	if err != nil {
+		return err
+	}
+	mode := cgroups.DetectMode()
+	var errs []error
+	for _, rel := range marked {
+		if parent != "" && !strings.HasPrefix(rel, "/"+strings.Trim(parent, "/")+"/") {
+			continue
+		}
+		gone, inUse, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel)
+		for _, d := range gone {
+			removed(d)
+		}
+		for _, d := range inUse {
+			busy(d)
+		}
+		if err != nil {
+			errs = append(errs, err)
+		} else if len(inUse) == 0 {
+			s.UnmarkCgroup(rel)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Abandoned reports whether a box's state is only what a killed pbox
+// left: a stopped foreground box, or one whose set-up never finished.
+func (s Store) Abandoned(rec *Record) bool {
+	return s.Status(rec) == StatusStopped && (rec.Foreground || rec.Status == StatusCreating)
 }

@@ -370,7 +370,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(strin
 			for _, h := range opt.RuntimeHooks {
 				logf("hook: %s", h.Path)
 				if err := RunHook(h, st); err != nil {
-					return abort(setupErr("hook", err))
+					return abort(setupErr(stepRuntimeHook, err))
 				}
 			}
 			if err := send(parent, message{Type: msgResume}); err != nil {

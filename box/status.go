@@ -43,6 +43,24 @@ type SetupError struct {
 
 func (e *SetupError) Error() string { return fmt.Sprintf("%s: %s", e.Step, e.Err) }
 
+// The steps that are OCI hooks (prestart and createRuntime run in pbox;
+// createContainer and startContainer in the box).
+const (
+	stepRuntimeHook         = "hook"
+	stepCreateContainerHook = "createContainer hook"
+	stepStartContainerHook  = "startContainer hook"
+)
+
+// HookFailed says if the failed step was an OCI hook: the runtime-spec
+// then stops the container and the lifecycle goes on at delete.
+func (e *SetupError) HookFailed() bool {
+	switch e.Step {
+	case stepRuntimeHook, stepCreateContainerHook, stepStartContainerHook:
+		return true
+	}
+	return false
+}
+
 func setupErr(step string, err error) *SetupError {
 	return &SetupError{Step: step, Err: err.Error(), Code: StatusSetupFailed}
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/inspect"
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/urfave/cli/v2"
@@ -32,14 +31,14 @@ func (t *table) flush()              { t.tw.Flush() }
 
 // psEntry is one box in `pbox ps --json`.
 type psEntry struct {
-	ID       string         `json:"id"`
-	Pid      int            `json:"pid,omitempty"`
-	Status   string         `json:"status"`
-	Created  time.Time      `json:"created"`
-	Command  []string       `json:"command"`
-	Limits   cgroups.Limits `json:"limits"`
-	Detached bool           `json:"detached,omitempty"`
-	Exit     *box.Exit      `json:"exit,omitempty"`
+	ID       string     `json:"id"`
+	Pid      int        `json:"pid,omitempty"`
+	Status   string     `json:"status"`
+	Created  time.Time  `json:"created"`
+	Command  []string   `json:"command"`
+	Limits   box.Limits `json:"limits"`
+	Detached bool       `json:"detached,omitempty"`
+	Exit     *box.Exit  `json:"exit,omitempty"`
 }
 
 func newPsCommand() *cli.Command {
@@ -118,7 +117,7 @@ func ago(t time.Time) string {
 	return d.String() + " ago"
 }
 
-func limitsText(l cgroups.Limits) string {
+func limitsText(l box.Limits) string {
 	var parts []string
 	if l.MemoryBytes > 0 {
 		parts = append(parts, "memory="+humanize.Bytes(l.MemoryBytes))
@@ -137,28 +136,24 @@ func limitsText(l cgroups.Limits) string {
 
 // psBox is runc's `ps ID`: the processes in one box.
 func psBox(c *cli.Context) error {
-	_, rec, err := readBox(c)
+	h, err := lookBox(c)
 	if err != nil {
 		return err
 	}
-	pids, err := cgroups.Reopen(rec.Cgroup, nil).Procs()
+	pids, err := h.Processes()
 	if err != nil {
 		return fail(statusFailed, "ps: %v", err)
 	}
-	if pids == nil {
-		pids = []int{}
-	}
-	switch c.String("format") {
-	case "json":
+	if c.String("format") == "json" {
 		data, _ := json.Marshal(pids)
 		fmt.Fprintln(c.App.Writer, string(data))
-	case "table":
-		t := newTable(c.App.Writer, "PID", "BOX PID", "COMMAND")
-		for _, p := range pids {
-			t.row(strconv.Itoa(p), boxPid(p), cmdline(p))
-		}
-		t.flush()
+		return nil
 	}
+	t := newTable(c.App.Writer, "PID", "BOX PID", "COMMAND")
+	for _, p := range pids {
+		t.row(strconv.Itoa(p), boxPid(p), cmdline(p))
+	}
+	t.flush()
 	return nil
 }
 
@@ -242,43 +237,14 @@ func boxExists(id string) bool {
 }
 
 func killOne(c *cli.Context, id string, sig unix.Signal) error {
-	st, rec, err := readBoxID(c, id)
+	h, err := lookBoxID(c, id)
 	if err != nil {
 		return err
 	}
-	if s := st.Status(rec); s == box.StatusStopped || s == box.StatusCreating {
-		return fail(statusFailed, "kill: box %s is %s: nothing to signal", id, s)
-	}
-	if c.Bool("all") {
-		pids, _ := cgroups.Reopen(rec.Cgroup, nil).Procs()
-		for _, p := range pids {
-			if p > 1 {
-				unix.Kill(p, sig)
-			}
-		}
-		return nil
-	}
-	if err := signalInit(rec, sig); err != nil {
-		return fail(statusFailed, "kill: box %s: %v", id, err)
+	if err := h.Signal(sig, c.Bool("all")); err != nil {
+		return fail(statusFailed, "kill: %v", err)
 	}
 	return nil
-}
-
-// signalInit signals the box's init through a pidfd, after checking the
-// pid still belongs to it (not a recycled pid).
-func signalInit(rec *box.Record, sig unix.Signal) error {
-	if rec.Pid <= 1 {
-		return fmt.Errorf("no init pid recorded")
-	}
-	fd, err := unix.PidfdOpen(rec.Pid, 0)
-	if err != nil {
-		return fmt.Errorf("the box's init is gone: %w", err)
-	}
-	defer unix.Close(fd)
-	if !rec.Alive() {
-		return fmt.Errorf("the box's init is gone")
-	}
-	return unix.PidfdSendSignal(fd, sig, nil, 0)
 }
 
 func newStopCommand() *cli.Command {
@@ -309,33 +275,17 @@ func newStopCommand() *cli.Command {
 }
 
 func stopOne(c *cli.Context, id string) error {
-	st, rec, err := readBoxID(c, id)
+	h, err := lookBoxID(c, id)
 	if err != nil {
 		return err
 	}
-	status := st.Status(rec)
-	if status == box.StatusStopped {
-		return nil // as docker stop: already done
-	}
-	if status == box.StatusCreating {
-		return fail(statusFailed, "stop: box %s is still being created: try again in a moment", id)
-	}
-	cg := cgroups.Reopen(rec.Cgroup, nil)
-	if status == box.StatusPaused {
-		cg.Freeze(false)
-	}
-	signalInit(rec, unix.SIGTERM)
-	deadline := time.Now().Add(time.Duration(c.Int("time")) * time.Second)
-	for rec.Alive() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if rec.Alive() {
+	grace := time.Duration(c.Int("time")) * time.Second
+	err = h.Stop(grace, func() {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: stop: box %s did not stop within %ds: SIGKILL\n", id, c.Int("time"))
-		if err := cg.Kill(); err != nil {
-			return fail(statusFailed, "stop: %v", err)
-		}
+	})
+	if err != nil {
+		return fail(statusFailed, "stop: %v", err)
 	}
-	waitMonitor(rec)
 	return nil
 }
 
@@ -361,11 +311,11 @@ func newLogsCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox run -d --name web -- sh -c 'echo hi' && sudo pbox logs web",
 		Action: func(c *cli.Context) error {
-			st, rec, err := readBox(c)
+			h, err := lookBox(c)
 			if err != nil {
 				return err
 			}
-			id := rec.ID
+			st, rec, id := h.Store, h.Record, h.ID()
 			if !rec.Detached {
 				return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
 			}
@@ -390,22 +340,19 @@ func newStatsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 		},
 		Action: func(c *cli.Context) error {
-			st, rec, err := readBox(c)
+			h, err := lookBox(c)
 			if err != nil {
 				return err
 			}
-			id := rec.ID
-			if s := st.Status(rec); s == box.StatusStopped {
-				return fail(statusFailed, "stats: box %s is stopped: its cgroup is gone", id)
-			}
-			s, err := cgroups.Reopen(rec.Cgroup, nil).Stats()
+			id := h.ID()
+			s, err := h.Stats()
 			if err != nil {
 				return fail(statusFailed, "stats: %v", err)
 			}
 			if c.Bool("json") {
 				data, _ := json.MarshalIndent(struct {
 					ID string `json:"id"`
-					cgroups.Stats
+					box.Stats
 				}{id, s}, "", "  ")
 				fmt.Fprintln(c.App.Writer, string(data))
 				return nil
@@ -448,11 +395,11 @@ func newEventsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-follow", Usage: "print what happened so far and return"},
 		},
 		Action: func(c *cli.Context) error {
-			st, rec, err := readBox(c)
+			h, err := lookBox(c)
 			if err != nil {
 				return err
 			}
-			id := rec.ID
+			st, id := h.Store, h.ID()
 			var offset int64
 			for {
 				data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
@@ -467,7 +414,7 @@ func newEventsCommand() *cli.Command {
 					return nil
 				}
 				rec, err := st.Read(id)
-				if err != nil || (st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.Monitor == 0 || !procExists(rec.Monitor))) {
+				if err != nil || (st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.MonitorGone())) {
 					// Print what the last write added, then stop.
 					data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
 					if int64(len(data)) > offset {
@@ -479,10 +426,6 @@ func newEventsCommand() *cli.Command {
 			}
 		},
 	}
-}
-
-func procExists(pid int) bool {
-	return pid > 1 && unix.Kill(pid, 0) == nil
 }
 
 // parseSignal reads "TERM", "SIGTERM", "term" or "15".

@@ -3,10 +3,8 @@ package main
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/urfave/cli/v2"
 )
 
@@ -32,62 +30,20 @@ func newCleanupCommand() *cli.Command {
 			}
 			under := c.String("cgroup-parent")
 			if c.IsSet("cgroup-parent") {
-				if err := cgroups.ValidParent(under); err != nil {
+				if err := box.ValidCgroupParent(under); err != nil {
 					return fail(statusUsage, "cleanup: --cgroup-parent: %v", err)
 				}
 			}
 			if os.Geteuid() != 0 {
 				return fail(statusFailed, "cleanup: removing cgroups needs root: run it with sudo")
 			}
-			// The state of foreground boxes whose pbox died: a foreground
-			// box's state lives only as long as its pbox run.
-			st := store()
-			ids, _ := st.List()
-			for _, id := range ids {
-				rec, err := st.Read(id)
-				if err != nil || !abandoned(st, rec) {
-					continue
-				}
-				if err := st.Remove(id); err == nil {
-					fmt.Fprintf(c.App.Writer, "removed %s\n", st.Dir(id))
-				}
-			}
-			marked, err := st.MarkedCgroups()
+			err := store().Cleanup(under,
+				func(d string) { fmt.Fprintf(c.App.Writer, "removed %s\n", d) },
+				func(d string) { fmt.Fprintf(c.App.Writer, "in use  %s (a box is running)\n", d) })
 			if err != nil {
 				return fail(statusFailed, "cleanup: %v", err)
-			}
-			mode := cgroups.DetectMode()
-			failed := false
-			for _, rel := range marked {
-				if under != "" && !strings.HasPrefix(rel, "/"+under+"/") {
-					continue
-				}
-				removed, busy, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel)
-				for _, d := range removed {
-					fmt.Fprintf(c.App.Writer, "removed %s\n", d)
-				}
-				for _, d := range busy {
-					fmt.Fprintf(c.App.Writer, "in use  %s (a box is running)\n", d)
-				}
-				if err != nil {
-					fmt.Fprintf(c.App.ErrWriter, "pbox: cleanup: %v\n", err)
-					failed = true
-				}
-				if err == nil && len(busy) == 0 {
-					st.UnmarkCgroup(rel)
-				}
-			}
-			if failed {
-				return &exitError{code: statusFailed}
 			}
 			return nil
 		},
 	}
-}
-
-// abandoned reports whether a box's state is only what a killed pbox left:
-// a stopped foreground box (its state lives as long as its pbox run), or
-// a box whose set-up never finished (nothing ran, no exit to keep).
-func abandoned(st box.Store, rec *box.Record) bool {
-	return st.Status(rec) == box.StatusStopped && (rec.Foreground || rec.Status == box.StatusCreating)
 }

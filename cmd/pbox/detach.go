@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 // `pbox run -d`: something has to wait for a detached box, to record its
@@ -60,15 +58,14 @@ func monitorPipe() *os.File {
 		return nil
 	}
 	fd, err := strconv.Atoi(v)
-	if err != nil || fd < 3 {
+	if err != nil {
 		return nil
 	}
-	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return nil
+	f := box.InheritedPipe(fd, "monitor-status")
+	if f != nil {
+		os.Unsetenv(monitorEnv)
 	}
-	os.Unsetenv(monitorEnv)
-	return os.NewFile(uintptr(fd), "monitor-status")
+	return f
 }
 
 // startMonitor re-executes this command line as the box's monitor and
@@ -180,7 +177,8 @@ type oomWatch struct {
 	wg       sync.WaitGroup
 }
 
-func watchOOM(st box.Store, id string, cg *cgroups.Cgroup) *oomWatch {
+func watchOOM(st box.Store, id string, b *box.Box) *oomWatch {
+	cg := b.Cgroup
 	w := &oomWatch{st: st, id: id, done: make(chan struct{})}
 	if cg.Limits().MemoryBytes <= 0 {
 		return w

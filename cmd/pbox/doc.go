@@ -2,8 +2,11 @@
 // (more on request) under cgroup limits, with pbox's own init as PID 1.
 //
 // This package is only the command line: one file per subcommand, each a
-// *cli.Command that parses flags into a box.Config, calls the packages
-// below and picks the exit status. It makes no syscalls of its own.
+// *cli.Command that gathers its flags, calls package box (whose Handle is
+// the lifecycle: one state machine) and prints the outcome with the exit
+// status of the one table in errors.go. It imports neither cgroups,
+// namespaces nor rootfs, and makes no syscalls of its own but those of
+// the terminal it relays (termios, window size).
 //
 // The Go runtime's container-aware GOMAXPROCS (Go 1.25+) is turned off
 // below: it keeps cpu.cfs_quota_us and cpu.cfs_period_us open to follow

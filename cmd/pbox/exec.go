@@ -102,7 +102,7 @@ func execAction(c *cli.Context) error {
 		if p.Cwd == "" {
 			p.Cwd = rec.Config.Workdir
 		}
-		if p.Env, err = mergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
+		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
 			return fail(statusSetup, "exec: %v", err)
 		}
 		if u := c.String("user"); u != "" {
@@ -137,7 +137,7 @@ func execAction(c *cli.Context) error {
 		eio.Stdio[0] = null
 	}
 	if sock := c.String("console-socket"); sock != "" {
-		f, err := dialUnix(sock)
+		f, err := box.DialUnix(sock)
 		if err != nil {
 			return fail(statusSetup, "exec: --console-socket: %v", err)
 		}

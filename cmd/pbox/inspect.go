@@ -6,7 +6,6 @@ import (
 	"strconv"
 
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/inspect"
 	"github.com/urfave/cli/v2"
 )
@@ -60,7 +59,7 @@ func inspectAction(c *cli.Context) error {
 	if c.Bool("json") && c.Bool("tree") {
 		return fail(statusUsage, "inspect: --json and --tree exclude each other: pick one")
 	}
-	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: cgroups.DetectMode().String()})
+	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: box.CgroupLayout()})
 	if errors.Is(err, inspect.ErrNoProcess) {
 		return fail(statusFailed, "inspect: no process with pid %d", pid)
 	}

@@ -8,15 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/oci"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 // oneID checks that a command got exactly one box id.
@@ -37,49 +34,54 @@ func checkID(c *cli.Context, id string) (string, error) {
 	return id, nil
 }
 
-// readBox reads the box named on the command line, without locking it.
-func readBox(c *cli.Context) (box.Store, *box.Record, error) {
+// lookBox opens the box named on the command line, to ask about it.
+func lookBox(c *cli.Context) (*box.Handle, error) {
 	id, err := oneID(c)
 	if err != nil {
-		return box.Store{}, nil, err
+		return nil, err
 	}
-	return readBoxID(c, id)
+	return lookBoxID(c, id)
 }
 
-func readBoxID(c *cli.Context, id string) (box.Store, *box.Record, error) {
+func lookBoxID(c *cli.Context, id string) (*box.Handle, error) {
 	if _, err := checkID(c, id); err != nil {
-		return box.Store{}, nil, err
+		return nil, err
 	}
-	st := store()
-	rec, err := st.Read(id)
+	h, err := store().Look(id)
 	if err != nil {
-		return st, nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
+		return nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
 	}
-	return st, rec, nil
+	return h, nil
 }
 
-// openBox locks the box named on the command line for a change (root only).
-func openBox(c *cli.Context) (box.Store, *box.Record, *box.Lock, error) {
+// lockBox opens the box named on the command line to change it (root
+// only), holding its lock until Close.
+func lockBox(c *cli.Context) (*box.Handle, error) {
 	id, err := oneID(c)
 	if err != nil {
-		return box.Store{}, nil, nil, err
+		return nil, err
 	}
-	return openBoxID(c, id)
+	return lockBoxID(c, id)
 }
 
-func openBoxID(c *cli.Context, id string) (box.Store, *box.Record, *box.Lock, error) {
+func lockBoxID(c *cli.Context, id string) (*box.Handle, error) {
 	if _, err := checkID(c, id); err != nil {
-		return box.Store{}, nil, nil, err
+		return nil, err
 	}
 	if err := needRoot(c); err != nil {
-		return box.Store{}, nil, nil, err
+		return nil, err
 	}
-	st := store()
-	rec, lock, err := st.Open(id)
+	h, err := store().Lock(id)
 	if err != nil {
-		return st, nil, nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
+		return nil, fail(statusFailed, "%s: %v", c.Command.Name, err)
 	}
-	return st, rec, lock, nil
+	return h, nil
+}
+
+// warnf prints a warning of a command that goes on (a failed poststart
+// or poststop hook).
+func warnf(c *cli.Context) func(error) {
+	return func(err error) { fmt.Fprintf(c.App.ErrWriter, "pbox: %s: warning: %v\n", c.Command.Name, err) }
 }
 
 // eachBox runs act for every box named on the command line (docker stop
@@ -219,9 +221,9 @@ func createAction(c *cli.Context) error {
 	if !ob.Config.Terminal && c.String("console-socket") != "" {
 		return fail(statusFailed, "create: --console-socket is only for process.terminal: true")
 	}
-	mode := cgroups.DetectMode()
-	if mode == cgroups.Unavailable {
-		return fail(statusFailed, "create: no cgroup filesystem at %s", cgroups.DefaultRoot)
+	mode, err := box.DetectCgroups()
+	if err != nil {
+		return fail(statusFailed, "create: %v", err)
 	}
 
 	st := store()
@@ -237,13 +239,8 @@ func createAction(c *cli.Context) error {
 		}
 	}()
 
-	fifoPath := st.Path(id, "exec.fifo")
-	if err := unix.Mkfifo(fifoPath, 0o600); err != nil {
-		return fail(statusFailed, "create: mkfifo %s: %v", fifoPath, err)
-	}
-	// The init holds exec.fifo open for reading and writing (so opening
-	// it never blocks) and waits for one byte; `pbox start` writes it.
-	fifo, err := os.OpenFile(fifoPath, os.O_RDWR, 0)
+	// The init holds exec.fifo and waits for one byte; pbox start writes it.
+	fifo, err := st.StartFIFO(id)
 	if err != nil {
 		return fail(statusFailed, "create: %v", err)
 	}
@@ -263,7 +260,7 @@ func createAction(c *cli.Context) error {
 		ob.Config.Verbose = true
 	}
 	if p := c.String("console-socket"); p != "" {
-		f, err := dialUnix(p)
+		f, err := box.DialUnix(p)
 		if err != nil {
 			return fail(statusFailed, "create: --console-socket: %v", err)
 		}
@@ -281,16 +278,12 @@ func createAction(c *cli.Context) error {
 	b, err := box.Start(ob.Config, opt)
 	if err != nil {
 		var se *box.SetupError
-		if errors.As(err, &se) && strings.Contains(se.Step, "hook") {
+		if errors.As(err, &se) && se.HookFailed() {
 			// The runtime-spec: a failed prestart, createRuntime or
 			// createContainer hook stops the container and the lifecycle
 			// goes on at delete, whose poststop hooks run.
 			rec.Status = box.StatusStopped
-			for _, h := range ob.Poststop {
-				if herr := box.RunHook(h, st.OCI(rec)); herr != nil {
-					fmt.Fprintf(c.App.ErrWriter, "pbox: create: warning: poststop %v\n", herr)
-				}
-			}
+			st.RunHooks("poststop", ob.Poststop, rec, warnf(c))
 		}
 		return setupFailure("create", err)
 	}
@@ -301,12 +294,12 @@ func createAction(c *cli.Context) error {
 	rec.Config.Mounts = nil // done; the record stays small
 	rec.Cgroup = b.Cgroup.Save()
 	if err := st.Write(rec); err != nil {
-		killBox(st, rec)
+		st.DestroyCgroup(rec)
 		return fail(statusFailed, "create: %v", err)
 	}
 	if p := c.String("pid-file"); p != "" {
 		if err := writePidFile(p, b.Pid); err != nil {
-			killBox(st, rec)
+			st.DestroyCgroup(rec)
 			return fail(statusFailed, "create: --pid-file: %v", err)
 		}
 	}
@@ -333,15 +326,6 @@ func writePidFile(path string, pid int) error {
 	return os.Rename(tmp, path)
 }
 
-// killBox SIGKILLs everything in a box and removes its cgroup.
-func killBox(st box.Store, rec *box.Record) error {
-	if err := cgroups.Reopen(rec.Cgroup, nil).Destroy(); err != nil {
-		return err
-	}
-	st.UnmarkCgroup(rec.Cgroup.Rel)
-	return nil
-}
-
 func newStartCommand() *cli.Command {
 	return &cli.Command{
 		Name:        "start",
@@ -349,39 +333,13 @@ func newStartCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox create --bundle ./b web && sudo pbox start web",
 		Action: func(c *cli.Context) error {
-			st, rec, lock, err := openBox(c)
+			h, err := lockBox(c)
 			if err != nil {
 				return err
 			}
-			id := rec.ID
-			defer lock.Unlock()
-			if s := st.Status(rec); s != box.StatusCreated {
-				return fail(statusFailed, "start: box %s is %s, not created: only a box made by 'pbox create' can be started, once", id, s)
-			}
-			fifoPath := st.Path(id, "exec.fifo")
-			// O_NONBLOCK: if the init is gone there is no reader and the
-			// open fails (ENXIO) instead of hanging.
-			f, err := os.OpenFile(fifoPath, os.O_WRONLY|unix.O_NONBLOCK, 0)
-			if err != nil {
-				return fail(statusFailed, "start: box %s: its init is not waiting (%v)", id, err)
-			}
-			_, err = f.Write([]byte{0})
-			f.Close()
-			if err != nil {
-				return fail(statusFailed, "start: write %s: %v", fifoPath, err)
-			}
-			os.Remove(fifoPath)
-			rec.Status = box.StatusRunning
-			if err := st.Write(rec); err != nil {
+			defer h.Close()
+			if err := h.Start(warnf(c)); err != nil {
 				return fail(statusFailed, "start: %v", err)
-			}
-			st.AppendEvent(id, box.Event{Type: "start", Pid: rec.Pid})
-			// poststart hooks: a failure is reported, the box keeps running.
-			oc := st.OCI(rec)
-			for _, h := range rec.Poststart {
-				if err := box.RunHook(h, oc); err != nil {
-					fmt.Fprintf(c.App.ErrWriter, "pbox: start: warning: poststart %v\n", err)
-				}
 			}
 			return nil
 		},
@@ -408,11 +366,11 @@ func newStateCommand() *cli.Command {
 		ArgsUsage:   "ID",
 		Description: "example: sudo pbox state web | jq -r .status",
 		Action: func(c *cli.Context) error {
-			st, rec, err := readBox(c)
+			h, err := lookBox(c)
 			if err != nil {
 				return err
 			}
-			data, _ := json.MarshalIndent(stateOf(st, rec), "", "  ")
+			data, _ := json.MarshalIndent(stateOf(h.Store, h.Record), "", "  ")
 			fmt.Fprintln(c.App.Writer, string(data))
 			return nil
 		},
@@ -440,72 +398,19 @@ func newDeleteCommand() *cli.Command {
 	}
 }
 
-// removeBox is delete and rm: kill what runs if allowed, wait for a
-// monitor to record the exit, remove the cgroup, run poststop hooks,
-// remove the state.
+// removeBox is delete and rm: Handle.Destroy, which kills what runs if
+// allowed, waits for a monitor to record the exit, removes the cgroup,
+// runs poststop hooks and removes the state.
 func removeBox(c *cli.Context, id, cmd string, force bool) error {
-	st, rec, lock, err := openBoxID(c, id)
+	h, err := lockBoxID(c, id)
 	if err != nil {
 		return err
 	}
-	status := st.Status(rec)
-	switch status {
-	case box.StatusStopped, box.StatusCreated:
-	default:
-		if !force {
-			lock.Unlock()
-			return fail(statusFailed, "%s: box %s is %s: stop it first ('pbox stop %s') or use --force", cmd, id, status, id)
-		}
-	}
-	lock.Unlock() // the monitor needs the lock to record the exit
-	cg := cgroups.Reopen(rec.Cgroup, nil)
-	if status == box.StatusPaused {
-		cg.Freeze(false)
-	}
-	if status != box.StatusStopped || len(rec.Cgroup.V1Dirs) > 0 || rec.Cgroup.V2Dir != "" {
-		if err := cg.Kill(); err != nil {
-			return fail(statusFailed, "%s: %v", cmd, err)
-		}
-	}
-	waitMonitor(rec)
-	rec, lock, err = st.Open(id)
-	if errors.Is(err, box.ErrNoSuchBox) {
-		return nil // a foreground pbox run removed its own box on the way out
-	}
-	if err != nil {
-		return fail(statusFailed, "%s: %v", cmd, err)
-	}
-	defer lock.Unlock()
-	if err := killBox(st, rec); err != nil {
-		return fail(statusFailed, "%s: %v", cmd, err)
-	}
-	oc := st.OCI(rec)
-	for _, h := range rec.Poststop {
-		if err := box.RunHook(h, oc); err != nil {
-			fmt.Fprintf(c.App.ErrWriter, "pbox: %s: warning: poststop %v\n", cmd, err)
-		}
-	}
-	if err := st.Remove(id); err != nil {
+	defer h.Close()
+	if err := h.Destroy(force, warnf(c)); err != nil {
 		return fail(statusFailed, "%s: %v", cmd, err)
 	}
 	return nil
-}
-
-// waitMonitor waits (up to 10 s) for the pbox that watches a box to
-// record its exit and finish.
-func waitMonitor(rec *box.Record) {
-	if rec.Monitor <= 1 {
-		return
-	}
-	for i := 0; i < 1000; i++ {
-		if err := unix.Kill(rec.Monitor, 0); err != nil {
-			return
-		}
-		if data, err := os.ReadFile("/proc/" + strconv.Itoa(rec.Monitor) + "/cmdline"); err != nil || len(data) == 0 {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func newListCommand() *cli.Command {
@@ -576,20 +481,12 @@ func newResumeCommand() *cli.Command {
 }
 
 func freeze(c *cli.Context, frozen bool) error {
-	st, rec, lock, err := openBox(c)
+	h, err := lockBox(c)
 	if err != nil {
 		return err
 	}
-	id := rec.ID
-	defer lock.Unlock()
-	want := box.StatusRunning
-	if !frozen {
-		want = box.StatusPaused
-	}
-	if s := st.Status(rec); s != want {
-		return fail(statusFailed, "%s: box %s is %s, not %s", c.Command.Name, id, s, want)
-	}
-	if err := cgroups.Reopen(rec.Cgroup, nil).Freeze(frozen); err != nil {
+	defer h.Close()
+	if err := h.Freeze(frozen); err != nil {
 		return fail(statusFailed, "%s: %v", c.Command.Name, err)
 	}
 	return nil
@@ -616,16 +513,15 @@ func newUpdateCommand() *cli.Command {
 }
 
 func updateAction(c *cli.Context) error {
-	st, rec, lock, err := openBox(c)
+	h, err := lockBox(c)
 	if err != nil {
 		return err
 	}
-	id := rec.ID
-	defer lock.Unlock()
-	if s := st.Status(rec); s == box.StatusStopped {
-		return fail(statusFailed, "update: box %s is stopped", id)
+	defer h.Close()
+	if err := h.Allows(box.OpUpdate); err != nil {
+		return fail(statusFailed, "update: %v", err)
 	}
-	lim := rec.Cgroup.Limits
+	lim := h.Record.Cgroup.Limits
 	lim.Devices = nil
 	if p := c.String("resources"); p != "" {
 		var r io.Reader = os.Stdin
@@ -645,44 +541,11 @@ func updateAction(c *cli.Context) error {
 			return fail(statusFailed, "update: %v", err)
 		}
 	}
-	if v := c.String("memory"); v != "" {
-		if lim.MemoryBytes, err = cgroups.ParseMemory(v); err != nil {
-			return fail(statusFailed, "update: --memory: %v", err)
-		}
-	}
-	if v := c.String("cpus"); v != "" {
-		if lim.CPUQuota, lim.CPUPeriod, err = cgroups.ParseCPUs(v); err != nil {
-			return fail(statusFailed, "update: --cpus: %v", err)
-		}
-	}
-	if v := c.String("pids-limit"); v != "" {
-		if lim.PidsMax, err = parsePidsLimit(v); err != nil {
-			return fail(statusFailed, "update: --pids-limit: %v", err)
-		}
-	}
-	cg := cgroups.Reopen(rec.Cgroup, nil)
-	if err := cg.Update(lim); err != nil {
+	if lim, err = box.ParseLimitFlags(lim, c.String("memory"), c.String("cpus"), c.String("pids-limit")); err != nil {
 		return fail(statusFailed, "update: %v", err)
 	}
-	devices := rec.Cgroup.Limits.Devices
-	rec.Cgroup = cg.Save()
-	rec.Cgroup.Limits.Devices = devices
-	if err := st.Write(rec); err != nil {
+	if err := h.Update(lim); err != nil {
 		return fail(statusFailed, "update: %v", err)
 	}
 	return nil
-}
-
-// dialUnix connects to a unix socket. (Not package net: it would make a
-// plain go build of pbox link libc for its DNS resolver.)
-func dialUnix(path string) (*os.File, error) {
-	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("connect %s: %w", path, err)
-	}
-	return os.NewFile(uintptr(fd), path), nil
 }

@@ -4,84 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
-
-	"github.com/pbox-dev/pbox/box"
 )
-
-func TestBuildRunDefaults(t *testing.T) {
-	cfg, opt, err := buildRun(runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"sleep", "1"}}, []string{"PATH=/bin"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if box.ValidID(cfg.Name) != nil || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
-		t.Errorf("generated name %q", cfg.Name)
-	}
-	if cfg.Hostname != cfg.Name {
-		t.Errorf("hostname %q should default to the name %q", cfg.Hostname, cfg.Name)
-	}
-	if len(cfg.Namespaces) != 3 || cfg.Env[0] != "PATH=/bin" || opt.CgroupParent != "pbox" {
-		t.Errorf("cfg %+v opt %+v", cfg, opt)
-	}
-	if opt.Limits.MemoryBytes != 0 || opt.Limits.CPUQuota != 0 || opt.Limits.PidsMax != 0 {
-		t.Errorf("no limit flags must mean no limits: %+v", opt.Limits)
-	}
-}
-
-func TestBuildRunLimits(t *testing.T) {
-	_, opt, err := buildRun(runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", memory: "64M", cpus: "0.5", pids: "50", args: []string{"sh"}}, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if opt.Limits.MemoryBytes != 64<<20 || opt.Limits.CPUQuota != 50000 || opt.Limits.CPUPeriod != 100000 || opt.Limits.PidsMax != 50 {
-		t.Errorf("limits %+v", opt.Limits)
-	}
-}
-
-func TestBuildRunRejects(t *testing.T) {
-	ok := runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"sh"}}
-	tests := []struct {
-		edit func(*runFlags)
-		want string
-	}{
-		{func(f *runFlags) { f.args = nil }, "no COMMAND"},
-		{func(f *runFlags) { f.memory = "12XB" }, "--memory"},
-		{func(f *runFlags) { f.memory = "0" }, "--memory"},
-		{func(f *runFlags) { f.cpus = "-1" }, "--cpus"},
-		{func(f *runFlags) { f.pids = "0" }, "--pids-limit"},
-		{func(f *runFlags) { f.ns = "pid,mnt,foo" }, `unknown namespace "foo"`},
-		{func(f *runFlags) { f.ns = "pid" }, "add mnt"},
-		{func(f *runFlags) { f.hostname = strings.Repeat("h", 65) }, "at most 64"},
-		{func(f *runFlags) { f.ns = "pid,mnt"; f.hostname = "lab" }, "add uts"},
-		{func(f *runFlags) { f.name = "../etc" }, "--name"},
-		{func(f *runFlags) { f.name = strings.Repeat("n", 65) }, "--name"},
-		{func(f *runFlags) { f.cgroupParent = "../x" }, "--cgroup-parent"},
-		{func(f *runFlags) { f.env = []string{"NOEQUALS"} }, "KEY=VALUE"},
-	}
-	for _, tt := range tests {
-		f := ok
-		tt.edit(&f)
-		_, _, err := buildRun(f, nil)
-		if err == nil || !strings.Contains(err.Error(), tt.want) {
-			t.Errorf("%+v: err %v, want it to mention %q", f, err, tt.want)
-		}
-	}
-}
-
-func TestNameRulesAreTheStateStore(t *testing.T) {
-	// --name is a box id: the same rule as box.ValidID (tested there).
-	for _, bad := range []string{"-a", "a/b", strings.Repeat("x", 65)} {
-		if _, _, err := buildRun(runFlags{name: bad, ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"true"}}, nil); err == nil {
-			t.Errorf("--name %q accepted", bad)
-		}
-	}
-}
-
-func TestMergeEnv(t *testing.T) {
-	env, err := mergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4,5"})
-	if err != nil || strings.Join(env, " ") != "A=1 B=3 C=4,5" {
-		t.Errorf("env %v err %v", env, err)
-	}
-}
 
 // The command line's own errors: one "pbox:" line with a hint, no usage
 // dump, no stack trace, and the status of the one table (errors.go, the
@@ -171,60 +94,6 @@ func TestVolumeShorthand(t *testing.T) {
 	for _, tt := range tests {
 		if got := strings.Join(volumeShorthand(strings.Fields(tt.in)), " "); got != tt.want {
 			t.Errorf("%q -> %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}
-
-func TestBuildRunFilesystemAndCapabilities(t *testing.T) {
-	base := runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", rootfs: "/srv/root"}
-	cfg, opt, err := buildRun(base, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cfg.Args[0] != "/bin/sh" || opt.Filesystem.Root != "/srv/root" {
-		t.Errorf("with --rootfs and no COMMAND: args %v root %q", cfg.Args, opt.Filesystem.Root)
-	}
-	if len(cfg.Capabilities) != len(DefaultCapabilities) {
-		t.Errorf("--rootfs keeps Docker's default set: %v", cfg.Capabilities)
-	}
-	f := base
-	f.args = []string{"sh"}
-	f.volumes = []string{"/a:/b:ro", "/c:/d"}
-	f.tmpfs = []string{"/tmp:size=64M"}
-	f.capDrop = []string{"ALL"}
-	f.capAdd = []string{"net_admin"}
-	_, opt, err = buildRun(f, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	v := opt.Filesystem.Volumes
-	if len(v) != 2 || !v[0].ReadOnly || v[1].ReadOnly || v[1].Target != "/d" || opt.Filesystem.Tmpfs[0].Options != "size=64M" {
-		t.Errorf("filesystem %+v", opt.Filesystem)
-	}
-	cfg, _, _ = buildRun(f, nil)
-	if len(cfg.Capabilities) != 1 || cfg.Capabilities[0] != 12 {
-		t.Errorf("--cap-drop ALL --cap-add NET_ADMIN: %v", cfg.Capabilities)
-	}
-	plain, _, _ := buildRun(runFlags{ns: "pid,mnt,uts", cgroupParent: "pbox", args: []string{"sh"}}, nil)
-	if plain.Capabilities != nil || plain.NoNewPrivileges {
-		t.Error("without --rootfs or capability flags nothing changes")
-	}
-	priv := base
-	priv.privileged = true
-	cfg, _, _ = buildRun(priv, nil)
-	if len(cfg.Capabilities) != 41 {
-		t.Errorf("--privileged keeps all: %d", len(cfg.Capabilities))
-	}
-	for _, bad := range []runFlags{
-		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a"}},
-		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a:b"}},
-		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, volumes: []string{"/a:/b:xx"}},
-		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, tmpfs: []string{"tmp"}},
-		{ns: "pid,mnt,uts", cgroupParent: "p", args: []string{"sh"}, capAdd: []string{"CAP_BOGUS"}},
-		{ns: "uts", cgroupParent: "p", args: []string{"sh"}, rootfs: "/x"},
-	} {
-		if _, _, err := buildRun(bad, nil); err == nil {
-			t.Errorf("%+v accepted", bad)
 		}
 	}
 }

@@ -1,0 +1,53 @@
+package box
+
+import (
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// The small pieces of plumbing between pbox processes and engines: the
+// start FIFO of an OCI box, the console socket, the monitor's pipe.
+
+// StartFIFO makes box id's exec.fifo and opens it for reading and
+// writing (so that opening never blocks): the init waits on it for one
+// byte, which `pbox start` (Handle.Start) writes.
+func (s Store) StartFIFO(id string) (*os.File, error) {
+	path := s.Path(id, "exec.fifo")
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		return nil, fmt.Errorf("mkfifo %s: %w", path, err)
+	}
+	return os.OpenFile(path, os.O_RDWR, 0)
+}
+
+// DialUnix connects to a unix socket (an engine's --console-socket). Not
+// package net: it would make a plain go build of pbox link libc for its
+// DNS resolver.
+func DialUnix(path string) (*os.File, error) {
+	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Connect(fd, &unix.SockaddrUnix{Name: path}); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("connect %s: %w", path, err)
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// InheritedPipe returns fd as a file if it is an open pipe (the status
+// pipe pbox run -d hands its monitor), else nil.
+func InheritedPipe(fd int, name string) *os.File {
+	var st unix.Stat_t
+	if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
+}
+
+// MonitorGone says if the pbox that set up or watches the box has exited
+// (or there never was one): nothing more will be recorded.
+func (r *Record) MonitorGone() bool {
+	return r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil
+}

@@ -1,0 +1,135 @@
+package box
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestPlanRunDefaults(t *testing.T) {
+	cfg, opt, err := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sleep", "1"}}, []string{"PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ValidID(cfg.Name) != nil || !strings.HasPrefix(cfg.Name, "pbox-") || len(cfg.Name) != len("pbox-")+6 {
+		t.Errorf("generated name %q", cfg.Name)
+	}
+	if cfg.Hostname != cfg.Name {
+		t.Errorf("hostname %q should default to the name %q", cfg.Hostname, cfg.Name)
+	}
+	if len(cfg.Namespaces) != 3 || cfg.Env[0] != "PATH=/bin" || opt.CgroupParent != "pbox" {
+		t.Errorf("cfg %+v opt %+v", cfg, opt)
+	}
+	if opt.Limits.MemoryBytes != 0 || opt.Limits.CPUQuota != 0 || opt.Limits.PidsMax != 0 {
+		t.Errorf("no limit flags must mean no limits: %+v", opt.Limits)
+	}
+}
+
+func TestPlanRunLimits(t *testing.T) {
+	_, opt, err := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Memory: "64M", CPUs: "0.5", Pids: "50", Args: []string{"sh"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opt.Limits.MemoryBytes != 64<<20 || opt.Limits.CPUQuota != 50000 || opt.Limits.CPUPeriod != 100000 || opt.Limits.PidsMax != 50 {
+		t.Errorf("limits %+v", opt.Limits)
+	}
+}
+
+func TestPlanRunRejects(t *testing.T) {
+	ok := RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}
+	tests := []struct {
+		edit func(*RunRequest)
+		want string
+	}{
+		{func(f *RunRequest) { f.Args = nil }, "no COMMAND"},
+		{func(f *RunRequest) { f.Memory = "12XB" }, "--memory"},
+		{func(f *RunRequest) { f.Memory = "0" }, "--memory"},
+		{func(f *RunRequest) { f.CPUs = "-1" }, "--cpus"},
+		{func(f *RunRequest) { f.Pids = "0" }, "--pids-limit"},
+		{func(f *RunRequest) { f.Namespaces = "pid,mnt,foo" }, `unknown namespace "foo"`},
+		{func(f *RunRequest) { f.Namespaces = "pid" }, "add mnt"},
+		{func(f *RunRequest) { f.Hostname = strings.Repeat("h", 65) }, "at most 64"},
+		{func(f *RunRequest) { f.Namespaces = "pid,mnt"; f.Hostname = "lab" }, "add uts"},
+		{func(f *RunRequest) { f.Name = "../etc" }, "--name"},
+		{func(f *RunRequest) { f.Name = strings.Repeat("n", 65) }, "--name"},
+		{func(f *RunRequest) { f.CgroupParent = "../x" }, "--cgroup-parent"},
+		{func(f *RunRequest) { f.Env = []string{"NOEQUALS"} }, "KEY=VALUE"},
+	}
+	for _, tt := range tests {
+		f := ok
+		tt.edit(&f)
+		_, _, err := PlanRun(f, nil)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%+v: err %v, want it to mention %q", f, err, tt.want)
+		}
+	}
+}
+
+func TestNameRulesAreTheStateStore(t *testing.T) {
+	// --name is a box id: the same rule as ValidID (tested there).
+	for _, bad := range []string{"-a", "a/b", strings.Repeat("x", 65)} {
+		if _, _, err := PlanRun(RunRequest{Name: bad, Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"true"}}, nil); err == nil {
+			t.Errorf("--name %q accepted", bad)
+		}
+	}
+}
+
+func TestMergeEnv(t *testing.T) {
+	env, err := MergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4,5"})
+	if err != nil || strings.Join(env, " ") != "A=1 B=3 C=4,5" {
+		t.Errorf("env %v err %v", env, err)
+	}
+}
+
+func TestPlanRunFilesystemAndCapabilities(t *testing.T) {
+	base := RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Rootfs: "/srv/root"}
+	cfg, opt, err := PlanRun(base, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Args[0] != "/bin/sh" || opt.Filesystem.Root != "/srv/root" {
+		t.Errorf("with --rootfs and no COMMAND: args %v root %q", cfg.Args, opt.Filesystem.Root)
+	}
+	if len(cfg.Capabilities) != len(DefaultCapabilities) {
+		t.Errorf("--rootfs keeps Docker's default set: %v", cfg.Capabilities)
+	}
+	f := base
+	f.Args = []string{"sh"}
+	f.Volumes = []string{"/a:/b:ro", "/c:/d"}
+	f.Tmpfs = []string{"/tmp:size=64M"}
+	f.CapDrop = []string{"ALL"}
+	f.CapAdd = []string{"net_admin"}
+	_, opt, err = PlanRun(f, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := opt.Filesystem.Volumes
+	if len(v) != 2 || !v[0].ReadOnly || v[1].ReadOnly || v[1].Target != "/d" || opt.Filesystem.Tmpfs[0].Options != "size=64M" {
+		t.Errorf("filesystem %+v", opt.Filesystem)
+	}
+	cfg, _, _ = PlanRun(f, nil)
+	if len(cfg.Capabilities) != 1 || cfg.Capabilities[0] != 12 {
+		t.Errorf("--cap-drop ALL --cap-add NET_ADMIN: %v", cfg.Capabilities)
+	}
+	plain, _, _ := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}, nil)
+	if plain.Capabilities != nil || plain.NoNewPrivileges {
+		t.Error("without --rootfs or capability flags nothing changes")
+	}
+	priv := base
+	priv.Privileged = true
+	cfg, _, _ = PlanRun(priv, nil)
+	if len(cfg.Capabilities) != 41 {
+		t.Errorf("--privileged keeps all: %d", len(cfg.Capabilities))
+	}
+	for _, bad := range []RunRequest{
+		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, Volumes: []string{"/a"}},
+		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, Volumes: []string{"/a:b"}},
+		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, Volumes: []string{"/a:/b:xx"}},
+		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, Tmpfs: []string{"tmp"}},
+		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, CapAdd: []string{"CAP_BOGUS"}},
+		{Namespaces: "uts", CgroupParent: "p", Args: []string{"sh"}, Rootfs: "/x"},
+	} {
+		if _, _, err := PlanRun(bad, nil); err == nil {
+			t.Errorf("%+v accepted", bad)
+		}
+	}
+}
