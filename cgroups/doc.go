@@ -28,6 +28,13 @@
 // on a pure v2 host compiled into an eBPF device filter attached to the
 // box's cgroup (devicefilter.go).
 //
+// Files: cgroup.go (the types, the layout, path rules), create.go (Create:
+// directories, controllers, the parent lock), resources.go (limits written
+// and verified; Procs, OOMKills), teardown.go (Kill, Destroy, and
+// RemoveLeftover for pbox cleanup, which sweeps only the cgroups pbox
+// marked), live.go (a box's cgroup across processes), v1.go,
+// devicefilter.go.
+//
 // Not for: systemd-managed cgroups (pbox writes cgroupfs directly), or
 // nested delegation for unprivileged users.
 package cgroups

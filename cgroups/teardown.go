@@ -1,0 +1,139 @@
+package cgroups
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Ending a box's cgroup: killing what is left, removing its directories,
+// and sweeping what a killed pbox left.
+
+// Kill SIGKILLs every process left in the box and waits until the cgroup
+// is empty. With a PID namespace the kernel already did this when the
+// box's init exited; without one, orphans may still be running.
+func (c *Cgroup) Kill() error {
+	if c.v2dir != "" && exists(filepath.Join(c.v2dir, "cgroup.kill")) {
+		if err := os.WriteFile(filepath.Join(c.v2dir, "cgroup.kill"), []byte("1"), 0); err != nil {
+			return fmt.Errorf("kill cgroup %s: %w", c.rel, err)
+		}
+	}
+	// v1, or v2 without cgroup.kill: signal what is listed until nothing is.
+	// A fork bomb can add pids between reads, so go round until empty.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		pids, err := c.Procs()
+		if err != nil || len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("cgroup %s still holds pids %v after SIGKILL", c.rel, pids)
+		}
+		for _, pid := range pids {
+			if pid > 1 { // never kill(-1) or kill(0)
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// Destroy kills what is left in the box and removes its directories from
+// every hierarchy. The parent (--cgroup-parent) stays, shared by boxes.
+func (c *Cgroup) Destroy() error {
+	defer c.Placed()
+	killErr := c.Kill()
+	var err error
+	dirs := c.Dirs()
+	for i := len(dirs) - 1; i >= 0; i-- {
+		c.log.printf("cgroup: rmdir %s", dirs[i])
+		if e := rmdirRetry(dirs[i]); e != nil && err == nil {
+			err = e
+		}
+	}
+	c.v2dir, c.v1dirs = "", nil
+	if err != nil {
+		return err
+	}
+	return killErr
+}
+
+// rmdirRetry removes a cgroup directory. Right after the last process
+// exits the kernel may still answer EBUSY for a moment.
+func rmdirRetry(dir string) error {
+	var err error
+	for i := 0; i < 50; i++ {
+		err = unix.Rmdir(dir)
+		if err == nil || errors.Is(err, unix.ENOENT) {
+			return nil
+		}
+		if !errors.Is(err, unix.EBUSY) {
+			break
+		}
+		time.Sleep(time.Duration(i+1) * time.Millisecond)
+	}
+	return fmt.Errorf("remove cgroup %s: %w", dir, err)
+}
+
+// RemoveLeftover removes the cgroup at rel (relative to the root of each
+// hierarchy) in every hierarchy of this layout where it is empty: what a
+// SIGKILLed pbox left. It removes nothing else: pbox marks the cgroups it
+// makes and passes only those. Directories that hold processes are
+// returned as busy and left alone; one missing everywhere is not an
+// error (removed and busy are then empty).
+func RemoveLeftover(mode Mode, root, rel string) (removed, busy []string, err error) {
+	if err := ValidPath(rel); err != nil {
+		return nil, nil, err
+	}
+	rel = strings.Trim(rel, "/")
+	var tops []string
+	switch mode {
+	case V2:
+		tops = []string{root}
+	case V1, Hybrid:
+		all, herr := hierarchies(root)
+		if herr != nil {
+			return nil, nil, herr
+		}
+		for _, h := range all {
+			tops = append(tops, filepath.Join(root, h))
+		}
+		if mode == Hybrid {
+			tops = append(tops, filepath.Join(root, "unified"))
+		}
+	default:
+		return nil, nil, fmt.Errorf("%w at %s", ErrUnavailable, root)
+	}
+	// A box being created holds a shared lock on its parent from mkdir to
+	// clone, while its cgroup is empty: wait for it, and keep new ones out.
+	parent := filepath.Join(trackerTop(mode, root), filepath.Dir(rel))
+	if fd, lerr := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); lerr == nil {
+		defer unix.Close(fd)
+		if lerr := unix.Flock(fd, unix.LOCK_EX); lerr != nil {
+			return nil, nil, fmt.Errorf("lock %s: %w", parent, lerr)
+		}
+	}
+	for _, top := range tops {
+		dir := filepath.Join(top, rel)
+		if !exists(dir) {
+			continue
+		}
+		procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+		if len(bytes.TrimSpace(procs)) > 0 {
+			busy = append(busy, dir)
+			continue
+		}
+		if rerr := rmdirRetry(dir); rerr != nil {
+			err = rerr
+			continue
+		}
+		removed = append(removed, dir)
+	}
+	return removed, busy, err
+}
