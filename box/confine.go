@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/pbox-dev/pbox/rootfs"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"golang.org/x/sys/unix"
 )
 
@@ -14,7 +14,7 @@ import (
 // steps before it need). All of them are per thread and inherited by a
 // child forked from it, which is how COMMAND — and every process pbox
 // exec starts — gets them.
-func confine(cfg *Config, log rootfs.Logf) *SetupError {
+func confine(cfg *Config, log logf.Logf) *SetupError {
 	if !cfg.NoNewKeyring {
 		log("keyctl JOIN_SESSION_KEYRING %q: a new session keyring (the caller's keys stay out)", keyringName(cfg.Name))
 		if err := joinNewSessionKeyring(cfg.Name); err != nil {

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/logf"
+
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
@@ -294,7 +296,7 @@ var kill = syscall.Kill
 
 // setup does everything that changes the box's namespaces, in order.
 // OCI createContainer hooks run just before pivot_root.
-func setup(cfg *Config, log rootfs.Logf) *SetupError {
+func setup(cfg *Config, log logf.Logf) *SetupError {
 	before, after := splitAtPivot(cfg.Mounts)
 	root := ""
 	if len(after) > 0 {
@@ -333,7 +335,7 @@ func setup(cfg *Config, log rootfs.Logf) *SetupError {
 // the bounding set: root's processes get exactly the bounding set at exec,
 // and nothing can add to it again. no_new_privs stops setuid binaries and
 // file capabilities from raising privileges.
-func restrictPrivileges(cfg *Config, log rootfs.Logf) error {
+func restrictPrivileges(cfg *Config, log logf.Logf) error {
 	if cfg.Capabilities != nil {
 		keep := map[int]bool{}
 		for _, c := range cfg.Capabilities {
@@ -437,13 +439,11 @@ func orMissing(err error) error {
 	return err
 }
 
-func initLogger(verbose bool) rootfs.Logf {
+func initLogger(verbose bool) logf.Logf {
 	if !verbose {
-		return func(string, ...any) {}
+		return logf.To(nil, "")
 	}
-	return func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, "pbox: init: "+format+"\n", args...)
-	}
+	return logf.To(os.Stderr, "pbox: init: ")
 }
 
 // splitAtPivot cuts the mount ops before the pivot_root (host paths) from
@@ -459,7 +459,7 @@ func splitAtPivot(ops []rootfs.Op) (before, after []rootfs.Op) {
 
 // processSettings applies what COMMAND inherits from the init process:
 // rlimits and the OOM score are per process, so the init takes them too.
-func processSettings(cfg *Config, log rootfs.Logf) *SetupError {
+func processSettings(cfg *Config, log logf.Logf) *SetupError {
 	for _, rl := range cfg.Rlimits {
 		log("setrlimit %d soft %d hard %d", rl.Resource, rl.Soft, rl.Hard)
 		// syscall.Setrlimit, not unix: it tells the runtime not to put
@@ -516,7 +516,7 @@ func consolePty(cfg *Config) (*os.File, *SetupError) {
 
 // waitForStart reports "created" and blocks on exec.fifo until `pbox
 // start` writes to it, then runs the startContainer hooks.
-func waitForStart(sock *os.File, cfg *Config, log rootfs.Logf) *SetupError {
+func waitForStart(sock *os.File, cfg *Config, log logf.Logf) *SetupError {
 	if err := send(sock, message{Type: msgCreated, Pid: hostPid}); err != nil {
 		return setupErr("report created", err)
 	}

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/pbox-dev/pbox/internal/logf"
+
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
@@ -122,11 +124,7 @@ type Box struct {
 // Unless opt.Detach, the caller must keep its OS thread locked until the
 // box is gone (PR_SET_PDEATHSIG).
 func Start(cfg Config, opt Options) (*Box, error) {
-	logf := func(format string, args ...any) {
-		if opt.Log != nil {
-			fmt.Fprintf(opt.Log, "pbox: "+format+"\n", args...)
-		}
-	}
+	logf := logf.To(opt.Log, "pbox: ")
 	if err := planFilesystem(&cfg, opt); err != nil {
 		return nil, err
 	}
@@ -139,7 +137,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	cg, err := cgroups.Create(cgroups.Spec{
 		Mode: opt.CgroupMode, Root: opt.CgroupRoot, Parent: opt.CgroupParent,
-		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: cgroups.Logf(logf),
+		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: logf,
 	})
 	if err != nil {
 		if !errors.Is(err, cgroups.ErrBoxExists) { // another box's: its mark stays
@@ -241,7 +239,7 @@ func planFilesystem(cfg *Config, opt Options) error {
 	return nil
 }
 
-func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf func(string, ...any)) (*Box, error) {
+func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf) (*Box, error) {
 	parent, child, err := socketPair("sync")
 	if err != nil {
 		return nil, setupErr("socketpair", err)

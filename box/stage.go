@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"syscall"
 
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
 	"golang.org/x/sys/unix"
 )
@@ -87,7 +88,7 @@ func ExecStage() int {
 	// The filter is loaded while this process is still root with its
 	// capabilities (loading one needs CAP_SYS_ADMIN or no_new_privs), and
 	// then the user is switched, as runc does without no_new_privs.
-	if serr := confine(&st.Confinement, func(string, ...any) {}); serr != nil {
+	if serr := confine(&st.Confinement, logf.To(nil, "")); serr != nil {
 		return fail(sock, serr)
 	}
 	if st.User != nil {

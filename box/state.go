@@ -11,6 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/flock"
+
 	"github.com/pbox-dev/pbox/cgroups"
 	"golang.org/x/sys/unix"
 )
@@ -125,27 +127,9 @@ func (s Store) Dir(id string) string { return filepath.Join(s.Root, id) }
 func (s Store) Path(id, name string) string { return filepath.Join(s.Root, id, name) }
 
 // Lock is an exclusive flock on one box's state directory.
-type Lock struct{ fd int }
+type Lock = flock.Lock
 
-// Unlock releases the lock.
-func (l *Lock) Unlock() {
-	if l != nil && l.fd >= 0 {
-		unix.Close(l.fd)
-		l.fd = -1
-	}
-}
-
-func lockDir(dir string) (*Lock, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("lock %s: %w", dir, err)
-	}
-	return &Lock{fd: fd}, nil
-}
+func lockDir(dir string) (*Lock, error) { return flock.Dir(dir, flock.Exclusive) }
 
 // Claim makes the box's directory, locked: the mkdir is what makes an id
 // unique, so of two pbox processes racing on one id exactly one wins.
@@ -322,15 +306,7 @@ func (s Store) Status(r *Record) string {
 
 // tryLock takes the lock only if nobody holds it.
 func tryLock(dir string) (*Lock, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	if err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB); err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	return &Lock{fd: fd}, nil
+	return flock.Dir(dir, flock.Exclusive|flock.NoWait)
 }
 
 // OCI is the runtime-spec state of the box now.

@@ -6,6 +6,9 @@ import (
 	"os"
 	"strings"
 
+	"github.com/pbox-dev/pbox/internal/flock"
+	"github.com/pbox-dev/pbox/internal/logf"
+
 	cgroupsv3 "github.com/containerd/cgroups/v3"
 	"golang.org/x/sys/unix"
 )
@@ -48,14 +51,9 @@ func DetectMode() Mode {
 	return Unavailable
 }
 
-// Logf receives one line per step; nil means quiet.
-type Logf func(format string, args ...any)
-
-func (l Logf) printf(format string, args ...any) {
-	if l != nil {
-		l(format, args...)
-	}
-}
+// Logf receives one line per step; nil means quiet (pbox's one logger
+// type, internal/logf).
+type Logf = logf.Logf
 
 // Spec says where a box's cgroup goes.
 type Spec struct {
@@ -69,14 +67,14 @@ type Spec struct {
 
 // Cgroup is one box's cgroup, in one or several hierarchies.
 type Cgroup struct {
-	mode   Mode
-	root   string
-	rel    string   // "/<parent>/<name>", the same in every hierarchy
-	v2dir  string   // the box's directory in a cgroup2 tree, if any
-	v1dirs []string // the v1 hierarchies joined, one directory each
-	lockFD int      // shared flock on the parent until Placed; -1 if none
-	limits Limits
-	log    Logf
+	mode       Mode
+	root       string
+	rel        string      // "/<parent>/<name>", the same in every hierarchy
+	v2dir      string      // the box's directory in a cgroup2 tree, if any
+	v1dirs     []string    // the v1 hierarchies joined, one directory each
+	parentLock *flock.Lock // shared, on the parent, until Placed
+	limits     Limits
+	log        Logf
 }
 
 // ValidPath checks a cgroup path given by a user (--cgroup-parent): no

@@ -354,7 +354,7 @@ func TestSwapReservationCpusetFiles(t *testing.T) {
 	must(t, os.MkdirAll(filepath.Join(root, "pbox", "b"), 0o755))
 	write(t, filepath.Join(root, "pbox", "b", "memory.swap.max"), "max") // the kernel's file
 	lim := Limits{MemoryBytes: 64 << 20, SwapBytes: 96 << 20, MemoryReservation: 32 << 20, CpusetCpus: "0", CpusetMems: "0"}
-	c := &Cgroup{mode: V2, root: root, rel: "/pbox/b", v2dir: filepath.Join(root, "pbox", "b"), limits: lim, lockFD: -1}
+	c := &Cgroup{mode: V2, root: root, rel: "/pbox/b", v2dir: filepath.Join(root, "pbox", "b"), limits: lim}
 	if err := c.applyLimits(); err != nil {
 		t.Fatal(err)
 	}
@@ -376,7 +376,7 @@ func TestSwapReservationCpusetFiles(t *testing.T) {
 		must(t, os.MkdirAll(filepath.Join(v1, h, "pbox", "b"), 0o755))
 	}
 	write(t, filepath.Join(v1, "memory", "pbox", "b", "memory.memsw.limit_in_bytes"), "9223372036854771712")
-	c = &Cgroup{mode: V1, root: v1, rel: "/pbox/b", limits: lim, lockFD: -1}
+	c = &Cgroup{mode: V1, root: v1, rel: "/pbox/b", limits: lim}
 	if err := c.applyLimits(); err != nil {
 		t.Fatal(err)
 	}

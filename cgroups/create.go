@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/pbox-dev/pbox/internal/flock"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -27,7 +29,6 @@ func Create(s Spec) (*Cgroup, error) {
 		}
 	}
 	c := &Cgroup{
-		lockFD: -1,
 		mode:   s.Mode,
 		root:   s.Root,
 		rel:    "/" + filepath.Join(strings.Trim(s.Parent, "/"), s.Name),
@@ -101,7 +102,7 @@ func (c *Cgroup) checkFree(dir string) error {
 	if len(bytes.TrimSpace(procs)) > 0 {
 		return fmt.Errorf("%w: %s holds processes: pick another --name, or stop that box", ErrBoxExists, dir)
 	}
-	c.log.printf("cgroup: rmdir %s (empty, left by an earlier box)", dir)
+	c.log.Printf("cgroup: rmdir %s (empty, left by an earlier box)", dir)
 	if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
 		return fmt.Errorf("remove stale cgroup %s: %w", dir, err)
 	}
@@ -236,25 +237,19 @@ func trackerTop(mode Mode, root string) string {
 // mkdir and the clone, and RemoveLeftover (exclusive) must not take it for a
 // leftover.
 func (c *Cgroup) lockParent(dir string) error {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	l, err := flock.Dir(dir, flock.Shared)
 	if err != nil {
-		return fmt.Errorf("open %s: %w", dir, err)
-	}
-	if err := unix.Flock(fd, unix.LOCK_SH); err != nil {
-		unix.Close(fd)
 		return fmt.Errorf("lock %s: %w", dir, err)
 	}
-	c.lockFD = fd
+	c.parentLock = l
 	return nil
 }
 
 // Placed says the box's first process is in its cgroup, which is no
 // longer empty: pbox cleanup may run again.
 func (c *Cgroup) Placed() {
-	if c.lockFD >= 0 {
-		unix.Close(c.lockFD)
-		c.lockFD = -1
-	}
+	c.parentLock.Unlock()
+	c.parentLock = nil
 }
 
 // mkdirAll creates root/rel one level at a time, logging each new level.
@@ -283,6 +278,6 @@ func (c *Cgroup) mkdir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("mkdir %s: %w", dir, explain(err))
 	}
-	c.log.printf("cgroup: mkdir %s", dir)
+	c.log.Printf("cgroup: mkdir %s", dir)
 	return nil
 }

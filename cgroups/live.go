@@ -30,7 +30,7 @@ func (c *Cgroup) Save() Saved {
 
 // Reopen returns the cgroup Save described. It touches nothing.
 func Reopen(s Saved, log Logf) *Cgroup {
-	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, lockFD: -1, log: log}
+	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, log: log}
 }
 
 // applyDevices sets the device access list: on v2 as an eBPF program
@@ -41,7 +41,7 @@ func (c *Cgroup) applyDevices() error {
 		return nil
 	}
 	if c.mode == V2 {
-		c.log.printf("cgroup: attach a device filter (eBPF, %d rules) to %s", len(c.limits.Devices), c.v2dir)
+		c.log.Printf("cgroup: attach a device filter (eBPF, %d rules) to %s", len(c.limits.Devices), c.v2dir)
 		return attachDeviceFilter(c.v2dir, c.limits.Devices)
 	}
 	dir := filepath.Join(c.root, "devices", c.rel)

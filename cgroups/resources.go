@@ -27,7 +27,7 @@ func (c *Cgroup) applyLimits() error {
 }
 
 func (c *Cgroup) write(file, value string) error {
-	c.log.printf("cgroup: write %q to %s", value, file)
+	c.log.Printf("cgroup: write %q to %s", value, file)
 	if err := writeFile(file, value); err != nil {
 		return fmt.Errorf("write %q to %s: %w", value, file, explain(err))
 	}

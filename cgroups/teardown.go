@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/flock"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -52,7 +54,7 @@ func (c *Cgroup) Destroy() error {
 	var err error
 	dirs := c.Dirs()
 	for i := len(dirs) - 1; i >= 0; i-- {
-		c.log.printf("cgroup: rmdir %s", dirs[i])
+		c.log.Printf("cgroup: rmdir %s", dirs[i])
 		if e := rmdirRetry(dirs[i]); e != nil && err == nil {
 			err = e
 		}
@@ -113,11 +115,12 @@ func RemoveLeftover(mode Mode, root, rel string) (removed, busy []string, err er
 	// A box being created holds a shared lock on its parent from mkdir to
 	// clone, while its cgroup is empty: wait for it, and keep new ones out.
 	parent := filepath.Join(trackerTop(mode, root), filepath.Dir(rel))
-	if fd, lerr := unix.Open(parent, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); lerr == nil {
-		defer unix.Close(fd)
-		if lerr := unix.Flock(fd, unix.LOCK_EX); lerr != nil {
-			return nil, nil, fmt.Errorf("lock %s: %w", parent, lerr)
-		}
+	lock, lerr := flock.Dir(parent, flock.Exclusive)
+	switch {
+	case lerr == nil:
+		defer lock.Unlock()
+	case !errors.Is(lerr, os.ErrNotExist):
+		return nil, nil, lerr
 	}
 	for _, top := range tops {
 		dir := filepath.Join(top, rel)

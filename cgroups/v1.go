@@ -109,7 +109,7 @@ func (c *Cgroup) JoinThread() (leave func() error, err error) {
 		return first
 	}
 	for _, d := range c.v1dirs {
-		c.log.printf("cgroup: write thread %s to %s/tasks", tid, d)
+		c.log.Printf("cgroup: write thread %s to %s/tasks", tid, d)
 		if err := writeFile(filepath.Join(d, "tasks"), tid); err != nil {
 			leave()
 			return nil, fmt.Errorf("join %s: %w", d, explain(err))

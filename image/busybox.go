@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/pbox-dev/pbox/internal/logf"
 )
 
 // ErrNoStaticBusybox is returned when the host has no static busybox.
@@ -67,7 +69,7 @@ var BusyboxFiles = map[string]string{
 // with a working root filesystem: busybox as /bin/busybox with a link per
 // applet, /etc/passwd, group, hosts, and empty /proc /dev /sys /tmp /root.
 // It reports what it did through logf. On error it removes what it made.
-func Busybox(dir string, logf func(string, ...any)) error {
+func Busybox(dir string, logf logf.Logf) error {
 	bb, err := FindStaticBusybox()
 	if err != nil {
 		return err
@@ -75,7 +77,7 @@ func Busybox(dir string, logf func(string, ...any)) error {
 	return fillEmptyDir(dir, func() error { return busybox(bb, dir, logf) })
 }
 
-func busybox(bb, dir string, logf func(string, ...any)) error {
+func busybox(bb, dir string, logf logf.Logf) error {
 	for _, d := range []string{"bin", "etc", "proc", "dev", "sys", "tmp", "root", "usr/bin", "sbin", "usr/sbin", "var", "run"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return err

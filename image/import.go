@@ -18,6 +18,7 @@ import (
 	"time"
 
 	v1 "github.com/opencontainers/image-spec/specs-go/v1"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"golang.org/x/sys/unix"
 )
 
@@ -32,7 +33,7 @@ type archiveEntry struct{ offset, size int64 }
 // DefaultMaxSize.
 type ImportOptions struct {
 	// Logf reports each layer; nil is quiet.
-	Logf func(string, ...any)
+	Logf logf.Logf
 	// Progress, if not nil, gets a line redrawn in place ("\r") as bytes
 	// are written: for a terminal.
 	Progress io.Writer
@@ -64,7 +65,7 @@ var ErrTooBig = errors.New("the image is too big")
 // removes what it made.
 func Import(ctx context.Context, tarball, dir string, opt ImportOptions) error {
 	if opt.Logf == nil {
-		opt.Logf = func(string, ...any) {}
+		opt.Logf = logf.To(nil, "")
 	}
 	if opt.MaxSize <= 0 {
 		opt.MaxSize = DefaultMaxSize

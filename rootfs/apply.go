@@ -42,7 +42,7 @@ func Apply(ops []Op, root string, log Logf) error {
 	}
 	defer a.close()
 	for _, o := range ops {
-		log.printf("mount: %s", o)
+		log.Printf("mount: %s", o)
 		if err := a.apply(o); err != nil {
 			return fmt.Errorf("%s: %w", o, err)
 		}

@@ -2,17 +2,13 @@ package rootfs
 
 import (
 	"github.com/pbox-dev/pbox/internal/bitnames"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"golang.org/x/sys/unix"
 )
 
-// Logf receives one line per step; nil means quiet.
-type Logf func(format string, args ...any)
-
-func (l Logf) printf(format string, args ...any) {
-	if l != nil {
-		l(format, args...)
-	}
-}
+// Logf receives one line per step; nil means quiet (pbox's one logger
+// type, internal/logf).
+type Logf = logf.Logf
 
 // ProcFlags are the flags every container runtime uses for /proc.
 const ProcFlags = unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
