@@ -2,8 +2,13 @@
 // run; Start, which returns once the box is up, for run -d's monitor and
 // for pbox create), the init that runs as PID 1 inside the box (Init), the
 // protocol between them (sync.go), the exit-status rules (status.go), the
-// on-disk state of boxes that outlive one pbox process (state.go), exec
-// into a running box (exec.go) and OCI hooks (hooks.go).
+// on-disk state of boxes that outlive one pbox process (state.go), and
+// every later change to a box as one state machine (lifecycle.go: Handle
+// and its transition table — start, signal, stop, pause, resume, update,
+// stats, processes, exec, destroy with the poststop hooks), exec into a
+// running box (exec.go) and OCI hooks (hooks.go). What pbox run's flags
+// mean is decided here too (plan.go: RunRequest, PlanRun), and which
+// cgroups a state root made (marks.go, for pbox cleanup).
 //
 // The init is pbox itself, re-executed from /proc/self/exe with argv[0]
 // "pbox-init", so `ps` inside the box shows what PID 1 is. It is cloned

@@ -183,6 +183,7 @@ func signalInit(rec *Record, sig unix.Signal) error {
 // Stop is docker stop: SIGTERM to the init (thawing a paused box first),
 // then SIGKILL to everything after grace; killed is called before that
 // SIGKILL. It returns once the box's monitor, if any, recorded the exit.
+// A locked handle is let go once SIGTERM is sent.
 func (h *Handle) Stop(grace time.Duration, killed func()) error {
 	if err := h.Allows(OpStop); err != nil {
 		return err
@@ -195,6 +196,9 @@ func (h *Handle) Stop(grace time.Duration, killed func()) error {
 		cg.Freeze(false)
 	}
 	signalInit(h.Record, unix.SIGTERM)
+	// The rest is waiting, and the monitor needs the lock to record the
+	// exit: the transition itself is done.
+	h.Close()
 	deadline := time.Now().Add(grace)
 	for h.Record.Alive() && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)

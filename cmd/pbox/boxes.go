@@ -237,10 +237,11 @@ func boxExists(id string) bool {
 }
 
 func killOne(c *cli.Context, id string, sig unix.Signal) error {
-	h, err := lookBoxID(c, id)
+	h, err := lockBoxID(c, id)
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	if err := h.Signal(sig, c.Bool("all")); err != nil {
 		return fail(statusFailed, "kill: %v", err)
 	}
@@ -275,10 +276,11 @@ func newStopCommand() *cli.Command {
 }
 
 func stopOne(c *cli.Context, id string) error {
-	h, err := lookBoxID(c, id)
+	h, err := lockBoxID(c, id)
 	if err != nil {
 		return err
 	}
+	defer h.Close()
 	grace := time.Duration(c.Int("time")) * time.Second
 	err = h.Stop(grace, func() {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: stop: box %s did not stop within %ds: SIGKILL\n", id, c.Int("time"))

@@ -64,16 +64,14 @@ func execAction(c *cli.Context) error {
 	if os.Geteuid() != 0 {
 		return fail(statusSetup, "exec: joining a box needs root: run it with sudo")
 	}
-	st := store()
-	rec, err := st.Read(id)
+	h, err := store().Look(id)
 	if err != nil {
 		return fail(statusSetup, "exec: %v", err)
 	}
-	switch s := st.Status(rec); s {
-	case box.StatusRunning, box.StatusCreated:
-	default:
-		return fail(statusSetup, "exec: box %s is %s, not running: see 'pbox ps -a'", id, s)
+	if err := h.Allows(box.OpExec); err != nil {
+		return fail(statusSetup, "exec: %v", err)
 	}
+	rec := h.Record
 
 	var p box.Process
 	if file := c.String("process"); file != "" {
