@@ -63,7 +63,7 @@ func runBoxWith(t *testing.T, args []string, lim cgroups.Limits, fs rootfs.Spec,
 		name = name[:60]
 	}
 	kinds, _ := namespaces.Parse("pid,mnt,uts")
-	cfg := box.Config{Name: name, Hostname: "boxhost", Namespaces: kinds, Args: args, Env: os.Environ()}
+	cfg := box.Config{Name: name, Hostname: "boxhost", Namespaces: kinds, Process: box.Process{Args: args, Env: os.Environ()}}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -158,7 +158,7 @@ func TestSetupErrorsCrossThePipe(t *testing.T) {
 		{[]string{"true"}, "/no/such/dir", 125, "workdir"},
 	}
 	for _, tt := range tests {
-		r := runBox(t, tt.args, cgroups.Limits{}, func(c *box.Config) { c.Workdir = tt.workdir })
+		r := runBox(t, tt.args, cgroups.Limits{}, func(c *box.Config) { c.Cwd = tt.workdir })
 		var se *box.SetupError
 		if !errors.As(r.err, &se) || se.Code != tt.code || se.Step != tt.step {
 			t.Errorf("%q workdir %q: err %#v, want step %q code %d", tt.args, tt.workdir, r.err, tt.step, tt.code)
@@ -170,7 +170,7 @@ func TestEnvAndWorkdir(t *testing.T) {
 	dir := t.TempDir()
 	r := runBox(t, []string{"sh", "-c", "echo $PBOX_T; pwd"}, cgroups.Limits{}, func(c *box.Config) {
 		c.Env = append(c.Env, "PBOX_T=hello")
-		c.Workdir = dir
+		c.Cwd = dir
 	})
 	if r.out != "hello\n"+dir+"\n" {
 		t.Errorf("output %q", r.out)

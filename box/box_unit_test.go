@@ -165,7 +165,7 @@ func TestSyncUnexpectedMessage(t *testing.T) {
 
 func TestSyncRoundTrip(t *testing.T) {
 	var buf bytes.Buffer
-	cfg := &Config{Name: "b", Args: []string{"sh"}, Env: []string{"A=1"}}
+	cfg := &Config{Name: "b", Process: Process{Args: []string{"sh"}, Env: []string{"A=1"}}}
 	send(&buf, message{Type: msgConfig, Config: cfg})
 	send(&buf, message{Type: msgGo})
 	d := json.NewDecoder(&buf)

@@ -12,6 +12,9 @@ const InitArg0 = "pbox-init"
 
 // Config is everything the init needs; it crosses to the init as JSON.
 type Config struct {
+	// Process is COMMAND: the one process type of pbox-init's COMMAND and
+	// of every process pbox exec starts (its fields are Config's in JSON).
+	Process
 	Name     string `json:"name"`
 	Hostname string `json:"hostname"`
 	// HostnameInJoinedUTS sets Hostname in a UTS namespace the box joined
@@ -19,17 +22,10 @@ type Config struct {
 	HostnameInJoinedUTS bool              `json:"hostname_in_joined_uts,omitempty"`
 	Namespaces          []namespaces.Kind `json:"namespaces"`
 	NoInit              bool              `json:"no_init,omitempty"`
-	Args                []string          `json:"args"`
-	Env                 []string          `json:"env"`
-	Workdir             string            `json:"workdir,omitempty"`
 	Verbose             bool              `json:"verbose,omitempty"`
 	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
 	// replayed by the init in the box's mount namespace.
 	Mounts []rootfs.Op `json:"mounts,omitempty"`
-	// Capabilities is COMMAND's bounding set (numbers); nil keeps all,
-	// empty drops all (so no omitempty: [] and null differ).
-	Capabilities    []int `json:"capabilities"`
-	NoNewPrivileges bool  `json:"no_new_privileges,omitempty"`
 	// NoNewKeyring keeps the caller's session keyring (pbox create
 	// --no-new-keyring, as runc); otherwise COMMAND gets a new, empty one.
 	NoNewKeyring bool `json:"no_new_keyring,omitempty"`
@@ -37,16 +33,10 @@ type Config struct {
 	// (--security-opt seccomp=unconfined, --privileged).
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 
-	// What the OCI runtime command line adds (pbox create/exec).
-	User        *User    `json:"user,omitempty"`
-	Ambient     []int    `json:"ambient,omitempty"` // ambient capabilities
-	Rlimits     []Rlimit `json:"rlimits,omitempty"`
-	OOMScoreAdj *int     `json:"oom_score_adj,omitempty"`
-	Umask       *uint32  `json:"umask,omitempty"`
-	// Terminal gives COMMAND a new pty; its master goes to the console
-	// socket (SCM_RIGHTS), at fd ConsoleFD in the init.
-	Terminal  bool `json:"terminal,omitempty"`
-	ConsoleFD int  `json:"console_fd,omitempty"`
+	// What the OCI runtime command line adds (pbox create).
+	// ConsoleFD is the console socket (SCM_RIGHTS) in the init, where
+	// the master of COMMAND's pty goes (Process.Terminal).
+	ConsoleFD int `json:"console_fd,omitempty"`
 	// PreservedFDs are the init's fds that COMMAND gets as 3, 4, ...
 	PreservedFDs []int `json:"preserved_fds,omitempty"`
 	// StartFD is exec.fifo, when COMMAND must wait for `pbox start`.
@@ -57,6 +47,25 @@ type Config struct {
 	CreateContainer []Hook    `json:"create_container,omitempty"`
 	StartContainer  []Hook    `json:"start_container,omitempty"`
 	HookState       *OCIState `json:"hook_state,omitempty"`
+}
+
+// Process is a process pbox starts in a box, COMMAND or one of pbox exec:
+// what it runs, as whom, where, and what it inherits.
+type Process struct {
+	Args []string `json:"args"`
+	Env  []string `json:"env"`
+	Cwd  string   `json:"workdir,omitempty"` // inside the box; "" = / (exec: the box's)
+	User *User    `json:"user,omitempty"`    // nil = root
+	// Capabilities is the bounding set (numbers); nil keeps all (exec: the
+	// box's), empty drops all (so no omitempty: [] and null differ).
+	Capabilities    []int    `json:"capabilities"`
+	Ambient         []int    `json:"ambient,omitempty"` // ambient capabilities
+	NoNewPrivileges bool     `json:"no_new_privileges,omitempty"`
+	Rlimits         []Rlimit `json:"rlimits,omitempty"`
+	OOMScoreAdj     *int     `json:"oom_score_adj,omitempty"`
+	Umask           *uint32  `json:"umask,omitempty"`
+	// Terminal gives the process a new pty of the box's.
+	Terminal bool `json:"terminal,omitempty"`
 }
 
 // User is who COMMAND runs as (the init itself stays root).

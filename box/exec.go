@@ -9,23 +9,10 @@ import (
 	"syscall"
 
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
 	"golang.org/x/sys/unix"
 )
-
-// Process is a program to start inside a running box (pbox exec).
-type Process struct {
-	Args            []string
-	Env             []string
-	Cwd             string // inside the box; "" = /
-	User            *User  // nil = root
-	Capabilities    []int  // bounding set; nil = the box's
-	Ambient         []int
-	NoNewPrivileges bool
-	Rlimits         []Rlimit
-	OOMScoreAdj     *int
-	Terminal        bool // a new pty in the box; see ExecIO.Console
-}
 
 // ExecIO is where an exec'd process's stdio goes.
 type ExecIO struct {
@@ -81,17 +68,10 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		}
 	}
 	// Per-process settings first, on pbox itself (the child inherits
-	// them): after the mount namespace, /proc/self is the box's /proc.
-	for _, rl := range p.Rlimits {
-		lim := syscall.Rlimit{Cur: rl.Soft, Max: rl.Hard}
-		if err := syscall.Setrlimit(rl.Resource, &lim); err != nil {
-			return nil, setupErr("rlimit", explainRlimit(rl, err))
-		}
-	}
-	if p.OOMScoreAdj != nil {
-		if err := os.WriteFile("/proc/self/oom_score_adj", []byte(strconv.Itoa(*p.OOMScoreAdj)), 0); err != nil {
-			return nil, setupErr("oom_score_adj", err)
-		}
+	// them), as the init does for COMMAND: before the mount namespace,
+	// /proc/self is still pbox's own.
+	if serr := processSettings(&p, logf.To(nil, "")); serr != nil {
+		return nil, serr
 	}
 	cg := cgroups.Reopen(rec.Cgroup, nil)
 	cgfd, err := cg.FD()
@@ -114,9 +94,11 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		cwd = "/"
 	}
 
+	proc := p
+	proc.Env, proc.Cwd = env, cwd
 	stage := stageConfig{
-		Args: p.Args, Env: env, Cwd: cwd, User: p.User, Ambient: p.Ambient, Terminal: p.Terminal,
-		Confinement: Config{Name: rec.ID, Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges,
+		Process: proc,
+		Confinement: Config{Name: rec.ID, Process: Process{Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges},
 			NoNewKeyring: rec.Config.NoNewKeyring, Seccomp: rec.Config.Seccomp},
 	}
 	// The stage joins the mount and cgroup namespaces itself: pbox's

@@ -95,7 +95,7 @@ func Init() int {
 	if serr == nil {
 		// COMMAND inherits the init's working directory: chdir here, where
 		// it can be checked, not in the fork.
-		serr = enterWorkdir(cfg.Workdir)
+		serr = enterWorkdir(cfg.Cwd)
 	}
 	if serr != nil {
 		return fail(sock, serr)
@@ -103,7 +103,7 @@ func Init() int {
 
 	// 4a. What COMMAND inherits from its init: rlimits, OOM score,
 	//     umask, a terminal.
-	if serr := processSettings(cfg, log); serr != nil {
+	if serr := processSettings(&cfg.Process, log); serr != nil {
 		return fail(sock, serr)
 	}
 	stdio := []uintptr{0, 1, 2}
@@ -457,9 +457,11 @@ func splitAtPivot(ops []rootfs.Op) (before, after []rootfs.Op) {
 	return ops, nil
 }
 
-// processSettings applies what COMMAND inherits from the init process:
-// rlimits and the OOM score are per process, so the init takes them too.
-func processSettings(cfg *Config, log logf.Logf) *SetupError {
+// processSettings applies what a process inherits from the one that
+// starts it — COMMAND from the init, an exec'd process from pbox exec:
+// rlimits, the OOM score and the umask are per process, so the starter
+// takes them too.
+func processSettings(cfg *Process, log logf.Logf) *SetupError {
 	for _, rl := range cfg.Rlimits {
 		log("setrlimit %d soft %d hard %d", rl.Resource, rl.Soft, rl.Hard)
 		// syscall.Setrlimit, not unix: it tells the runtime not to put

@@ -117,7 +117,7 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 	if cfg.Env, err = MergeEnv(environ, f.Env); err != nil {
 		return cfg, opt, err
 	}
-	cfg.Workdir = f.Workdir
+	cfg.Cwd = f.Workdir
 	cfg.Verbose = f.Verbose
 	if opt.Filesystem, err = planVolumes(f); err != nil {
 		return cfg, opt, err

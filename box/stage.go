@@ -31,12 +31,9 @@ const ExecStageArg0 = "pbox-exec"
 
 // stageConfig is the stage's work, sent over its socket.
 type stageConfig struct {
-	Args     []string `json:"args"`
-	Env      []string `json:"env"`
-	Cwd      string   `json:"cwd"`
-	User     *User    `json:"user,omitempty"`
-	Ambient  []int    `json:"ambient,omitempty"`
-	Terminal bool     `json:"terminal,omitempty"`
+	// Process is what to exec (its rlimits and OOM score were set on pbox
+	// exec, which the stage inherits them from).
+	Process
 	// Join are the box's mount and cgroup namespaces, where they are not
 	// pbox's own (/proc/<init>/ns/...).
 	Join map[namespaces.Kind]string `json:"join,omitempty"`

@@ -55,7 +55,7 @@ func TestWriteReadRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Unlock()
-	rec := &Record{ID: "web", Status: StatusRunning, Pid: 42, Annotations: map[string]string{"a": "b"}, Config: Config{Args: []string{"sleep", "1"}}}
+	rec := &Record{ID: "web", Status: StatusRunning, Pid: 42, Annotations: map[string]string{"a": "b"}, Config: Config{Process: Process{Args: []string{"sleep", "1"}}}}
 	if err := st.Write(rec); err != nil {
 		t.Fatal(err)
 	}

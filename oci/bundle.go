@@ -212,11 +212,7 @@ func TranslateProcess(p *specs.Process) (box.Process, error) {
 	if err := translateProcess(p, &cfg); err != nil {
 		return box.Process{}, fmt.Errorf("process.%w", err)
 	}
-	return box.Process{
-		Args: cfg.Args, Env: cfg.Env, Cwd: cfg.Workdir, User: cfg.User,
-		Capabilities: cfg.Capabilities, Ambient: cfg.Ambient, NoNewPrivileges: cfg.NoNewPrivileges,
-		Rlimits: cfg.Rlimits, OOMScoreAdj: cfg.OOMScoreAdj, Terminal: cfg.Terminal,
-	}, nil
+	return cfg.Process, nil
 }
 
 func translateProcess(p *specs.Process, cfg *box.Config) error {
@@ -241,7 +237,7 @@ func translateProcess(p *specs.Process, cfg *box.Config) error {
 			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
 		}
 	}
-	cfg.Args, cfg.Env, cfg.Workdir = p.Args, p.Env, p.Cwd
+	cfg.Args, cfg.Env, cfg.Cwd = p.Args, p.Env, p.Cwd
 	if cfg.Env == nil {
 		cfg.Env = []string{}
 	}

@@ -46,7 +46,7 @@ func TestTranslateContainerdConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	c, o := b.Config, b.Options
-	if strings.Join(c.Args, " ") != "sleep 1000" || c.Workdir != "/" || !c.NoNewPrivileges {
+	if strings.Join(c.Args, " ") != "sleep 1000" || c.Cwd != "/" || !c.NoNewPrivileges {
 		t.Errorf("process: %+v", c)
 	}
 	want := []namespaces.Kind{namespaces.PID, namespaces.IPC, namespaces.UTS, namespaces.Mount, namespaces.Net}

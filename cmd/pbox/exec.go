@@ -98,7 +98,7 @@ func execAction(c *cli.Context) error {
 		}
 		p = box.Process{Args: args, Cwd: c.String("cwd"), Terminal: c.Bool("tty"), NoNewPrivileges: rec.Config.NoNewPrivileges}
 		if p.Cwd == "" {
-			p.Cwd = rec.Config.Workdir
+			p.Cwd = rec.Config.Cwd
 		}
 		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
 			return fail(statusSetup, "exec: %v", err)
