@@ -150,7 +150,8 @@ func orNone(s string) string {
 var ErrEscape = errors.New("rootfs: path escapes the root")
 
 // Plan turns a Spec into the ordered operations that build the box's
-// filesystem, like bubblewrap's SetupOp list. It only reads the host (to
+// filesystem, like bubblewrap's SetupOp list; with a root filesystem
+// through the same planner as an OCI bundle (PlanBundle). It only reads the host (to
 // resolve targets inside the root safely); Apply does the work inside the
 // box. Errors name the flag value at fault.
 func Plan(s Spec) ([]Op, error) {
@@ -175,91 +176,79 @@ func Plan(s Spec) ([]Op, error) {
 		return ops, nil
 	}
 
+	// With a root filesystem, the flags become the mount list an OCI
+	// config would give (runc spec's defaults, then volumes and tmpfs),
+	// and PlanBundle plans it: one planner for pbox run and pbox create.
+	// What the flags named is checked here first, so that an error names
+	// the flag, not a mounts[] index.
 	if err := checkRoot(s.Root); err != nil {
 		return nil, err
 	}
-	root, err := filepath.EvalSymlinks(s.Root) // compare real paths below
+	root, err := filepath.EvalSymlinks(s.Root)
 	if err != nil {
 		return nil, fmt.Errorf("rootfs %s: %w", s.Root, err)
-	}
-	in := func(p string) (string, error) { return resolveIn(root, p) }
-	// pivot_root needs the new root to be a mount point.
-	ops = append(ops, Op{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC})
-	var dev string
-	if s.NewProc {
-		p, err := in("/proc")
-		if err != nil {
-			return nil, err
-		}
-		ops = append(ops, Op{Kind: OpMkdir, Target: p},
-			Op{Kind: OpMount, Source: "proc", Target: p, FSType: "proc", Flags: ProcFlags})
-	}
-	dev, err = in("/dev")
-	if err != nil {
-		return nil, err
-	}
-	ops = append(ops, Op{Kind: OpMkdir, Target: dev},
-		Op{Kind: OpMount, Source: "tmpfs", Target: dev, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_STRICTATIME, Data: "mode=755,size=65536k"})
-	for _, d := range devices {
-		ops = append(ops, Op{Kind: OpMknod, Target: filepath.Join(dev, d.name), Major: d.major, Minor: d.minor})
-	}
-	ops = append(ops,
-		Op{Kind: OpMkdir, Target: filepath.Join(dev, "pts")},
-		Op{Kind: OpMount, Source: "devpts", Target: filepath.Join(dev, "pts"), FSType: "devpts", Flags: unix.MS_NOSUID | unix.MS_NOEXEC, Data: "newinstance,ptmxmode=0666,mode=0620"},
-		Op{Kind: OpSymlink, Source: "pts/ptmx", Target: filepath.Join(dev, "ptmx")},
-		Op{Kind: OpMkdir, Target: filepath.Join(dev, "shm")},
-		Op{Kind: OpMount, Source: "shm", Target: filepath.Join(dev, "shm"), FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC, Data: "mode=1777,size=65536k"},
-		Op{Kind: OpSymlink, Source: "/proc/self/fd", Target: filepath.Join(dev, "fd")},
-		Op{Kind: OpSymlink, Source: "/proc/self/fd/0", Target: filepath.Join(dev, "stdin")},
-		Op{Kind: OpSymlink, Source: "/proc/self/fd/1", Target: filepath.Join(dev, "stdout")},
-		Op{Kind: OpSymlink, Source: "/proc/self/fd/2", Target: filepath.Join(dev, "stderr")},
-	)
-	for _, d := range s.Devices {
-		t, err := in(d.Path)
-		if err != nil {
-			return nil, fmt.Errorf("--device %s: %w", d.Path, err)
-		}
-		ops = append(ops, Op{Kind: OpMknod, Target: t, FSType: string(d.Type), Major: d.Major, Minor: d.Minor, Mode: d.Mode, UID: d.UID, GID: d.GID})
-	}
-	sys, err := in("/sys")
-	if err != nil {
-		return nil, err
-	}
-	ops = append(ops, Op{Kind: OpMkdir, Target: sys},
-		Op{Kind: OpMount, Source: "sysfs", Target: sys, FSType: "sysfs", Flags: unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC | unix.MS_RDONLY})
-	if len(s.Cgroup) > 0 {
-		// sysfs has /sys/fs/cgroup as an empty directory.
-		ops = append(ops, cgroupOps(filepath.Join(sys, "fs", "cgroup"), s.Cgroup, false)...)
 	}
 	for _, v := range s.Volumes {
 		if err := CheckVolumeSource(v); err != nil {
 			return nil, err
 		}
-		t, err := in(v.Target)
-		if err != nil {
+		if _, err := resolveIn(root, v.Target); err != nil {
 			return nil, fmt.Errorf("volume %s:%s: %w", v.Source, v.Target, err)
 		}
-		ops = append(ops, bindOps(v.Source, t, v.ReadOnly)...)
 	}
 	for _, tm := range s.Tmpfs {
-		t, err := in(tm.Target)
-		if err != nil {
+		if _, err := resolveIn(root, tm.Target); err != nil {
 			return nil, fmt.Errorf("tmpfs %s: %w", tm.Target, err)
 		}
-		ops = append(ops, Op{Kind: OpMkdir, Target: t},
-			Op{Kind: OpMount, Source: "tmpfs", Target: t, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: tm.Options})
 	}
-	ops = append(ops, Op{Kind: OpPivotRoot, Target: root})
-	for _, m := range MaskedPaths {
-		ops = append(ops, Op{Kind: OpMask, Target: m})
+	for _, d := range s.Devices {
+		if _, err := resolveIn(root, d.Path); err != nil {
+			return nil, fmt.Errorf("--device %s: %w", d.Path, err)
+		}
 	}
-	for _, r := range ReadOnlyPaths {
-		ops = append(ops, Op{Kind: OpReadOnly, Target: r})
-	}
-	if s.ReadOnly {
-		ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
+	ops, err = PlanBundle(s.bundle())
+	if err != nil {
+		return nil, fmt.Errorf("rootfs %s: %w", s.Root, err)
 	}
 	return ops, nil
+}
+
+// bundle is the OCI filesystem a Spec with a root asks for: the mounts of
+// `runc spec` (/proc, a tmpfs /dev with its nodes, devpts, /dev/shm, a
+// read-only /sys and the box's cgroups in it), then the volumes and tmpfs
+// mounts in order, the runtime-spec's masked and read-only paths.
+func (s Spec) bundle() BundleSpec {
+	var mounts []Mount
+	if s.NewProc {
+		mounts = append(mounts, Mount{Source: "proc", Target: "/proc", Type: "proc", Options: []string{"nosuid", "noexec", "nodev"}})
+	}
+	mounts = append(mounts,
+		Mount{Source: "tmpfs", Target: "/dev", Type: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		Mount{Source: "devpts", Target: "/dev/pts", Type: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
+		Mount{Source: "shm", Target: "/dev/shm", Type: "tmpfs", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		Mount{Source: "sysfs", Target: "/sys", Type: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+	)
+	if len(s.Cgroup) > 0 {
+		mounts = append(mounts, Mount{Source: "cgroup", Target: "/sys/fs/cgroup", Type: "cgroup", Options: []string{"ro"}})
+	}
+	for _, v := range s.Volumes {
+		opts := []string{"rbind"}
+		if v.ReadOnly {
+			opts = append(opts, "ro")
+		}
+		mounts = append(mounts, Mount{Source: v.Source, Target: v.Target, Type: "bind", Options: opts})
+	}
+	for _, tm := range s.Tmpfs {
+		opts := []string{"nosuid", "nodev"}
+		if tm.Options != "" {
+			opts = append(opts, strings.Split(tm.Options, ",")...)
+		}
+		mounts = append(mounts, Mount{Source: "tmpfs", Target: tm.Target, Type: "tmpfs", Options: opts})
+	}
+	return BundleSpec{
+		Root: s.Root, ReadOnly: s.ReadOnly, Mounts: mounts, Devices: s.Devices,
+		MaskedPaths: MaskedPaths, ReadOnlyPaths: ReadOnlyPaths, Cgroup: s.Cgroup,
+	}
 }
 
 // resolveIn resolves p inside root as if root were / (securejoin, as

@@ -47,11 +47,13 @@ func TestPlanRootfsOrder(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := kinds(ops)
-	// private, bind the root onto itself, /proc, /dev and its nodes, /sys,
-	// the volume and tmpfs, pivot_root, masks, read-only paths, then /.
+	// As runc lays out an OCI bundle (the same planner): private, bind the
+	// root onto itself, /proc, /dev, /dev/pts, /dev/shm, /sys, the volume
+	// and the tmpfs, then /dev's nodes and links, pivot_root, masks,
+	// read-only paths, then /.
 	for _, want := range []string{
-		"mount mount mkdir mount mkdir mount mknod",
-		"mount mount mkdir mount pivot_root mask", // sysfs, the read-only volume (one op), tmpfs
+		"mount mount mkdir mount mkdir mount mkdir mount mkdir mount mkdir mount mount mkdir mount mknod", // ... sysfs, the read-only volume (one op), tmpfs, nodes
+		"symlink pivot_root mask",
 		"readonly remount-ro",
 	} {
 		if !strings.Contains(got, want) {
