@@ -4,12 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"syscall"
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/namespaces"
 	"golang.org/x/sys/unix"
 )
@@ -112,20 +112,10 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 			delete(join, k)
 		}
 	}
-	type result struct {
-		run *Running
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		// This thread joins the box and is thrown away afterwards: it is
-		// never unlocked, so the runtime ends it with the goroutine.
-		runtime.LockOSThread()
-		run, err := forkStage(join, cg, cgfd, stage, eio)
-		ch <- result{run, err}
-	}()
-	res := <-ch
-	return res.run, res.err
+	// This thread joins the box, and is thrown away afterwards.
+	var run *Running
+	osthread.Throwaway(func() { run, err = forkStage(join, cg, cgfd, stage, eio) })
+	return run, err
 }
 
 // forkStage runs on a locked, disposable thread: it moves the thread into
@@ -232,19 +222,14 @@ func stageError(sock *os.File) *SetupError {
 // forkJoined forks argv from a disposable thread that first joins the
 // namespaces in join (an OCI config's namespace paths).
 func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string, cg *cgroups.Cgroup) (int, error) {
-	type result struct {
-		pid int
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with the goroutine
-		leave, err := cg.JoinThread()
-		if err != nil {
-			ch <- result{0, err}
+	var pid int
+	var err error
+	osthread.Throwaway(func() {
+		leave, jerr := cg.JoinThread()
+		if jerr != nil {
+			err = jerr
 			return
 		}
-		var pid int
 		if err = namespaces.JoinThread(join); err == nil {
 			pid, err = syscall.ForkExec(path, argv, attr)
 		}
@@ -252,10 +237,8 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 		// them: the thread itself ends later (a failed create left its
 		// cgroups behind while it lived).
 		leave()
-		ch <- result{pid, err}
-	}()
-	r := <-ch
-	return r.pid, r.err
+	})
+	return pid, err
 }
 
 // openPty opens a new pty in the current mount namespace's /dev/ptmx and

@@ -7,12 +7,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
+	"github.com/pbox-dev/pbox/internal/osthread"
 	"golang.org/x/sys/unix"
 )
 
@@ -298,46 +298,26 @@ func (c *collector) hostname(pid int) {
 	c.rep.Hostname.Inside = name
 }
 
-// inNamespace runs f on a locked OS thread that has joined pid's
-// namespace of the given type, then puts the thread back into its own
-// namespace before unlocking it. If putting it back fails, the thread
-// stays locked and Go ends it with the goroutine (or parks it for good,
-// if it is the main thread): it never runs other code in the box's
-// namespace.
+// inNamespace runs f on a thread of its own that has joined pid's
+// namespace of the given type; the thread is thrown away afterwards
+// (osthread.Throwaway), so no other code ever runs in the box's namespace.
 func inNamespace(pid int, typ string, flag int, f func() (string, error)) (string, error) {
-	type result struct {
-		s   string
-		err error
-	}
-	ch := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		own, err := unix.Open("/proc/thread-self/ns/"+typ, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		defer unix.Close(own)
-		fd, err := unix.Open(procPath(pid, "ns/"+typ), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: err}
+	var s string
+	var err error
+	osthread.Throwaway(func() {
+		fd, oerr := unix.Open(procPath(pid, "ns/"+typ), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if oerr != nil {
+			err = oerr
 			return
 		}
 		defer unix.Close(fd)
-		if err := unix.Setns(fd, flag); err != nil {
-			runtime.UnlockOSThread()
-			ch <- result{err: fmt.Errorf("setns %s: %w", typ, err)}
+		if serr := unix.Setns(fd, flag); serr != nil {
+			err = fmt.Errorf("setns %s: %w", typ, serr)
 			return
 		}
-		s, err := f()
-		if unix.Setns(own, flag) == nil {
-			runtime.UnlockOSThread()
-		}
-		ch <- result{s, err}
-	}()
-	r := <-ch
-	return r.s, r.err
+		s, err = f()
+	})
+	return s, err
 }
 
 func (c *collector) cgroup(pid int) {

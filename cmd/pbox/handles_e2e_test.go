@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,8 +33,13 @@ func TestE2EDetachedPrintedNameIsTheBox(t *testing.T) {
 	if len(all) != 1 || all[name].Status != "running" || all[name].Pid <= 1 {
 		t.Fatalf("ps -a: %+v; want only %s, running", all, name)
 	}
-	if r := p("inspect", name); r.code != 0 || !strings.Contains(r.stdout, "pbox-init") {
-		t.Errorf("inspect %s: %+v", name, r)
+	// The monitor is named as what it is, in ps and in inspect's parent.
+	mon := readRecord(t, root, name).Monitor
+	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", mon)); strings.TrimSpace(string(comm)) != "pbox-monitor" {
+		t.Errorf("the monitor (pid %d) is %q in ps, want pbox-monitor", mon, comm)
+	}
+	if r := p("inspect", name); r.code != 0 || !strings.Contains(r.stdout, "pbox-init") || !strings.Contains(r.stdout, "(pbox-monitor)") {
+		t.Errorf("inspect %s: %+v; want pbox-init with pbox-monitor as its parent", name, r)
 	}
 	pid := all[name].Pid
 	if r := p("stop", "-t", "1", name); r.code != 0 {
