@@ -228,7 +228,15 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 
 	pbox(t, "rm", "-f", name)
 	for what, fd := range held {
-		w, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CLOEXEC, 0)
+		// ETXTBSY comes before EROFS while any process still runs the
+		// binary (this box's monitor on its way out, or another test's
+		// pbox): the question is what the open says once none does.
+		var w int
+		var err error
+		testutil.WaitFor(10*time.Second, func() bool {
+			w, err = syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_WRONLY|syscall.O_APPEND|syscall.O_CLOEXEC, 0)
+			return err != syscall.ETXTBSY
+		})
 		if err == nil {
 			syscall.Close(w)
 			t.Errorf("%s: its executable opened for writing once it stopped: the host's pbox binary is reachable", what)
