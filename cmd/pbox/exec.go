@@ -158,7 +158,7 @@ func execAction(c *cli.Context) error {
 		return fail(statusSetup, "exec: %v", err)
 	}
 	if pf := c.String("pid-file"); pf != "" {
-		if err := writePidFile(pf, run.Pid); err != nil {
+		if err := box.WritePidFile(pf, run.Pid); err != nil {
 			run.Signal(unix.SIGKILL)
 			run.Wait()
 			return fail(statusSetup, "exec: --pid-file: %v", err)

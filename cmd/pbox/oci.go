@@ -226,34 +226,8 @@ func createAction(c *cli.Context) error {
 		return fail(statusFailed, "create: %v", err)
 	}
 
-	st := store()
-	lock, err := st.Claim(id)
-	if err != nil {
-		return fail(statusFailed, "create: %v", err)
-	}
-	defer lock.Unlock()
-	ok := false
-	defer func() {
-		if !ok {
-			st.Remove(id)
-		}
-	}()
-
-	// The init holds exec.fifo and waits for one byte; pbox start writes it.
-	fifo, err := st.StartFIFO(id)
-	if err != nil {
-		return fail(statusFailed, "create: %v", err)
-	}
-	defer fifo.Close()
-
 	opt := ob.Options
 	opt.CgroupMode = mode
-	opt.Marks = &st
-	if spec.Linux == nil || spec.Linux.CgroupsPath == "" {
-		opt.CgroupName = st.CgroupLeaf(id) // pbox's choice: unique to this root
-	}
-	opt.Detach = true
-	opt.StartFIFO = fifo
 	opt.PreserveFDs = c.Int("preserve-fds")
 	if c.Bool("verbose") || globals.debug {
 		opt.Log = c.App.ErrWriter
@@ -267,43 +241,16 @@ func createAction(c *cli.Context) error {
 		defer f.Close()
 		opt.Console = f
 	}
-	rec := &box.Record{
-		OCIVersion: oci.Version, ID: id, Status: box.StatusCreating, Bundle: bundle,
-		Annotations: spec.Annotations, Created: time.Now().UTC(), Rootfs: ob.Rootfs,
-		Poststart: ob.Poststart, Poststop: ob.Poststop, Monitor: os.Getpid(),
-	}
-	if err := st.Write(rec); err != nil {
-		return fail(statusFailed, "create: %v", err)
-	}
-	b, err := box.Start(ob.Config, opt)
+	err = store().Create(box.CreateRequest{
+		ID: id, Config: ob.Config, Options: opt,
+		Record: box.Record{Bundle: bundle, Annotations: spec.Annotations, Rootfs: ob.Rootfs,
+			Poststart: ob.Poststart, Poststop: ob.Poststop},
+		NameCgroup: spec.Linux == nil || spec.Linux.CgroupsPath == "",
+		PidFile:    c.String("pid-file"),
+	}, warnf(c))
 	if err != nil {
-		var se *box.SetupError
-		if errors.As(err, &se) && se.HookFailed() {
-			// The runtime-spec: a failed prestart, createRuntime or
-			// createContainer hook stops the container and the lifecycle
-			// goes on at delete, whose poststop hooks run.
-			rec.Status = box.StatusStopped
-			st.RunHooks("poststop", ob.Poststop, rec, warnf(c))
-		}
 		return setupFailure("create", err)
 	}
-	b.Release()
-	// Nobody in pbox waits for an OCI box (containerd's shim does).
-	rec.Pid, rec.PidStart, rec.Status, rec.Monitor = b.Pid, b.PidStart, box.StatusCreated, 0
-	rec.Config = ob.Config
-	rec.Config.Mounts = nil // done; the record stays small
-	rec.Cgroup = b.Cgroup.Save()
-	if err := st.Write(rec); err != nil {
-		st.DestroyCgroup(rec)
-		return fail(statusFailed, "create: %v", err)
-	}
-	if p := c.String("pid-file"); p != "" {
-		if err := writePidFile(p, b.Pid); err != nil {
-			st.DestroyCgroup(rec)
-			return fail(statusFailed, "create: --pid-file: %v", err)
-		}
-	}
-	ok = true
 	return nil
 }
 
@@ -314,16 +261,6 @@ func setupFailure(cmd string, err error) error {
 		return fail(statusFailed, "%s: %s", cmd, se.Error())
 	}
 	return fail(statusFailed, "%s: %v", cmd, err)
-}
-
-// writePidFile writes pid atomically, as runc does: a reader never sees
-// an empty or partial file.
-func writePidFile(path string, pid int) error {
-	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
-	if err := os.WriteFile(tmp, []byte(strconv.Itoa(pid)), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
 }
 
 func newStartCommand() *cli.Command {
