@@ -7,9 +7,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
-	"time"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/urfave/cli/v2"
@@ -126,11 +124,7 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 	w.Close()
 	// The monitor sets the box up from here: its pid is the one that
 	// says "still creating".
-	if rec, lock, err := st.Open(id); err == nil {
-		rec.Monitor = cmd.Process.Pid
-		st.Write(rec)
-		lock.Unlock()
-	}
+	st.SetMonitor(id, cmd.Process.Pid)
 	cmd.Process.Release()
 	line, _ := bufio.NewReader(r).ReadString('\n')
 	line = strings.TrimSpace(line)
@@ -148,72 +142,4 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 	}
 	cleanup()
 	return fail(statusSetup, "run: the monitor of box %s died before the box started (see %s)", id, st.Path(id, "output.log"))
-}
-
-// recordExit writes how a detached box ended into its state and events.
-func recordExit(st box.Store, id string, res box.Result) {
-	rec, lock, err := st.Open(id)
-	if err != nil {
-		return // removed meanwhile (pbox rm -f)
-	}
-	defer lock.Unlock()
-	status := res.Status
-	rec.Exit = &box.Exit{Status: status, OOMKills: res.OOMKills, Finished: time.Now().UTC()}
-	rec.Status = box.StatusStopped
-	rec.Monitor = 0
-	st.Write(rec)
-	st.AppendEvent(id, box.Event{Type: "exit", Status: &status})
-}
-
-// oomWatch appends an "oom" event whenever the box's OOM-kill counter
-// grows. The counter is polled twice a second: cheap, and a monitor
-// that sleeps in poll(2) on eventfds would need one per cgroup version.
-type oomWatch struct {
-	st       box.Store
-	id       string
-	mu       sync.Mutex
-	reported uint64
-	done     chan struct{}
-	wg       sync.WaitGroup
-}
-
-func watchOOM(st box.Store, id string, b *box.Box) *oomWatch {
-	cg := b.Cgroup
-	w := &oomWatch{st: st, id: id, done: make(chan struct{})}
-	if cg.Limits().MemoryBytes <= 0 {
-		return w
-	}
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		t := time.NewTicker(500 * time.Millisecond)
-		defer t.Stop()
-		for {
-			select {
-			case <-w.done:
-				return
-			case <-t.C:
-				if n, err := cg.OOMKills(); err == nil {
-					w.report(n)
-				}
-			}
-		}
-	}()
-	return w
-}
-
-func (w *oomWatch) report(n uint64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if n > w.reported {
-		w.st.AppendEvent(w.id, box.Event{Type: "oom", OOMKills: n})
-		w.reported = n
-	}
-}
-
-// stop ends the watch; final is the count read before the cgroup went.
-func (w *oomWatch) stop(final uint64) {
-	close(w.done)
-	w.wg.Wait()
-	w.report(final)
 }

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/humanize"
@@ -101,72 +100,37 @@ func runAction(c *cli.Context) error {
 	}
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
-		lock, err := st.Claim(cfg.Name)
-		if errors.Is(err, box.ErrBoxExists) && removeStaleForeground(st, cfg.Name) {
-			lock, err = st.Claim(cfg.Name)
-		}
+		err := st.ClaimRun(cfg.Name, c.Bool("detach"))
 		if errors.Is(err, box.ErrBoxExists) {
 			return fail(statusSetup, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
 		}
 		if err != nil {
 			return fail(statusSetup, "run: %v", err)
 		}
-		// A first record before the lock goes: "creating", by this pbox
-		// (so a SIGKILL of it reads as stopped, not as creating forever).
-		first := &box.Record{OCIVersion: box.OCIVersion, ID: cfg.Name, Status: box.StatusCreating, Created: time.Now().UTC(),
-			Detached: c.Bool("detach"), Foreground: !c.Bool("detach"), Monitor: os.Getpid()}
-		err = st.Write(first)
-		lock.Unlock()
-		if err != nil {
-			st.Remove(cfg.Name)
-			return fail(statusSetup, "run: %v", err)
-		}
 		if c.Bool("detach") {
 			return startMonitor(c, st, cfg.Name)
 		}
 	}
-	rec := &box.Record{OCIVersion: box.OCIVersion, ID: cfg.Name, Status: box.StatusRunning, Created: time.Now().UTC(),
-		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: mon != nil, Foreground: mon == nil, Monitor: os.Getpid()}
-	rec.Config.Mounts = nil
-	var watch *oomWatch
-	res, err := box.Run(cfg, opt, func(b *box.Box) error {
-		rec.Pid, rec.PidStart, rec.Cgroup = b.Pid, b.PidStart, b.Cgroup.Save()
-		// A box whose state cannot be written is one that ps, stop and rm
-		// cannot find: Run kills it rather than let it live on unseen.
-		if err := st.Write(rec); err != nil {
-			return stateFailure("state", fmt.Errorf("record box %s: %w (is %s full or read-only?)", cfg.Name, err, st.Root))
-		}
+	res, err := st.RunRecorded(cfg, opt, mon != nil, func(*box.Box) {
 		if mon != nil {
-			if err := st.AppendEvent(rec.ID, box.Event{Type: "start", Pid: b.Pid}); err != nil {
-				return stateFailure("state", fmt.Errorf("record box %s: %w (is %s full or read-only?)", cfg.Name, err, st.Root))
-			}
-			fmt.Fprintf(mon, "ok\n")
+			fmt.Fprintf(mon, "ok\n") // pbox run -d prints the name and returns
 			mon.Close()
-			watch = watchOOM(st, rec.ID, b)
 		}
-		return nil
 	})
-	if watch != nil {
-		watch.stop(res.OOMKills)
-	}
 	if mon != nil {
 		if err != nil {
-			// Tell the pbox run -d that waits; it prints the error.
+			// Tell the pbox run -d that waits; it prints the error. (The
+			// failed box's state is already gone when it hears.)
 			code, msg := statusSetup, err.Error()
 			var se *box.SetupError
 			if errors.As(err, &se) {
 				code, msg = se.Code, se.Error()
 			}
-			// State first: once pbox run -d hears, it exits, and the
-			// failed box must already be gone.
-			st.Remove(cfg.Name)
 			fmt.Fprintf(mon, "err %d %s\n", code, msg)
 			return &exitError{code: code}
 		}
-		recordExit(st, rec.ID, res)
 		return nil
 	}
-	st.Remove(cfg.Name)
 	if res.OOMKills > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
 			cfg.Name, humanize.Bytes(opt.Limits.MemoryBytes))
@@ -182,23 +146,6 @@ func runAction(c *cli.Context) error {
 		return &exitError{code: res.Status}
 	}
 	return nil
-}
-
-// removeStaleForeground removes the state a SIGKILLed foreground pbox run
-// left under this name (its box died with it), so the name can be used
-// again at once, as the empty cgroup it also left is. It decides under
-// the box's lock, so it never removes a box another pbox is starting.
-func removeStaleForeground(st box.Store, name string) bool {
-	rec, lock, err := st.Open(name)
-	if err != nil {
-		return false
-	}
-	defer lock.Unlock()
-	if !st.Abandoned(rec) {
-		return false
-	}
-	st.DestroyCgroup(rec)
-	return st.Remove(name) == nil
 }
 
 // seccompCacheDir is where compiled default profiles are kept: inside
@@ -228,10 +175,4 @@ func refuseEmptyValues(c *cli.Context, allowed ...string) error {
 		}
 	}
 	return nil
-}
-
-// stateFailure is a failure to record a box: status 125, as the box's
-// setup errors.
-func stateFailure(step string, err error) error {
-	return &box.SetupError{Step: step, Err: err.Error(), Code: statusSetup}
 }
