@@ -14,9 +14,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/pbox-dev/pbox/internal/logf"
-
 	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"

@@ -12,9 +12,8 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/pbox-dev/pbox/internal/logf"
-
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"

@@ -11,9 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pbox-dev/pbox/internal/flock"
-
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/flock"
 	"golang.org/x/sys/unix"
 )
 

@@ -6,10 +6,9 @@ import (
 	"os"
 	"strings"
 
+	cgroupsv3 "github.com/containerd/cgroups/v3"
 	"github.com/pbox-dev/pbox/internal/flock"
 	"github.com/pbox-dev/pbox/internal/logf"
-
-	cgroupsv3 "github.com/containerd/cgroups/v3"
 	"golang.org/x/sys/unix"
 )
 

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/pbox-dev/pbox/internal/flock"
-
 	"golang.org/x/sys/unix"
 )
 

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/flock"
-
 	"golang.org/x/sys/unix"
 )
 
