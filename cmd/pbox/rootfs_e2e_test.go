@@ -213,8 +213,20 @@ func TestE2EImportStopsAGzipBomb(t *testing.T) {
 	if _, err := os.Stat(dst); !os.IsNotExist(err) {
 		t.Errorf("%s left behind: %v", dst, err)
 	}
-	if r := pbox(t, "rootfs", "import", "--max-size", "65M", img, dst); r.code != 0 {
-		t.Errorf("under the limit: %+v", r)
+	// Under the limit, with a terminal for stderr: a progress line,
+	// redrawn in place and erased at the end; stdout keeps the summary.
+	master, term := testPty(t)
+	cmd := exec.Command(pboxBin(t), "rootfs", "import", "--max-size", "65M", img, dst)
+	var stdout bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, term
+	if err := cmd.Run(); err != nil || !strings.Contains(stdout.String(), "unpacked 1 layers (64.0 MiB)") {
+		t.Fatalf("under the limit: %v %q", err, stdout.String())
+	}
+	unix.SetNonblock(int(master.Fd()), true)
+	buf := make([]byte, 4096)
+	n, _ := unix.Read(int(master.Fd()), buf)
+	if got := string(buf[:max(n, 0)]); !strings.Contains(got, "layer 1/1: ") || !strings.Contains(got, " written") {
+		t.Errorf("progress on a terminal: %q", got)
 	}
 }
 
