@@ -646,6 +646,11 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		}
 	}
 	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {
+		if *r.Pids.Limit < box.MinPidsLimit {
+			// As pbox run --pids-limit: below this the init itself (a Go
+			// runtime) cannot start its threads, which is fatal to it.
+			return fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, box.InitThreadsMax, box.MinPidsLimit)
+		}
 		lim.PidsMax = *r.Pids.Limit
 	}
 	for i, d := range r.Devices {

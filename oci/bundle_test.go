@@ -258,3 +258,14 @@ func TestMergeResourcesSwapReservationCpuset(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+func TestMergeResourcesPidsFloor(t *testing.T) {
+	var lim cgroups.Limits
+	if err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(50))}}); err != nil || lim.PidsMax != 50 {
+		t.Errorf("pids 50: %+v %v", lim, err)
+	}
+	err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(5))}})
+	if err == nil || !strings.Contains(err.Error(), "linux.resources.pids.limit 5") || lim.PidsMax != 50 {
+		t.Errorf("pids 5: %+v %v: want a refusal naming the field, nothing changed", lim, err)
+	}
+}
