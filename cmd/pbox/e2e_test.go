@@ -210,7 +210,7 @@ func TestE2EBadInputLeavesNothing(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"--bogus"}, 125, "flag provided but not defined"},
+		{[]string{"--bogus"}, 125, "unknown flag --bogus"},
 		{[]string{"--memory", "12XB", "--", "true"}, 125, "--memory"},
 		{[]string{"--memory", "0", "--", "true"}, 125, "--memory"},
 		{[]string{"--cpus", "-1", "--", "true"}, 125, "--cpus"},

@@ -2,7 +2,10 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/xrash/smetrics"
 
 	"github.com/urfave/cli/v2"
 )
@@ -53,16 +56,76 @@ func fail(code int, format string, args ...any) error {
 	return &exitError{msg: fmt.Sprintf(format, args...), code: code}
 }
 
-// usageError is urfave/cli's hook for bad flags: one line, how to get help.
+// typedArgs is the command line as typed, for messages about it.
+var typedArgs []string
+
+// usageError is urfave/cli's hook for bad flags: one line, a "did you
+// mean" when a known flag is close, and how to get help.
 func usageError(c *cli.Context, err error, isSubcommand bool) error {
+	msg := err.Error()
+	var flags []cli.Flag
+	if c.Command != nil {
+		flags = c.Command.Flags
+	}
 	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
-		return fail(statusUsage, "%v: see 'pbox --help'", err)
+		flags = c.App.Flags
+	}
+	if bad, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		// Go's flag package writes every flag with one dash: say it as
+		// it was typed (--memroy, or -fx).
+		name := bad
+		if i := strings.IndexByte(name, '='); i >= 0 {
+			name = name[:i]
+		}
+		bad = "-" + name
+		if slices.ContainsFunc(typedArgs, func(a string) bool { return a == "--"+name || strings.HasPrefix(a, "--"+name+"=") }) {
+			bad = "--" + name
+		}
+		msg = "unknown flag " + bad
+		var names []string
+		for _, f := range flags {
+			names = append(names, f.Names()...)
+		}
+		if s := closest(name, names); s != "" {
+			if len(s) > 1 {
+				s = "-" + s
+			}
+			msg += ": did you mean -" + s + "?"
+		}
+	}
+	sep := ": " // "did you mean --memory? see ...", not "...?: see"
+	if strings.HasSuffix(msg, "?") {
+		sep = " "
+	}
+	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
+		return fail(statusUsage, "%s%ssee 'pbox --help'", msg, sep)
 	}
 	name := c.Command.Name
 	if c.Command.HelpName != "" && strings.HasPrefix(c.Command.HelpName, "pbox rootfs ") {
 		name = "rootfs"
 	}
-	return fail(usageStatus(name), "%s: %v: see 'pbox %s --help'", c.Command.Name, err, c.Command.Name)
+	return fail(usageStatus(name), "%s: %s%ssee 'pbox %s --help'", c.Command.Name, msg, sep, c.Command.Name)
+}
+
+// closest is the name in names nearest to typed, if it is near enough to
+// be what was meant: Jaro-Winkler, as urfave/cli's own suggestions, for
+// swapped letters (--memroy), and the edit distance for short words,
+// where Jaro-Winkler says little (rn, sotp).
+func closest(typed string, names []string) string {
+	best, score := "", 0.0
+	for _, n := range names {
+		s := smetrics.JaroWinkler(typed, n, 0.7, 4)
+		if len(typed) > 1 && smetrics.WagnerFischer(typed, n, 1, 1, 1) <= max(1, len(typed)/3) {
+			s = max(s, 0.9)
+		}
+		if s > score {
+			best, score = n, s
+		}
+	}
+	if score < 0.8 {
+		return ""
+	}
+	return best
 }
 
 // checkArgs prints usage when a command gets too few arguments.

@@ -126,7 +126,7 @@ func TestE2EInspectBadInput(t *testing.T) {
 		{[]string{"inspect", "abc"}, 2, `"abc" is not a pid`},
 		{[]string{"inspect", "0"}, 2, `"0" is not a pid`},
 		{[]string{"inspect", "--", "-5"}, 2, `"-5" is not a pid`},
-		{[]string{"inspect", "-5"}, 2, "flag provided but not defined"},
+		{[]string{"inspect", "-5"}, 2, "unknown flag -5"},
 		{[]string{"inspect", "1", "2"}, 2, "give exactly one PID"},
 		{[]string{"inspect", "--json", "--tree", "1"}, 2, "exclude each other"},
 		{[]string{"inspect", "99999999"}, 1, "pbox: inspect: no process with pid 99999999"},

@@ -32,6 +32,7 @@ func main() {
 
 // runApp runs the command line and returns the exit status.
 func runApp(args []string, stdout, stderr io.Writer) int {
+	typedArgs = args
 	app := newApp(stdout, stderr)
 	err := app.Run(volumeShorthand(args))
 	if err == nil {
@@ -136,7 +137,15 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Before:                    setupGlobals,
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
-				return fail(statusUsage, "unknown command %q: see 'pbox --help'", c.Args().First())
+				typed := c.Args().First()
+				var names []string
+				for _, cmd := range c.App.Commands {
+					names = append(names, cmd.Names()...)
+				}
+				if s := closest(typed, names); s != "" {
+					return fail(statusUsage, "unknown command %q: did you mean %q? see 'pbox --help'", typed, s)
+				}
+				return fail(statusUsage, "unknown command %q: see 'pbox --help'", typed)
 			}
 			return cli.ShowAppHelp(c)
 		},

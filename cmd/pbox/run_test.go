@@ -16,7 +16,7 @@ func TestUsageErrors(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"pbox", "run", "--bogus", "x"}, 125, "pbox: run: flag provided but not defined: -bogus: see 'pbox run --help'"},
+		{[]string{"pbox", "run", "--bogus", "x"}, 125, "pbox: run: unknown flag --bogus: see 'pbox run --help'"},
 		{[]string{"pbox", "run"}, 125, "pbox: run: no COMMAND given"},
 		{[]string{"pbox", "run", "--memory", "12XB", "true"}, 125, "pbox: run: --memory:"},
 		{[]string{"pbox", "run", "--memory", "1", "true"}, 125, "pbox: run: --memory: cgroups: bad size \"1\": a box needs at least 6 MiB"},
@@ -29,9 +29,13 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "run", "--cgroup-parent", "/", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/\": give a path relative"},
 		{[]string{"pbox", "run", "--cgroup-parent", "/sys/fs/cgroup/x", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/sys/fs/cgroup/x\": give a path relative"},
 		{[]string{"pbox", "exec"}, 125, "pbox: exec: give a box id"},
-		{[]string{"pbox", "exec", "--bogus", "x"}, 125, "pbox: exec: flag provided but not defined"},
+		{[]string{"pbox", "exec", "--bogus", "x"}, 125, "pbox: exec: unknown flag --bogus"},
 		{[]string{"pbox", "frob"}, 2, `pbox: unknown command "frob": see 'pbox --help'`},
-		{[]string{"pbox", "--bogus"}, 2, "pbox: flag provided but not defined: -bogus: see 'pbox --help'"},
+		{[]string{"pbox", "rn"}, 2, `pbox: unknown command "rn": did you mean "run"? see 'pbox --help'`},
+		{[]string{"pbox", "run", "--memroy", "64M", "true"}, 125, "pbox: run: unknown flag --memroy: did you mean --memory? see 'pbox run --help'"},
+		{[]string{"pbox", "rm", "-fx", "a"}, 2, "pbox: rm: unknown flag -fx: did you mean -f? see 'pbox rm --help'"},
+		{[]string{"pbox", "run", "-x", "true"}, 125, "pbox: run: unknown flag -x: see 'pbox run --help'"},
+		{[]string{"pbox", "--bogus"}, 2, "pbox: unknown flag --bogus: see 'pbox --help'"},
 		{[]string{"pbox", "cleanup", "extra"}, 2, "pbox: cleanup: takes no arguments"},
 		{[]string{"pbox", "cleanup", "--cgroup-parent", "/"}, 2, "pbox: cleanup: --cgroup-parent:"},
 		{[]string{"pbox", "rootfs", "bogus"}, 2, `pbox: rootfs: unknown subcommand "bogus"`},
@@ -46,10 +50,10 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "logs", "a", "b"}, 2, "pbox: logs: takes one box id, got 2 arguments"},
 		{[]string{"pbox", "stats"}, 2, "pbox: stats: give a box id"},
 		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table or json`},
-		{[]string{"pbox", "ps", "--bogus"}, 2, "pbox: ps: flag provided but not defined"},
+		{[]string{"pbox", "ps", "--bogus"}, 2, "pbox: ps: unknown flag --bogus"},
 		{[]string{"pbox", "state"}, 1, "pbox: state: give a box id"},
 		{[]string{"pbox", "delete", "a", "b"}, 1, "pbox: delete: takes one box id"},
-		{[]string{"pbox", "create", "--bogus"}, 1, "pbox: create: flag provided but not defined"},
+		{[]string{"pbox", "create", "--bogus"}, 1, "pbox: create: unknown flag --bogus"},
 	}
 	for _, tt := range tests {
 		var out, errOut bytes.Buffer
