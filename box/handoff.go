@@ -51,3 +51,30 @@ func InheritedPipe(fd int, name string) *os.File {
 func (r *Record) MonitorGone() bool {
 	return r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil
 }
+
+// Console is the pair of sockets through which a box's init hands over
+// the master of COMMAND's new pty (cfg.Terminal): Init goes in
+// Options.Console, and Master receives what the init sends.
+type Console struct {
+	Init *os.File
+	own  *os.File
+}
+
+// NewConsole makes a Console.
+func NewConsole() (*Console, error) {
+	own, init, err := socketPair("console")
+	if err != nil {
+		return nil, err
+	}
+	return &Console{Init: init, own: own}, nil
+}
+
+// Master waits for the pty master the init sends (once COMMAND's terminal
+// exists; Run's started callback is a safe place to call it).
+func (c *Console) Master() (*os.File, error) { return recvFD(c.own) }
+
+// Close closes both ends.
+func (c *Console) Close() {
+	c.Init.Close()
+	c.own.Close()
+}

@@ -143,6 +143,12 @@ func Init() int {
 	if cfg.NoInit {
 		log("exec %s %q as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", path, cfg.Args)
 		signal.Reset()
+		// The user first: a change of credentials clears PDEATHSIG.
+		if cfg.User != nil {
+			if err := becomeUser(cfg.User, cfg.Ambient); err != nil {
+				return fail(sock, setupErr("user", err))
+			}
+		}
 		// PR_SET_PDEATHSIG is per task, and the clone set it only on the
 		// main thread. If execve runs on another thread of the Go runtime,
 		// that thread becomes the process and the setting is lost: set it

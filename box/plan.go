@@ -3,6 +3,7 @@ package box
 import (
 	"encoding/hex"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -65,6 +66,12 @@ type RunRequest struct {
 	Volumes, Tmpfs, CapAdd, CapDrop           []string
 	SecurityOpts, Devices                     []string
 	SeccompCache                              string // "" compiles every time
+	// Docker's habits: -u USER[:GROUP] (names from the box's own files),
+	// --env-file (before -e), -t (a new pty), --network none|host.
+	User     string
+	EnvFiles []string
+	TTY      bool
+	Network  string
 }
 
 // PlanRun checks every flag of a pbox run and turns them into the box's
@@ -102,11 +109,28 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 	if err != nil {
 		return cfg, opt, fmt.Errorf("--ns %q: %v", f.Namespaces, err)
 	}
+	switch f.Network {
+	case "":
+	case "none": // as docker: a network namespace with only lo
+		if !namespaces.Has(kinds, namespaces.Net) {
+			kinds = append(kinds, namespaces.Net)
+		}
+	case "host":
+		if namespaces.Has(kinds, namespaces.Net) {
+			return cfg, opt, fmt.Errorf("--network host with net in --ns: pick one (host keeps the host's network)")
+		}
+	default:
+		return cfg, opt, fmt.Errorf("--network %q: pbox has none (a network namespace with only lo) and host (the host's network); it builds no bridges yet", f.Network)
+	}
 	cfg.Namespaces = kinds
 	if f.Hostname != "" && !namespaces.Has(kinds, namespaces.UTS) {
 		return cfg, opt, fmt.Errorf("--hostname needs a new UTS namespace: add uts to --ns, or the host's hostname would change")
 	}
 	cfg.NoInit = f.NoInit
+	cfg.Terminal = f.TTY
+	if f.TTY && f.NoInit {
+		return cfg, opt, fmt.Errorf("-t with --no-init: pbox-init is what makes the terminal and hands it over: leave out one of them")
+	}
 	if opt.Limits, err = ParseLimitFlags(opt.Limits, f.Memory, f.CPUs, f.Pids); err != nil {
 		return cfg, opt, err
 	}
@@ -114,13 +138,28 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 		return cfg, opt, fmt.Errorf("--cgroup-parent: %v", err)
 	}
 	opt.CgroupParent = f.CgroupParent
-	if cfg.Env, err = MergeEnv(environ, f.Env); err != nil {
+	cfg.Env = append([]string(nil), environ...)
+	for _, file := range f.EnvFiles {
+		if cfg.Env, err = readEnvFile(file, cfg.Env, environ); err != nil {
+			return cfg, opt, err
+		}
+	}
+	if cfg.Env, err = MergeEnv(cfg.Env, f.Env, environ); err != nil {
 		return cfg, opt, err
 	}
 	cfg.Cwd = f.Workdir
 	cfg.Verbose = f.Verbose
 	if opt.Filesystem, err = planVolumes(f); err != nil {
 		return cfg, opt, err
+	}
+	if f.User != "" {
+		root := opt.Filesystem.Root
+		if root == "" {
+			root = "/" // the box sees the host's files
+		}
+		if cfg.User, err = ResolveUser(root, f.User); err != nil {
+			return cfg, opt, fmt.Errorf("--user %v", err)
+		}
 	}
 	hasFS := opt.Filesystem.Root != "" || opt.Filesystem.ReadOnly || len(opt.Filesystem.Volumes) > 0 || len(opt.Filesystem.Tmpfs) > 0
 	if hasFS && !namespaces.Has(kinds, namespaces.Mount) {
@@ -350,25 +389,75 @@ func planCapabilities(f RunRequest) ([]int, error) {
 	return caps, nil
 }
 
-// MergeEnv applies -e KEY=VALUE settings over the caller's environment.
-func MergeEnv(environ, sets []string) ([]string, error) {
-	env := append([]string(nil), environ...)
+// MergeEnv applies -e settings over base: KEY=VALUE sets it, and KEY
+// alone takes KEY from caller (pbox's own environment), or, as docker
+// does, leaves it out if the caller has none.
+func MergeEnv(base, sets, caller []string) ([]string, error) {
+	env := append([]string(nil), base...)
 	for _, kv := range sets {
 		key, _, ok := strings.Cut(kv, "=")
-		if !ok || key == "" {
-			return nil, fmt.Errorf("--env %q: use KEY=VALUE", kv)
+		if key == "" || strings.ContainsAny(key, " \t\n") {
+			return nil, fmt.Errorf("--env %q: use KEY=VALUE, or KEY to pass pbox's own", kv)
 		}
-		replaced := false
-		for i, old := range env {
-			if strings.HasPrefix(old, key+"=") {
-				env[i], replaced = kv, true
+		if !ok {
+			v, found := lookupEnv(caller, key)
+			if !found {
+				continue
 			}
+			kv = key + "=" + v
 		}
-		if !replaced {
-			env = append(env, kv)
-		}
+		env = setEnv(env, key, kv)
 	}
 	return env, nil
+}
+
+// readEnvFile reads docker's --env-file: KEY=VALUE per line, blank lines
+// and # comments skipped, KEY alone taken from the caller's environment
+// (an error if the caller has none: the file asked for it by name).
+func readEnvFile(path string, env, caller []string) ([]string, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("--env-file: %w", err)
+	}
+	for n, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, _, ok := strings.Cut(line, "=")
+		if key == "" || strings.ContainsAny(key, " \t") {
+			return nil, fmt.Errorf("--env-file %s:%d: %q: use KEY=VALUE", path, n+1, line)
+		}
+		if !ok {
+			v, found := lookupEnv(caller, key)
+			if !found {
+				return nil, fmt.Errorf("--env-file %s:%d: %s has no '=' and pbox's environment has no %s: write %s=VALUE", path, n+1, key, key, key)
+			}
+			line = key + "=" + v
+		}
+		env = setEnv(env, key, line)
+	}
+	return env, nil
+}
+
+func lookupEnv(env []string, key string) (string, bool) {
+	for _, kv := range env {
+		if k, v, _ := strings.Cut(kv, "="); k == key {
+			return v, true
+		}
+	}
+	return "", false
+}
+
+// setEnv replaces KEY's entry in env with kv, or adds it.
+func setEnv(env []string, key, kv string) []string {
+	for i, old := range env {
+		if strings.HasPrefix(old, key+"=") {
+			env[i] = kv
+			return env
+		}
+	}
+	return append(env, kv)
 }
 
 // generateName makes "pbox-<6 hex>". getrandom(2) directly: crypto/rand

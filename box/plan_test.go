@@ -1,8 +1,12 @@
 package box
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/pbox-dev/pbox/namespaces"
 )
 
 func TestPlanRunDefaults(t *testing.T) {
@@ -52,7 +56,7 @@ func TestPlanRunRejects(t *testing.T) {
 		{func(f *RunRequest) { f.Name = "../etc" }, "--name"},
 		{func(f *RunRequest) { f.Name = strings.Repeat("n", 65) }, "--name"},
 		{func(f *RunRequest) { f.CgroupParent = "../x" }, "--cgroup-parent"},
-		{func(f *RunRequest) { f.Env = []string{"NOEQUALS"} }, "KEY=VALUE"},
+		{func(f *RunRequest) { f.Env = []string{"=VALUE"} }, "KEY=VALUE"},
 	}
 	for _, tt := range tests {
 		f := ok
@@ -74,9 +78,57 @@ func TestNameRulesAreTheStateStore(t *testing.T) {
 }
 
 func TestMergeEnv(t *testing.T) {
-	env, err := MergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4,5"})
-	if err != nil || strings.Join(env, " ") != "A=1 B=3 C=4,5" {
-		t.Errorf("env %v err %v", env, err)
+	env, err := MergeEnv([]string{"A=1", "B=2"}, []string{"B=3", "C=4,5", "HOME", "UNSET"}, []string{"HOME=/root"})
+	if err != nil || strings.Join(env, " ") != "A=1 B=3 C=4,5 HOME=/root" {
+		t.Errorf("env %v err %v: -e KEY takes the caller's, and is left out if unset (docker)", env, err)
+	}
+	if _, err := MergeEnv(nil, []string{"=x"}, nil); err == nil {
+		t.Error("-e =x accepted")
+	}
+}
+
+func TestPlanRunDockerHabits(t *testing.T) {
+	dir := t.TempDir()
+	envFile := filepath.Join(dir, "env")
+	os.WriteFile(envFile, []byte("# comment\n\nA=from-file\nB=1\nHOME\n"), 0o644)
+	base := RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}
+	f := base
+	f.EnvFiles, f.Env = []string{envFile}, []string{"B=2"}
+	cfg, _, err := PlanRun(f, []string{"HOME=/home/me", "A=caller"})
+	if err != nil || strings.Join(cfg.Env, " ") != "HOME=/home/me A=from-file B=2" {
+		t.Errorf("--env-file then -e: %v %v", cfg.Env, err)
+	}
+	os.WriteFile(envFile, []byte("A=1\nNOPE\n"), 0o644)
+	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), envFile+":2: NOPE has no '='") {
+		t.Errorf("a line without = and no such variable: %v", err)
+	}
+	f = base
+	f.Network = "none"
+	if cfg, _, err := PlanRun(f, nil); err != nil || !namespaces.Has(cfg.Namespaces, namespaces.Net) {
+		t.Errorf("--network none: %v %v", cfg.Namespaces, err)
+	}
+	f.Network = "host"
+	if cfg, _, err := PlanRun(f, nil); err != nil || namespaces.Has(cfg.Namespaces, namespaces.Net) {
+		t.Errorf("--network host: %v %v", cfg.Namespaces, err)
+	}
+	f.Namespaces = "pid,mnt,uts,net"
+	if _, _, err := PlanRun(f, nil); err == nil {
+		t.Error("--network host with net in --ns accepted")
+	}
+	f = base
+	f.Network = "bridge"
+	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "none") {
+		t.Errorf("--network bridge: %v", err)
+	}
+	f = base
+	f.TTY, f.NoInit = true, true
+	if _, _, err := PlanRun(f, nil); err == nil {
+		t.Error("-t --no-init accepted")
+	}
+	f = base
+	f.User = "0:0"
+	if cfg, _, err := PlanRun(f, nil); err != nil || cfg.User == nil || cfg.User.UID != 0 {
+		t.Errorf("-u 0:0: %+v %v", cfg.User, err)
 	}
 }
 

@@ -68,9 +68,10 @@ func (s Store) SetMonitor(id string, pid int) error {
 // once COMMAND runs — the box is killed if that cannot be written, since
 // a box nothing can find must not live on — and then started is called.
 // A detached box (run by its monitor) also records the start event, its
-// OOM kills as they happen and its exit, and keeps its state; a failed
-// one's state is removed. A foreground box's state goes when it ends.
-func (s Store) RunRecorded(cfg Config, opt Options, detached bool, started func(*Box)) (Result, error) {
+// OOM kills as they happen and its exit, and keeps its state (unless
+// remove: docker's --rm); a failed one's state is removed. A foreground
+// box's state goes when it ends.
+func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box)) (Result, error) {
 	rec := &Record{OCIVersion: OCIVersion, ID: cfg.Name, Status: StatusRunning, Created: time.Now().UTC(),
 		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: detached, Foreground: !detached, Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
@@ -99,7 +100,7 @@ func (s Store) RunRecorded(cfg Config, opt Options, detached bool, started func(
 		watch.stop(res.OOMKills)
 	}
 	switch {
-	case !detached, err != nil:
+	case !detached, err != nil, remove:
 		s.Remove(cfg.Name)
 	default:
 		s.recordExit(rec.ID, res)

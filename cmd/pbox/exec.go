@@ -100,7 +100,7 @@ func execAction(c *cli.Context) error {
 		if p.Cwd == "" {
 			p.Cwd = rec.Config.Cwd
 		}
-		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env")); err != nil {
+		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env"), callerEnv()); err != nil {
 			return fail(statusSetup, "exec: %v", err)
 		}
 		if u := c.String("user"); u != "" {
@@ -250,5 +250,29 @@ func resizePty(master *os.File) {
 	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
 	if err == nil {
 		unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws)
+	}
+}
+
+// relayTerminal is attachTerminal for pbox run -t: the box's pty master
+// relayed to pbox's terminal, and kept at its size (SIGWINCH).
+func relayTerminal(master *os.File, interactive bool) func() {
+	winch := make(chan os.Signal, 1)
+	signal.Notify(winch, unix.SIGWINCH)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-winch:
+				resizePty(master)
+			case <-done:
+				return
+			}
+		}
+	}()
+	restore := attachTerminal(master, interactive)
+	return func() {
+		signal.Stop(winch)
+		close(done)
+		restore()
 	}
 }

@@ -159,6 +159,7 @@ var runValueFlags = map[string]bool{
 	"--workdir": true, "-w": true, "--rootfs": true, "--volume": true, "--tmpfs": true,
 	"--cap-add": true, "--cap-drop": true, "--preserve-fds": true,
 	"--security-opt": true, "--device": true,
+	"-m": true, "--user": true, "-u": true, "--env-file": true, "--network": true,
 }
 
 // globalValueFlags are the global flags that take a value (--root DIR).

@@ -28,7 +28,7 @@ func newRunCommand() *cli.Command {
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
 			&cli.StringSliceFlag{Name: "ns", Usage: "namespaces to create, comma-separated and/or repeated: pid, mnt, uts, ipc, net, cgroup (cgroup: the box sees its own cgroup as /; left out of the default on a kernel without cgroup namespaces) (default: " + box.DefaultNamespaces + ")"},
 			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
-			&cli.StringFlag{Name: "memory", Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
+			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
 			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
 			&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
@@ -46,9 +46,17 @@ func newRunCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined, seccomp=PROFILE.json (Docker's profile format) or no-new-privileges (repeatable); without it a box gets Docker's default seccomp profile"},
 			&cli.StringSliceFlag{Name: "device", Usage: "give the box a host device, HOST[:BOX][:PERMS] with PERMS of r, w, m (default rwm), as docker run --device (repeatable)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
+			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin attached: pbox run always passes its stdin on; with -t, your keystrokes reach the box"},
+			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give COMMAND a new terminal inside the box, connected to yours (-it for a shell)"},
+			&cli.BoolFlag{Name: "rm", Usage: "remove the box when it ends: a foreground box always is; with -d its state goes too (no ps -a entry, no logs)"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "USER[:GROUP] COMMAND runs as: numbers, or names from the box's own /etc/passwd and /etc/group"},
+			&cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from FILE (# comments; KEY alone takes pbox's own); before -e, repeatable"},
+			&cli.StringFlag{Name: "network", Usage: "none (a network namespace with only lo, as --ns ...,net) or host (the host's network: the default)"},
+			&cli.BoolFlag{Name: "init", Usage: "accepted for docker's habit: every box has pbox-init as PID 1 already (see --no-init)"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
 		},
-		Action: runAction,
+		UseShortOptionHandling: true, // -it, -dit, as docker run
+		Action:                 runAction,
 	}
 }
 
@@ -75,6 +83,7 @@ func runAction(c *cli.Context) error {
 		Privileged: c.Bool("privileged"), NoNewPrivs: c.Bool("no-new-privileges"),
 		SecurityOpts: c.StringSlice("security-opt"), Devices: c.StringSlice("device"),
 		SeccompCache: seccompCacheDir(), Args: c.Args().Slice(),
+		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
 	}, callerEnv())
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
@@ -90,6 +99,22 @@ func runAction(c *cli.Context) error {
 	}
 	if cfg.Verbose {
 		opt.Log = c.App.ErrWriter
+	}
+	var console *box.Console
+	if cfg.Terminal {
+		// The init makes COMMAND's pty inside the box and hands its master
+		// over; pbox relays it to its own terminal, as pbox exec -t does.
+		if c.Bool("detach") {
+			return fail(statusSetup, "run: -t with -d: pbox has no attach to give the terminal to later: drop -t, or run in the foreground")
+		}
+		if !isTerminal(os.Stdin) {
+			return fail(statusSetup, "run: --tty: stdin is not a terminal: leave out -t (stdin is passed on anyway), or run it from a terminal")
+		}
+		if console, err = box.NewConsole(); err != nil {
+			return fail(statusSetup, "run: --tty: %v", err)
+		}
+		defer console.Close()
+		opt.Console = console.Init
 	}
 	st := store()
 	// The cgroup's name is unique to this state root, and marked in it
@@ -111,12 +136,19 @@ func runAction(c *cli.Context) error {
 			return startMonitor(c, st, cfg.Name)
 		}
 	}
-	res, err := st.RunRecorded(cfg, opt, mon != nil, func(*box.Box) {
+	restore := func() {}
+	res, err := st.RunRecorded(cfg, opt, mon != nil, c.Bool("rm"), func(b *box.Box) {
 		if mon != nil {
 			fmt.Fprintf(mon, "ok\n") // pbox run -d prints the name and returns
 			mon.Close()
 		}
+		if console != nil {
+			if master, err := console.Master(); err == nil {
+				restore = relayTerminal(master, c.Bool("interactive"))
+			}
+		}
 	})
+	restore()
 	if mon != nil {
 		if err != nil {
 			// Tell the pbox run -d that waits; it prints the error. (The

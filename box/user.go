@@ -1,0 +1,114 @@
+package box
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// ResolveUser reads docker's -u: USER[:GROUP], each a number or a name,
+// names looked up in the box's own /etc/passwd and /etc/group under root
+// (the rootfs, or /proc/<init>/root of a running box), never the host's.
+// As docker: a user found in passwd gets its primary group and the
+// supplementary groups /etc/group lists it in; a number not in passwd
+// runs with group 0 unless GROUP says otherwise.
+func ResolveUser(root, spec string) (*User, error) {
+	us, gs, hasGroup := strings.Cut(spec, ":")
+	if us == "" || (hasGroup && gs == "") {
+		return nil, fmt.Errorf("%q: give USER[:GROUP], names or numbers", spec)
+	}
+	r, err := os.OpenRoot(root) // no symlink in the box leads out of it
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	passwd := readColonFile(r, "etc/passwd")
+	u := &User{}
+	name := ""
+	if n, err := strconv.ParseUint(us, 10, 32); err == nil {
+		u.UID = uint32(n)
+		for _, e := range passwd {
+			if len(e) >= 4 && e[2] == us {
+				name = e[0]
+				if g, err := strconv.ParseUint(e[3], 10, 32); err == nil {
+					u.GID = uint32(g)
+				}
+				break
+			}
+		}
+	} else {
+		found := false
+		for _, e := range passwd {
+			if len(e) >= 4 && e[0] == us {
+				uid, err1 := strconv.ParseUint(e[2], 10, 32)
+				gid, err2 := strconv.ParseUint(e[3], 10, 32)
+				if err1 != nil || err2 != nil {
+					return nil, fmt.Errorf("user %q: its /etc/passwd line in the box is malformed", us)
+				}
+				u.UID, u.GID, name, found = uint32(uid), uint32(gid), us, true
+				break
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("user %q: no such user in the box's /etc/passwd: give a UID, or a user the image has", us)
+		}
+	}
+	group := readColonFile(r, "etc/group")
+	if hasGroup {
+		if n, err := strconv.ParseUint(gs, 10, 32); err == nil {
+			u.GID = uint32(n)
+		} else {
+			found := false
+			for _, e := range group {
+				if len(e) >= 3 && e[0] == gs {
+					g, err := strconv.ParseUint(e[2], 10, 32)
+					if err != nil {
+						return nil, fmt.Errorf("group %q: its /etc/group line in the box is malformed", gs)
+					}
+					u.GID, found = uint32(g), true
+					break
+				}
+			}
+			if !found {
+				return nil, fmt.Errorf("group %q: no such group in the box's /etc/group: give a GID, or a group the image has", gs)
+			}
+		}
+	}
+	if name != "" {
+		for _, e := range group {
+			if len(e) < 4 {
+				continue
+			}
+			for _, m := range strings.Split(e[3], ",") {
+				if m == name {
+					if g, err := strconv.ParseUint(e[2], 10, 32); err == nil && uint32(g) != u.GID {
+						u.Groups = append(u.Groups, uint32(g))
+					}
+				}
+			}
+		}
+	}
+	return u, nil
+}
+
+// readColonFile reads a passwd-style file of the box, one []string of
+// fields per line; a missing file reads as empty.
+func readColonFile(r *os.Root, name string) [][]string {
+	f, err := r.Open(name)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	var out [][]string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		out = append(out, strings.Split(line, ":"))
+	}
+	return out
+}

@@ -1,0 +1,93 @@
+package main
+
+// End-to-end tests of docker's habits on pbox run: -it, --rm, -m, -u,
+// --env-file, -e KEY, --network, --init — each as a docker user types it.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+func TestE2ERunWithATerminal(t *testing.T) {
+	testutil.RequireRoot(t)
+	master, term := testPty(t)
+	// -t: COMMAND's stdio is a new pty of the box's, relayed to ours.
+	r := pboxFrom(t, term, nil, nil, "run", "-t", "--cgroup-parent", e2eParent, "--", "tty")
+	if r.code != 0 || !strings.HasPrefix(strings.TrimSpace(r.stdout), "/dev/pts/") {
+		t.Errorf("run -t tty: %+v", r)
+	}
+	// -it: what is typed at our terminal reaches COMMAND.
+	if _, err := master.Write([]byte("typed words\r")); err != nil {
+		t.Fatal(err)
+	}
+	r = pboxFrom(t, term, nil, nil, "run", "-it", "--cgroup-parent", e2eParent, "--", "sh", "-c", "read x; echo got: $x")
+	if r.code != 0 || !strings.Contains(r.stdout, "got: typed words") {
+		t.Errorf("run -it read: %+v", r)
+	}
+	// Not a terminal: refused at once, not a hang (docker: "the input
+	// device is not a TTY"); and there is no attach for -d.
+	assertCleanError(t, pbox(t, "run", "-t", "--cgroup-parent", e2eParent, "--", "true"), 125, "stdin is not a terminal")
+	assertCleanError(t, pboxFrom(t, term, nil, nil, "run", "-dit", "--cgroup-parent", e2eParent, "--", "true"), 125, "-t with -d")
+}
+
+func TestE2ERunDockerHabits(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	rootfs := busyboxRootfs(t)
+
+	// --rm -d: once it ends, nothing of it is left, not even ps -a's line.
+	name := boxName(t, "rm")
+	if r := p("run", "-d", "--rm", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "0.3"); r.code != 0 {
+		t.Fatalf("run -d --rm: %+v", r)
+	}
+	if !testutil.WaitFor(10*time.Second, func() bool { _, ok := psAll(t, root)[name]; return !ok }) {
+		t.Errorf("run -d --rm: the box is still listed after it ended: %+v", psAll(t, root)[name])
+	}
+	assertNoLeftovers(t, name)
+	if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
+		t.Errorf("run -d --rm left state: %v", err)
+	}
+
+	// -m, -u (a name from the box's own /etc/passwd), --init.
+	name = boxName(t, "habits")
+	r := p("run", "-d", "-m", "64M", "-u", "nobody", "--init", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--", "sleep", "100")
+	if r.code != 0 {
+		t.Fatalf("run -d -m -u --init: %+v", r)
+	}
+	if e := psAll(t, root)[name]; e.Limits.MemoryBytes != 64<<20 {
+		t.Errorf("-m 64M: %+v", e)
+	}
+	if r := p("exec", name, "--", "sh", "-c", "cat /proc/1/comm; ps -o user,comm | grep sleep"); !strings.Contains(r.stdout, "pbox-init") || !strings.Contains(r.stdout, "nobody") {
+		t.Errorf("-u nobody --init: %+v", r)
+	}
+	p("rm", "-f", name)
+	assertCleanError(t, p("run", "-u", "nosuchuser", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--", "true"), 125, `no such user in the box's /etc/passwd`)
+
+	// --env-file, then -e KEY=VALUE and -e KEY (pbox's own, left out if unset).
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("# the app's settings\nMODE=file\nLEVEL=1\n"), 0o644)
+	r = pboxWith(t, nil, []string{"FROM_CALLER=yes"}, "--root", root, "run", "--env-file", envFile, "-e", "LEVEL=2", "-e", "FROM_CALLER", "-e", "NOT_SET_ANYWHERE",
+		"--cgroup-parent", e2eParent, "--", "sh", "-c", `echo "$MODE $LEVEL $FROM_CALLER ${NOT_SET_ANYWHERE-unset}"`)
+	if r.code != 0 || r.stdout != "file 2 yes unset\n" {
+		t.Errorf("--env-file, -e: %+v", r)
+	}
+	os.WriteFile(envFile, []byte("MODE=file\nNO_EQUALS_NOR_SET\n"), 0o644)
+	assertCleanError(t, p("run", "--env-file", envFile, "--cgroup-parent", e2eParent, "--", "true"), 125, envFile+":2: NO_EQUALS_NOR_SET has no '='")
+
+	// --network none: only lo; host: the host's; anything else refused.
+	host, _ := os.Readlink("/proc/self/ns/net")
+	r = p("run", "--network", "none", "--cgroup-parent", e2eParent, "--", "sh", "-c", "readlink /proc/self/ns/net; tail -n +3 /proc/net/dev | cut -d: -f1")
+	if lines := strings.Fields(r.stdout); r.code != 0 || len(lines) != 2 || lines[0] == host || lines[1] != "lo" {
+		t.Errorf("--network none: %+v (host %s)", r, host)
+	}
+	if r = p("run", "--network", "host", "--cgroup-parent", e2eParent, "--", "readlink", "/proc/self/ns/net"); strings.TrimSpace(r.stdout) != host {
+		t.Errorf("--network host: %+v, want %s", r, host)
+	}
+	assertCleanError(t, p("run", "--network", "bridge", "--cgroup-parent", e2eParent, "--", "true"), 125, "--network \"bridge\"")
+}
