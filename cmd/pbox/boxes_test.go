@@ -22,20 +22,6 @@ func TestParseSignal(t *testing.T) {
 	}
 }
 
-func TestParseUser(t *testing.T) {
-	if u, err := parseUser("1000"); err != nil || u.UID != 1000 || u.GID != 1000 {
-		t.Errorf("1000: %+v %v", u, err)
-	}
-	if u, err := parseUser("1:2"); err != nil || u.UID != 1 || u.GID != 2 {
-		t.Errorf("1:2: %+v %v", u, err)
-	}
-	for _, bad := range []string{"bob", "1:x", ""} {
-		if _, err := parseUser(bad); err == nil {
-			t.Errorf("parseUser(%q) accepted", bad)
-		}
-	}
-}
-
 func TestLimitsText(t *testing.T) {
 	if got := limitsText(cgroups.Limits{MemoryBytes: 64 << 20, CPUQuota: 50000, CPUPeriod: 100000, PidsMax: 20}); got != "memory=64 MiB cpus=0.5 pids=20" {
 		t.Errorf("limitsText = %q", got)

@@ -3,11 +3,10 @@ package main
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -38,7 +37,7 @@ func newExecCommand() *cli.Command {
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give the process a new terminal inside the box"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE on top of the box's environment (repeatable)"},
 			&cli.StringFlag{Name: "cwd", Aliases: []string{"w"}, Usage: "working directory inside the box (default: the box's)"},
-			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "UID[:GID] to run as (numbers)"},
+			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "USER[:GROUP] to run as: numbers, or names from the box's own /etc/passwd and /etc/group"},
 			&cli.StringFlag{Name: "process", Aliases: []string{"p"}, Usage: "OCI process JSON file (runc exec); COMMAND then overrides its args"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "start the process and return at once"},
 			&cli.StringFlag{Name: "pid-file", Usage: "write the process's host pid to FILE"},
@@ -104,7 +103,8 @@ func execAction(c *cli.Context) error {
 			return fail(statusSetup, "exec: %v", err)
 		}
 		if u := c.String("user"); u != "" {
-			if p.User, err = parseUser(u); err != nil {
+			// Names are the box's: its own /etc/passwd and /etc/group.
+			if p.User, err = box.ResolveUser(fmt.Sprintf("/proc/%d/root", rec.Pid), u); err != nil {
 				return fail(statusSetup, "exec: --user %q: %v", u, err)
 			}
 		}
@@ -193,25 +193,6 @@ func execAction(c *cli.Context) error {
 		return &exitError{code: status}
 	}
 	return nil
-}
-
-// parseUser reads UID[:GID] (numbers: names would be looked up in the
-// host's /etc/passwd, not the box's).
-func parseUser(s string) (*box.User, error) {
-	us, gs, hasG := strings.Cut(s, ":")
-	uid, err := strconv.ParseUint(us, 10, 32)
-	if err != nil {
-		return nil, errors.New("give a numeric UID, or UID:GID")
-	}
-	u := &box.User{UID: uint32(uid), GID: uint32(uid)}
-	if hasG {
-		gid, err := strconv.ParseUint(gs, 10, 32)
-		if err != nil {
-			return nil, errors.New("give a numeric GID after the colon")
-		}
-		u.GID = uint32(gid)
-	}
-	return u, nil
 }
 
 // attachTerminal connects pbox's terminal to the box's pty: its output
