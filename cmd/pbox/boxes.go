@@ -51,9 +51,11 @@ func newPsCommand() *cli.Command {
 	pid inside the box; --format json prints the host pids only.
 	
 	example: sudo pbox ps -a`,
+		UseShortOptionHandling: true, // -aq, as docker ps
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "include stopped boxes"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
+			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print the box names only (as docker ps -q)"},
 			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json (json: as --json; with ID, the host pids, as runc ps)"},
 		},
 		Action: func(c *cli.Context) error {
@@ -84,6 +86,12 @@ func newPsCommand() *cli.Command {
 				}
 				e.Limits.Devices = nil
 				entries = append(entries, e)
+			}
+			if c.Bool("quiet") {
+				for _, e := range entries {
+					fmt.Fprintln(c.App.Writer, e.ID)
+				}
+				return nil
 			}
 			if c.Bool("json") || c.String("format") == "json" {
 				data, _ := json.MarshalIndent(entries, "", "  ")
@@ -302,83 +310,6 @@ func newRmCommand() *cli.Command {
 		},
 		Action: func(c *cli.Context) error {
 			return eachBox(c, c.Args().Slice(), func(id string) error { return removeBox(c, id, "rm", c.Bool("force")) })
-		},
-	}
-}
-
-func newLogsCommand() *cli.Command {
-	return &cli.Command{
-		Name:        "logs",
-		Usage:       "print what a detached box wrote to stdout and stderr",
-		ArgsUsage:   "ID",
-		Description: "example: sudo pbox run -d --name web -- sh -c 'echo hi' && sudo pbox logs web",
-		Action: func(c *cli.Context) error {
-			h, err := lookBox(c)
-			if err != nil {
-				return err
-			}
-			st, rec, id := h.Store, h.Record, h.ID()
-			if !rec.Detached {
-				return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
-			}
-			f, err := os.Open(st.Path(id, "output.log"))
-			if err != nil {
-				return fail(statusFailed, "logs: %v", err)
-			}
-			defer f.Close()
-			io.Copy(c.App.Writer, f)
-			return nil
-		},
-	}
-}
-
-func newStatsCommand() *cli.Command {
-	return &cli.Command{
-		Name:        "stats",
-		Usage:       "show a box's memory, CPU and pids usage against its limits, and OOM kills",
-		ArgsUsage:   "ID",
-		Description: "example: sudo pbox stats --json web",
-		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
-		},
-		Action: func(c *cli.Context) error {
-			h, err := lookBox(c)
-			if err != nil {
-				return err
-			}
-			id := h.ID()
-			s, err := h.Stats()
-			if err != nil {
-				return fail(statusFailed, "stats: %v", err)
-			}
-			if c.Bool("json") {
-				data, _ := json.MarshalIndent(struct {
-					ID string `json:"id"`
-					box.Stats
-				}{id, s}, "", "  ")
-				fmt.Fprintln(c.App.Writer, string(data))
-				return nil
-			}
-			limit := func(n int64, f func(int64) string) string {
-				if n <= 0 {
-					return "no limit"
-				}
-				return f(n)
-			}
-			t := newTable(c.App.Writer, "ID", "MEMORY", "LIMIT", "CPU TIME", "CPUS", "PIDS", "LIMIT", "OOM KILLS")
-			cpus := "no limit"
-			if s.CPUQuota > 0 && s.CPUPeriod > 0 {
-				cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
-			}
-			t.row(id, humanize.Bytes(int64(s.MemoryBytes)), limit(s.MemoryLimit, humanize.Bytes),
-				(time.Duration(s.CPUNanos) * time.Nanosecond).Round(time.Millisecond).String(), cpus,
-				strconv.FormatUint(s.Pids, 10), limit(s.PidsLimit, func(n int64) string { return strconv.FormatInt(n, 10) }),
-				strconv.FormatUint(s.OOMKills, 10))
-			t.flush()
-			if s.Partial != "" {
-				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s\n", s.Partial)
-			}
-			return nil
 		},
 	}
 }

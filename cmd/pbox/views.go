@@ -1,0 +1,236 @@
+package main
+
+// The views that follow a box while it runs: pbox stats (a live table,
+// as docker stats) and pbox logs -f (as docker logs -f). Both end by
+// themselves when the box stops, with its exit shown.
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"time"
+
+	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/internal/humanize"
+	"github.com/urfave/cli/v2"
+)
+
+// refreshEvery is how often the live views look again.
+const refreshEvery = time.Second
+
+func newStatsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "stats",
+		Usage:     "show a box's memory, CPU and pids usage against its limits, and OOM kills, live",
+		ArgsUsage: "ID",
+		Description: `On a terminal the table is redrawn every second until the box stops or
+	you press Ctrl-C, as docker stats; --no-stream prints it once (the
+	default when stdout is not a terminal, so scripts get one reading);
+	--stream redraws anyway. --json prints one JSON object per reading.
+	
+	example: sudo pbox stats web; sudo pbox stats --no-stream --json web`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per reading)"},
+			&cli.BoolFlag{Name: "no-stream", Usage: "print one reading and return"},
+			&cli.BoolFlag{Name: "stream", Usage: "keep printing readings even when stdout is not a terminal"},
+		},
+		Action: statsAction,
+	}
+}
+
+func statsAction(c *cli.Context) error {
+	if c.Bool("stream") && c.Bool("no-stream") {
+		return fail(statusUsage, "stats: --stream and --no-stream exclude each other: pick one")
+	}
+	h, err := lookBox(c)
+	if err != nil {
+		return err
+	}
+	live := c.Bool("stream") || (!c.Bool("no-stream") && isTerminal(os.Stdout))
+	s, err := h.Stats()
+	if err != nil {
+		return fail(statusFailed, "stats: %v", err)
+	}
+	for n := 0; ; n++ {
+		if live && !c.Bool("json") && isTerminal(os.Stdout) {
+			fmt.Fprint(c.App.Writer, "\x1b[H\x1b[2J") // redraw in place
+		}
+		printStats(c, h.ID(), s)
+		if !live {
+			return nil
+		}
+		time.Sleep(refreshEvery)
+		if h, err = store().Look(h.ID()); err != nil {
+			return nil // removed meanwhile (rm -f): nothing more to show
+		}
+		if s, err = h.Stats(); err != nil {
+			if errors.Is(err, box.ErrWrongState) {
+				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: box %s %s\n", h.ID(), stoppedText(h.Record))
+				return nil
+			}
+			return fail(statusFailed, "stats: %v", err)
+		}
+	}
+}
+
+// stoppedText says how a box ended, when that is known.
+func stoppedText(rec *box.Record) string {
+	if rec.Exit == nil {
+		return "stopped"
+	}
+	text := "stopped (exit status " + strconv.Itoa(rec.Exit.Status) + ")"
+	if rec.Exit.OOMKills > 0 {
+		text += fmt.Sprintf(", %d OOM kills", rec.Exit.OOMKills)
+	}
+	return text
+}
+
+func printStats(c *cli.Context, id string, s box.Stats) {
+	if c.Bool("json") {
+		v := struct {
+			ID string `json:"id"`
+			box.Stats
+		}{id, s}
+		var data []byte
+		if c.Bool("no-stream") || !(c.Bool("stream") || isTerminal(os.Stdout)) {
+			data, _ = json.MarshalIndent(v, "", "  ")
+		} else {
+			data, _ = json.Marshal(v) // JSON lines while streaming
+		}
+		fmt.Fprintln(c.App.Writer, string(data))
+		return
+	}
+	limit := func(n int64, f func(int64) string) string {
+		if n <= 0 {
+			return "no limit"
+		}
+		return f(n)
+	}
+	t := newTable(c.App.Writer, "ID", "MEMORY", "LIMIT", "CPU TIME", "CPUS", "PIDS", "LIMIT", "OOM KILLS")
+	cpus := "no limit"
+	if s.CPUQuota > 0 && s.CPUPeriod > 0 {
+		cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
+	}
+	t.row(id, humanize.Bytes(int64(s.MemoryBytes)), limit(s.MemoryLimit, humanize.Bytes),
+		(time.Duration(s.CPUNanos) * time.Nanosecond).Round(time.Millisecond).String(), cpus,
+		strconv.FormatUint(s.Pids, 10), limit(s.PidsLimit, func(n int64) string { return strconv.FormatInt(n, 10) }),
+		strconv.FormatUint(s.OOMKills, 10))
+	t.flush()
+	if s.Partial != "" {
+		fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s\n", s.Partial)
+	}
+}
+
+func newLogsCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "logs",
+		Usage:     "print what a detached box wrote to stdout and stderr",
+		ArgsUsage: "ID",
+		Description: `-f follows the output as it is written, until the box stops (then its
+	exit is shown on stderr) or Ctrl-C; --tail N starts from the last N
+	lines.
+	
+	example: sudo pbox logs -f --tail 20 web`,
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing what the box writes, until it stops"},
+			&cli.StringFlag{Name: "tail", Usage: "only the last N lines (all: everything)", Value: "all"},
+		},
+		Action: logsAction,
+	}
+}
+
+func logsAction(c *cli.Context) error {
+	tail := -1
+	if v := c.String("tail"); v != "all" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fail(statusUsage, "logs: --tail %q: give a number of lines, or all", v)
+		}
+		tail = n
+	}
+	h, err := lookBox(c)
+	if err != nil {
+		return err
+	}
+	st, id := h.Store, h.ID()
+	if !h.Record.Detached {
+		return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
+	}
+	f, err := os.Open(st.Path(id, "output.log"))
+	if err != nil {
+		return fail(statusFailed, "logs: %v", err)
+	}
+	defer f.Close()
+	if tail >= 0 {
+		if err := seekToLastLines(f, tail); err != nil {
+			return fail(statusFailed, "logs: %v", err)
+		}
+	}
+	w := bufio.NewWriter(c.App.Writer)
+	defer w.Flush()
+	for {
+		if _, err := io.Copy(w, f); err != nil {
+			return fail(statusFailed, "logs: %v", err)
+		}
+		if !c.Bool("follow") {
+			return nil
+		}
+		w.Flush()
+		rec, err := st.Read(id)
+		if err != nil {
+			return nil // removed meanwhile: what it wrote was printed
+		}
+		if st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.MonitorGone()) {
+			io.Copy(w, f) // what the last moment added
+			w.Flush()
+			fmt.Fprintf(c.App.ErrWriter, "pbox: logs: box %s %s\n", id, stoppedText(rec))
+			return nil
+		}
+		time.Sleep(refreshEvery / 10)
+	}
+}
+
+// seekToLastLines positions f at the start of its last n lines.
+func seekToLastLines(f *os.File, n int) error {
+	end, err := f.Seek(0, io.SeekEnd)
+	if err != nil {
+		return err
+	}
+	const chunk = 64 << 10
+	pos, lines := end, 0
+	buf := make([]byte, chunk)
+	for pos > 0 {
+		size := int64(chunk)
+		if pos < size {
+			size = pos
+		}
+		pos -= size
+		if _, err := f.ReadAt(buf[:size], pos); err != nil {
+			return err
+		}
+		b := buf[:size]
+		for i := len(b) - 1; i >= 0; i-- {
+			// A newline that ends the file does not start a line.
+			if b[i] == '\n' && pos+int64(i) != end-1 {
+				lines++
+				if lines == n {
+					_, err := f.Seek(pos+int64(i)+1, io.SeekStart)
+					return err
+				}
+			}
+		}
+		if n == 0 {
+			break
+		}
+	}
+	if n == 0 {
+		_, err = f.Seek(0, io.SeekEnd)
+		return err
+	}
+	_, err = f.Seek(0, io.SeekStart)
+	return err
+}

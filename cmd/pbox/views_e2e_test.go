@@ -1,0 +1,121 @@
+package main
+
+// End-to-end tests of the views that follow a box: stats (live), logs -f
+// and --tail, ps -q.
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"io"
+	"os/exec"
+	"strings"
+	"testing"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+func TestE2EStatsIsLiveUntilTheBoxStops(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "stats")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--memory", "64M", "--", "sleep", "3"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	// --stream: readings keep coming (one JSON line each) until the box
+	// stops, then stats ends by itself and says how the box ended.
+	r := pbox(t, "--root", root, "stats", "--stream", "--json", name)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	if r.code != 0 || len(lines) < 2 {
+		t.Fatalf("stats --stream: %d readings: %+v", len(lines), r)
+	}
+	for _, l := range lines {
+		var v struct {
+			ID          string `json:"id"`
+			MemoryLimit int64  `json:"MemoryLimit"`
+		}
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.ID != name {
+			t.Errorf("reading %q: %v", l, err)
+		}
+	}
+	if !strings.Contains(r.stderr, "box "+name+" stopped (exit status 0)") {
+		t.Errorf("stats did not say the box stopped: %q", r.stderr)
+	}
+	// On a terminal it is live by default: redrawn in place.
+	name2 := boxName(t, "stats2")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", name2, "--cgroup-parent", e2eParent, "--", "sleep", "2.5"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	master, term := testPty(t)
+	cmd := exec.Command(pboxBin(t), "--root", root, "stats", name2)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = term, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	screen := make(chan string, 1)
+	go func() {
+		var all bytes.Buffer
+		io.Copy(&all, master) // ends (EIO) once no one holds the terminal
+		screen <- all.String()
+	}()
+	cmd.Wait()
+	term.Close()
+	got := <-screen
+	if n := strings.Count(got, "\x1b[H\x1b[2J"); n < 2 {
+		t.Errorf("stats on a terminal redrew %d times, want 2 or more: %q", n, got)
+	}
+	if !strings.Contains(out.String(), "stopped") {
+		t.Errorf("stats on a terminal did not end with the box: %q", out.String())
+	}
+	// --no-stream: one reading; and it is the default off a terminal.
+	name3 := boxName(t, "stats3")
+	pbox(t, "--root", root, "run", "-d", "--name", name3, "--cgroup-parent", e2eParent, "--", "sleep", "100")
+	if r := pbox(t, "--root", root, "stats", "--no-stream", name3); r.code != 0 || strings.Count(r.stdout, name3) != 1 {
+		t.Errorf("stats --no-stream: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "stats", "--stream", "--no-stream", name3), 2, "exclude each other")
+}
+
+func TestE2ELogsFollowAndTail(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "logs")
+	r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c",
+		"for i in 1 2 3 4; do echo line $i; sleep 0.5; done")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	cmd := exec.Command(pboxBin(t), "--root", root, "logs", "-f", name)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	rd := bufio.NewReader(stdout)
+	first, _ := rd.ReadString('\n')
+	// The first line came while the box still writes: it streams.
+	if first != "line 1\n" || psAll(t, root)[name].Status != "running" {
+		t.Errorf("logs -f: first line %q, box %+v: want it while the box runs", first, psAll(t, root)[name])
+	}
+	rest, _ := readAll(rd)
+	cmd.Wait()
+	if rest != "line 2\nline 3\nline 4\n" || !strings.Contains(stderr.String(), "stopped (exit status 0)") {
+		t.Errorf("logs -f: rest %q, stderr %q", rest, stderr.String())
+	}
+	if r := pbox(t, "--root", root, "logs", "--tail", "2", name); r.stdout != "line 3\nline 4\n" {
+		t.Errorf("logs --tail 2: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "logs", "--tail", "-3", name), 2, "--tail")
+	// ps -q: names only.
+	if r := pbox(t, "--root", root, "ps", "-aq"); strings.TrimSpace(r.stdout) != name {
+		t.Errorf("ps -aq: %+v", r)
+	}
+}
+
+func readAll(r *bufio.Reader) (string, error) {
+	var b strings.Builder
+	_, err := r.WriteTo(&b)
+	return b.String(), err
+}
