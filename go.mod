@@ -20,5 +20,9 @@ require (
 	github.com/cpuguy83/go-md2man/v2 v2.0.7 // indirect
 	github.com/moby/sys/userns v0.1.0 // indirect
 	github.com/opencontainers/go-digest v1.0.0 // indirect
-	github.com/russross/blackfriday/v2 v2.1.0 // indirect
 )
+
+// urfave/cli v2 always links go-md2man (and blackfriday's package init
+// into every pbox process); pbox renders its own man pages. See
+// third_party/md2man-stub.
+replace github.com/cpuguy83/go-md2man/v2 => ./third_party/md2man-stub

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"flag"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -38,9 +39,46 @@ func TestManPages(t *testing.T) {
 		}
 	}
 	run := pages["pbox-run.8"]
-	for _, flag := range []string{"--memory", "--pids-limit", "--rootfs", "--no-init", "--cap-add"} {
-		if !strings.Contains(run, flag) {
+	for _, flag := range []string{"--memory", "--pids-limit", "--rootfs", "--no-init", "--cap-add", "--tty"} {
+		if !strings.Contains(run, `\fB`+strings.ReplaceAll(flag, "-", `\-`)+`\fR`) {
 			t.Errorf("pbox-run.8 does not document %s", flag)
+		}
+	}
+	// A page a reader can use: its own header, the command's flags under
+	// OPTIONS, the exit statuses and examples, defaults whole.
+	for _, want := range []string{".TH PBOX\\-RUN 8", `.SH "OPTIONS"`, `.SH "EXIT STATUS"`, `.SH "EXAMPLES"`, "(default: pbox\\-<6 hex>)", `\fB125\fR`} {
+		if !strings.Contains(run, want) {
+			t.Errorf("pbox-run.8 lacks %q", want)
+		}
+	}
+	if strings.Contains(run, "GLOBAL OPTIONS") {
+		t.Error("pbox-run.8 lists the global options: they belong to pbox.8")
+	}
+	for name, page := range pages {
+		if !strings.Contains(page, `.SH "EXIT STATUS"`) {
+			t.Errorf("%s has no EXIT STATUS", name)
+		}
+	}
+}
+
+// The runtime binary carries no documentation code: urfave/cli's man
+// page renderer (go-md2man) and blackfriday under it would cost every
+// pbox process — pbox, pbox-init, the monitor — their package init.
+func TestE2EBinaryHasNoDocumentationCode(t *testing.T) {
+	out, err := exec.Command("go", "version", "-m", pboxBin(t)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go version -m: %v %s", err, out)
+	}
+	lines := strings.Split(string(out), "\n")
+	for i, line := range lines {
+		switch {
+		case strings.Contains(line, "russross/blackfriday"):
+			t.Errorf("pbox links blackfriday: %s", strings.TrimSpace(line))
+		case strings.Contains(line, "cpuguy83/go-md2man"):
+			// Only as the stub go.mod puts in its place.
+			if i+1 >= len(lines) || !strings.Contains(lines[i+1], "=>") || !strings.Contains(lines[i+1], "third_party/md2man-stub") {
+				t.Errorf("pbox links the real go-md2man: %s", strings.TrimSpace(line))
+			}
 		}
 	}
 }
@@ -59,8 +97,12 @@ func TestCompletion(t *testing.T) {
 			t.Errorf("bash completion of commands lacks %s: %q", cmd, r.stdout)
 		}
 	}
-	if r := pbox(t, "run", "--mem", "--generate-bash-completion"); !strings.Contains(r.stdout, "--memory") {
-		t.Errorf("flag completion for run: %q", r.stdout)
+	for _, args := range [][]string{{"run", "--mem"}, {"ps", "--js"}, {"exec", "--us"}} {
+		want := map[string]string{"run": "--memory", "ps": "--json", "exec": "--user"}[args[0]]
+		r := pbox(t, append(args, "--generate-bash-completion")...)
+		if !strings.Contains(r.stdout, want) || r.code != 0 || strings.Contains(r.stderr, "panic") {
+			t.Errorf("flag completion for %v: %+v (urfave/cli's short option handling once panicked here)", args, r)
+		}
 	}
 	var out, errOut bytes.Buffer
 	if code := runApp([]string{"pbox", "completion", "fish"}, &out, &errOut); code != 2 {

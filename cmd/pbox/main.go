@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/pbox-dev/pbox/box"
@@ -31,24 +32,33 @@ func main() {
 }
 
 // runApp runs the command line and returns the exit status.
-func runApp(args []string, stdout, stderr io.Writer) int {
+func runApp(args []string, stdout, stderr io.Writer) (code int) {
 	typedArgs = args
+	// No Go stack trace ever reaches the user: a bug is one line too.
+	defer func() {
+		if r := recover(); r != nil {
+			fmt.Fprintf(stderr, "pbox: internal error: %v (a bug in pbox: please report it with the command line)\n", r)
+			code = statusFailed
+		}
+	}()
 	app := newApp(stdout, stderr)
+	if slices.Contains(args, "--generate-bash-completion") {
+		// urfave/cli v2.27 dereferences a nil flag set when it completes a
+		// partial flag of a command with short option handling (-it).
+		for _, cmd := range app.Commands {
+			cmd.UseShortOptionHandling = false
+		}
+	}
 	err := app.Run(volumeShorthand(args))
 	if err == nil {
 		return 0
 	}
+	reportError(stderr, err)
 	var ee *exitError
 	if errors.As(err, &ee) {
-		if ee.msg != "" {
-			fmt.Fprintln(stderr, "pbox: "+ee.msg)
-			logError(ee.msg)
-		}
 		return ee.code
 	}
-	fmt.Fprintln(stderr, "pbox: "+err.Error())
-	logError(err.Error())
-	return statusUsage
+	return usageStatus(commandName(args))
 }
 
 // reportError prints an error as every pbox error is printed: one line
