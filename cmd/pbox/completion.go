@@ -45,23 +45,40 @@ _pbox() {
 compdef _pbox pbox
 `
 
+const fishCompletion = `# fish completion for pbox
+function __pbox_complete
+    set -l args (commandline -opc)
+    set -l cur (commandline -ct)
+    if string match -q -- '-*' $cur
+        $args $cur --generate-bash-completion 2>/dev/null
+    else
+        $args --generate-bash-completion 2>/dev/null
+    end
+end
+complete -c pbox -f -a '(__pbox_complete)'
+`
+
 func newCompletionCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "completion",
-		Usage:     "print a shell completion script for bash or zsh",
-		ArgsUsage: "bash|zsh",
-		Description: `Prints a script that completes pbox's commands and flags.
+		Usage:     "print a shell completion script for bash, zsh or fish",
+		ArgsUsage: "bash|zsh|fish",
+		Description: `Prints a script that completes pbox's commands, flags, and the names
+	of boxes where a command takes them (pbox stop <TAB>).
 	
 	example: pbox completion bash | sudo tee /etc/bash_completion.d/pbox
-	         pbox completion zsh > "${fpath[1]}/_pbox"`,
+	         pbox completion zsh > "${fpath[1]}/_pbox"
+	         pbox completion fish > ~/.config/fish/completions/pbox.fish`,
 		Action: func(c *cli.Context) error {
 			switch c.Args().First() {
 			case "bash":
 				fmt.Fprint(c.App.Writer, bashCompletion)
 			case "zsh":
 				fmt.Fprint(c.App.Writer, zshCompletion)
+			case "fish":
+				fmt.Fprint(c.App.Writer, fishCompletion)
 			default:
-				return fail(statusUsage, "completion: give bash or zsh (usage: pbox completion bash|zsh)")
+				return fail(statusUsage, "completion: give bash, zsh or fish (usage: pbox completion bash|zsh|fish)")
 			}
 			return nil
 		},

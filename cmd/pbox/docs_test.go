@@ -84,7 +84,7 @@ func TestE2EBinaryHasNoDocumentationCode(t *testing.T) {
 }
 
 func TestCompletion(t *testing.T) {
-	for shell, want := range map[string]string{"bash": "complete -o bashdefault", "zsh": "#compdef pbox"} {
+	for shell, want := range map[string]string{"bash": "complete -o bashdefault", "zsh": "#compdef pbox", "fish": "complete -c pbox"} {
 		var out, errOut bytes.Buffer
 		if code := runApp([]string{"pbox", "completion", shell}, &out, &errOut); code != 0 || !strings.Contains(out.String(), want) {
 			t.Errorf("completion %s: %d %q", shell, code, out.String())
@@ -105,7 +105,20 @@ func TestCompletion(t *testing.T) {
 		}
 	}
 	var out, errOut bytes.Buffer
-	if code := runApp([]string{"pbox", "completion", "fish"}, &out, &errOut); code != 2 {
+	if code := runApp([]string{"pbox", "completion", "tcsh"}, &out, &errOut); code != 2 {
 		t.Errorf("unknown shell: status %d", code)
+	}
+	// Box names where a command takes them, from the --root given.
+	root := t.TempDir()
+	for _, id := range []string{"web", "db"} {
+		os.MkdirAll(filepath.Join(root, id), 0o700)
+	}
+	for _, cmd := range []string{"stop", "rm", "logs", "exec", "inspect"} {
+		if r := pbox(t, "--root", root, cmd, "--generate-bash-completion"); r.stdout != "db\nweb\n" {
+			t.Errorf("completion of %s: %q, want the box names", cmd, r.stdout)
+		}
+	}
+	if r := pbox(t, "--root", root, "exec", "web", "--generate-bash-completion"); r.stdout != "" {
+		t.Errorf("after exec's box, COMMAND (files): %q", r.stdout)
 	}
 }

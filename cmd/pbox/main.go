@@ -125,6 +125,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	commands := newCommands()
 	for _, cmd := range commands {
 		cmd.Category = categories[cmd.Name]
+		if boxArgCommands[cmd.Name] {
+			cmd.BashComplete = completeBoxNames(cmd)
+		}
 		cmd.OnUsageError = usageError
 		for _, sub := range cmd.Subcommands {
 			sub.OnUsageError = usageError
@@ -159,6 +162,39 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			}
 			return cli.ShowAppHelp(c)
 		},
+	}
+}
+
+// boxArgCommands take box names as arguments: completion offers them.
+var boxArgCommands = map[string]bool{
+	"ps": true, "exec": true, "stop": true, "kill": true, "rm": true, "logs": true, "stats": true,
+	"events": true, "inspect": true, "state": true, "start": true, "delete": true,
+	"pause": true, "resume": true, "update": true,
+}
+
+// completeBoxNames offers the boxes of the state root (stopped ones
+// too, for rm and logs) where a command takes box names, and its flags
+// where a flag is being typed. exec takes one box, then COMMAND: after
+// it, the shell completes files.
+func completeBoxNames(cmd *cli.Command) cli.BashCompleteFunc {
+	flags := cli.DefaultCompleteWithFlags(cmd)
+	return func(c *cli.Context) {
+		if n := len(typedArgs); n >= 2 && strings.HasPrefix(typedArgs[n-2], "-") {
+			flags(c)
+			return
+		}
+		if cmd.Name == "exec" && c.NArg() > 0 {
+			return
+		}
+		// Completion runs without the app's Before: read --root here.
+		st := box.Store{Root: c.String("root")}
+		if abs, err := filepath.Abs(st.Root); err == nil {
+			st.Root = abs
+		}
+		ids, _ := st.List()
+		for _, id := range ids {
+			fmt.Fprintln(c.App.Writer, id)
+		}
 	}
 }
 
