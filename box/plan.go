@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/image"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
@@ -80,6 +81,18 @@ type RunRequest struct {
 func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 	var cfg Config
 	var opt Options
+	// An imported image's config (next to its rootfs) gives what docker
+	// would take from it; every flag still wins.
+	var img *image.Config
+	if f.Rootfs != "" {
+		var err error
+		if img, err = image.LoadConfig(f.Rootfs); err != nil {
+			return cfg, opt, fmt.Errorf("--rootfs %s: its image config %s: %v", f.Rootfs, image.ConfigPath(f.Rootfs), err)
+		}
+	}
+	if len(f.Args) == 0 && img != nil && len(img.Entrypoint)+len(img.Cmd) > 0 {
+		f.Args = append(append([]string(nil), img.Entrypoint...), img.Cmd...)
+	}
 	if len(f.Args) == 0 && f.Rootfs != "" {
 		f.Args = []string{"/bin/sh"} // as docker run does for most images
 	}
@@ -138,7 +151,12 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 		return cfg, opt, fmt.Errorf("--cgroup-parent: %v", err)
 	}
 	opt.CgroupParent = f.CgroupParent
+	// The box starts from pbox's own environment, or the image's (its
+	// PATH, not the caller's with their home directory in it).
 	cfg.Env = append([]string(nil), environ...)
+	if img != nil && len(img.Env) > 0 {
+		cfg.Env = append([]string(nil), img.Env...)
+	}
 	for _, file := range f.EnvFiles {
 		if cfg.Env, err = readEnvFile(file, cfg.Env, environ); err != nil {
 			return cfg, opt, err
@@ -148,9 +166,15 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 		return cfg, opt, err
 	}
 	cfg.Cwd = f.Workdir
+	if cfg.Cwd == "" && img != nil {
+		cfg.Cwd = img.WorkingDir
+	}
 	cfg.Verbose = f.Verbose
 	if opt.Filesystem, err = planVolumes(f); err != nil {
 		return cfg, opt, err
+	}
+	if f.User == "" && img != nil {
+		f.User = img.User
 	}
 	if f.User != "" {
 		root := opt.Filesystem.Root

@@ -74,6 +74,7 @@ func Busybox(dir string, logf logf.Logf) error {
 	if err != nil {
 		return err
 	}
+	os.Remove(ConfigPath(dir)) // no image config: an earlier import's is not this rootfs's
 	return fillEmptyDir(dir, func() error { return busybox(bb, dir, logf) })
 }
 

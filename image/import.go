@@ -79,14 +79,31 @@ func Import(ctx context.Context, tarball, dir string, opt ImportOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", tarball, err)
 	}
-	layers, err := findLayers(f, index)
+	layers, configPath, err := findLayers(f, index)
 	if err != nil {
 		return fmt.Errorf("%s: %w", tarball, err)
 	}
-	return fillEmptyDir(dir, func() error {
+	var img v1.Image
+	if configPath != "" {
+		if err := readJSON(f, index, configPath, &img); err != nil {
+			return fmt.Errorf("%s: image config %s: %w", tarball, configPath, err)
+		}
+	}
+	os.Remove(ConfigPath(dir)) // an earlier image's, in a DIR this one refills
+	err = fillEmptyDir(dir, func() error {
 		u := &unpacker{ctx: ctx, opt: opt, dir: dir}
 		return u.unpack(f, index, layers, tarball)
 	})
+	if err != nil {
+		return err
+	}
+	// The image's config goes next to its rootfs: pbox run --rootfs takes
+	// its Env, Cmd and Entrypoint, WorkingDir and User, as docker does.
+	if err := SaveConfig(dir, img.Config); err != nil {
+		return fmt.Errorf("save the image config next to %s: %w", dir, err)
+	}
+	opt.Logf("%s: the image's config (env, command, working directory, user)", ConfigPath(dir))
+	return nil
 }
 
 // unpacker carries an import's budget and progress across layers.
@@ -247,7 +264,7 @@ func readJSON(f *os.File, index map[string]archiveEntry, name string, v any) err
 
 // findLayers reads the image's layer list: from manifest.json (docker
 // save) or from index.json and the manifest blob (OCI image layout).
-func findLayers(f *os.File, index map[string]archiveEntry) ([]layerRef, error) {
+func findLayers(f *os.File, index map[string]archiveEntry) (layers []layerRef, config string, err error) {
 	if _, ok := index["manifest.json"]; ok {
 		var m []struct {
 			Config   string
@@ -255,10 +272,10 @@ func findLayers(f *os.File, index map[string]archiveEntry) ([]layerRef, error) {
 			Layers   []string
 		}
 		if err := readJSON(f, index, "manifest.json", &m); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		if len(m) == 0 {
-			return nil, errors.New("manifest.json lists no image")
+			return nil, "", errors.New("manifest.json lists no image")
 		}
 		var refs []layerRef
 		for _, l := range m[0].Layers {
@@ -268,28 +285,31 @@ func findLayers(f *os.File, index map[string]archiveEntry) ([]layerRef, error) {
 			}
 			refs = append(refs, ref)
 		}
-		return refs, nil
+		if m[0].Config != "" {
+			config = path.Clean(m[0].Config)
+		}
+		return refs, config, nil
 	}
 	if _, ok := index["index.json"]; !ok {
-		return nil, errors.New("neither manifest.json (docker save) nor index.json (OCI image layout) in it: not an image archive")
+		return nil, "", errors.New("neither manifest.json (docker save) nor index.json (OCI image layout) in it: not an image archive")
 	}
 	var idx v1.Index
 	if err := readJSON(f, index, "index.json", &idx); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	desc, err := pickManifest(f, index, idx.Manifests, 0)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var m v1.Manifest
 	if err := readJSON(f, index, blobPath(desc.Digest.String()), &m); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	var refs []layerRef
 	for _, l := range m.Layers {
 		refs = append(refs, layerRef{path: blobPath(l.Digest.String()), digest: l.Digest.String()})
 	}
-	return refs, nil
+	return refs, blobPath(m.Config.Digest.String()), nil
 }
 
 // pickManifest follows nested indexes to an image manifest, preferring

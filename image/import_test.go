@@ -54,6 +54,11 @@ func twoLayers(t *testing.T) [][]byte {
 // dockerSave writes what `docker save` writes: manifest.json and one
 // layer.tar per layer.
 func dockerSave(t *testing.T, layers [][]byte) string {
+	return dockerSaveConfig(t, layers, "{}")
+}
+
+// dockerSaveConfig is dockerSave with the image config given.
+func dockerSaveConfig(t *testing.T, layers [][]byte, config string) string {
 	var entries []tarEntry
 	var names []string
 	for i, l := range layers {
@@ -63,7 +68,7 @@ func dockerSave(t *testing.T, layers [][]byte) string {
 	}
 	m, _ := json.Marshal([]map[string]any{{"Config": "config.json", "RepoTags": []string{"test:latest"}, "Layers": names}})
 	entries = append(entries, tarEntry{hdr: tar.Header{Name: "manifest.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: string(m)},
-		tarEntry{hdr: tar.Header{Name: "config.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: "{}"})
+		tarEntry{hdr: tar.Header{Name: "config.json", Typeflag: tar.TypeReg, Mode: 0o644}, body: config})
 	p := filepath.Join(t.TempDir(), "image.tar")
 	os.WriteFile(p, buildTar(t, tar.FormatPAX, entries), 0o644)
 	return p
@@ -346,7 +351,30 @@ func TestImportShowsProgress(t *testing.T) {
 	if p := progress.String(); !strings.Contains(p, "\r\x1b[Klayer 1/1: 3 KiB written") || !strings.HasSuffix(p, "\r\x1b[K") {
 		t.Errorf("progress %q: want a redrawn 'layer 1/1: ... written' line, erased at the end", p)
 	}
-	if len(logged) != 2 || !strings.Contains(logged[1], "unpacked 1 layers (3 KiB)") {
+	if len(logged) != 3 || !strings.Contains(logged[1], "unpacked 1 layers (3 KiB)") || !strings.Contains(logged[2], "rootfs.image.json") {
 		t.Errorf("log %q", logged)
+	}
+}
+
+func TestImportKeepsTheImageConfig(t *testing.T) {
+	cfg := `{"architecture":"amd64","config":{"Env":["PATH=/usr/local/bin:/usr/bin:/bin","APP=demo"],"Entrypoint":["/entry"],"Cmd":["serve","--port","80"],"WorkingDir":"/srv","User":"web"}}`
+	out := filepath.Join(t.TempDir(), "rootfs")
+	if err := Import(context.Background(), dockerSaveConfig(t, [][]byte{buildTar(t, tar.FormatPAX, []tarEntry{ownFile("a", 1)})}, cfg), out, ImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := LoadConfig(out)
+	if err != nil || c == nil {
+		t.Fatalf("LoadConfig: %v %v", c, err)
+	}
+	if strings.Join(c.Env, " ") != "PATH=/usr/local/bin:/usr/bin:/bin APP=demo" || strings.Join(c.Entrypoint, " ") != "/entry" ||
+		strings.Join(c.Cmd, " ") != "serve --port 80" || c.WorkingDir != "/srv" || c.User != "web" {
+		t.Errorf("config %+v", c)
+	}
+	if _, err := os.Stat(filepath.Join(out, "rootfs.image.json")); err == nil {
+		t.Error("the config is inside the rootfs, where the box sees it")
+	}
+	// A rootfs made another way has none.
+	if c, err := LoadConfig(t.TempDir()); c != nil || err != nil {
+		t.Errorf("no config: %v %v", c, err)
 	}
 }

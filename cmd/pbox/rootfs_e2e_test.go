@@ -298,3 +298,38 @@ func TestE2EImportInterruptedLeavesNothing(t *testing.T) {
 		t.Errorf("a refused import touched %s: %v", mine, err)
 	}
 }
+
+// An image's config says how to run it; pbox run --rootfs uses it as
+// docker does, and every flag still wins.
+func TestE2EImportedImageConfigIsUsed(t *testing.T) {
+	testutil.RequireRoot(t)
+	src := busyboxRootfs(t)
+	os.MkdirAll(filepath.Join(src, "srv"), 0o755)
+	var buf bytes.Buffer
+	w := tar.NewWriter(&buf)
+	config := `{"config":{"Env":["PATH=/bin:/sbin","APP=demo"],"Cmd":["sh","-c","echo \"$APP $PATH $(pwd) $(id -u)\""],"WorkingDir":"/srv","User":"nobody"}}`
+	manifest := `[{"Config":"c.json","RepoTags":["demo:latest"],"Layers":["l1/layer.tar"]}]`
+	for _, f := range []struct{ name, body string }{{"l1/layer.tar", string(tarDir(t, src))}, {"manifest.json", manifest}, {"c.json", config}} {
+		w.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		w.Write([]byte(f.body))
+	}
+	w.Close()
+	img := filepath.Join(t.TempDir(), "demo.tar")
+	os.WriteFile(img, buf.Bytes(), 0o644)
+	dst := filepath.Join(t.TempDir(), "demo")
+	if r := pbox(t, "rootfs", "import", img, dst); r.code != 0 {
+		t.Fatalf("import: %+v", r)
+	}
+	// No COMMAND: the image's Cmd, Env (its PATH, not the caller's),
+	// WorkingDir and User.
+	r := pboxWith(t, nil, []string{"PATH=/home/me/bin:/usr/bin:/bin"}, "run", "--cgroup-parent", e2eParent, "--rootfs", dst)
+	if r.code != 0 || r.stdout != "demo /bin:/sbin /srv 65534\n" {
+		t.Errorf("run with the image's config: %+v", r)
+	}
+	// Flags win: COMMAND, -e, -w, -u.
+	r = pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", dst, "-e", "APP=mine", "-w", "/tmp", "-u", "0", "--",
+		"sh", "-c", `echo "$APP $(pwd) $(id -u)"`)
+	if r.code != 0 || r.stdout != "mine /tmp 0\n" {
+		t.Errorf("flags over the image's config: %+v", r)
+	}
+}
