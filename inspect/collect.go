@@ -67,6 +67,7 @@ func Collect(pid int, opt Options) (*Report, error) {
 	c.processes(pid, st)
 	c.parent(st)
 	c.pid1()
+	c.ancestry()
 	c.hostname(pid)
 	c.cgroup(pid)
 	c.mounts(pid)
@@ -231,6 +232,35 @@ func (c *collector) parent(st Status) {
 var knownInits = map[string]bool{
 	"tini": true, "tini-static": true, "dumb-init": true, "catatonit": true, "docker-init": true,
 	"s6-svscan": true, "runit": true, "systemd": true, "init": true, "supervisord": true,
+}
+
+// ancestry walks from the box's topmost process up to the host's PID 1,
+// for the tree and the picture: where the box hangs on the host.
+func (c *collector) ancestry() {
+	in := map[int]bool{}
+	for _, p := range c.rep.Processes {
+		in[p.Pid] = true
+	}
+	top := 0
+	for _, p := range c.rep.Processes {
+		if !in[p.PPid] {
+			top = p.PPid
+			break
+		}
+	}
+	var chain []Process
+	for pid := top; pid > 0 && len(chain) < 32; {
+		st, err := readStatus(pid)
+		if err != nil {
+			break
+		}
+		chain = append(chain, Process{Pid: pid, NSpid: st.NSpid, PPid: st.PPid, Comm: st.Name, State: stateLetter(st.State)})
+		pid = st.PPid
+	}
+	for i, j := 0, len(chain)-1; i < j; i, j = i+1, j-1 {
+		chain[i], chain[j] = chain[j], chain[i]
+	}
+	c.rep.Ancestry = chain
 }
 
 func (c *collector) pid1() {

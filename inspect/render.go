@@ -145,8 +145,10 @@ func RenderText(w io.Writer, r *Report) error {
 	return nil
 }
 
-// RenderTree draws the box's processes like `pstree -p`, each node with
-// its pid in the box and on the host: pbox-init(1 | 7021)───sleep(7 | 7024).
+// RenderTree draws the box's processes as a tree, like pstree -p, each
+// node "comm(box pid | host pid)", under the host's chain that leads to
+// the box (box pid "-": outside it) and a line for the box's boundary;
+// PID 1 of the box is marked, and zombies with Z.
 func RenderTree(w io.Writer, r *Report) error {
 	level := len(r.NSpid) - 1
 	in := map[int]bool{}
@@ -167,9 +169,24 @@ func RenderTree(w io.Writer, r *Report) error {
 		if level >= 0 && level < len(p.NSpid) {
 			box = strconv.Itoa(p.NSpid[level])
 		}
-		return fmt.Sprintf("%s(%s | %d)", p.Comm, box, p.Pid)
+		l := fmt.Sprintf("%s(%s | %d)", p.Comm, box, p.Pid)
+		if box == "1" && level > 0 {
+			l += " [PID 1]"
+		}
+		if p.State == "Z" {
+			l += " Z"
+		}
+		return l
 	}
 	var b strings.Builder
+	indent := ""
+	for _, a := range r.Ancestry {
+		fmt.Fprintf(&b, "%s%s(- | %d)\n", indent, a.Comm, a.Pid)
+		indent += "  "
+	}
+	if len(r.Ancestry) > 0 && level > 0 {
+		fmt.Fprintf(&b, "%s╔═ the box: its own PID namespace (box pids start at 1) ═╗\n", indent)
+	}
 	var draw func(p Process, prefix string)
 	draw = func(p Process, prefix string) {
 		l := label(p)
@@ -194,10 +211,11 @@ func RenderTree(w io.Writer, r *Report) error {
 		}
 	}
 	for _, root := range roots {
-		draw(root, "")
+		b.WriteString(indent)
+		draw(root, indent)
 		b.WriteString("\n")
 	}
-	fmt.Fprint(w, "(box pid | host pid)\n"+b.String())
+	fmt.Fprint(w, "(box pid | host pid; - outside the box; Z zombie)\n"+b.String())
 	return nil
 }
 

@@ -23,6 +23,9 @@ type Report struct {
 	Hostname  Hostname  `json:"hostname"`
 	Cgroup    Cgroup    `json:"cgroup"`
 	Processes []Process `json:"processes"` // every process of the box, by host pid
+	// Ancestry is the host's chain above the box: from the host's PID 1
+	// down to the parent of the box's topmost process (pbox run, a shell).
+	Ancestry []Process `json:"ancestry,omitempty"`
 	// BoxProcCount is how many processes the box's own /proc lists (what
 	// ps inside shows); 0 if unreadable or the PID namespace is the host's.
 	BoxProcCount int      `json:"box_proc_count"`

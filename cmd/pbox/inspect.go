@@ -20,10 +20,12 @@ func newInspectCommand() *cli.Command {
 	with host"). BOX is a name from 'pbox ps': its init is shown. It shows identity, namespaces, hostname, cgroup, mounts,
 	privileges, PID 1 of the box, and the box's processes with both pids.
 	
-	example: sudo pbox inspect --tree $(pgrep -n sleep)`,
+	example: sudo pbox inspect --tree $(pgrep -n sleep)
+	example: sudo pbox inspect --svg web > web.svg`,
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON (schema: docs/inspect-json.md)"},
-			&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree, each with its box pid and host pid"},
+			&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree under the host's processes that lead to it, each with its box pid and host pid, zombies marked Z"},
+			&cli.BoolFlag{Name: "svg", Usage: "write an SVG picture (any browser shows it): the process tree with the box's boundary, both pids, PID 1 and zombies marked, the namespace matrix, the cgroup's limits with usage; redirect it to a file"},
 		},
 		Action: inspectAction,
 	}
@@ -31,7 +33,7 @@ func newInspectCommand() *cli.Command {
 
 func inspectAction(c *cli.Context) error {
 	if c.NArg() != 1 {
-		return fail(statusUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree] PID): see 'pbox inspect --help'")
+		return fail(statusUsage, "inspect: give exactly one PID (usage: pbox inspect [--json|--tree|--svg] PID): see 'pbox inspect --help'")
 	}
 	pid, err := strconv.Atoi(c.Args().First())
 	if err != nil {
@@ -56,8 +58,17 @@ func inspectAction(c *cli.Context) error {
 	if pid <= 0 {
 		return fail(statusUsage, "inspect: %q is not a pid: give a positive process id, e.g. $(pgrep -n sleep)", c.Args().First())
 	}
-	if c.Bool("json") && c.Bool("tree") {
-		return fail(statusUsage, "inspect: --json and --tree exclude each other: pick one")
+	views := 0
+	for _, v := range []string{"json", "tree", "svg"} {
+		if c.Bool(v) {
+			views++
+		}
+	}
+	if views > 1 {
+		return fail(statusUsage, "inspect: --json, --tree and --svg exclude each other: pick one")
+	}
+	if c.Bool("svg") && isTerminal(os.Stdout) {
+		return fail(statusUsage, "inspect: --svg writes a picture, not text: redirect it to a file (sudo pbox inspect --svg %s > box.svg) and open that in a browser", c.Args().First())
 	}
 	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: box.CgroupLayout()})
 	if errors.Is(err, inspect.ErrNoProcess) {
@@ -75,6 +86,8 @@ func inspectAction(c *cli.Context) error {
 		err = inspect.RenderJSON(out, rep)
 	case c.Bool("tree"):
 		err = inspect.RenderTree(out, rep)
+	case c.Bool("svg"):
+		err = inspect.RenderSVG(out, rep)
 	default:
 		err = inspect.RenderText(out, rep)
 	}

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"sort"
@@ -112,6 +114,25 @@ func TestE2EInspectWarnsAboutAnInitlessBox(t *testing.T) {
 	if !strings.Contains(all, "no handler for SIGTERM") || !strings.Contains(all, "docker stop") || !strings.Contains(all, "3 zombie") {
 		t.Errorf("warnings %q", rep.Warnings)
 	}
+	// The tree shows where the box hangs on the host, and the zombies.
+	tree := pbox(t, "inspect", "--tree", strconv.Itoa(pid1))
+	if strings.Count(tree.stdout, ") Z") != 3 || !strings.Contains(tree.stdout, "(- | 1)") || !strings.Contains(tree.stdout, "the box: its own PID namespace") ||
+		!strings.Contains(tree.stdout, fmt.Sprintf("(1 | %d) [PID 1]", pid1)) {
+		t.Errorf("tree:\n%s", tree.stdout)
+	}
+	// The picture: well-formed XML, the boundary, both pids, the zombies.
+	svg := pbox(t, "inspect", "--svg", strconv.Itoa(pid1))
+	if err := xmlWellFormed(svg.stdout); err != nil || svg.code != 0 {
+		t.Fatalf("--svg: %v %+v", err, svg)
+	}
+	for _, want := range []string{`id="box-boundary"`, fmt.Sprintf(`data-host-pid="%d" data-box-pid="1"`, pid1), `class="pid1"`} {
+		if !strings.Contains(svg.stdout, want) {
+			t.Errorf("--svg lacks %s", want)
+		}
+	}
+	if n := strings.Count(svg.stdout, `class="zombie"`); n != 3 {
+		t.Errorf("--svg marks %d zombies, want 3", n)
+	}
 	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGKILL)
 	b.wait(t)
 }
@@ -129,6 +150,7 @@ func TestE2EInspectBadInput(t *testing.T) {
 		{[]string{"inspect", "-5"}, 2, "unknown flag -5"},
 		{[]string{"inspect", "1", "2"}, 2, "give exactly one PID"},
 		{[]string{"inspect", "--json", "--tree", "1"}, 2, "exclude each other"},
+		{[]string{"inspect", "--svg", "--tree", "1"}, 2, "exclude each other"},
 		{[]string{"inspect", "99999999"}, 1, "pbox: inspect: no process with pid 99999999"},
 	} {
 		r := pbox(t, tt.args...)
@@ -152,4 +174,28 @@ func TestE2EInspectAsNonRootSaysWhatNeedsRoot(t *testing.T) {
 	}
 	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGTERM)
 	b.wait(t)
+}
+
+func xmlWellFormed(s string) error {
+	d := xml.NewDecoder(strings.NewReader(s))
+	for {
+		if _, err := d.Token(); err == io.EOF {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// --svg on a terminal is refused with the way to use it.
+func TestE2EInspectSVGWantsAFile(t *testing.T) {
+	_, term := testPty(t)
+	cmd := exec.Command(pboxBin(t), "inspect", "--svg", "1")
+	var stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = term, &stderr
+	err := cmd.Run()
+	ee, _ := err.(*exec.ExitError)
+	if ee == nil || ee.ExitCode() != 2 || !strings.Contains(stderr.String(), "> box.svg") {
+		t.Errorf("--svg to a terminal: %v %q", err, stderr.String())
+	}
 }
