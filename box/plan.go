@@ -335,11 +335,7 @@ func planVolumes(f RunRequest) (rootfs.Spec, error) {
 // DefaultCapabilities are what a box with --rootfs keeps, as Docker and
 // `runc spec` do: enough for ordinary programs run as root, and no
 // CAP_SYS_ADMIN, so root in the box cannot undo its mounts.
-var DefaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
+var DefaultCapabilities = capnames.DockerDefault
 
 // planCapabilities computes COMMAND's capability set: nil (keep all, as
 // before) unless --rootfs or a capability flag is given. Drops apply

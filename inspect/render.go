@@ -79,10 +79,11 @@ func RenderText(w io.Writer, r *Report) error {
 	p("CGROUP ("+orDash(cg.Version)+")", "host view", "box view")
 	p("  path", orDash(cg.Outside), orDash(cg.Inside))
 	renderV1Paths(p, cg.V1)
-	p("  memory", "limit "+limitBytes(cg.Limits["memory"]), "usage "+bytesOrDash(cg.Usage, "memory_bytes"))
-	p("  pids", "limit "+orDash(cg.Limits["pids"]), "current "+numOrDash(cg.Usage, "pids"))
-	p("  cpu", "limit "+cpuLimit(cg.Limits["cpu"]), "used "+cpuUsed(cg.Usage))
-	p("  OOM kills", strconv.FormatUint(cg.OOMKills, 10), "")
+	p("  resources", "LIMIT", "USAGE")
+	p("  memory", limitBytes(cg.Limits["memory"]), bytesOrDash(cg.Usage, "memory_bytes"))
+	p("  pids", orDash(cg.Limits["pids"]), numOrDash(cg.Usage, "pids"))
+	p("  cpu", cpuLimit(cg.Limits["cpu"]), cpuUsed(cg.Usage))
+	p("  OOM kills", "", strconv.FormatUint(cg.OOMKills, 10))
 	p("")
 
 	m := r.Mounts
@@ -102,7 +103,13 @@ func RenderText(w io.Writer, r *Report) error {
 	p("SECURITY", "")
 	p("  uid_map (inside outside count)", strings.Join(s.UIDMap, "; "))
 	p("  gid_map", strings.Join(s.GIDMap, "; "))
-	p("  effective capabilities", capSummary(s))
+	for i, l := range capLines(s) {
+		label := ""
+		if i == 0 {
+			label = "  effective capabilities"
+		}
+		p(label, l)
+	}
 	p("  no_new_privs", strconv.FormatBool(s.NoNewPrivs))
 	seccomp := s.Seccomp
 	if s.Seccomp == "filter" {
@@ -245,14 +252,62 @@ func yesNo(b bool) string {
 	return "no"
 }
 
-func capSummary(s Security) string {
+// capLines names the effective capabilities as a learner reads them:
+// none, all, Docker's default set, or the nearer of those two with the
+// difference; then the names, a few per line.
+func capLines(s Security) []string {
+	have := map[string]bool{}
+	for _, c := range s.CapEff {
+		have[c] = true
+	}
+	var lines []string
 	switch {
 	case len(s.CapEff) == 0:
-		return "none"
+		return []string{"none"}
 	case len(s.CapEff) >= len(capnames.Names):
-		return fmt.Sprintf("all %d (%s)", len(s.CapEff), s.CapEffHex)
+		return []string{fmt.Sprintf("all %d (%s)", len(s.CapEff), s.CapEffHex)}
 	}
-	return strings.Join(s.CapEff, " ")
+	docker := map[string]bool{}
+	for _, c := range capnames.DockerDefault {
+		docker[c] = true
+	}
+	var plus, minus []string
+	for _, c := range s.CapEff {
+		if !docker[c] {
+			plus = append(plus, c)
+		}
+	}
+	for _, c := range capnames.DockerDefault {
+		if !have[c] {
+			minus = append(minus, c)
+		}
+	}
+	var missing []string
+	for _, c := range capnames.Names {
+		if !have[c] {
+			missing = append(missing, c)
+		}
+	}
+	switch {
+	case len(plus) == 0 && len(minus) == 0:
+		lines = append(lines, fmt.Sprintf("Docker's default set (%d)", len(s.CapEff)))
+	case len(missing) <= len(plus)+len(minus):
+		lines = append(lines, fmt.Sprintf("all but %d: without %s", len(missing), strings.Join(missing, " ")))
+		return lines
+	default:
+		d := fmt.Sprintf("%d: Docker's default set", len(s.CapEff))
+		if len(plus) > 0 {
+			d += " + " + strings.Join(plus, " ")
+		}
+		if len(minus) > 0 {
+			d += " - " + strings.Join(minus, " ")
+		}
+		lines = append(lines, d)
+	}
+	for i := 0; i < len(s.CapEff); i += 4 {
+		lines = append(lines, "  "+strings.Join(s.CapEff[i:min(i+4, len(s.CapEff))], " "))
+	}
+	return lines
 }
 
 func limitBytes(v string) string {

@@ -7,7 +7,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/pbox-dev/pbox/internal/capnames"
 )
 
 // svgFacts parses an SVG as XML and gathers what a reader looks for.
@@ -90,6 +93,31 @@ func TestRenderSVG(t *testing.T) {
 		for typ, ns := range r.Namespaces {
 			if !f.seen[typ] || f.isolated[typ] != ns.Isolated {
 				t.Errorf("%s: namespace %s: seen %v isolated %v, want %v", tt.fixture, typ, f.seen[typ], f.isolated[typ], ns.Isolated)
+			}
+		}
+	}
+}
+
+func TestCapLinesSummarise(t *testing.T) {
+	docker := append([]string(nil), capnames.DockerDefault...)
+	for _, tt := range []struct {
+		caps []string
+		want string
+	}{
+		{nil, "none"},
+		{capnames.Names, "all 41"},
+		{docker, "Docker's default set (14)"},
+		{append(append([]string(nil), docker...), "CAP_NET_ADMIN"), "15: Docker's default set + CAP_NET_ADMIN"},
+		{docker[1:], "13: Docker's default set - CAP_CHOWN"},
+		{capnames.Names[1:], "all but 1: without CAP_CHOWN"},
+	} {
+		lines := capLines(Security{CapEff: tt.caps, CapEffHex: "x"})
+		if !strings.HasPrefix(lines[0], tt.want) {
+			t.Errorf("%d caps: %q, want %q", len(tt.caps), lines[0], tt.want)
+		}
+		for _, l := range lines[1:] {
+			if len(strings.Fields(l)) > 4 {
+				t.Errorf("line %q: more than 4 names", l)
 			}
 		}
 	}

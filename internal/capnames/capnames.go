@@ -45,3 +45,12 @@ func Parse(s string) (int, bool) {
 	}
 	return 0, false
 }
+
+// DockerDefault is Docker's (and `runc spec`'s) default capability set:
+// what a pbox box with --rootfs keeps, and what pbox inspect names as
+// "Docker's default set".
+var DockerDefault = []string{
+	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+}
