@@ -287,8 +287,8 @@ func TestE2EImportInterruptedLeavesNothing(t *testing.T) {
 	if st, err := os.Stat(filepath.Join(dst, "zeros")); err != nil || st.Size() != 1<<20 {
 		t.Errorf("zeros after the re-import: %v %v", st, err)
 	}
-	if entries, _ := os.ReadDir(parent); len(entries) != 1 {
-		t.Errorf("want only %s in %s: %v", dst, parent, entries)
+	if entries, _ := os.ReadDir(parent); len(entries) != 2 || entries[1].Name() != "big.image.json" {
+		t.Errorf("want only %s and its image config in %s: %v", dst, parent, entries)
 	}
 	// Someone's own files are never taken for a partial import.
 	mine := filepath.Join(parent, "mine")
