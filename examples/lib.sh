@@ -37,11 +37,30 @@ wait_for() {
   done
 }
 
-# stop_box PID: end a background pbox run (and with it the whole box).
+# stop_box PID NAME: stop this experiment's own box by its name (SIGTERM,
+# SIGKILL after 2 s) and wait for its pbox run, which then removes the
+# box's state and cgroup itself. Nobody else's boxes are touched (no
+# global pbox cleanup: on a shared machine that is other people's).
 stop_box() {
+  if [ -n "${2:-}" ]; then
+    pbox stop -t 2 "$2" >/dev/null 2>&1 || true
+  fi
   if [ -n "${1:-}" ] && [ "$1" -gt 1 ]; then
-    kill -KILL "$1" 2>/dev/null || true
+    kill -TERM "$1" 2>/dev/null || true # pbox run passes it on to the box
     wait "$1" 2>/dev/null || true
   fi
-  pbox cleanup >/dev/null 2>&1 || true
+}
+
+# box_name EXPERIMENT: a box name of this run's own.
+box_name() {
+  echo "lab-$1-$$"
+}
+
+# draw_box PID: the picture of PID's box (pbox inspect --svg), next to the
+# experiment's README, which shows it. Generated, not committed.
+draw_box() {
+  svg="$(cd "$(dirname "$0")" && pwd)/box.svg"
+  if pbox inspect --svg "$1" >"$svg" 2>/dev/null; then
+    echo "picture of the box: $svg (open it in a browser, or read the README beside it)"
+  fi
 }

@@ -17,12 +17,13 @@ import (
 func RenderSVG(w io.Writer, r *Report) error {
 	level := len(r.NSpid) - 1
 	const (
-		rowH   = 34
-		indent = 22
-		nodeW  = 250
-		top    = 60
-		left   = 20
-		rightX = 600
+		rowH           = 34
+		indent         = 22
+		ancestorIndent = 12
+		nodeW          = 250
+		top            = 60
+		left           = 20
+		rightX         = 600
 	)
 	type row struct {
 		p     Process
@@ -57,7 +58,7 @@ func RenderSVG(w io.Writer, r *Report) error {
 		walk(root, len(r.Ancestry))
 	}
 
-	height := max(top+len(rows)*rowH+60, top+len(r.Namespaces)*22+260)
+	height := max(top+len(rows)*rowH+70, top+len(r.Namespaces)*22+260)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="%d" viewBox="0 0 1000 %d" font-family="sans-serif" font-size="13">`+"\n", height, height)
 	b.WriteString(`<style>.node{fill:#eef3fb;stroke:#5b7db1}.pid1{fill:#d9f2d9;stroke:#2e7d32}.zombie{fill:#fde2e2;stroke:#c62828}.host{fill:#f4f4f4;stroke:#999}.small{font-size:11px;fill:#444}.iso{fill:#2e7d32}.shared{fill:#888}</style>` + "\n")
@@ -76,17 +77,26 @@ func RenderSVG(w io.Writer, r *Report) error {
 			maxDepth = max(maxDepth, rw.depth)
 		}
 	}
+	// The host's chain above the box is drawn tighter than the box's
+	// tree, so a deep chain does not push the box off the picture.
+	xOf := func(rw row) int {
+		a := len(r.Ancestry)
+		if !rw.inBox {
+			return left + rw.depth*ancestorIndent
+		}
+		return left + a*ancestorIndent + (rw.depth-a)*indent
+	}
 	if first >= 0 && level > 0 {
-		x := left + rows[first].depth*indent - 10
+		x := xOf(rows[first]) - 10
 		y := top + first*rowH - 8
 		wdt := (maxDepth-rows[first].depth)*indent + nodeW + 20
 		h := (last-first+1)*rowH + 6
 		fmt.Fprintf(&b, `<rect id="box-boundary" x="%d" y="%d" width="%d" height="%d" rx="10" fill="none" stroke="#2e7d32" stroke-width="2" stroke-dasharray="8 4"/>`+"\n", x, y, wdt, h)
-		fmt.Fprintf(&b, `<text x="%d" y="%d" class="small" fill="#2e7d32">the box: its own PID namespace</text>`+"\n", x+wdt+8, y+14)
+		fmt.Fprintf(&b, `<text x="%d" y="%d" class="small" fill="#2e7d32">the box: its own PID namespace (box pids start at 1)</text>`+"\n", x+10, y+h+16)
 	}
 	pos := map[int][2]int{}
 	for i, rw := range rows {
-		x := left + rw.depth*indent
+		x := xOf(rw)
 		y := top + i*rowH
 		pos[rw.p.Pid] = [2]int{x, y}
 		class, boxPid := "host", "-"

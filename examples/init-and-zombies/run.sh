@@ -17,12 +17,13 @@ orphans='for i in 1 2 3 4 5; do (sleep 0.1 &); done'
 
 for mode in --no-init with-init; do
   marker=$((1000 + $$ % 1000))
+  name=$(box_name "zombies$mode")
   if [ "$mode" = --no-init ]; then
     echo "== pbox run --no-init: sleep is PID 1"
-    pbox run --no-init -- sh -c "$orphans; exec sleep $marker" &
+    pbox run --name "$name" --no-init -- sh -c "$orphans; exec sleep $marker" &
   else
     echo "== pbox run: pbox-init is PID 1, sleep its child"
-    pbox run -- sh -c "$orphans; exec sleep $marker" &
+    pbox run --name "$name" -- sh -c "$orphans; exec sleep $marker" &
   fi
   box=$!
   wait_for pgrep -xf "sleep $marker"
@@ -37,6 +38,9 @@ for mode in --no-init with-init; do
     sleep 0.05
   done
   echo "pbox inspect: PID 1 of the box has $zombies zombie children"
+  if [ "$mode" = --no-init ]; then
+    draw_box "$pid" # the zombies, in red
+  fi
   kill -TERM "$pid"
   sleep 0.3
   if kill -0 "$pid" 2>/dev/null; then
@@ -44,5 +48,5 @@ for mode in --no-init with-init; do
   else
     echo "kill -TERM $pid: it died (not PID 1, so SIGTERM's default action applies)"
   fi
-  stop_box "$box"
+  stop_box "$box" "$name"
 done

@@ -11,7 +11,8 @@ need tree tree
 need pgrep procps
 
 ready=$(mktemp -u /tmp/pbox-tour.XXXXXX)
-pbox run --hostname tour -- sh -c "
+name=$(box_name proc)
+pbox run --name "$name" --hostname tour -- sh -c "
   sleep 10000 &
   p=\$!
   until [ \"\$(cat /proc/\$p/comm)\" = sleep ]; do sleep 0.05; done
@@ -22,9 +23,10 @@ pbox run --hostname tour -- sh -c "
   touch $ready
   wait" &
 box=$!
-trap 'rm -f "$ready"; stop_box "$box"' EXIT
+trap 'rm -f "$ready"; stop_box "$box" "$name"' EXIT
 wait_for test -e "$ready"
 pid=$(pgrep -xf 'sleep 10000' | head -n 1)
+draw_box "$pid"
 echo "== outside: pgrep sleep"
 echo "$pid"
 echo "== outside: tree /proc/$pid -L 1 (first entries)"

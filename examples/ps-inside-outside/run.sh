@@ -13,7 +13,8 @@ need top procps
 
 ready=$(mktemp -u /tmp/pbox-ps.XXXXXX)
 marker=$((2000 + $$ % 1000))
-pbox run --hostname psdemo -- sh -c "
+name=$(box_name ps)
+pbox run --name "$name" --hostname psdemo -- sh -c "
   sleep $marker &
   until pgrep -x sleep >/dev/null; do sleep 0.05; done
   echo '== inside: ps -ef'; ps -ef
@@ -23,9 +24,10 @@ pbox run --hostname psdemo -- sh -c "
   touch $ready
   wait" &
 box=$!
-trap 'rm -f "$ready"; stop_box "$box"' EXIT
+trap 'rm -f "$ready"; stop_box "$box" "$name"' EXIT
 wait_for test -e "$ready"
 pid=$(pgrep -xf "sleep $marker")
+draw_box "$pid"
 echo "== outside: pgrep -l -x -f 'sleep $marker'"
 pgrep -l -x -f "sleep $marker"
 echo "== outside: ps -o pid,ppid,pidns,comm -p $pid"
