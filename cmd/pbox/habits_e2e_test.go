@@ -5,12 +5,15 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 func TestE2ERunWithATerminal(t *testing.T) {
@@ -90,4 +93,51 @@ func TestE2ERunDockerHabits(t *testing.T) {
 		t.Errorf("--network host: %+v, want %s", r, host)
 	}
 	assertCleanError(t, p("run", "--network", "bridge", "--cgroup-parent", e2eParent, "--", "true"), 125, "--network \"bridge\"")
+}
+
+// A terminal resized during run -it reaches the box: pbox sets the box's
+// pty to its own terminal's size on SIGWINCH.
+func TestE2ERunTerminalFollowsAResize(t *testing.T) {
+	testutil.RequireRoot(t)
+	master, term := testPty(t)
+	setSize := func(rows, cols uint16) {
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: rows, Col: cols}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setSize(30, 100)
+	out, err := os.CreateTemp(t.TempDir(), "out")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The box watches its own terminal until the new size shows.
+	cmd := exec.Command(pboxBin(t), "run", "-t", "--cgroup-parent", e2eParent, "--", "sh", "-c",
+		`stty size; echo ready; until [ "$(stty size)" = "40 120" ]; do sleep 0.05; done; echo resized`)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = term, out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if !testutil.WaitFor(10*time.Second, func() bool { b, _ := os.ReadFile(out.Name()); return strings.Contains(string(b), "ready") }) {
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("the box never got ready")
+	}
+	setSize(40, 120)
+	cmd.Process.Signal(syscall.SIGWINCH) // what the terminal would send pbox
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("run -t: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Error("the box never saw the new size")
+	}
+	b, _ := os.ReadFile(out.Name())
+	if got := string(b); !strings.Contains(got, "30 100") || !strings.Contains(got, "resized") {
+		t.Errorf("the box's terminal: %q, want 30 100, then resized to 40 120", got)
+	}
 }
