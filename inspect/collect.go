@@ -237,16 +237,9 @@ var knownInits = map[string]bool{
 // ancestry walks from the box's topmost process up to the host's PID 1,
 // for the tree and the picture: where the box hangs on the host.
 func (c *collector) ancestry() {
-	in := map[int]bool{}
-	for _, p := range c.rep.Processes {
-		in[p.Pid] = true
-	}
 	top := 0
-	for _, p := range c.rep.Processes {
-		if !in[p.PPid] {
-			top = p.PPid
-			break
-		}
+	if roots, _ := c.rep.tree(); len(roots) > 0 {
+		top = roots[0].PPid
 	}
 	var chain []Process
 	for pid := top; pid > 0 && len(chain) < 32; {

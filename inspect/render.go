@@ -158,19 +158,7 @@ func RenderText(w io.Writer, r *Report) error {
 // PID 1 of the box is marked, and zombies with Z.
 func RenderTree(w io.Writer, r *Report) error {
 	level := len(r.NSpid) - 1
-	in := map[int]bool{}
-	for _, p := range r.Processes {
-		in[p.Pid] = true
-	}
-	children := map[int][]Process{}
-	var roots []Process
-	for _, p := range r.Processes {
-		if in[p.PPid] {
-			children[p.PPid] = append(children[p.PPid], p)
-		} else {
-			roots = append(roots, p)
-		}
-	}
+	roots, children := r.tree()
 	label := func(p Process) string {
 		box := "?"
 		if level >= 0 && level < len(p.NSpid) {
@@ -426,4 +414,22 @@ func renderV1Paths(p func(...string), v1 map[string]string) {
 	for _, k := range keys {
 		p("  v1 "+k, v1[k], "")
 	}
+}
+
+// tree arranges the box's processes: the ones whose parent is outside the
+// box (its top), and each process's children in the box.
+func (r *Report) tree() (roots []Process, children map[int][]Process) {
+	in := map[int]bool{}
+	for _, p := range r.Processes {
+		in[p.Pid] = true
+	}
+	children = map[int][]Process{}
+	for _, p := range r.Processes {
+		if in[p.PPid] {
+			children[p.PPid] = append(children[p.PPid], p)
+		} else {
+			roots = append(roots, p)
+		}
+	}
+	return roots, children
 }

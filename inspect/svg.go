@@ -34,19 +34,7 @@ func RenderSVG(w io.Writer, r *Report) error {
 	for i, a := range r.Ancestry {
 		rows = append(rows, row{p: a, depth: i})
 	}
-	in := map[int]bool{}
-	for _, p := range r.Processes {
-		in[p.Pid] = true
-	}
-	children := map[int][]Process{}
-	var roots []Process
-	for _, p := range r.Processes {
-		if in[p.PPid] {
-			children[p.PPid] = append(children[p.PPid], p)
-		} else {
-			roots = append(roots, p)
-		}
-	}
+	roots, children := r.tree()
 	var walk func(p Process, depth int)
 	walk = func(p Process, depth int) {
 		rows = append(rows, row{p: p, depth: depth, inBox: true})

@@ -139,19 +139,28 @@ func tarDir(t *testing.T, dir string) []byte {
 	return buf.Bytes()
 }
 
-func TestE2EImportThenRun(t *testing.T) {
-	src := busyboxRootfs(t)
+// dockerSave writes what `docker save` writes for an image of one layer,
+// the directory src, with the image config given.
+func dockerSave(t *testing.T, src, config string) string {
+	t.Helper()
 	var buf bytes.Buffer
 	w := tar.NewWriter(&buf)
-	layer := tarDir(t, src)
-	manifest := `[{"Config":"c.json","RepoTags":["bb:latest"],"Layers":["l1/layer.tar"]}]`
-	for _, f := range []struct{ name, body string }{{"l1/layer.tar", string(layer)}, {"manifest.json", manifest}, {"c.json", "{}"}} {
+	manifest := `[{"Config":"c.json","RepoTags":["test:latest"],"Layers":["l1/layer.tar"]}]`
+	for _, f := range []struct{ name, body string }{{"l1/layer.tar", string(tarDir(t, src))}, {"manifest.json", manifest}, {"c.json", config}} {
 		w.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
 		w.Write([]byte(f.body))
 	}
 	w.Close()
-	img := filepath.Join(t.TempDir(), "bb.tar")
-	os.WriteFile(img, buf.Bytes(), 0o644)
+	img := filepath.Join(t.TempDir(), "image.tar")
+	if err := os.WriteFile(img, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func TestE2EImportThenRun(t *testing.T) {
+	src := busyboxRootfs(t)
+	img := dockerSave(t, src, "{}")
 	dst := filepath.Join(t.TempDir(), "imported")
 	if r := pbox(t, "rootfs", "import", img, dst); r.code != 0 || !strings.Contains(r.stdout, "unpacked 1 layers") {
 		t.Fatalf("import: %+v", r)
@@ -305,17 +314,7 @@ func TestE2EImportedImageConfigIsUsed(t *testing.T) {
 	testutil.RequireRoot(t)
 	src := busyboxRootfs(t)
 	os.MkdirAll(filepath.Join(src, "srv"), 0o755)
-	var buf bytes.Buffer
-	w := tar.NewWriter(&buf)
-	config := `{"config":{"Env":["PATH=/bin:/sbin","APP=demo"],"Cmd":["sh","-c","echo \"$APP $PATH $(pwd) $(id -u)\""],"WorkingDir":"/srv","User":"nobody"}}`
-	manifest := `[{"Config":"c.json","RepoTags":["demo:latest"],"Layers":["l1/layer.tar"]}]`
-	for _, f := range []struct{ name, body string }{{"l1/layer.tar", string(tarDir(t, src))}, {"manifest.json", manifest}, {"c.json", config}} {
-		w.WriteHeader(&tar.Header{Name: f.name, Mode: 0o644, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
-		w.Write([]byte(f.body))
-	}
-	w.Close()
-	img := filepath.Join(t.TempDir(), "demo.tar")
-	os.WriteFile(img, buf.Bytes(), 0o644)
+	img := dockerSave(t, src, `{"config":{"Env":["PATH=/bin:/sbin","APP=demo"],"Cmd":["sh","-c","echo \"$APP $PATH $(pwd) $(id -u)\""],"WorkingDir":"/srv","User":"nobody"}}`)
 	dst := filepath.Join(t.TempDir(), "demo")
 	if r := pbox(t, "rootfs", "import", img, dst); r.code != 0 {
 		t.Fatalf("import: %+v", r)
