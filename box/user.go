@@ -3,9 +3,11 @@ package box
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // ResolveUser reads docker's -u: USER[:GROUP], each a number or a name,
@@ -95,14 +97,21 @@ func ResolveUser(root, spec string) (*User, error) {
 
 // readColonFile reads a passwd-style file of the box, one []string of
 // fields per line; a missing file reads as empty.
+//
+// The box owns these files: pbox exec -u reads a running box's. A FIFO
+// there must not hang pbox (O_NONBLOCK, then only a regular file is
+// read), nor a huge file eat its memory (the first 4 MiB).
 func readColonFile(r *os.Root, name string) [][]string {
-	f, err := r.Open(name)
+	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
 	if err != nil {
 		return nil
 	}
 	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return nil
+	}
 	var out [][]string
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, 4<<20))
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || strings.HasPrefix(line, "#") {

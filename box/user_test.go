@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -45,5 +46,13 @@ func TestResolveUser(t *testing.T) {
 	os.Symlink("/etc/passwd", filepath.Join(root, "etc/passwd"))
 	if _, err := ResolveUser(root, "root"); err == nil {
 		t.Error("a symlink to the host's /etc/passwd was followed")
+	}
+	// Nor does a FIFO hang pbox exec, which reads a running box's files.
+	os.Remove(filepath.Join(root, "etc/passwd"))
+	if err := syscall.Mkfifo(filepath.Join(root, "etc/passwd"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ResolveUser(root, "web"); err == nil || !strings.Contains(err.Error(), "no such user") {
+		t.Errorf("a FIFO for /etc/passwd: %v, want it read as empty", err)
 	}
 }
