@@ -66,12 +66,13 @@ func (s Store) SetMonitor(id string, pid int) error {
 
 // RunRecorded runs a claimed box (ClaimRun) and keeps its record: running
 // once COMMAND runs — the box is killed if that cannot be written, since
-// a box nothing can find must not live on — and then started is called.
+// a box nothing can find must not live on — and then started is called
+// (if it fails, the box is killed too, and its error returned).
 // A detached box (run by its monitor) also records the start event, its
 // OOM kills as they happen and its exit, and keeps its state (unless
 // remove: docker's --rm); a failed one's state is removed. A foreground
 // box's state goes when it ends.
-func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box)) (Result, error) {
+func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box) error) (Result, error) {
 	rec := &Record{OCIVersion: OCIVersion, ID: cfg.Name, Status: StatusRunning, Created: time.Now().UTC(),
 		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: detached, Foreground: !detached, Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
@@ -92,7 +93,7 @@ func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, start
 			watch = s.watchOOM(rec.ID, b)
 		}
 		if started != nil {
-			started(b)
+			return started(b)
 		}
 		return nil
 	})

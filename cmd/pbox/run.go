@@ -137,16 +137,21 @@ func runAction(c *cli.Context) error {
 		}
 	}
 	restore := func() {}
-	res, err := st.RunRecorded(cfg, opt, mon != nil, c.Bool("rm"), func(b *box.Box) {
+	res, err := st.RunRecorded(cfg, opt, mon != nil, c.Bool("rm"), func(b *box.Box) error {
 		if mon != nil {
 			fmt.Fprintf(mon, "ok\n") // pbox run -d prints the name and returns
 			mon.Close()
 		}
 		if console != nil {
-			if master, err := console.Master(); err == nil {
-				restore = relayTerminal(master, c.Bool("interactive"))
+			// Without the master nobody reads COMMAND's terminal: it would
+			// block on its first full buffer, and pbox with it.
+			master, err := console.Master()
+			if err != nil {
+				return &box.SetupError{Step: "terminal", Err: err.Error(), Code: statusSetup}
 			}
+			restore = relayTerminal(master, c.Bool("interactive"))
 		}
+		return nil
 	})
 	restore()
 	if mon != nil {

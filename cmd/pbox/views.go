@@ -59,7 +59,7 @@ func statsAction(c *cli.Context) error {
 		if live && !c.Bool("json") && isTerminal(os.Stdout) {
 			fmt.Fprint(c.App.Writer, "\x1b[H\x1b[2J") // redraw in place
 		}
-		printStats(c, h.ID(), s)
+		printStats(c, h.ID(), s, live)
 		if !live {
 			return nil
 		}
@@ -89,17 +89,19 @@ func stoppedText(rec *box.Record) string {
 	return text
 }
 
-func printStats(c *cli.Context, id string, s box.Stats) {
+// printStats prints one reading: JSON lines while live, one indented
+// object otherwise.
+func printStats(c *cli.Context, id string, s box.Stats, live bool) {
 	if c.Bool("json") {
 		v := struct {
 			ID string `json:"id"`
 			box.Stats
 		}{id, s}
 		var data []byte
-		if c.Bool("no-stream") || !(c.Bool("stream") || isTerminal(os.Stdout)) {
-			data, _ = json.MarshalIndent(v, "", "  ")
+		if live {
+			data, _ = json.Marshal(v)
 		} else {
-			data, _ = json.Marshal(v) // JSON lines while streaming
+			data, _ = json.MarshalIndent(v, "", "  ")
 		}
 		fmt.Fprintln(c.App.Writer, string(data))
 		return
