@@ -66,6 +66,16 @@ type Process struct {
 	Umask           *uint32  `json:"umask,omitempty"`
 	// Terminal gives the process a new pty of the box's.
 	Terminal bool `json:"terminal,omitempty"`
+	// ConsoleSize is the pty's size before the process starts (OCI
+	// process.consoleSize; pbox run -t and exec -t pass their terminal's),
+	// so a first `stty size` or a full-screen program never sees 0x0.
+	ConsoleSize *ConsoleSize `json:"console_size,omitempty"`
+}
+
+// ConsoleSize is a terminal's size in characters.
+type ConsoleSize struct {
+	Rows uint16 `json:"rows"`
+	Cols uint16 `json:"cols"`
 }
 
 // User is who COMMAND runs as (the init itself stays root).

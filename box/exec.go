@@ -241,13 +241,20 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 	return pid, err
 }
 
-// openPty opens a new pty in the current mount namespace's /dev/ptmx and
-// returns the master and the slave. TIOCGPTPEER opens the slave through
-// the master, so no path lookup can be raced or redirected.
-func openPty() (master, slave *os.File, err error) {
+// openPty opens a new pty in the current mount namespace's /dev/ptmx, of
+// the given size if any, and returns the master and the slave.
+// TIOCGPTPEER opens the slave through the master, so no path lookup can be
+// raced or redirected.
+func openPty(size *ConsoleSize) (master, slave *os.File, err error) {
 	mfd, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, fmt.Errorf("open /dev/ptmx: %w", err)
+	}
+	if size != nil {
+		if err := unix.IoctlSetWinsize(mfd, unix.TIOCSWINSZ, &unix.Winsize{Row: size.Rows, Col: size.Cols}); err != nil {
+			unix.Close(mfd)
+			return nil, nil, fmt.Errorf("set the pty's size: %w", err)
+		}
 	}
 	if err := unix.IoctlSetPointerInt(mfd, unix.TIOCSPTLCK, 0); err != nil {
 		unix.Close(mfd)

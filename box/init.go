@@ -507,7 +507,7 @@ func explainRlimit(rl Rlimit, err error) error {
 // consolePty makes COMMAND's terminal inside the box and sends its master
 // to the console socket pbox create was given.
 func consolePty(cfg *Config) (*os.File, *SetupError) {
-	master, slave, err := openPty()
+	master, slave, err := openPty(cfg.ConsoleSize)
 	if err != nil {
 		return nil, setupErr("terminal", err)
 	}

@@ -78,7 +78,7 @@ func ExecStage() int {
 		return fail(sock, serr)
 	}
 	if st.Terminal {
-		if serr := stageTerminal(sock); serr != nil {
+		if serr := stageTerminal(sock, st.ConsoleSize); serr != nil {
 			return fail(sock, serr)
 		}
 	}
@@ -100,8 +100,8 @@ func ExecStage() int {
 // stageTerminal gives the stage (and so COMMAND) a new pty of the box's
 // as stdin, stdout, stderr and controlling terminal, and sends its master
 // to pbox exec.
-func stageTerminal(sock *os.File) *SetupError {
-	master, slave, err := openPty()
+func stageTerminal(sock *os.File, size *ConsoleSize) *SetupError {
+	master, slave, err := openPty(size)
 	if err != nil {
 		return setupErr("terminal", err)
 	}

@@ -247,6 +247,12 @@ func translateProcess(p *specs.Process, cfg *box.Config) error {
 		}
 	}
 	cfg.Terminal = p.Terminal
+	if p.ConsoleSize != nil && p.Terminal {
+		if p.ConsoleSize.Height > 0xffff || p.ConsoleSize.Width > 0xffff {
+			return fmt.Errorf("consoleSize %dx%d: a terminal has at most 65535 rows and columns", p.ConsoleSize.Height, p.ConsoleSize.Width)
+		}
+		cfg.ConsoleSize = &box.ConsoleSize{Rows: uint16(p.ConsoleSize.Height), Cols: uint16(p.ConsoleSize.Width)}
+	}
 	cfg.NoNewPrivileges = p.NoNewPrivileges
 	cfg.OOMScoreAdj = p.OOMScoreAdj
 	cfg.Umask = p.User.Umask

@@ -109,6 +109,9 @@ func execAction(c *cli.Context) error {
 			}
 		}
 	}
+	if p.Terminal && p.ConsoleSize == nil {
+		p.ConsoleSize = ownTerminalSize()
+	}
 	if c.String("console-socket") != "" && !p.Terminal {
 		return fail(statusSetup, "exec: --console-socket needs --tty (or process.terminal)")
 	}
@@ -224,6 +227,16 @@ func attachTerminal(master *os.File, interactive bool) func() {
 		master.Close()
 		restore()
 	}
+}
+
+// ownTerminalSize is the size of pbox's terminal (its stdin), for a box's
+// pty to start with; nil if stdin is no terminal.
+func ownTerminalSize() *box.ConsoleSize {
+	ws, err := unix.IoctlGetWinsize(int(os.Stdin.Fd()), unix.TIOCGWINSZ)
+	if err != nil || ws.Row == 0 {
+		return nil
+	}
+	return &box.ConsoleSize{Rows: ws.Row, Cols: ws.Col}
 }
 
 // resizePty gives the box's pty the size of pbox's terminal.

@@ -348,10 +348,12 @@ func TestE2EOCITerminalAndPreservedFDs(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := stateRoot(t)
 
-	// process.terminal: the pty master arrives on the console socket.
+	// process.terminal: the pty master arrives on the console socket, of
+	// process.consoleSize from the start.
 	b := bundle(t, func(cfg map[string]any) {
-		setArgs("sh", "-c", "tty; echo done")(cfg)
+		setArgs("sh", "-c", "tty; stty size; echo done")(cfg)
 		cfg["process"].(map[string]any)["terminal"] = true
+		cfg["process"].(map[string]any)["consoleSize"] = map[string]any{"height": 33, "width": 111}
 	})
 	sockPath := filepath.Join(t.TempDir(), "console.sock")
 	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: sockPath, Net: "unix"})
@@ -397,8 +399,8 @@ func TestE2EOCITerminalAndPreservedFDs(t *testing.T) {
 			break
 		}
 	}
-	if !strings.Contains(got, "/dev/pts/0") {
-		t.Errorf("the process's terminal: %q; want /dev/pts/0 of the box's devpts", got)
+	if !strings.Contains(got, "/dev/pts/0") || !strings.Contains(got, "33 111") {
+		t.Errorf("the process's terminal: %q; want /dev/pts/0 of the box's devpts, 33 rows and 111 columns", got)
 	}
 	assertCleanError(t, pbox(t, "--root", root, "create", "--bundle", b, id+"x"), 1, "--console-socket")
 	pbox(t, "--root", root, "delete", "--force", id)

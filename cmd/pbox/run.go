@@ -88,6 +88,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
 	}
+	if cfg.Terminal {
+		cfg.ConsoleSize = ownTerminalSize()
+	}
 	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
 		return fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
