@@ -134,18 +134,32 @@ func TestExitStatuses(t *testing.T) {
 		{[]string{"sh", "-c", "kill -TERM $$"}, 128 + 15},
 		{[]string{"sh", "-c", "kill -KILL $$"}, 128 + 9},
 	}
-	for _, tt := range tests {
-		r := runBox(t, tt.args, cgroups.Limits{}, nil)
-		if r.err != nil || r.res.Status != tt.want {
-			t.Errorf("%q: status %d err %v, want %d", tt.args, r.res.Status, r.err, tt.want)
+	eachInit(t, func(t *testing.T, pid1 func(*box.Config)) {
+		for _, tt := range tests {
+			r := runBox(t, tt.args, cgroups.Limits{}, pid1)
+			if r.err != nil || r.res.Status != tt.want {
+				t.Errorf("%q: status %d err %v, want %d", tt.args, r.res.Status, r.err, tt.want)
+			}
 		}
-	}
+	})
+}
+
+// eachInit runs a test of what PID 1 promises against both of pbox's: the
+// tiny init it hands over to (handover.go) and the Go supervisor that
+// other architectures keep.
+func eachInit(t *testing.T, test func(t *testing.T, pid1 func(*box.Config))) {
+	t.Run("tiny", func(t *testing.T) { test(t, func(*box.Config) {}) })
+	t.Run("go", func(t *testing.T) { test(t, func(c *box.Config) { c.GoSupervisor = true }) })
 }
 
 func TestSetupErrorsCrossThePipe(t *testing.T) {
 	dir := t.TempDir()
 	plain := filepath.Join(dir, "plain")
 	os.WriteFile(plain, []byte("x"), 0o644)
+	// Executable, but no format the kernel knows: only the exec fails
+	// (ENOEXEC), in whichever init starts COMMAND.
+	garbage := filepath.Join(dir, "gar\"ba\nge") // the tiny init escapes it in JSON
+	os.WriteFile(garbage, []byte("\x7fELF\x01garbage"), 0o755)
 	tests := []struct {
 		args    []string
 		workdir string
@@ -155,15 +169,21 @@ func TestSetupErrorsCrossThePipe(t *testing.T) {
 		{[]string{"no-such-command-xyz"}, "", 127, "exec"},
 		{[]string{"/no/such/path"}, "", 127, "exec"},
 		{[]string{plain}, "", 126, "exec"},
+		{[]string{garbage}, "", 126, "exec"},
 		{[]string{"true"}, "/no/such/dir", 125, "workdir"},
 	}
-	for _, tt := range tests {
-		r := runBox(t, tt.args, cgroups.Limits{}, func(c *box.Config) { c.Cwd = tt.workdir })
-		var se *box.SetupError
-		if !errors.As(r.err, &se) || se.Code != tt.code || se.Step != tt.step {
-			t.Errorf("%q workdir %q: err %#v, want step %q code %d", tt.args, tt.workdir, r.err, tt.step, tt.code)
+	eachInit(t, func(t *testing.T, pid1 func(*box.Config)) {
+		for _, tt := range tests {
+			r := runBox(t, tt.args, cgroups.Limits{}, func(c *box.Config) { c.Cwd = tt.workdir; pid1(c) })
+			var se *box.SetupError
+			if !errors.As(r.err, &se) || se.Code != tt.code || se.Step != tt.step {
+				t.Errorf("%q workdir %q: err %#v, want step %q code %d", tt.args, tt.workdir, r.err, tt.step, tt.code)
+			}
+			if tt.args[0] == garbage && !strings.Contains(r.err.Error(), garbage+": exec format error") {
+				t.Errorf("%q: %v; want the path and the errno's words", tt.args, r.err)
+			}
 		}
-	}
+	})
 }
 
 func TestEnvAndWorkdir(t *testing.T) {
@@ -180,13 +200,15 @@ func TestEnvAndWorkdir(t *testing.T) {
 func TestInitReapsOrphans(t *testing.T) {
 	// Each (sleep &) subshell exits at once, so its sleep is reparented
 	// to PID 1; without a reaper every one of them ends as a zombie.
-	r := runBox(t, []string{"sh", "-c", `
-		for i in $(seq 300); do (sleep 0.01 &); done
-		sleep 1
-		echo zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)`}, cgroups.Limits{}, nil)
-	if r.err != nil || !strings.Contains(r.out, "zombies=0\n") {
-		t.Errorf("err %v, output %q: want no zombie left", r.err, r.out)
-	}
+	eachInit(t, func(t *testing.T, pid1 func(*box.Config)) {
+		r := runBox(t, []string{"sh", "-c", `
+			for i in $(seq 300); do (sleep 0.01 &); done
+			sleep 1
+			echo zombies=$(grep -l '^State:.Z' /proc/[0-9]*/status 2>/dev/null | wc -l)`}, cgroups.Limits{}, pid1)
+		if r.err != nil || !strings.Contains(r.out, "zombies=0\n") {
+			t.Errorf("err %v, output %q: want no zombie left", r.err, r.out)
+		}
+	})
 }
 
 func TestOOMKillIsReported(t *testing.T) {
@@ -199,24 +221,28 @@ func TestOOMKillIsReported(t *testing.T) {
 func TestPidsLimitHoldsAndInitSurvives(t *testing.T) {
 	// The bomb keeps the box at its pids limit for a second while the init
 	// reaps a storm of children; "survived" and status 0 come only if the
-	// init (a Go runtime) lived through it and passed COMMAND's status on.
+	// init lived through it and passed COMMAND's status on (the Go one
+	// must not need a thread the limit refuses).
 	testutil.RequireRoot(t)
 	events := "pids.events"
-	r := runBox(t, []string{"sh", "-c", `
-		sleep 1 & s=$!
-		(f() { f | f & }; f) 2>/dev/null
-		wait $s
-		read -r line < "$PIDS_DIR/` + events + `"
-		echo "events: $line"
-		echo survived`}, cgroups.Limits{PidsMax: 24}, func(c *box.Config) {
-		c.Env = append(c.Env, "PIDS_DIR="+pidsDir(c.Name))
+	eachInit(t, func(t *testing.T, pid1 func(*box.Config)) {
+		r := runBox(t, []string{"sh", "-c", `
+			sleep 1 & s=$!
+			(f() { f | f & }; f) 2>/dev/null
+			wait $s
+			read -r line < "$PIDS_DIR/` + events + `"
+			echo "events: $line"
+			echo survived`}, cgroups.Limits{PidsMax: 24}, func(c *box.Config) {
+			c.Env = append(c.Env, "PIDS_DIR="+pidsDir(c.Name))
+			pid1(c)
+		})
+		if r.err != nil || r.res.Status != 0 || !strings.Contains(r.out, "survived") {
+			t.Fatalf("err %v, status %d, output %q", r.err, r.res.Status, r.out)
+		}
+		if strings.Contains(r.out, "events: max 0") || !strings.Contains(r.out, "events: max ") {
+			t.Errorf("the limit was never hit: %q", r.out)
+		}
 	})
-	if r.err != nil || r.res.Status != 0 || !strings.Contains(r.out, "survived") {
-		t.Fatalf("err %v, status %d, output %q", r.err, r.res.Status, r.out)
-	}
-	if strings.Contains(r.out, "events: max 0") || !strings.Contains(r.out, "events: max ") {
-		t.Errorf("the limit was never hit: %q", r.out)
-	}
 }
 
 func TestCPUQuotaWritten(t *testing.T) {
@@ -333,4 +359,29 @@ func cpuDir(name string) string {
 		return filepath.Join("/sys/fs/cgroup", testParent, name)
 	}
 	return filepath.Join("/sys/fs/cgroup/cpu", testParent, name)
+}
+
+// Once COMMAND runs, PID 1 is the tiny init: one thread, named
+// pbox-init, a few pages resident. The Go supervisor stays a runtime.
+func TestPID1IsTheTinyInit(t *testing.T) {
+	show := []string{"sh", "-c", `grep -E '^(Name|Threads):' /proc/1/status; readlink /proc/1/exe`}
+	r := runBox(t, show, cgroups.Limits{}, nil)
+	if r.err != nil || !strings.Contains(r.out, "Name:\tpbox-init\n") || !strings.Contains(r.out, "Threads:\t1\n") || !strings.Contains(r.out, "/memfd:pbox-init") {
+		t.Errorf("err %v, PID 1: %q; want the tiny init, one thread, run from a memfd", r.err, r.out)
+	}
+	r = runBox(t, show, cgroups.Limits{}, func(c *box.Config) { c.GoSupervisor = true })
+	if r.err != nil || !strings.Contains(r.out, "Name:\tpbox-init\n") || strings.Contains(r.out, "Threads:\t1\n") {
+		t.Errorf("err %v, PID 1: %q; want the Go init (several threads)", r.err, r.out)
+	}
+}
+
+// A signal PID 1 gets — here from inside the box, which the kernel drops
+// for a PID 1 that neither catches nor blocks it — goes on to COMMAND.
+func TestInitForwardsSignals(t *testing.T) {
+	eachInit(t, func(t *testing.T, pid1 func(*box.Config)) {
+		r := runBox(t, []string{"sh", "-c", `trap 'echo got TERM; exit 3' TERM; kill -TERM 1; while :; do sleep 0.05; done`}, cgroups.Limits{}, pid1)
+		if r.err != nil || r.res.Status != 3 || r.out != "got TERM\n" {
+			t.Errorf("err %v, status %d, output %q; want the trap's output and 3", r.err, r.res.Status, r.out)
+		}
+	})
 }

@@ -22,7 +22,16 @@ type Config struct {
 	HostnameInJoinedUTS bool              `json:"hostname_in_joined_uts,omitempty"`
 	Namespaces          []namespaces.Kind `json:"namespaces"`
 	NoInit              bool              `json:"no_init,omitempty"`
-	Verbose             bool              `json:"verbose,omitempty"`
+	// DiesWithPbox: the init was cloned with PR_SET_PDEATHSIG (not for
+	// pbox create, whose caller adopts the box). The setting is per task
+	// and a change of user clears it, so the thread that exec's COMMAND or
+	// the tiny init sets it again.
+	DiesWithPbox bool `json:"dies_with_pbox,omitempty"`
+	// GoSupervisor keeps the Go init as PID 1 instead of handing over to
+	// the tiny init (handover.go): what other architectures run, kept
+	// tested on this one.
+	GoSupervisor bool `json:"go_supervisor,omitempty"`
+	Verbose      bool `json:"verbose,omitempty"`
 	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
 	// replayed by the init in the box's mount namespace.
 	Mounts []rootfs.Op `json:"mounts,omitempty"`

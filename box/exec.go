@@ -214,7 +214,7 @@ func stageError(sock *os.File) *SetupError {
 		return nil
 	}
 	if m.Type == msgError {
-		return &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
+		return m.setupError()
 	}
 	return setupErr("exec", fmt.Errorf("unexpected message from %s: got %q, expected %q", ExecStageArg0, m.Type, msgError))
 }

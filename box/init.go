@@ -117,7 +117,16 @@ func Init() int {
 		stdio = append(stdio, uintptr(fd))
 	}
 
-	// 4b. pbox create: everything is ready; tell pbox, which exits, and
+	// 4b. The tiny init that takes PID 1 over once COMMAND is about to
+	//     start (handover.go), copied while memfd_create is still allowed.
+	var tiny *os.File
+	if !cfg.NoInit && !cfg.GoSupervisor {
+		if tiny, err = tinyInitMemfd(); err != nil {
+			log("%v: pbox-init (Go) stays PID 1", err)
+		}
+	}
+
+	// 4c. pbox create: everything is ready; tell pbox, which exits, and
 	//     wait until `pbox start` writes to exec.fifo.
 	if cfg.StartFD > 0 {
 		if serr := waitForStart(sock, cfg, log); serr != nil {
@@ -129,47 +138,51 @@ func Init() int {
 
 	// 5. COMMAND's confinement: keyring, bounding set, no_new_privs and
 	//    the seccomp filter are per thread, so set them on a locked
-	//    thread and fork COMMAND from it. The init stays on that thread
-	//    (as tini stays under Docker's filter).
+	//    thread and start COMMAND from it. Whatever stays PID 1 stays on
+	//    that thread (as tini stays under Docker's filter).
 	runtime.LockOSThread()
-	if !cfg.NoInit { // --no-init exec's at once: no waiting init to prepare for
+	if !cfg.NoInit && tiny == nil { // only a Go PID 1 needs spare threads
 		warmThreads()
 	}
 	if serr := confine(cfg, log); serr != nil {
 		return fail(sock, serr)
+	}
+	if !cfg.has(namespaces.PID) {
+		// Not PID 1: orphans would go to the host's init. Adopt them (the
+		// setting survives the exec of the tiny init).
+		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
 	}
 
 	// 5a. --no-init: COMMAND becomes PID 1 itself.
 	if cfg.NoInit {
 		log("exec %s %q as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", path, cfg.Args)
 		signal.Reset()
-		// The user first: a change of credentials clears PDEATHSIG.
-		if cfg.User != nil {
-			if err := becomeUser(cfg.User, cfg.Ambient); err != nil {
-				return fail(sock, setupErr("user", err))
-			}
+		if serr := becomeUserOnThisThread(cfg); serr != nil {
+			return fail(sock, serr)
 		}
-		// PR_SET_PDEATHSIG is per task, and the clone set it only on the
-		// main thread. If execve runs on another thread of the Go runtime,
-		// that thread becomes the process and the setting is lost: set it
-		// on the thread that will exec (locked in step 5), so COMMAND
-		// still dies with pbox.
-		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
 		err := syscall.Exec(path, cfg.Args, cfg.Env)
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
 	}
 
-	// 5b. Start COMMAND as our child (from this thread: see step 5).
-	attr := &syscall.ProcAttr{
-		Env:   cfg.Env,
-		Files: stdio,
-		Sys:   commandAttr(cfg),
+	// 5b. Hand PID 1 over to the tiny init, which starts COMMAND with what
+	//     this thread carries. It runs as COMMAND's user (as tini does
+	//     under docker run --init --user): it holds nothing COMMAND lacks.
+	attr := &syscall.ProcAttr{Env: cfg.Env, Files: stdio, Sys: commandAttr(cfg)}
+	if tiny != nil {
+		if serr := becomeUserOnThisThread(cfg); serr != nil {
+			return fail(sock, serr)
+		}
+		err := handOver(tiny, cfg, path, stdio, sock, !cfg.has(namespaces.PID), log)
+		tiny.Close()
+		log("%v: pbox-init (Go) stays PID 1", err)
+		// Already COMMAND's user: the fork needs no change of it.
+		attr.Sys.Credential, attr.Sys.AmbientCaps = nil, nil
+		warmThreads()
 	}
+
+	// 5c. The Go init stays PID 1: start COMMAND as its child.
 	if !cfg.has(namespaces.PID) {
-		// Not PID 1: orphans would go to the host's init, and nothing
-		// would kill COMMAND if we died. Adopt them and tie COMMAND to us.
-		unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
-		attr.Sys.Pdeathsig = syscall.SIGKILL
+		attr.Sys.Pdeathsig = syscall.SIGKILL // nothing else would end it with us
 	}
 	pid, err := syscall.ForkExec(path, cfg.Args, attr)
 	if err != nil {
@@ -190,6 +203,22 @@ func Init() int {
 	//    Go program are all in essentialSignals).
 	time.AfterFunc(lateSignalsAfter, func() { signal.Notify(sigs) })
 	return superviseLoop(pid, sigs)
+}
+
+// becomeUserOnThisThread makes the locked thread (and the process) COMMAND's
+// user before it exec's, and then sets PR_SET_PDEATHSIG again on it: the
+// setting is per task (the clone set it on the main thread only, and the
+// exec'ing thread becomes the process) and a change of user clears it.
+func becomeUserOnThisThread(cfg *Config) *SetupError {
+	if cfg.User != nil {
+		if err := becomeUser(cfg.User, cfg.Ambient); err != nil {
+			return setupErr("user", err)
+		}
+	}
+	if cfg.DiesWithPbox {
+		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
+	}
+	return nil
 }
 
 // warmThreads makes, now, the OS threads the runtime may need while the

@@ -261,6 +261,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		files = append(files, uintptr(3+i))
 	}
 	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
+	cfg.DiesWithPbox = !opt.Detach
 
 	// The config fits in the socket buffer: queue it before the clone.
 	if err := send(parent, message{Type: msgConfig, Config: cfg}); err != nil {
@@ -360,7 +361,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		case m.Type == msgError:
 			waitPid(pid)
 			unix.Close(pidfd)
-			return nil, &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
+			return nil, m.setupError()
 		case m.Type == msgHooks:
 			st := *cfg.HookState
 			st.Status, st.Pid = StatusCreating, pid

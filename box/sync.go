@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -59,6 +60,18 @@ type message struct {
 	Error  string       `json:"error,omitempty"`
 	Code   int          `json:"code,omitempty"`
 	Pid    int          `json:"pid,omitempty"`
+	// Errno comes from the tiny init (handover.go), which leaves the
+	// wording of its exec error to pbox, as Go words every other one.
+	Errno int `json:"errno,omitempty"`
+}
+
+// setupError is what an error message from the init says.
+func (m message) setupError() *SetupError {
+	e := &SetupError{Step: m.Step, Err: m.Error, Code: m.Code}
+	if m.Errno != 0 {
+		e.Err += ": " + syscall.Errno(m.Errno).Error()
+	}
+	return e
 }
 
 // socketPair makes the two ends of a sync socket (close-on-exec: the

@@ -289,10 +289,13 @@ func (c *collector) pid1() {
 	c.note("PID 1 of the box is not visible from here")
 }
 
-// handles reports whether a process catches sig (SigCgt). An ignored
-// signal (SigIgn) is not "handled": it will not stop the process either.
+// handles reports whether a process catches sig (SigCgt) or blocks it
+// to take it with sigwaitinfo, as tini and pbox's tiny init do (SigBlk: the
+// kernel queues a blocked signal even for PID 1). An ignored signal
+// (SigIgn) is not "handled": it will not stop the process either.
 func handles(st Status, sig unix.Signal) bool {
-	return st.SigCgt&(1<<(uint(sig)-1)) != 0
+	bit := uint64(1) << (uint(sig) - 1)
+	return (st.SigCgt|st.SigBlk)&bit != 0 && st.SigIgn&bit == 0
 }
 
 // hostname reads the UTS namespace's own hostname by joining it on a

@@ -28,6 +28,7 @@ type Status struct {
 	SeccompFilters int
 	SigCgt         uint64
 	SigIgn         uint64
+	SigBlk         uint64 // of the main thread
 	Threads        int
 	Kthread        bool
 }
@@ -77,6 +78,8 @@ func ParseStatus(r io.Reader) (Status, error) {
 			s.SigCgt, err = strconv.ParseUint(val, 16, 64)
 		case "SigIgn":
 			s.SigIgn, err = strconv.ParseUint(val, 16, 64)
+		case "SigBlk":
+			s.SigBlk, err = strconv.ParseUint(val, 16, 64)
 		case "Threads":
 			s.Threads, err = strconv.Atoi(val)
 		case "Kthread":

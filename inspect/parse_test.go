@@ -44,6 +44,13 @@ func TestParseStatusInitAndKthread(t *testing.T) {
 	if init.NSpid[1] != 1 || !handles(init, 15) || !handles(init, 2) {
 		t.Errorf("pbox-init must be PID 1 inside and catch TERM and INT: %+v", init)
 	}
+	tiny, err := ParseStatus(open(t, "status-pbox-tiny-init"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tiny.NSpid[len(tiny.NSpid)-1] != 1 || tiny.Threads != 1 || !handles(tiny, 15) || !handles(tiny, 2) {
+		t.Errorf("the tiny init must be PID 1 inside, one thread, blocking TERM and INT for sigwaitinfo: %+v", tiny)
+	}
 	kt, err := ParseStatus(open(t, "status-kthreadd"))
 	if err != nil {
 		t.Fatal(err)
@@ -149,5 +156,25 @@ func TestParseStatusSeccompFilters(t *testing.T) {
 	}
 	if st.Seccomp != 2 || st.SeccompFilters != 1 {
 		t.Errorf("Seccomp %d, filters %d; want 2 and 1", st.Seccomp, st.SeccompFilters)
+	}
+}
+
+// PID 1 that blocks its signals and takes them with sigwaitinfo (pbox's
+// tiny init, tini) handles them; one that ignores them does not.
+func TestHandlesCountsBlockedSignals(t *testing.T) {
+	term := uint64(1) << (15 - 1)
+	for _, c := range []struct {
+		st   Status
+		want bool
+	}{
+		{Status{SigCgt: term}, true},
+		{Status{SigBlk: ^uint64(0)}, true},
+		{Status{SigBlk: term, SigIgn: term}, false},
+		{Status{SigIgn: term}, false},
+		{Status{}, false},
+	} {
+		if got := handles(c.st, 15); got != c.want {
+			t.Errorf("handles(%+v, SIGTERM) = %v, want %v", c.st, got, c.want)
+		}
 	}
 }

@@ -227,7 +227,22 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	}
 
 	pbox(t, "rm", "-f", name)
+	var self unix.Stat_t
+	if err := unix.Stat(pboxBin(t), &self); err != nil {
+		t.Fatal(err)
+	}
 	for what, fd := range held {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			t.Fatal(err)
+		}
+		if st.Dev != self.Dev || st.Ino != self.Ino {
+			// Not pbox's binary at all: PID 1 is the tiny init, run from
+			// a memfd that must be sealed against writes.
+			assertSealedMemfd(t, what, fd)
+			syscall.Close(fd)
+			continue
+		}
 		// ETXTBSY comes before EROFS while any process still runs the
 		// binary (this box's monitor on its way out, or another test's
 		// pbox): the question is what the open says once none does.
@@ -244,6 +259,36 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 			t.Errorf("%s: open for writing: %v, want EROFS (a read-only view of pbox)", what, err)
 		}
 		syscall.Close(fd)
+	}
+	if _, ok := held["the init"]; !ok {
+		t.Error("the init's executable was never held")
+	}
+}
+
+// assertSealedMemfd checks that the executable behind fd (an O_PATH
+// descriptor) is a memfd that no one can write to, grow or unseal.
+func assertSealedMemfd(t *testing.T, what string, fd int) {
+	t.Helper()
+	r, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_RDONLY|syscall.O_CLOEXEC, 0)
+	if err != nil {
+		t.Errorf("%s: reopen its executable: %v", what, err)
+		return
+	}
+	defer syscall.Close(r)
+	seals, err := unix.FcntlInt(uintptr(r), unix.F_GET_SEALS, 0)
+	if err != nil {
+		t.Errorf("%s: its executable is neither pbox's binary nor a memfd (F_GET_SEALS: %v)", what, err)
+		return
+	}
+	want := unix.F_SEAL_SEAL | unix.F_SEAL_WRITE | unix.F_SEAL_GROW | unix.F_SEAL_SHRINK
+	if seals&want != want {
+		t.Errorf("%s: its executable is a memfd with seals %#x, want at least %#x", what, seals, want)
+	}
+	if w, err := syscall.Open(fmt.Sprintf("/proc/self/fd/%d", fd), syscall.O_WRONLY|syscall.O_CLOEXEC, 0); err == nil {
+		if _, err := syscall.Write(w, []byte{0}); err != syscall.EPERM {
+			t.Errorf("%s: a write to its sealed executable: %v, want EPERM", what, err)
+		}
+		syscall.Close(w)
 	}
 }
 

@@ -1,0 +1,261 @@
+/*
+ * pbox's tiny init: PID 1 of a box for as long as COMMAND runs.
+ *
+ * pbox-init (Go) builds the box — mounts, hostname, keyring, capabilities,
+ * seccomp, user — and then exec's this program from a sealed memfd, so
+ * that what stays resident for the life of the box is a few pages, not a
+ * Go runtime (box/handover.go). It does what tini does and nothing else:
+ *
+ *   1. fork COMMAND and exec it, with the signal mask it should have;
+ *   2. tell pbox COMMAND's pid (or why the exec failed) on the sync socket;
+ *   3. wait for signals (blocked, read from a signalfd: SigBlk in
+ *      /proc/1/status shows what it takes, which pbox inspect reads):
+ *      SIGCHLD means "reap every exited child"; every other signal is
+ *      passed on to COMMAND;
+ *   4. once COMMAND is reaped, exit with its status (128+N if signal N
+ *      killed it). The kernel then ends the rest of the box.
+ *
+ * It never allocates memory or starts a thread, so a fork bomb that uses up
+ * the box's pids limit cannot take it down.
+ *
+ * Usage (only pbox-init runs it):
+ *   pbox-init FLAGS SYNCFD PATH ARGV0 [ARG...]      environment = COMMAND's
+ * FLAGS is "-" or any of: t (COMMAND gets fd 0 as its controlling terminal,
+ * in a new session), p (COMMAND dies with this init: there is no PID
+ * namespace to do it), v (explain on stderr, as pbox run -v). SYNCFD is
+ * the socket to pbox, or -1. Descriptors 0, 1, 2 (and any others without
+ * close-on-exec) are COMMAND's already. Every signal is blocked on entry
+ * (pbox-init blocks them before the exec), so none is lost or fatal in
+ * between; COMMAND gets an empty mask.
+ *
+ * Rebuild the committed binary from this file: go generate ./box (it runs
+ * build.sh; CI checks the result matches byte for byte).
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* The exit statuses of box/status.go. */
+enum { STATUS_SETUP = 125, STATUS_NOT_EXECUTABLE = 126, STATUS_NOT_FOUND = 127, STATUS_SIGNAL_BASE = 128 };
+
+static int verbose;
+
+/* write_all writes the whole buffer, as one message where it can. */
+static void write_all(int fd, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		p += w;
+		n -= (size_t)w;
+	}
+}
+
+/* json_string appends s to out as a JSON string; bytes that JSON cannot
+ * carry as they are become \u00XX. It stops before overflowing. */
+static size_t json_string(char *out, size_t at, size_t cap, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	if (at + 1 < cap)
+		out[at++] = '"';
+	for (; *s && at + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\') {
+			out[at++] = '\\';
+			out[at++] = (char)c;
+		} else if (c < 0x20) {
+			memcpy(out + at, "\\u00", 4);
+			out[at + 4] = hex[c >> 4];
+			out[at + 5] = hex[c & 15];
+			at += 6;
+		} else {
+			out[at++] = (char)c;
+		}
+	}
+	if (at + 1 < cap)
+		out[at++] = '"';
+	return at;
+}
+
+/* report_exec_error tells pbox (or, without a socket, the user) that COMMAND
+ * could not be exec'd. pbox words the errno as it does its own errors. */
+static void report_exec_error(int sync, const char *path, int err, int code)
+{
+	char msg[4096 + 128];
+	if (sync < 0) {
+		/* pbox start has returned: stderr is where the user looks. */
+		char text[128];
+		snprintf(text, sizeof text, "%s", strerror(err));
+		if (text[0] >= 'A' && text[0] <= 'Z')
+			text[0] = (char)(text[0] - 'A' + 'a');
+		int n = snprintf(msg, sizeof msg, "pbox: exec: %s: %s\n", path, text);
+		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+		return;
+	}
+	size_t at = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"error\",\"step\":\"exec\",\"error\":");
+	at = json_string(msg, at, sizeof msg - 64, path);
+	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"errno\":%d,\"code\":%d}\n", err, code);
+	write_all(sync, msg, at);
+}
+
+/* start_command forks COMMAND and exec's it. It returns COMMAND's pid, or
+ * -1 once the failure is reported (status in *code). */
+static pid_t start_command(const char *flags, char *path, char **argv, char **envp, int sync, int *code)
+{
+	int pipefd[2];
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		*code = STATUS_SETUP;
+		report_exec_error(sync, path, errno, *code);
+		return -1;
+	}
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		if (strchr(flags, 'p')) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+			if (getppid() != parent)
+				_exit(STATUS_SETUP);
+		}
+		if (strchr(flags, 't')) {
+			setsid();
+			ioctl(0, TIOCSCTTY, 0);
+		}
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		execve(path, argv, envp);
+		int err = errno;
+		write_all(pipefd[1], (const char *)&err, sizeof err);
+		_exit(STATUS_SETUP);
+	}
+	close(pipefd[1]);
+	if (pid < 0) {
+		*code = STATUS_SETUP;
+		report_exec_error(sync, path, errno, *code);
+		close(pipefd[0]);
+		return -1;
+	}
+	/* The pipe closes at a successful exec; otherwise it carries errno. */
+	int err = 0;
+	ssize_t n;
+	do
+		n = read(pipefd[0], &err, sizeof err);
+	while (n < 0 && errno == EINTR);
+	close(pipefd[0]);
+	if (n != (ssize_t)sizeof err)
+		return pid;
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	*code = (err == ENOENT || err == ENOTDIR) ? STATUS_NOT_FOUND : STATUS_NOT_EXECUTABLE;
+	report_exec_error(sync, path, err, *code);
+	return -1;
+}
+
+/* status_code is the shell's reading of a wait status. */
+static int status_code(int ws)
+{
+	if (WIFEXITED(ws))
+		return WEXITSTATUS(ws);
+	if (WIFSIGNALED(ws))
+		return STATUS_SIGNAL_BASE + WTERMSIG(ws);
+	return STATUS_SETUP;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	/* comm would be the memfd's descriptor number: name PID 1 for ps. */
+	prctl(PR_SET_NAME, "pbox-init", 0, 0, 0);
+	/* A process of the box with the same user could otherwise ptrace its
+	 * PID 1 (runc keeps its init non-dumpable too). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc < 5) {
+		static const char usage[] = "pbox: pbox-init (tiny) is started by pbox-init, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	const char *flags = argv[1];
+	int sync = atoi(argv[2]);
+	char *path = argv[3];
+	verbose = strchr(flags, 'v') != NULL;
+	if (sync >= 0)
+		fcntl(sync, F_SETFD, FD_CLOEXEC);
+
+	/* Every signal, the real-time ones libc keeps for itself included
+	 * (sigfillset leaves them out, and the default action of an unblocked
+	 * one sent from the host would end the box). */
+	sigset_t all;
+	memset(&all, 0xff, sizeof all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, _NSIG / 8);
+
+	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
+	if (sfd < 0) {
+		static const char msg[] = "pbox: init: signalfd failed\n";
+		write_all(2, msg, sizeof msg - 1);
+		return STATUS_SETUP;
+	}
+
+	int code = STATUS_SETUP;
+	pid_t child = start_command(flags, path, argv + 4, envp, sync, &code);
+	if (child < 0)
+		return code;
+	if (sync >= 0) {
+		char msg[64];
+		int n = snprintf(msg, sizeof msg, "{\"type\":\"ready\",\"pid\":%d}\n", (int)child);
+		write_all(sync, msg, (size_t)n);
+		close(sync);
+	}
+	if (verbose) {
+		char msg[4096 + 128];
+		int n = snprintf(msg, sizeof msg, "pbox: init: started %s as pid %d; reaping and forwarding signals\n", path, (int)child);
+		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+	}
+	/* COMMAND has its own copy now: blank ours after argv[0], so that ps
+	 * and /proc/1/cmdline say "pbox-init", as they did for the Go init. */
+	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	char *after0 = argv[0] + strlen(argv[0]) + 1;
+	if (end > after0)
+		memset(after0, 0, (size_t)(end - after0));
+
+	for (;;) {
+		struct signalfd_siginfo info;
+		if (read(sfd, &info, sizeof info) != (ssize_t)sizeof info)
+			continue; /* EINTR */
+		int sig = (int)info.ssi_signo;
+		if (sig != SIGCHLD) {
+			/* Never 0 or -1: child is a real pid above 1. */
+			if (child > 1)
+				kill(child, sig);
+			continue;
+		}
+		/* Reap everything that has exited: COMMAND and orphans alike. */
+		int done = 0;
+		for (;;) {
+			int ws;
+			pid_t pid = waitpid(-1, &ws, WNOHANG);
+			if (pid < 0 && errno == EINTR)
+				continue;
+			if (pid <= 0)
+				break;
+			if (pid == child) {
+				code = status_code(ws);
+				done = 1;
+			}
+		}
+		if (done)
+			return code;
+	}
+}
