@@ -385,3 +385,36 @@ func TestInitForwardsSignals(t *testing.T) {
 		}
 	})
 }
+
+// With GoSupervisor, a detached box's monitor stays the Go one (what other
+// architectures run): it still records the exit and an OOM kill.
+func TestGoMonitorRecordsTheExit(t *testing.T) {
+	testutil.RequireRoot(t)
+	st := box.Store{Root: t.TempDir()}
+	name := fmt.Sprintf("t%d-gomon", os.Getpid())
+	if err := st.ClaimRun(name, true); err != nil {
+		t.Fatal(err)
+	}
+	defer st.Remove(name)
+	kinds, _ := namespaces.Parse("pid,mnt,uts")
+	cfg := box.Config{Name: name, Namespaces: kinds, GoSupervisor: true,
+		Process: box.Process{Args: []string{"sh", "-c", "head -c 314572800 /dev/zero | tail; exit 3"}, Env: os.Environ()}}
+	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	res, err := st.RunRecorded(cfg, box.Options{CgroupMode: cgroups.DetectMode(), CgroupParent: testParent,
+		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, Marks: &st, Stdio: [3]*os.File{null, null, null}}, true, false, nil)
+	if err != nil || res.Status != 3 || res.OOMKills == 0 {
+		t.Fatalf("status %d, OOM kills %d, err %v; want 3 after an OOM kill", res.Status, res.OOMKills, err)
+	}
+	rec, err := st.Read(name)
+	if err != nil || rec.Exit == nil || rec.Exit.Status != 3 || rec.Exit.OOMKills == 0 {
+		t.Fatalf("record %+v, err %v; want the exit recorded", rec, err)
+	}
+	events, _ := os.ReadFile(st.Path(name, "events.jsonl"))
+	if !strings.Contains(string(events), `"type":"oom"`) || !strings.Contains(string(events), `"type":"exit"`) {
+		t.Errorf("events:\n%s", events)
+	}
+}

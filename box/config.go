@@ -28,7 +28,8 @@ type Config struct {
 	// the tiny init sets it again.
 	DiesWithPbox bool `json:"dies_with_pbox,omitempty"`
 	// GoSupervisor keeps the Go init as PID 1 instead of handing over to
-	// the tiny init (handover.go): what other architectures run, kept
+	// the tiny init (handover.go), and a detached box's Go monitor instead
+	// of the tiny one (monitor.go): what other architectures run, kept
 	// tested on this one.
 	GoSupervisor bool `json:"go_supervisor,omitempty"`
 	Verbose      bool `json:"verbose,omitempty"`

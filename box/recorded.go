@@ -93,7 +93,15 @@ func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, start
 			watch = s.watchOOM(rec.ID, b)
 		}
 		if started != nil {
-			return started(b)
+			if err := started(b); err != nil {
+				return err
+			}
+		}
+		if detached && !cfg.GoSupervisor {
+			// What waits for the box from here is the tiny monitor; it
+			// comes back as FinishMonitor once the init exits.
+			err := s.handOverMonitor(b, rec.ID, remove, watch.reportedSoFar())
+			fmt.Fprintf(os.Stderr, "pbox: monitor: %v: the Go monitor waits instead\n", err)
 		}
 		return nil
 	})
@@ -168,6 +176,13 @@ func (w *oomWatch) report(n uint64) {
 		w.st.AppendEvent(w.id, Event{Type: "oom", OOMKills: n})
 		w.reported = n
 	}
+}
+
+// reportedSoFar is how many OOM kills the watch has put in events.
+func (w *oomWatch) reportedSoFar() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.reported
 }
 
 // stop ends the watch; final is the count read before the cgroup went.

@@ -193,6 +193,12 @@ func cgroupName(cfg Config, opt Options) string {
 func (b *Box) Wait() (Result, error) {
 	ws := waitPid(b.Pid)
 	unix.Close(b.pidfd)
+	return b.finish(ws)
+}
+
+// finish is what follows the init's exit: its status, the OOM kills, the
+// end of whatever is left in the cgroup, and the cgroup itself.
+func (b *Box) finish(ws syscall.WaitStatus) (Result, error) {
 	res := Result{Status: WaitStatusCode(ws)}
 	// OOM events live in the cgroup: read them before it is removed.
 	if n, err := b.Cgroup.OOMKills(); err == nil {

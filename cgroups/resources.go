@@ -185,14 +185,9 @@ func (c *Cgroup) FD() (int, error) {
 // OOMKills returns how many processes the kernel OOM-killed in the box.
 // Call it before Destroy.
 func (c *Cgroup) OOMKills() (uint64, error) {
-	if c.limits.MemoryBytes <= 0 {
+	file := c.OOMFile()
+	if file == "" {
 		return 0, nil
-	}
-	var file string
-	if c.mode == V2 {
-		file = filepath.Join(c.v2dir, "memory.events")
-	} else {
-		file = filepath.Join(c.root, "memory", c.rel, "memory.oom_control")
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -200,6 +195,19 @@ func (c *Cgroup) OOMKills() (uint64, error) {
 	}
 	defer f.Close()
 	return ParseOOMKills(f)
+}
+
+// OOMFile is the file whose "oom_kill N" line counts the box's OOM kills
+// (memory.events on v2, memory.oom_control on v1); "" without a memory
+// limit, where there is none to read.
+func (c *Cgroup) OOMFile() string {
+	if c.limits.MemoryBytes <= 0 {
+		return ""
+	}
+	if c.mode == V2 {
+		return filepath.Join(c.v2dir, "memory.events")
+	}
+	return filepath.Join(c.root, "memory", c.rel, "memory.oom_control")
 }
 
 // Procs lists the pids in the box's cgroup (the tracking hierarchy on v1).

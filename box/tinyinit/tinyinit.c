@@ -28,12 +28,26 @@
  * (pbox-init blocks them before the exec), so none is lost or fatal in
  * between; COMMAND gets an empty mask.
  *
+ * The same program is also a detached box's monitor (run as
+ * "pbox-monitor", box/monitor.go): the `pbox run -d` process that started
+ * the box exec's it once the box runs, so that what waits for the box is
+ * a few pages, not a Go runtime. It waits for the init (its child),
+ * passes on the signals it gets, appends an "oom" event when the box's OOM
+ * counter grows, and once the init has exited exec's pbox again to
+ * record the exit and remove the cgroup:
+ *   pbox-monitor INITPID PBOXFD EVENTSFD OOMFILE ID REPORTED PBOX-ARGV...
+ * PBOXFD is pbox's own (read-only) binary; EVENTSFD the box's events.jsonl
+ * (O_APPEND); OOMFILE the cgroup file with "oom_kill N", or "-"; REPORTED
+ * the OOM kills already reported. pbox is exec'd with PBOX-ARGV followed
+ * by the init's wait status and the OOM kills reported.
+ *
  * Rebuild the committed binary from this file: go generate ./box (it runs
  * build.sh; CI checks the result matches byte for byte).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -43,6 +57,7 @@
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /* The exit statuses of box/status.go. */
@@ -175,7 +190,18 @@ static int status_code(int ws)
 	return STATUS_SETUP;
 }
 
-int main(int argc, char **argv, char **envp)
+/* block_all blocks every signal, the real-time ones libc keeps for itself
+ * included (sigfillset leaves them out, and the default action of an
+ * unblocked one sent from the host would end the process), and returns a
+ * signalfd that reads them all. */
+static int block_all(sigset_t *all)
+{
+	memset(all, 0xff, sizeof *all);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, all, NULL, _NSIG / 8);
+	return signalfd(-1, all, SFD_CLOEXEC);
+}
+
+static int init_main(int argc, char **argv, char **envp)
 {
 	/* comm would be the memfd's descriptor number: name PID 1 for ps. */
 	prctl(PR_SET_NAME, "pbox-init", 0, 0, 0);
@@ -258,4 +284,110 @@ int main(int argc, char **argv, char **envp)
 		if (done)
 			return code;
 	}
+}
+
+/* oom_kills reads the "oom_kill N" line of a cgroup file; 0 if it cannot. */
+static unsigned long long oom_kills(const char *file)
+{
+	char buf[2048];
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+		if (strncmp(line, "oom_kill ", 9) == 0)
+			return strtoull(line + 9, NULL, 10);
+	return 0;
+}
+
+/* oom_event appends one line of `pbox events`, as box.Event marshals it. */
+static void oom_event(int events, const char *id, unsigned long long kills)
+{
+	char msg[1024], when[64];
+	struct timespec now;
+	struct tm tm;
+	clock_gettime(CLOCK_REALTIME, &now);
+	gmtime_r(&now.tv_sec, &tm);
+	strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+	size_t at = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"oom\",\"id\":");
+	at = json_string(msg, at, sizeof msg - 128, id);
+	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"time\":\"%s.%09ldZ\",\"oom_kills\":%llu}\n", when, now.tv_nsec, kills);
+	write_all(events, msg, at);
+}
+
+static int monitor_main(int argc, char **argv, char **envp)
+{
+	prctl(PR_SET_NAME, "pbox-monitor", 0, 0, 0);
+	if (argc < 8) {
+		static const char usage[] = "pbox: pbox-monitor (tiny) is started by pbox run -d, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	pid_t init = (pid_t)atoi(argv[1]);
+	int self = atoi(argv[2]), events = atoi(argv[3]);
+	const char *oomfile = strcmp(argv[4], "-") == 0 ? NULL : argv[4];
+	const char *id = argv[5];
+	unsigned long long reported = strtoull(argv[6], NULL, 10);
+	fcntl(self, F_SETFD, FD_CLOEXEC);
+	if (events >= 0)
+		fcntl(events, F_SETFD, FD_CLOEXEC);
+
+	sigset_t all;
+	int sfd = block_all(&all);
+	int ws = 0;
+	for (;;) {
+		/* The init may have exited before the signalfd existed. */
+		pid_t w = waitpid(init, &ws, WNOHANG);
+		if (w == init || (w < 0 && errno == ECHILD))
+			break;
+		struct pollfd p = {.fd = sfd, .events = POLLIN};
+		/* Twice a second while there is an OOM counter to watch. */
+		if (poll(&p, 1, oomfile ? 500 : -1) > 0) {
+			struct signalfd_siginfo info;
+			if (read(sfd, &info, sizeof info) == (ssize_t)sizeof info && info.ssi_signo != SIGCHLD && init > 1)
+				kill(init, (int)info.ssi_signo); /* an unreaped child: never a reused pid */
+		}
+		if (oomfile && events >= 0) {
+			unsigned long long n = oom_kills(oomfile);
+			if (n > reported) {
+				oom_event(events, id, n);
+				reported = n;
+			}
+		}
+	}
+	if (events >= 0)
+		close(events);
+
+	/* pbox records the exit: argv after REPORTED, then the status and the
+	 * OOM kills reported. */
+	int n = argc - 7;
+	char status[16], kills[24];
+	snprintf(status, sizeof status, "%d", ws);
+	snprintf(kills, sizeof kills, "%llu", reported);
+	char *av[n + 3];
+	for (int i = 0; i < n; i++)
+		av[i] = argv[7 + i];
+	av[n] = status;
+	av[n + 1] = kills;
+	av[n + 2] = NULL;
+	sigset_t none;
+	sigemptyset(&none);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+	syscall(SYS_execveat, self, "", av, envp, AT_EMPTY_PATH);
+	char msg[256];
+	int len = snprintf(msg, sizeof msg, "pbox: monitor: exec pbox to record the exit (status %d): %s; `pbox rm` cleans up\n", ws, strerror(errno));
+	write_all(2, msg, (size_t)len);
+	return STATUS_SETUP;
+}
+
+int main(int argc, char **argv, char **envp)
+{
+	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
+	if (strcmp(name, "pbox-monitor") == 0)
+		return monitor_main(argc, argv, envp);
+	return init_main(argc, argv, envp);
 }

@@ -208,6 +208,61 @@ func TestE2EDetachedOOMKillIsAnEvent(t *testing.T) {
 	assertNoLeftovers(t, name)
 }
 
+// While a detached box runs, what waits for it is the tiny monitor: one
+// thread, a few pages, yet it records an OOM kill as it happens (the box
+// lives on) and, through pbox again, the exit.
+func TestE2EDetachedBoxMonitorIsTiny(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "tinymon")
+	r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--memory", "32M", "--",
+		"sh", "-c", "head -c 314572800 /dev/zero | tail; exec sleep 1000")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Monitor int }
+	json.Unmarshal(data, &rec)
+	var status string
+	if !testutil.WaitFor(10*time.Second, func() bool {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(rec.Monitor) + "/status")
+		status = string(b)
+		return strings.Contains(status, "Name:\tpbox-monitor\n") && strings.Contains(status, "Threads:\t1\n")
+	}) {
+		t.Fatalf("monitor %d: %q; want pbox-monitor with one thread", rec.Monitor, status)
+	}
+	rollup, _ := os.ReadFile("/proc/" + strconv.Itoa(rec.Monitor) + "/smaps_rollup")
+	for _, line := range strings.Split(string(rollup), "\n") {
+		if f := strings.Fields(line); len(f) == 3 && f[0] == "Pss:" {
+			if kb, _ := strconv.Atoi(f[1]); kb > 1024 {
+				t.Errorf("the monitor's PSS is %d kB; the tiny monitor has a few pages", kb)
+			}
+		}
+	}
+	if !testutil.WaitFor(10*time.Second, func() bool {
+		return strings.Contains(pbox(t, "--root", root, "events", "--no-follow", name).stdout, `"type":"oom"`)
+	}) {
+		t.Error("no oom event while the box runs")
+	}
+	if e := psAll(t, root)[name]; e.Status != "running" {
+		t.Errorf("after the OOM kill of tail: %+v; want the box still running", e)
+	}
+	if r := pbox(t, "--root", root, "stop", "-t", "0", name); r.code != 0 {
+		t.Fatalf("stop: %+v", r)
+	}
+	if e := waitStopped(t, root, name); e.Exit.Status != 137 || e.Exit.OOMKills == 0 {
+		t.Errorf("exit %+v; want 137 (stop -t 0) and the OOM kill", e.Exit)
+	}
+	if ev := pbox(t, "--root", root, "events", "--no-follow", name).stdout; strings.Count(ev, `"type":"oom"`) != 1 || !strings.Contains(ev, `"type":"exit"`) {
+		t.Errorf("events: want one oom and the exit:\n%s", ev)
+	}
+	pbox(t, "--root", root, "rm", name)
+	assertNoLeftovers(t, name)
+}
+
 func TestE2EKilledPboxLeavesAStoppedBoxThatRmCleans(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := stateRoot(t)

@@ -24,6 +24,9 @@ func main() {
 	if filepath.Base(os.Args[0]) == box.ExecStageArg0 {
 		os.Exit(box.ExecStage())
 	}
+	if len(os.Args) > 1 && os.Args[0] == box.MonitorArg0 && os.Args[1] == box.FinishArg {
+		os.Exit(box.FinishMonitor(os.Args[2:]))
+	}
 	// Descriptors pbox's caller left open must never reach a box (a
 	// directory fd is a way out of it): from here on, only the ones passed
 	// on purpose (--preserve-fds, LISTEN_FDS) cross an exec.
