@@ -5,13 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 )
-
-// Config is what an imported image says about how to run it: its Env,
-// Entrypoint and Cmd, WorkingDir and User (the image-spec's config).
-type Config = v1.ImageConfig
 
 // ConfigPath is where Import keeps the image's config: next to DIR, as
 // DIR.image.json (out of the box's sight, as the image's own files are

@@ -5,7 +5,7 @@
 // through an os.Root, so no layer entry, symlink or hard link escapes it.
 //
 // It reads tar with its own small reader (tar.go says why archive/tar is
-// not used) and the OCI index and manifest with the image-spec types.
+// not used) and the OCI index and manifest with the image-spec's types (spec.go).
 //
 // Not for: pulling from registries (pbox has no network code), keeping or
 // sharing image layers (the result is a plain directory, owned by the

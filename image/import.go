@@ -17,7 +17,6 @@ import (
 	"strings"
 	"time"
 
-	v1 "github.com/opencontainers/image-spec/specs-go/v1"
 	"github.com/pbox-dev/pbox/internal/logf"
 	"golang.org/x/sys/unix"
 )
@@ -83,7 +82,7 @@ func Import(ctx context.Context, tarball, dir string, opt ImportOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", tarball, err)
 	}
-	var img v1.Image
+	var img imageFile
 	if configPath != "" {
 		if err := readJSON(f, index, configPath, &img); err != nil {
 			return fmt.Errorf("%s: image config %s: %w", tarball, configPath, err)
@@ -293,7 +292,7 @@ func findLayers(f *os.File, index map[string]archiveEntry) (layers []layerRef, c
 	if _, ok := index["index.json"]; !ok {
 		return nil, "", errors.New("neither manifest.json (docker save) nor index.json (OCI image layout) in it: not an image archive")
 	}
-	var idx v1.Index
+	var idx imageIndex
 	if err := readJSON(f, index, "index.json", &idx); err != nil {
 		return nil, "", err
 	}
@@ -301,22 +300,22 @@ func findLayers(f *os.File, index map[string]archiveEntry) (layers []layerRef, c
 	if err != nil {
 		return nil, "", err
 	}
-	var m v1.Manifest
-	if err := readJSON(f, index, blobPath(desc.Digest.String()), &m); err != nil {
+	var m manifest
+	if err := readJSON(f, index, blobPath(desc.Digest), &m); err != nil {
 		return nil, "", err
 	}
 	var refs []layerRef
 	for _, l := range m.Layers {
-		refs = append(refs, layerRef{path: blobPath(l.Digest.String()), digest: l.Digest.String()})
+		refs = append(refs, layerRef{path: blobPath(l.Digest), digest: l.Digest})
 	}
-	return refs, blobPath(m.Config.Digest.String()), nil
+	return refs, blobPath(m.Config.Digest), nil
 }
 
 // pickManifest follows nested indexes to an image manifest, preferring
 // linux/amd64 (then the first) when an index lists several platforms.
-func pickManifest(f *os.File, index map[string]archiveEntry, list []v1.Descriptor, depth int) (v1.Descriptor, error) {
+func pickManifest(f *os.File, index map[string]archiveEntry, list []descriptor, depth int) (descriptor, error) {
 	if len(list) == 0 || depth > 4 {
-		return v1.Descriptor{}, errors.New("the image index lists no manifest")
+		return descriptor{}, errors.New("the image index lists no manifest")
 	}
 	d := list[0]
 	for _, c := range list {
@@ -325,10 +324,10 @@ func pickManifest(f *os.File, index map[string]archiveEntry, list []v1.Descripto
 			break
 		}
 	}
-	if d.MediaType == v1.MediaTypeImageIndex || d.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
-		var nested v1.Index
-		if err := readJSON(f, index, blobPath(d.Digest.String()), &nested); err != nil {
-			return v1.Descriptor{}, err
+	if d.MediaType == mediaTypeImageIndex || d.MediaType == "application/vnd.docker.distribution.manifest.list.v2+json" {
+		var nested imageIndex
+		if err := readJSON(f, index, blobPath(d.Digest), &nested); err != nil {
+			return descriptor{}, err
 		}
 		return pickManifest(f, index, nested.Manifests, depth+1)
 	}

@@ -122,3 +122,14 @@ func TestCapLinesSummarise(t *testing.T) {
 		}
 	}
 }
+
+// esc matches encoding/xml's EscapeText, which it replaces.
+func TestEscMatchesEncodingXML(t *testing.T) {
+	for _, s := range []string{"plain", `a<b>&"c'`, "tab\tnl\ncr\r", "ctl\x01\x1f", "bad\xffutf8", "ünï©ødé ✓", "\uFFFE"} {
+		var want bytes.Buffer
+		xml.EscapeText(&want, []byte(s))
+		if got := esc(s); got != want.String() {
+			t.Errorf("esc(%q) = %q, want %q", s, got, want.String())
+		}
+	}
+}
