@@ -116,6 +116,9 @@ func handOver(memfd *os.File, cfg *Config, path string, stdio []uintptr, sock *o
 	}
 	if cfg.Verbose {
 		flags += "v"
+		if logf.Timestamps() {
+			flags += "T"
+		}
 	}
 	if flags == "" {
 		flags = "-"

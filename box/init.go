@@ -30,6 +30,10 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 // Init is the main of pbox-init, PID 1 of the box. It returns the exit
 // status for os.Exit. Read it as a checklist: every step is a function.
 func Init() int {
+	var started string
+	if logf.Timestamps() {
+		started = logf.Stamp() // the Go runtime and package init are done
+	}
 	// 1. Own the signals that matter before anything else. The kernel
 	//    drops signals without a handler that are sent to PID 1, and
 	//    signal.Notify starts the runtime's signal thread: it must exist
@@ -72,6 +76,9 @@ func Init() int {
 	}
 	hostPid = goMsg.Pid
 	log := initLogger(cfg.Verbose)
+	if started != "" {
+		log("started at %s(its Go runtime and package initialisation done); config read", started)
+	}
 
 	// 2a. OCI prestart/createRuntime hooks run in pbox, now that the
 	//     namespaces exist and before anything is mounted.

@@ -22,7 +22,8 @@
  *   pbox-init FLAGS SYNCFD PATH ARGV0 [ARG...]      environment = COMMAND's
  * FLAGS is "-" or any of: t (COMMAND gets fd 0 as its controlling terminal,
  * in a new session), p (COMMAND dies with this init: there is no PID
- * namespace to do it), v (explain on stderr, as pbox run -v). SYNCFD is
+ * namespace to do it), v (explain on stderr, as pbox run -v), T (start
+ * that line with the time, as PBOX_TIMESTAMPS=1 does pbox's). SYNCFD is
  * the socket to pbox, or -1. Descriptors 0, 1, 2 (and any others without
  * close-on-exec) are COMMAND's already. Every signal is blocked on entry
  * (pbox-init blocks them before the exec), so none is lost or fatal in
@@ -245,8 +246,13 @@ static int init_main(int argc, char **argv, char **envp)
 		close(sync);
 	}
 	if (verbose) {
-		char msg[4096 + 128];
-		int n = snprintf(msg, sizeof msg, "pbox: init: started %s as pid %d; reaping and forwarding signals\n", path, (int)child);
+		char msg[4096 + 128], stamp[48] = "";
+		if (strchr(flags, 'T')) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			snprintf(stamp, sizeof stamp, "[%lld.%06ld] ", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, now.tv_nsec % 1000000);
+		}
+		int n = snprintf(msg, sizeof msg, "%spbox: init: started %s as pid %d; reaping and forwarding signals\n", stamp, path, (int)child);
 		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
 	}
 	/* COMMAND has its own copy now: blank ours after argv[0], so that ps

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pbox-dev/pbox/box"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/urfave/cli/v2"
 )
 
@@ -26,6 +27,10 @@ func main() {
 	}
 	if len(os.Args) > 1 && os.Args[0] == box.MonitorArg0 && os.Args[1] == box.FinishArg {
 		os.Exit(box.FinishMonitor(os.Args[2:]))
+	}
+	if logf.Timestamps() {
+		// Where the Go runtime's start and package initialisation end.
+		logf.To(os.Stderr, "pbox: ")("main: started")
 	}
 	// Descriptors pbox's caller left open must never reach a box (a
 	// directory fd is a way out of it): from here on, only the ones passed

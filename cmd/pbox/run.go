@@ -10,6 +10,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/humanize"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/urfave/cli/v2"
 )
 
@@ -135,6 +136,7 @@ func runAction(c *cli.Context) error {
 		if err != nil {
 			return fail(statusSetup, "run: %v", err)
 		}
+		logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
 		if c.Bool("detach") {
 			return startMonitor(c, st, cfg.Name)
 		}
