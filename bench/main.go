@@ -24,7 +24,8 @@ func main() {
 	pbox := flag.String("pbox", "", "pbox binary (default: build ./cmd/pbox)")
 	procs := flag.Int("procs", 1000, "processes in the box for the inspect row")
 	before := flag.String("before", "", "an earlier pbox binary: its start-up rows run side by side with this one's")
-	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows")
+	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows, the breakdown and the detached box's cost")
+	breakdownOnly := flag.Bool("breakdown", false, "only where the time of a start goes, and what a detached box costs")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
@@ -40,6 +41,16 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: go build: %v\n%s", err, out)
 			os.Exit(1)
 		}
+	}
+	bins, order := map[string]string{"now": *pbox}, []string{"now"}
+	if *before != "" {
+		bins["before"], order = *before, append(order, "before")
+	}
+	if *breakdownOnly {
+		breakdown(bins, order, *rounds)
+		fmt.Println()
+		detachedPSS(bins, order)
+		return
 	}
 	trueBin, _ := exec.LookPath("true")
 	fmt.Printf("pbox benchmark, %s, %d rounds per row, rows interleaved\n\n", time.Now().Format("2006-01-02 15:04"), *rounds)
@@ -115,6 +126,10 @@ func main() {
 		lifecycleRows(*pbox, *before, work, *rounds/4)
 		fmt.Println()
 		execRows(*pbox, *before, *rounds)
+		fmt.Println()
+		breakdown(bins, order, *rounds/2)
+		fmt.Println()
+		detachedPSS(bins, order)
 		return
 	}
 
@@ -122,6 +137,10 @@ func main() {
 	lifecycleRows(*pbox, *before, work, *rounds/4)
 	fmt.Println()
 	execRows(*pbox, *before, *rounds)
+	fmt.Println()
+	breakdown(bins, order, *rounds/2)
+	fmt.Println()
+	detachedPSS(bins, order)
 	fmt.Println()
 	reapRows(*pbox, *orphans)
 	fmt.Println()

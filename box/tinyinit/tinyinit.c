@@ -181,6 +181,19 @@ static pid_t start_command(const char *flags, char *path, char **argv, char **en
 	return -1;
 }
 
+/* time_stamp is "[MS] " on CLOCK_MONOTONIC with the T flag, as pbox's
+ * PBOX_TIMESTAMPS=1 lines start, else "". */
+static const char *time_stamp(const char *flags, char *buf, size_t size)
+{
+	buf[0] = 0;
+	if (strchr(flags, 'T')) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		snprintf(buf, size, "[%lld.%06ld] ", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, now.tv_nsec % 1000000);
+	}
+	return buf;
+}
+
 /* status_code is the shell's reading of a wait status. */
 static int status_code(int ws)
 {
@@ -235,6 +248,11 @@ static int init_main(int argc, char **argv, char **envp)
 		return STATUS_SETUP;
 	}
 
+	if (verbose) {
+		char msg[128], stamp[48];
+		int n = snprintf(msg, sizeof msg, "%spbox: init: the tiny init runs as PID 1\n", time_stamp(flags, stamp, sizeof stamp));
+		write_all(2, msg, (size_t)n);
+	}
 	int code = STATUS_SETUP;
 	pid_t child = start_command(flags, path, argv + 4, envp, sync, &code);
 	if (child < 0)
@@ -246,13 +264,9 @@ static int init_main(int argc, char **argv, char **envp)
 		close(sync);
 	}
 	if (verbose) {
-		char msg[4096 + 128], stamp[48] = "";
-		if (strchr(flags, 'T')) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			snprintf(stamp, sizeof stamp, "[%lld.%06ld] ", (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000, now.tv_nsec % 1000000);
-		}
-		int n = snprintf(msg, sizeof msg, "%spbox: init: started %s as pid %d; reaping and forwarding signals\n", stamp, path, (int)child);
+		char msg[4096 + 128], stamp[48];
+		int n = snprintf(msg, sizeof msg, "%spbox: init: started %s as pid %d; reaping and forwarding signals\n",
+				 time_stamp(flags, stamp, sizeof stamp), path, (int)child);
 		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
 	}
 	/* COMMAND has its own copy now: blank ours after argv[0], so that ps
