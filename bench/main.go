@@ -62,6 +62,12 @@ func main() {
 		{name: "pbox run --memory 64M --pids-limit 100 -- true", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--memory", "64M", "--pids-limit", "100", "--", trueBin}},
 		{name: "unshare ... + tini as PID 1", argv: []string{"unshare", "--pid", "--fork", "--mount", "--uts", "--mount-proc", "tini", "-s", "--", trueBin}, needs: "tini"},
 		{name: "bwrap --unshare-pid --unshare-uts --proc --dev", argv: []string{"bwrap", "--bind", "/", "/", "--unshare-pid", "--unshare-uts", "--proc", "/proc", "--dev", "/dev", trueBin}, needs: "bwrap"},
+		// The floor of any pbox written in Go: its runtime's start and its
+		// package initialisation, with no box at all.
+		{name: "pbox --version (no box: Go start + package init)", argv: []string{*pbox, "--version"}},
+	}
+	if empty, err := emptyGoProgram(work); err == nil {
+		startRows = append(startRows, row{name: "an empty Go program (func main() {})", argv: []string{empty}})
 	}
 	if bundle, err := busyboxBundle(work); err == nil {
 		rootfs := filepath.Join(bundle, "rootfs")
@@ -474,4 +480,23 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// emptyGoProgram builds `func main() {}` into work, as pbox is built.
+func emptyGoProgram(work string) (string, error) {
+	dir := filepath.Join(work, "empty")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		return "", err
+	}
+	bin := filepath.Join(dir, "empty")
+	cmd := exec.Command("go", "build", "-o", bin, "main.go")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GO111MODULE=off")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, out)
+	}
+	return bin, nil
 }

@@ -15,7 +15,43 @@
 // straight into its new namespaces (and, on cgroup v2, into its cgroup with
 // CLONE_INTO_CGROUP), so no code of the box ever runs outside them. For
 // pbox create it stops once everything is set up and waits on exec.fifo
-// until pbox start.
+// until pbox start. Once the box is built and confined, it hands PID 1
+// over (handover.go) to a tiny static C program, tinyinit/tinyinit.c, run
+// from a sealed memfd, which starts COMMAND, reaps and forwards signals;
+// a detached box's monitor hands over to the same program (monitor.go).
+//
+// Why that split, measured on the development machine (bench/RESULTS.md,
+// `go run ./bench -breakdown`):
+//
+//   - The Go init, PID 1 for the box's whole life (before): 6.5 MB RSS,
+//     2.5 MB PSS, 9 threads, each a pid of the box's limit; the Go monitor
+//     of a detached box 6.8 MB RSS, 2.9 MB PSS.
+//   - Chosen — Go builds the box, the tiny init supervises it: 52-72 kB
+//     RSS, one thread, no allocation, so no thread or page a fork bomb
+//     could deny it; the monitor the same. A start is 2.8 ms (5%)
+//     faster (no spare threads to make, a one-thread PID 1 to tear down),
+//     though the exec of the tiny init adds one exec (~2 ms on that slow
+//     day) before COMMAND. The setup — mounts on targets opened inside the
+//     root, OCI hooks, ptys, exec.fifo, the user, seccomp — stays in one
+//     implementation, the Go one the containment tests attack, and the C
+//     is ~400 lines (with the monitor) a learner can read in one sitting.
+//   - A C init that also builds the box, so no second Go runtime starts:
+//     the phase it would remove (clone, exec, the init's Go runtime and
+//     package init, decoding the config) is ~12 of ~48 ms of `pbox run --
+//     true`. Not taken: it means a second implementation, in C, of
+//     everything security-critical the Go init does (rootfs.Apply's
+//     race-free mounts, confinement, the OCI hooks and terminals), and it
+//     would still not reach unshare's time: `pbox --version` alone, a Go
+//     runtime start plus package init, takes 1.54x unshare's whole run.
+//   - A raw-syscall child that never exec's (Go's ForkExec child): it can
+//     only do what syscall.SysProcAttr offers — no mounts, no seccomp, no
+//     keyring — so something must still exec.
+//
+// The tiny init is built by tinyinit/build.sh (go generate ./box; musl,
+// byte for byte, checked in CI) and carried for amd64; elsewhere, or if
+// its exec fails, the Go init stays PID 1 (superviseLoop) and the Go
+// monitor stays the monitor. Config.GoSupervisor chooses them on purpose,
+// which the tests do to keep both covered.
 //
 // Exec joins a running box from a locked, disposable OS thread (see
 // namespaces.JoinThread) and forks a short stage process into it
@@ -26,7 +62,8 @@
 // descriptor pbox inherited is close-on-exec; COMMAND gets a new session
 // keyring, its bounding set and the seccomp filter on the thread that
 // forks it; the init, the exec stage and the -d monitor run from a
-// read-only, detached view of the pbox binary (runc's CVE-2019-5736).
+// read-only, detached view of the pbox binary (runc's CVE-2019-5736), and
+// the tiny init from a sealed memfd that holds nothing else.
 // docs/containment.md has the threat model and the tests.
 //
 // Not for: exec into a box with its own user namespace (the Go runtime

@@ -49,6 +49,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -127,8 +128,44 @@ static void report_exec_error(int sync, const char *path, int err, int code)
 	write_all(sync, msg, at);
 }
 
-/* start_command forks COMMAND and exec's it. It returns COMMAND's pid, or
- * -1 once the failure is reported (status in *code). */
+/* What the child that becomes COMMAND needs; it runs on its own stack. */
+struct command {
+	const char *flags;
+	char *path, **argv, **envp;
+	int errpipe;
+	pid_t parent;
+};
+
+static char command_stack[64 * 1024] __attribute__((aligned(16)));
+
+/* command_main runs in the child, which shares this process's memory until
+ * it exec's (CLONE_VM|CLONE_VFORK, as posix_spawn does): it only makes
+ * system calls, and writes errno to the pipe if the exec fails. */
+static int command_main(void *arg)
+{
+	struct command *c = arg;
+	if (strchr(c->flags, 'p')) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+		if (getppid() != c->parent)
+			_exit(STATUS_SETUP);
+	}
+	if (strchr(c->flags, 't')) {
+		setsid();
+		ioctl(0, TIOCSCTTY, 0);
+	}
+	sigset_t none;
+	sigemptyset(&none);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+	execve(c->path, c->argv, c->envp);
+	int err = errno;
+	write_all(c->errpipe, (const char *)&err, sizeof err);
+	_exit(STATUS_SETUP);
+}
+
+/* start_command starts COMMAND as a child and exec's it. It returns
+ * COMMAND's pid, or -1 once the failure is reported (status in *code).
+ * A vfork-style clone: this process waits, without copying its page
+ * tables, until the child has exec'd. */
 static pid_t start_command(const char *flags, char *path, char **argv, char **envp, int sync, int *code)
 {
 	int pipefd[2];
@@ -137,27 +174,8 @@ static pid_t start_command(const char *flags, char *path, char **argv, char **en
 		report_exec_error(sync, path, errno, *code);
 		return -1;
 	}
-	pid_t parent = getpid();
-	pid_t pid = fork();
-	if (pid == 0) {
-		close(pipefd[0]);
-		if (strchr(flags, 'p')) {
-			prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-			if (getppid() != parent)
-				_exit(STATUS_SETUP);
-		}
-		if (strchr(flags, 't')) {
-			setsid();
-			ioctl(0, TIOCSCTTY, 0);
-		}
-		sigset_t none;
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		execve(path, argv, envp);
-		int err = errno;
-		write_all(pipefd[1], (const char *)&err, sizeof err);
-		_exit(STATUS_SETUP);
-	}
+	struct command c = {.flags = flags, .path = path, .argv = argv, .envp = envp, .errpipe = pipefd[1], .parent = getpid()};
+	pid_t pid = clone(command_main, command_stack + sizeof command_stack, CLONE_VM | CLONE_VFORK | SIGCHLD, &c);
 	close(pipefd[1]);
 	if (pid < 0) {
 		*code = STATUS_SETUP;
