@@ -233,4 +233,3 @@ func pss(pid int) string {
 	}
 	return fmt.Sprintf("PSS %s kB (RSS %s kB, %s thread(s))", fields["Pss:"], fields["Rss:"], threads)
 }
-
