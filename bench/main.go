@@ -69,6 +69,11 @@ func main() {
 	if empty, err := emptyGoProgram(work); err == nil {
 		startRows = append(startRows, row{name: "an empty Go program (func main() {})", argv: []string{empty}})
 	}
+	if *before != "" {
+		startRows = append(startRows,
+			row{name: "pbox (before) run -- true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--", trueBin}},
+			row{name: "pbox (before) run --memory 64M --pids-limit 100 -- true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--memory", "64M", "--pids-limit", "100", "--", trueBin}})
+	}
 	if bundle, err := busyboxBundle(work); err == nil {
 		rootfs := filepath.Join(bundle, "rootfs")
 		startRows = append(startRows,
@@ -76,7 +81,6 @@ func main() {
 			row{name: "pbox run --rootfs --ns pid,mnt,uts,ipc,net (as runc)", argv: []string{*pbox, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--ns", "pid,mnt,uts,ipc,net", "--", "/bin/true"}})
 		if *before != "" {
 			startRows = append(startRows,
-				row{name: "pbox (before) run -- true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--", trueBin}},
 				row{name: "pbox (before) run --rootfs (busybox) -- /bin/true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--rootfs", rootfs, "--", "/bin/true"}})
 		}
 		startRows = append(startRows,
@@ -101,17 +105,25 @@ func main() {
 	}
 	startRows = measure(available(startRows), *rounds)
 	printTable("Start to exit of `true`", startRows)
-	var plain, limited time.Duration
+	var plain, limited, plainBefore, limitedBefore time.Duration
 	for _, r := range startRows {
 		switch {
 		case strings.HasPrefix(r.name, "pbox run -- "):
 			plain = median(r.times)
 		case strings.HasPrefix(r.name, "pbox run --memory"):
 			limited = median(r.times)
+		case strings.HasPrefix(r.name, "pbox (before) run -- "):
+			plainBefore = median(r.times)
+		case strings.HasPrefix(r.name, "pbox (before) run --memory"):
+			limitedBefore = median(r.times)
 		}
 	}
 	if plain > 0 && limited > 0 {
-		fmt.Printf("  limits (--memory, --pids-limit) add %.2f ms to pbox run\n", float64((limited-plain).Microseconds())/1000)
+		fmt.Printf("  limits (--memory, --pids-limit) add %.2f ms to pbox run", float64((limited-plain).Microseconds())/1000)
+		if plainBefore > 0 && limitedBefore > 0 {
+			fmt.Printf(" (before: %.2f ms)", float64((limitedBefore-plainBefore).Microseconds())/1000)
+		}
+		fmt.Println()
 	}
 	med := map[string]time.Duration{}
 	for _, r := range startRows {
