@@ -36,7 +36,9 @@ func main() {
 	defer os.RemoveAll(work)
 	if *pbox == "" {
 		*pbox = filepath.Join(work, "pbox")
-		out, err := exec.Command("go", "build", "-o", *pbox, "./cmd/pbox").CombinedOutput()
+		build := exec.Command("go", "build", "-o", *pbox, "./cmd/pbox")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0") // as the README builds it
+		out, err := build.CombinedOutput()
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "bench: go build: %v\n%s", err, out)
 			os.Exit(1)

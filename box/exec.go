@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 
 	"github.com/pbox-dev/pbox/cgroups"
@@ -220,11 +221,21 @@ func stageError(sock *os.File) *SetupError {
 }
 
 // forkJoined forks argv from a disposable thread that first joins the
-// namespaces in join (an OCI config's namespace paths).
-func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string, cg *cgroups.Cgroup) (int, error) {
-	var pid int
-	var err error
-	osthread.Throwaway(func() {
+// namespaces in join (an OCI config's namespace paths, or --network
+// container:BOX). PR_SET_PDEATHSIG fires when the thread that forked a
+// child ends, so with attr.Sys.Pdeathsig the thread is parked, not ended,
+// until release is called (once the box is gone); without, release does
+// nothing.
+func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[namespaces.Kind]string, cg *cgroups.Cgroup) (pid int, release func(), err error) {
+	forked, parked := make(chan struct{}), make(chan struct{})
+	keep := attr.Sys != nil && attr.Sys.Pdeathsig != 0
+	go osthread.Throwaway(func() {
+		defer func() {
+			close(forked)
+			if keep && err == nil {
+				<-parked // the box's init dies when this thread ends
+			}
+		}()
 		leave, jerr := cg.JoinThread()
 		if jerr != nil {
 			err = jerr
@@ -238,7 +249,9 @@ func forkJoined(path string, argv []string, attr *syscall.ProcAttr, join map[nam
 		// cgroups behind while it lived).
 		leave()
 	})
-	return pid, err
+	<-forked
+	var once sync.Once
+	return pid, func() { once.Do(func() { close(parked) }) }, err
 }
 
 // openPty opens a new pty in the current mount namespace's /dev/ptmx, of

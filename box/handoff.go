@@ -21,9 +21,8 @@ func (s Store) StartFIFO(id string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR, 0)
 }
 
-// DialUnix connects to a unix socket (an engine's --console-socket). Not
-// package net: it would make a plain go build of pbox link libc for its
-// DNS resolver.
+// DialUnix connects to a unix socket (an engine's --console-socket), with
+// plain system calls: what is wanted is the descriptor itself, to pass on.
 func DialUnix(path string) (*os.File, error) {
 	fd, err := unix.Socket(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
 	if err != nil {

@@ -360,6 +360,17 @@ func (s Store) RunHooks(kind string, hooks []Hook, rec *Record, warn func(error)
 
 // waitMonitor waits (up to 10 s) for the pbox that watches a box to
 // record its exit and finish.
+// Settled is box id's record once its monitor, if it has one, is done
+// with it: a box that just stopped has its exit recorded then.
+func (s Store) Settled(id string) (*Record, error) {
+	rec, err := s.Read(id)
+	if err != nil {
+		return nil, err
+	}
+	waitMonitor(rec)
+	return s.Read(id)
+}
+
 func waitMonitor(rec *Record) {
 	if rec.Monitor <= 1 {
 		return

@@ -33,6 +33,11 @@ func (s Store) handOverMonitor(b *Box, id string, remove bool, reported uint64) 
 	if len(tinyInit) == 0 {
 		return errors.New("no tiny monitor for this architecture")
 	}
+	if b.parentParked {
+		// The exec would end the parked thread the init was forked from,
+		// and PR_SET_PDEATHSIG with it the box.
+		return errors.New("the box joined a namespace by path: its init's parent thread must live on")
+	}
 	memfd, err := tinyInitMemfd()
 	if err != nil {
 		return err
@@ -92,7 +97,7 @@ func FinishMonitor(args []string) int {
 		fmt.Fprintf(os.Stderr, "pbox: monitor: %v\n", err)
 		return StatusSetupFailed
 	}
-	b := &Box{Pid: rec.Pid, PidStart: rec.PidStart, Cgroup: cgroups.Reopen(rec.Cgroup, nil), marks: &s}
+	b := &Box{Pid: rec.Pid, PidStart: rec.PidStart, Cgroup: cgroups.Reopen(rec.Cgroup, nil), marks: &s, name: id}
 	res, err := b.finish(syscall.WaitStatus(ws))
 	if res.OOMKills > reported {
 		s.AppendEvent(id, Event{Type: "oom", OOMKills: res.OOMKills})

@@ -3,6 +3,7 @@ package box
 import (
 	"encoding/hex"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/pbox-dev/pbox/image"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/network"
 	"github.com/pbox-dev/pbox/rootfs"
 	"github.com/pbox-dev/pbox/seccomp"
 	"golang.org/x/sys/unix"
@@ -68,11 +70,14 @@ type RunRequest struct {
 	SecurityOpts, Devices                     []string
 	SeccompCache                              string // "" compiles every time
 	// Docker's habits: -u USER[:GROUP] (names from the box's own files),
-	// --env-file (before -e), -t (a new pty), --network none|host.
+	// --env-file (before -e), -t (a new pty), --network none, host,
+	// bridge, container:NAME or a CNI network's name, -p, --dns.
 	User     string
 	EnvFiles []string
 	TTY      bool
 	Network  string
+	Ports    []string // -p [HOSTIP:]HOSTPORT:BOXPORT[/PROTO]
+	DNS      []string
 }
 
 // PlanRun checks every flag of a pbox run and turns them into the box's
@@ -133,7 +138,59 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 			return cfg, opt, fmt.Errorf("--network host with net in --ns: pick one (host keeps the host's network)")
 		}
 	default:
-		return cfg, opt, fmt.Errorf("--network %q: pbox has none (a network namespace with only lo) and host (the host's network); it builds no bridges yet", f.Network)
+		if from, ok := strings.CutPrefix(f.Network, "container:"); ok {
+			// The namespace is another box's: the caller resolves it
+			// (Store.NetnsOf) into opt.Join once it has the state root.
+			if ValidID(from) != nil {
+				return cfg, opt, fmt.Errorf("--network %q: name a box after container: (see pbox ps)", f.Network)
+			}
+			if namespaces.Has(kinds, namespaces.Net) {
+				return cfg, opt, fmt.Errorf("--network %s with net in --ns: pick one (the box joins %s's network namespace)", f.Network, from)
+			}
+			opt.NetworkFrom = from
+			break
+		}
+		name := f.Network
+		if name == "bridge" {
+			name = network.DefaultName
+		}
+		if !namespaces.Has(kinds, namespaces.Net) {
+			kinds = append(kinds, namespaces.Net)
+		}
+		list, _, err := network.Lookup(name, "")
+		if err != nil {
+			return cfg, opt, fmt.Errorf("--network %s: %v", f.Network, err)
+		}
+		if missing := network.MissingPlugins(list); len(missing) > 0 {
+			return cfg, opt, fmt.Errorf("--network %s: the CNI plugins %s are not installed in %s: apt-get install containernetworking-plugins (Debian, Ubuntu)",
+				f.Network, strings.Join(missing, ", "), strings.Join(network.PluginDirs, " or "))
+		}
+		opt.Network = &NetworkRequest{Name: name, DNS: f.DNS, EtcFiles: f.Rootfs != ""}
+	}
+	for _, spec := range f.Ports {
+		if opt.Network == nil {
+			return cfg, opt, fmt.Errorf("-p %s: publishing a port needs a CNI network: add --network bridge (the box's own address, behind NAT)", spec)
+		}
+		port, err := network.ParsePort(spec)
+		if err != nil {
+			return cfg, opt, err
+		}
+		for _, other := range opt.Network.Ports {
+			if other.HostPort == port.HostPort && other.Protocol == port.Protocol {
+				return cfg, opt, fmt.Errorf("-p %s: host port %d/%s is published twice", spec, port.HostPort, port.Protocol)
+			}
+		}
+		opt.Network.Ports = append(opt.Network.Ports, port)
+	}
+	if len(f.DNS) > 0 {
+		if opt.Network == nil || f.Rootfs == "" {
+			return cfg, opt, fmt.Errorf("--dns writes the box's /etc/resolv.conf: it needs --rootfs and a CNI network (--network bridge)")
+		}
+		for _, d := range f.DNS {
+			if net.ParseIP(d) == nil {
+				return cfg, opt, fmt.Errorf("--dns %q: give a nameserver's IP address", d)
+			}
+		}
 	}
 	cfg.Namespaces = kinds
 	if f.Hostname != "" && !namespaces.Has(kinds, namespaces.UTS) {

@@ -116,9 +116,13 @@ func TestPlanRunDockerHabits(t *testing.T) {
 		t.Error("--network host with net in --ns accepted")
 	}
 	f = base
-	f.Network = "bridge"
-	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "none") {
-		t.Errorf("--network bridge: %v", err)
+	f.Network = "no-such-network"
+	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "no such network") {
+		t.Errorf("--network no-such-network: %v", err)
+	}
+	f.Network, f.Ports = "host", []string{"8080:80"}
+	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "needs a CNI network") {
+		t.Errorf("-p with --network host: %v", err)
 	}
 	f = base
 	f.TTY, f.NoInit = true, true

@@ -83,6 +83,9 @@ func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, start
 	var watch *oomWatch
 	res, err := Run(cfg, opt, func(b *Box) error {
 		rec.Pid, rec.PidStart, rec.Cgroup = b.Pid, b.PidStart, b.Cgroup.Save()
+		if b.Network != nil {
+			rec.Addresses = b.Network.Addresses
+		}
 		if err := s.Write(rec); err != nil {
 			return unrecorded(err)
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/network"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
 )
@@ -55,6 +56,12 @@ type Options struct {
 	Join map[namespaces.Kind]string
 	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
 	RuntimeHooks []Hook
+	// Network puts the box on a CNI network once its namespaces exist
+	// (Marks is then the state root that keeps the attachment).
+	Network *NetworkRequest
+	// NetworkFrom is --network container:NAME, for the caller to resolve
+	// into Join (Store.NetnsOf); Start does not read it.
+	NetworkFrom string
 	// Marks, if not nil, is the state root that marks the box's cgroup
 	// from before its mkdir to after its rmdir (see MarkCgroup), so that
 	// `pbox cleanup` finds it if pbox is killed in between.
@@ -113,8 +120,16 @@ type Box struct {
 	PidStart uint64
 	Inner    int // COMMAND's pid inside the box (0 while created)
 	Cgroup   *cgroups.Cgroup
-	pidfd    int
-	marks    *Store // where the cgroup is marked (Options.Marks)
+	// Network is the box's CNI attachment (Options.Network), nil if none.
+	Network *network.Attachment
+	pidfd   int
+	marks   *Store // where the cgroup is marked (Options.Marks)
+	name    string // the box's id in marks
+	log     logf.Logf
+	// The init was forked from a parked thread (it joined namespaces by
+	// path): releaseParent ends that thread once the init is gone.
+	releaseParent func()
+	parentParked  bool
 }
 
 // Start creates the box's cgroup, clones the init and waits until it
@@ -146,7 +161,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	b, err := startInCgroup(&cfg, opt, cg, logf)
 	if err == nil {
-		b.marks = opt.Marks
+		b.marks, b.name, b.log = opt.Marks, cfg.Name, logf
 		return b, nil
 	}
 	if derr := cg.Destroy(); derr != nil {
@@ -192,6 +207,9 @@ func cgroupName(cfg Config, opt Options) string {
 // cgroup. Only the init's parent can wait: Run, not `pbox create`.
 func (b *Box) Wait() (Result, error) {
 	ws := waitPid(b.Pid)
+	if b.releaseParent != nil {
+		b.releaseParent()
+	}
 	unix.Close(b.pidfd)
 	return b.finish(ws)
 }
@@ -209,6 +227,15 @@ func (b *Box) finish(ws syscall.WaitStatus) (Result, error) {
 		return res, setupErr("cleanup", err)
 	}
 	b.marks.UnmarkCgroup(rel)
+	if b.marks != nil && b.name != "" {
+		log := b.log
+		if log == nil {
+			log = logf.To(nil, "")
+		}
+		if err := b.marks.releaseNetwork(b.name, log); err != nil {
+			return res, setupErr("network", err)
+		}
+	}
 	return res, nil
 }
 
@@ -229,6 +256,14 @@ func planFilesystem(cfg *Config, opt Options) error {
 		return nil
 	}
 	fs.NewProc = cfg.has(namespaces.PID)
+	if opt.Network != nil && opt.Network.EtcFiles && opt.Marks != nil {
+		// Bound over the image's; filled once ADD has given an address.
+		etc, err := opt.Marks.etcVolumes(cfg.Name)
+		if err != nil {
+			return setupErr("network", err)
+		}
+		fs.Volumes = append(fs.Volumes, etc...)
+	}
 	if fs.Root != "" {
 		views, err := CgroupView(opt.CgroupMode, opt.CgroupRoot, opt.CgroupParent, cgroupName(*cfg, opt), cfg.has(namespaces.Cgroup))
 		if err != nil {
@@ -266,7 +301,10 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		cfg.PreservedFDs = append(cfg.PreservedFDs, len(files))
 		files = append(files, uintptr(3+i))
 	}
-	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
+	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0 || opt.Network != nil
+	if opt.Network != nil && opt.Marks == nil {
+		return nil, setupErr("network", errors.New("a CNI network needs a state root to keep the attachment in"))
+	}
 	cfg.DiesWithPbox = !opt.Detach
 
 	// The config fits in the socket buffer: queue it before the clone.
@@ -329,8 +367,9 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	logf("clone: %s, exec %s as %s (PR_SET_PDEATHSIG=%v)", namespaces.FlagNames(flags), self, InitArg0, sys.Pdeathsig)
 	attr := &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys}
 	var pid int
+	release := func() {}
 	if len(opt.Join) > 0 {
-		pid, err = forkJoined(self, []string{InitArg0}, attr, opt.Join, cg)
+		pid, release, err = forkJoined(self, []string{InitArg0}, attr, opt.Join, cg)
 	} else {
 		pid, err = forkInCgroup(self, []string{InitArg0}, attr, cg)
 	}
@@ -339,14 +378,21 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	}
 	child.Close()
 	logf("clone: %s is host pid %d", InitArg0, pid)
-	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd}
+	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd, releaseParent: release, parentParked: len(opt.Join) > 0 && sys.Pdeathsig != 0}
 	b.PidStart, _, _ = procStart(pid)
 
-	// From here on, every error path must stop and reap the child.
+	// From here on, every error path must stop and reap the child (and
+	// take the box off its network).
 	abort := func(e *SetupError) (*Box, error) {
 		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 		waitPid(pid)
+		release()
 		unix.Close(pidfd)
+		if opt.Network != nil {
+			if err := opt.Marks.releaseNetwork(cfg.Name, logf); err != nil {
+				e.Err += " (and leaving the network: " + err.Error() + ")"
+			}
+		}
 		return nil, e
 	}
 	cg.Placed()
@@ -366,16 +412,27 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 			return abort(setupErr("read from init", err))
 		case m.Type == msgError:
 			waitPid(pid)
+			release()
 			unix.Close(pidfd)
+			if opt.Network != nil {
+				opt.Marks.releaseNetwork(cfg.Name, logf)
+			}
 			return nil, m.setupError()
 		case m.Type == msgHooks:
-			st := *cfg.HookState
-			st.Status, st.Pid = StatusCreating, pid
 			for _, h := range opt.RuntimeHooks {
+				st := *cfg.HookState
+				st.Status, st.Pid = StatusCreating, pid
 				logf("hook: %s", h.Path)
 				if err := RunHook(h, st); err != nil {
 					return abort(setupErr(stepRuntimeHook, err))
 				}
+			}
+			if opt.Network != nil {
+				att, err := opt.Marks.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
+				if err != nil {
+					return abort(setupErr("network", err))
+				}
+				b.Network = att
 			}
 			if err := send(parent, message{Type: msgResume}); err != nil {
 				return abort(setupErr("resume init", err))

@@ -13,6 +13,7 @@ import (
 
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/flock"
+	"github.com/pbox-dev/pbox/internal/logf"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,8 +76,10 @@ type Record struct {
 	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that sets it up or waits for it
 	Foreground  bool              `json:"foreground,omitempty"`
 	Exit        *Exit             `json:"exit,omitempty"`
-	Poststart   []Hook            `json:"poststart,omitempty"`
-	Poststop    []Hook            `json:"poststop,omitempty"`
+	// Addresses are the box's on its CNI network (pbox run --network).
+	Addresses []string `json:"addresses,omitempty"`
+	Poststart []Hook   `json:"poststart,omitempty"`
+	Poststop  []Hook   `json:"poststop,omitempty"`
 
 	unwritten bool // Read found the directory but no state.json
 }
@@ -210,32 +213,43 @@ func (s Store) Write(r *Record) error {
 	if err != nil {
 		return err
 	}
-	tmp := s.Path(r.ID, ".state.json.tmp")
+	if err := atomicWrite(s.Path(r.ID, "state.json"), append(data, '\n')); err != nil {
+		return fmt.Errorf("write state of %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// atomicWrite replaces path with data: a temp file renamed over it.
+func atomicWrite(path string, data []byte) error {
+	tmp := filepath.Join(filepath.Dir(path), "."+filepath.Base(path)+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
 	if err != nil {
-		return fmt.Errorf("write state: %w", err)
+		return err
 	}
 	// No fsync: state is about processes, which a power loss ends too
 	// (and /run is a tmpfs on most hosts). The rename is what matters: a
 	// reader, or a pbox killed mid-write, never sees half a file.
-	_, err = f.Write(append(data, '\n'))
+	_, err = f.Write(data)
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(tmp, s.Path(r.ID, "state.json"))
+		err = os.Rename(tmp, path)
 	}
 	if err != nil {
 		os.Remove(tmp)
-		return fmt.Errorf("write state of %s: %w", r.ID, err)
 	}
-	return nil
+	return err
 }
 
 // Remove deletes the box's state directory.
 func (s Store) Remove(id string) error {
 	if err := ValidID(id); err != nil {
 		return err
+	}
+	// A box on a CNI network leaves it first (a no-op if it has).
+	if err := s.releaseNetwork(id, logf.To(nil, "")); err != nil {
+		return fmt.Errorf("box %s: %w (its state stays in %s for a later pbox rm or cleanup)", id, err, s.Dir(id))
 	}
 	return os.RemoveAll(s.Dir(id))
 }

@@ -26,7 +26,7 @@ func pboxDir(t *testing.T) string {
 		return filepath.Dir(abs)
 	}
 	dir := t.TempDir()
-	if out, err := exec.Command("go", "build", "-o", filepath.Join(dir, "pbox"), "../cmd/pbox").CombinedOutput(); err != nil {
+	if out, err := pboxBuildCmd(filepath.Join(dir, "pbox")).CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	return dir
@@ -141,4 +141,11 @@ func TestVagrantfileAndScripts(t *testing.T) {
 	if out, err := exec.Command("shellcheck", append([]string{"-x"}, scripts...)...).CombinedOutput(); err != nil {
 		t.Errorf("shellcheck: %v\n%s", err, out)
 	}
+}
+
+// pboxBuildCmd builds pbox as the README does: CGO_ENABLED=0, static.
+func pboxBuildCmd(out string) *exec.Cmd {
+	cmd := exec.Command("go", "build", "-o", out, "../cmd/pbox")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	return cmd
 }

@@ -19,7 +19,7 @@ need() {
 
 need_pbox() {
   if ! command -v pbox >/dev/null 2>&1; then
-    echo "pbox is not on PATH: build it (go build -o pbox ./cmd/pbox) and put it there, or run from the VM (vagrant up)" >&2
+    echo "pbox is not on PATH: build it (CGO_ENABLED=0 go build -o pbox ./cmd/pbox) and put it there, or run from the VM (vagrant up)" >&2
     exit 1
   fi
 }

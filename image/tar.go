@@ -11,9 +11,9 @@ import (
 	"time"
 )
 
-// Why not archive/tar: it imports os/user, and with a C compiler present a
-// plain `go build` then links pbox against libc (cgo) for user lookups pbox
-// never needs, making it dynamic and every start ~1 ms slower. Image
+// Why not archive/tar: it imports os/user, whose user lookups pbox never
+// needs (and which, built with cgo, link libc; pbox is built with
+// CGO_ENABLED=0 anyway since the CNI library brings package net). Image
 // layers are written by Go's archive/tar or GNU tar, in the ustar, PAX and
 // GNU formats; this reader covers what they write (long names and links,
 // PAX records, base-256 numbers) and refuses what it does not (sparse

@@ -22,7 +22,10 @@ fi
 echo "== the lesson's tools"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
-apt-get install -y -q procps psmisc tree htop util-linux jq busybox-static gcc curl ca-certificates
+# iproute2, iptables, containernetworking-plugins, bridge-utils: the
+# network lessons (ip netns, veths, bridges, NAT; pbox run --network bridge).
+apt-get install -y -q procps psmisc tree htop util-linux jq busybox-static gcc curl ca-certificates \
+  iproute2 iptables containernetworking-plugins bridge-utils
 
 echo "== Go (the version go.mod names)"
 want=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$src/go.mod")
@@ -39,7 +42,7 @@ echo 'export PATH=$PATH:/usr/local/go/bin' > /etc/profile.d/go.sh
 
 echo "== pbox"
 cd "$src"
-GOFLAGS=-buildvcs=false "$go_dir/bin/go" build -o /usr/local/bin/pbox ./cmd/pbox
+CGO_ENABLED=0 GOFLAGS=-buildvcs=false "$go_dir/bin/go" build -o /usr/local/bin/pbox ./cmd/pbox
 /usr/local/bin/pbox --version
 
 echo "== cgroups"

@@ -39,6 +39,9 @@ type psEntry struct {
 	Limits   box.Limits `json:"limits"`
 	Detached bool       `json:"detached,omitempty"`
 	Exit     *box.Exit  `json:"exit,omitempty"`
+	// A box on a CNI network: its addresses and published ports.
+	Addresses []string `json:"addresses,omitempty"`
+	Ports     []string `json:"ports,omitempty"`
 }
 
 func newPsCommand() *cli.Command {
@@ -83,6 +86,12 @@ func newPsCommand() *cli.Command {
 				}
 				if e.Status != box.StatusStopped {
 					e.Pid = rec.Pid
+					e.Addresses = rec.Addresses
+					if att, _ := st.Network(id); att != nil {
+						for _, p := range att.Ports {
+							e.Ports = append(e.Ports, p.String())
+						}
+					}
 				}
 				e.Limits.Devices = nil
 				entries = append(entries, e)
@@ -98,7 +107,7 @@ func newPsCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, string(data))
 				return nil
 			}
-			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS")
+			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS", "NETWORK")
 			for _, e := range entries {
 				status := e.Status
 				if e.Exit != nil {
@@ -108,7 +117,11 @@ func newPsCommand() *cli.Command {
 				if e.Pid > 0 {
 					pid = strconv.Itoa(e.Pid)
 				}
-				t.row(e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits))
+				netText := "-"
+				if len(e.Addresses)+len(e.Ports) > 0 {
+					netText = strings.Join(append(append([]string{}, e.Addresses...), e.Ports...), " ")
+				}
+				t.row(e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits), netText)
 			}
 			t.flush()
 			return nil

@@ -66,7 +66,7 @@ func (b *binary) get(t *testing.T) string {
 }
 
 // pboxBin is pbox, built the way a user does (plain `go build`), or $PBOX_BIN.
-var pboxBuild = &binary{env: "PBOX_BIN", pkg: ".", name: "pbox"}
+var pboxBuild = &binary{env: "PBOX_BIN", pkg: ".", name: "pbox", cgoOff: true} // as the README builds it
 
 func pboxBin(t *testing.T) string { return pboxBuild.get(t) }
 
@@ -115,6 +115,12 @@ func pboxFrom(t *testing.T, stdin *os.File, extra []*os.File, env []string, args
 	if env != nil {
 		cmd.Env = append(os.Environ(), env...)
 	}
+	return runCaptured(t, cmd)
+}
+
+// runCaptured runs cmd with its output in files (see pboxWith).
+func runCaptured(t *testing.T, cmd *exec.Cmd) result {
+	t.Helper()
 	out, err := os.CreateTemp("", "pbox-out")
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +139,7 @@ func pboxFrom(t *testing.T, stdin *os.File, extra []*os.File, env []string, args
 	if ee, ok := err.(*exec.ExitError); ok {
 		code = ee.ExitCode()
 	} else if err != nil {
-		t.Fatalf("pbox %q: %v", args, err)
+		t.Fatalf("%q: %v", cmd.Args, err)
 	}
 	o, _ := os.ReadFile(out.Name())
 	e, _ := os.ReadFile(errOut.Name())

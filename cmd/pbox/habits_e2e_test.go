@@ -92,7 +92,7 @@ func TestE2ERunDockerHabits(t *testing.T) {
 	if r = p("run", "--network", "host", "--cgroup-parent", e2eParent, "--", "readlink", "/proc/self/ns/net"); strings.TrimSpace(r.stdout) != host {
 		t.Errorf("--network host: %+v, want %s", r, host)
 	}
-	assertCleanError(t, p("run", "--network", "bridge", "--cgroup-parent", e2eParent, "--", "true"), 125, "--network \"bridge\"")
+	assertCleanError(t, p("run", "--network", "no-such-net", "--cgroup-parent", e2eParent, "--", "true"), 125, "--network no-such-net: no such network")
 }
 
 // A terminal resized during run -it reaches the box: pbox sets the box's

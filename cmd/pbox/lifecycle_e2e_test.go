@@ -33,11 +33,13 @@ func stateRoot(t *testing.T) string {
 
 // psJSON is one entry of pbox ps --json.
 type psJSON struct {
-	ID      string   `json:"id"`
-	Pid     int      `json:"pid"`
-	Status  string   `json:"status"`
-	Command []string `json:"command"`
-	Limits  struct {
+	ID        string   `json:"id"`
+	Pid       int      `json:"pid"`
+	Status    string   `json:"status"`
+	Command   []string `json:"command"`
+	Addresses []string `json:"addresses"`
+	Ports     []string `json:"ports"`
+	Limits    struct {
 		MemoryBytes int64 `json:"MemoryBytes"`
 	} `json:"limits"`
 	Exit *struct {

@@ -52,7 +52,9 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "rm", Usage: "remove the box when it ends: a foreground box always is; with -d its state goes too (no ps -a entry, no logs)"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "USER[:GROUP] COMMAND runs as: numbers, or names from the box's own /etc/passwd and /etc/group"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from FILE (# comments; KEY alone takes pbox's own); before -e, repeatable"},
-			&cli.StringFlag{Name: "network", Usage: "none (a network namespace with only lo, as --ns ...,net) or host (the host's network: the default)"},
+			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "host (the host's network: the default), none (a network namespace with only lo), bridge (the default CNI network \"pbox\": a veth pair to the host's pbox0 bridge, an address from 10.99.0.0/16, outbound NAT), container:BOX (join a running box's network namespace) or the name of a CNI network (a .conflist in /etc/pbox/net.d or /etc/cni/net.d)"},
+			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish the box's port on the host, [HOSTIP:]HOSTPORT:BOXPORT[/tcp|udp] (repeatable; with --network bridge or a CNI network: the portmap plugin's NAT rules)"},
+			&cli.StringSliceFlag{Name: "dns", Usage: "nameserver for the box's /etc/resolv.conf (repeatable; with --rootfs and a CNI network; default: the host's, but its loopback ones)"},
 			&cli.BoolFlag{Name: "init", Usage: "accepted for docker's habit: every box has pbox-init as PID 1 already (see --no-init)"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
 		},
@@ -85,6 +87,7 @@ func runAction(c *cli.Context) error {
 		SecurityOpts: c.StringSlice("security-opt"), Devices: c.StringSlice("device"),
 		SeccompCache: seccompCacheDir(), Args: c.Args().Slice(),
 		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
+		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
 	}, callerEnv())
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
@@ -121,6 +124,14 @@ func runAction(c *cli.Context) error {
 		opt.Console = console.Init
 	}
 	st := store()
+	if opt.Network != nil {
+		if other, port := st.PortsInUse(opt.Network.Ports); other != "" {
+			return fail(statusSetup, "run: -p %s: box %s publishes host port %d/%s already: pick another host port, or stop %s", port, other, port.HostPort, port.Protocol, other)
+		}
+	}
+	if err := st.JoinNetworkFrom(&opt); err != nil {
+		return fail(statusSetup, "run: --network container:%s: %v", opt.NetworkFrom, err)
+	}
 	// The cgroup's name is unique to this state root, and marked in it
 	// from before its mkdir, for pbox cleanup.
 	opt.CgroupName, opt.Marks = st.CgroupLeaf(cfg.Name), &st

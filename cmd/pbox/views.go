@@ -69,7 +69,11 @@ func statsAction(c *cli.Context) error {
 		}
 		if s, err = h.Stats(); err != nil {
 			if errors.Is(err, box.ErrWrongState) {
-				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: box %s %s\n", h.ID(), stoppedText(h.Record))
+				rec := h.Record
+				if settled, err := store().Settled(h.ID()); err == nil {
+					rec = settled // with the exit its monitor records
+				}
+				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: box %s %s\n", h.ID(), stoppedText(rec))
 				return nil
 			}
 			return fail(statusFailed, "stats: %v", err)

@@ -1,0 +1,287 @@
+package box
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/network"
+	"github.com/pbox-dev/pbox/rootfs"
+	"golang.org/x/sys/unix"
+)
+
+// A box on a CNI network (pbox run --network bridge, or a named one):
+// pbox pins the box's network namespace with a bind mount in the box's
+// state directory, records what it asks of the plugins there before it
+// asks (network.json), runs ADD while the init waits with nothing mounted
+// yet, and on every way out — the box's exit, a failed start, pbox rm,
+// pbox cleanup after a killed pbox — runs DEL with the namespace still
+// pinned (the bridge plugin reads the box's addresses from it to remove
+// their NAT rules), then unpins it.
+
+// NetworkRequest is a box's CNI network (Options.Network).
+type NetworkRequest struct {
+	Name  string         // a network.Lookup name: "pbox" for --network bridge
+	Ports []network.Port // -p
+	DNS   []string       // --dns: nameservers for /etc/resolv.conf
+	// EtcFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
+	// the box (a --rootfs box: they are bind-mounted over the image's).
+	EtcFiles bool
+}
+
+// The state directory's network files.
+const (
+	networkFile = "network.json" // the network.Attachment
+	netnsPin    = "netns"        // bind mount of the box's network namespace
+)
+
+// EtcFiles are the files a --rootfs box on a CNI network gets, as Docker
+// writes them: state file name -> path in the box.
+var EtcFiles = map[string]string{"hosts": "/etc/hosts", "resolv.conf": "/etc/resolv.conf", "hostname": "/etc/hostname"}
+
+// cniCacheDir and cniDataDir keep libcni's result cache and host-local's
+// leases under the state root: each root has its own pool.
+func (s Store) cniCacheDir() string { return filepath.Join(s.Root, ".cni", "cache") }
+func (s Store) cniDataDir() string  { return filepath.Join(s.Root, ".cni", "networks") }
+
+// containerID is the box's CNI container id: unique on the host, as the
+// cgroup leaf is ('@' is not allowed in one).
+func (s Store) containerID(id string) string {
+	return strings.ReplaceAll(s.CgroupLeaf(id), "@", "-")
+}
+
+// etcVolumes creates the box's /etc files, empty, and returns their bind
+// mounts for the plan; attachNetwork fills them once ADD gave an address.
+func (s Store) etcVolumes(id string) ([]rootfs.Volume, error) {
+	var out []rootfs.Volume
+	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+		p := filepath.Join(s.Dir(id), name)
+		if err := os.WriteFile(p, nil, 0o644); err != nil {
+			return nil, err
+		}
+		out = append(out, rootfs.Volume{Source: p, Target: EtcFiles[name]})
+	}
+	return out, nil
+}
+
+// attachNetwork puts the box whose init is pid on its network.
+func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, log logf.Logf) (*network.Attachment, error) {
+	list, source, err := network.Lookup(req.Name, s.cniDataDir())
+	if err != nil {
+		return nil, err
+	}
+	pin := s.Path(id, netnsPin)
+	if err := os.WriteFile(pin, nil, 0o600); err != nil {
+		return nil, err
+	}
+	ns := fmt.Sprintf("/proc/%d/ns/net", pid)
+	log("network: mount --bind %s %s (pins the box's network namespace until CNI DEL has run)", ns, pin)
+	if err := unix.Mount(ns, pin, "", unix.MS_BIND, ""); err != nil {
+		os.Remove(pin)
+		return nil, fmt.Errorf("pin the box's network namespace: %w", err)
+	}
+	att := &network.Attachment{Network: list.Name, ConfList: list.Bytes, ContainerID: s.containerID(id),
+		IfName: network.IfName, NetNS: pin, Ports: req.Ports}
+	// Written before ADD: a pbox killed during ADD leaves what DEL needs.
+	if err := s.writeNetwork(id, att); err != nil {
+		return nil, err
+	}
+	var types []string
+	for _, p := range list.Plugins {
+		types = append(types, p.Network.Type)
+	}
+	log("network: CNI ADD %q (%s; plugins %s) for container %s, %s in %s", list.Name, source, strings.Join(types, ", "), att.ContainerID, att.IfName, pin)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	runner := network.Runner{CacheDir: s.cniCacheDir()}
+	start := time.Now()
+	if err := runner.Add(ctx, att); err != nil {
+		return nil, err
+	}
+	log("network: ADD took %.1f ms: %s on %s, gateway %s%s", float64(time.Since(start).Microseconds())/1000,
+		strings.Join(att.Addresses, " "), att.IfName, att.Gateway, portsNote(att.Ports))
+	if err := s.writeNetwork(id, att); err != nil {
+		return nil, err
+	}
+	if req.EtcFiles {
+		if err := s.writeEtcFiles(id, hostname, att, req.DNS); err != nil {
+			return nil, err
+		}
+	}
+	return att, nil
+}
+
+func portsNote(ports []network.Port) string {
+	if len(ports) == 0 {
+		return ""
+	}
+	var s []string
+	for _, p := range ports {
+		s = append(s, p.String())
+	}
+	return "; published " + strings.Join(s, " ")
+}
+
+func (s Store) writeNetwork(id string, att *network.Attachment) error {
+	data, err := json.MarshalIndent(att, "", "  ")
+	if err != nil {
+		return err
+	}
+	return atomicWrite(s.Path(id, networkFile), data)
+}
+
+// Network is box id's attachment, nil if it has none (left).
+func (s Store) Network(id string) (*network.Attachment, error) {
+	data, err := os.ReadFile(s.Path(id, networkFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var att network.Attachment
+	if err := json.Unmarshal(data, &att); err != nil {
+		return nil, fmt.Errorf("%s: %w", s.Path(id, networkFile), err)
+	}
+	return &att, nil
+}
+
+// releaseNetwork runs CNI DEL for box id, if it has an attachment, and
+// unpins its network namespace. Safe to call more than once.
+func (s Store) releaseNetwork(id string, log logf.Logf) error {
+	pin := s.Path(id, netnsPin)
+	att, err := s.Network(id)
+	if err == nil && att != nil {
+		netns := ""
+		if pinned(pin) {
+			netns = pin
+		}
+		log("network: CNI DEL %q for container %s", att.Network, att.ContainerID)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		err = network.Runner{CacheDir: s.cniCacheDir()}.Del(ctx, att, netns)
+		if err == nil {
+			os.Remove(s.Path(id, networkFile))
+		}
+	}
+	if pinned(pin) {
+		if uerr := unix.Unmount(pin, unix.MNT_DETACH); uerr != nil && err == nil {
+			err = fmt.Errorf("unpin the box's network namespace: %w", uerr)
+		}
+	}
+	if err == nil {
+		os.Remove(pin)
+	}
+	return err
+}
+
+// pinned reports whether path is a bind mount of a namespace (nsfs).
+func pinned(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
+}
+
+// writeEtcFiles fills the box's /etc/hosts, /etc/resolv.conf and
+// /etc/hostname, as Docker writes them for a container.
+func (s Store) writeEtcFiles(id, hostname string, att *network.Attachment, dns []string) error {
+	var hosts strings.Builder
+	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, a := range att.Addresses {
+		ip, _, _ := strings.Cut(a, "/")
+		fmt.Fprintf(&hosts, "%s\t%s\n", ip, hostname)
+	}
+	var resolv strings.Builder
+	if len(dns) == 0 {
+		dns = hostNameservers()
+	}
+	for _, ns := range dns {
+		fmt.Fprintf(&resolv, "nameserver %s\n", ns)
+	}
+	for name, data := range map[string]string{"hosts": hosts.String(), "resolv.conf": resolv.String(), "hostname": hostname + "\n"} {
+		if err := os.WriteFile(s.Path(id, name), []byte(data), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// hostNameservers are the host's nameservers a box can reach: not the
+// loopback ones (a resolver on the host's 127.0.0.53 is not the box's),
+// as Docker leaves them out.
+func hostNameservers() []string {
+	data, _ := os.ReadFile("/etc/resolv.conf")
+	var out []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 2 && f[0] == "nameserver" && !strings.HasPrefix(f[1], "127.") && f[1] != "::1" {
+			out = append(out, f[1])
+		}
+	}
+	return out
+}
+
+// NetnsOf is the network namespace of running box id, for --network
+// container:ID: its pin if it has a CNI network, else its init's. The
+// init's pid is checked against its start time, so a reused pid is never
+// taken for the box.
+func (s Store) NetnsOf(id string) (string, error) {
+	rec, err := s.Read(id)
+	if err != nil {
+		return "", err
+	}
+	if st := s.Status(rec); st != StatusRunning && st != StatusPaused {
+		return "", fmt.Errorf("box %s is %s: only a running box's network can be joined (pbox start it, or pick another with pbox ps)", id, st)
+	}
+	if pin := s.Path(id, netnsPin); pinned(pin) {
+		return pin, nil
+	}
+	return fmt.Sprintf("/proc/%d/ns/net", rec.Pid), nil
+}
+
+// JoinNetworkFrom resolves opt.NetworkFrom (--network container:ID) into
+// opt.Join: the box then shares that box's network namespace.
+func (s Store) JoinNetworkFrom(opt *Options) error {
+	if opt.NetworkFrom == "" {
+		return nil
+	}
+	path, err := s.NetnsOf(opt.NetworkFrom)
+	if errors.Is(err, ErrNoSuchBox) {
+		return errors.New("no such box (see pbox ps)")
+	}
+	if err != nil {
+		return err
+	}
+	if opt.Join == nil {
+		opt.Join = map[namespaces.Kind]string{}
+	}
+	opt.Join[namespaces.Net] = path
+	return nil
+}
+
+// PortsInUse names the box of this state root that already publishes one
+// of ports (the portmap plugin would stack a second rule, and the first
+// box would keep the traffic), or "" if none does.
+func (s Store) PortsInUse(ports []network.Port) (string, network.Port) {
+	ids, _ := s.List()
+	for _, id := range ids {
+		att, err := s.Network(id)
+		if err != nil || att == nil {
+			continue
+		}
+		for _, theirs := range att.Ports {
+			for _, p := range ports {
+				if p.HostPort == theirs.HostPort && p.Protocol == theirs.Protocol {
+					return id, p
+				}
+			}
+		}
+	}
+	return "", network.Port{}
+}

@@ -1,0 +1,245 @@
+package main
+
+// End-to-end tests of pbox run --network: every one runs inside a network
+// namespace the test makes (ip netns add), which plays the host: the
+// bridge, the NAT rules, the leases and every address live only there, and
+// nothing is sent anywhere else.
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// netLab is a network namespace that plays the host, and a state root.
+type netLab struct {
+	t    *testing.T
+	name string // ip netns name
+	ns   string // its path
+	root string // pbox --root
+}
+
+func newNetLab(t *testing.T) *netLab {
+	t.Helper()
+	testutil.RequireRoot(t)
+	for _, tool := range []string{"ip", "nsenter", "iptables-save"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.SkipOrFail(t, "%s not found (apt-get install iproute2 util-linux iptables)", tool)
+		}
+	}
+	if _, err := os.Stat("/usr/lib/cni/bridge"); err != nil {
+		if _, err2 := os.Stat("/opt/cni/bin/bridge"); err2 != nil {
+			testutil.SkipOrFail(t, "the CNI plugins are not installed (apt-get install containernetworking-plugins)")
+		}
+	}
+	l := &netLab{t: t, name: fmt.Sprintf("pbox-t%d-%d", os.Getpid(), time.Now().UnixNano()%1e6), root: stateRoot(t)}
+	if out, err := exec.Command("ip", "netns", "add", l.name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v %s", err, out)
+	}
+	l.ns = "/run/netns/" + l.name
+	t.Cleanup(func() {
+		// Boxes first (stateRoot's cleanup runs later: do it here, inside).
+		entries, _ := os.ReadDir(l.root)
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				l.pbox("rm", "-f", e.Name())
+			}
+		}
+		exec.Command("ip", "netns", "del", l.name).Run()
+	})
+	l.sh("ip link set lo up")
+	return l
+}
+
+// pbox runs pbox inside the lab's network namespace (its mount namespace
+// stays the host's, so the box's pinned namespace is seen by every call).
+func (l *netLab) pbox(args ...string) result {
+	l.t.Helper()
+	argv := append([]string{"--net=" + l.ns, pboxBin(l.t), "--root", l.root}, args...)
+	return runCaptured(l.t, exec.Command("nsenter", argv...))
+}
+
+// sh runs a shell command on the lab's "host".
+func (l *netLab) sh(script string) string {
+	l.t.Helper()
+	out, err := exec.Command("nsenter", "--net="+l.ns, "sh", "-c", script).CombinedOutput()
+	if err != nil {
+		l.t.Fatalf("%s: %v\n%s", script, err, out)
+	}
+	return string(out)
+}
+
+// box reads a box's ps --json entry.
+func (l *netLab) box(name string) psJSON {
+	l.t.Helper()
+	var entries []psJSON
+	r := l.pbox("ps", "-a", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &entries); err != nil {
+		l.t.Fatalf("ps --json: %v\n%s", err, r.stdout)
+	}
+	for _, e := range entries {
+		if e.ID == name {
+			return e
+		}
+	}
+	return psJSON{}
+}
+
+// assertNoNetworkLeftovers checks the lab's host for what a box on the
+// network makes: a veth, a lease, a NAT rule naming it, a pinned
+// namespace, its state.
+func (l *netLab) assertNoNetworkLeftovers(name string) {
+	l.t.Helper()
+	if links := l.sh("ip -o link show type veth"); strings.TrimSpace(links) != "" {
+		l.t.Errorf("veths left on the host:\n%s", links)
+	}
+	if nat := l.sh("iptables-save -t nat"); strings.Contains(nat, name+"-") {
+		l.t.Errorf("NAT rules of %s left:\n%s", name, nat)
+	}
+	leases, _ := filepath.Glob(filepath.Join(l.root, ".cni", "networks", "pbox", "10.*"))
+	if len(leases) > 0 {
+		l.t.Errorf("leases left: %v", leases)
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), l.root) {
+		l.t.Errorf("a mount under %s is left:\n%s", l.root, mi)
+	}
+	if _, err := os.Stat(filepath.Join(l.root, name)); err == nil {
+		l.t.Errorf("the state of %s is left", name)
+	}
+	assertNoLeftovers(l.t, name)
+}
+
+// webRootfs is a busybox root with a page for httpd to serve.
+func webRootfs(t *testing.T) string {
+	root := busyboxRootfs(t)
+	if err := os.MkdirAll(filepath.Join(root, "www"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(root, "www", "index.html"), []byte("hello from web\n"), 0o644)
+	return root
+}
+
+func ipOf(cidr string) string { ip, _, _ := strings.Cut(cidr, "/"); return ip }
+
+// A box on the bridge has its own address; another box reaches it over
+// HTTP; the "host" reaches it through a published port; a box that joins
+// its network namespace sees the same address; after rm -f, nothing of
+// it is left.
+func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
+	l := newNetLab(t)
+	root := webRootfs(t)
+	web, client, side := boxName(t, "web"), boxName(t, "cli"), boxName(t, "side")
+	r := l.pbox("run", "-d", "--name", web, "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8080:80",
+		"--rootfs", root, "--", "httpd", "-f", "-p", "80", "-h", "/www")
+	if r.code != 0 {
+		t.Fatalf("run -d on the bridge: %+v", r)
+	}
+	e := l.box(web)
+	if len(e.Addresses) != 1 || !strings.HasPrefix(e.Addresses[0], "10.99.") || len(e.Ports) != 1 || e.Ports[0] != "8080->80/tcp" {
+		t.Fatalf("ps: %+v; want one address in 10.99.0.0/16 and 8080->80/tcp", e)
+	}
+	ip := ipOf(e.Addresses[0])
+
+	// Box to box, over the bridge; the client's /etc files as Docker's.
+	r = l.pbox("run", "--name", client, "--cgroup-parent", e2eParent, "--network", "bridge", "--rootfs", root, "--",
+		"sh", "-c", "cat /etc/hostname /etc/hosts; ip -4 route; wget -qO- http://"+ip+"/")
+	if r.code != 0 || !strings.Contains(r.stdout, "hello from web") {
+		t.Errorf("box to box: %+v", r)
+	}
+	if !strings.Contains(r.stdout, client+"\n") || !strings.Contains(r.stdout, "\t"+client) || !strings.Contains(r.stdout, "default via 10.99.0.1") {
+		t.Errorf("the client's hostname, hosts and default route: %q", r.stdout)
+	}
+
+	// The host side: the published port, on the host's own address.
+	if got := l.sh("busybox wget -qO- http://127.0.0.1:8080/"); !strings.Contains(got, "hello from web") {
+		t.Errorf("published port from the host: %q", got)
+	}
+	if nat := l.sh("iptables-save -t nat"); !strings.Contains(nat, "--dport 8080") || !strings.Contains(nat, "--to-destination "+ip+":80") {
+		t.Errorf("no DNAT rule for 8080 -> %s:80:\n%s", ip, nat)
+	}
+
+	// A second box in the first one's network namespace.
+	r = l.pbox("run", "--name", side, "--cgroup-parent", e2eParent, "--network", "container:"+web, "--rootfs", root, "--",
+		"sh", "-c", "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1/")
+	if r.code != 0 || !strings.Contains(r.stdout, ip+"/") || !strings.Contains(r.stdout, "hello from web") {
+		t.Errorf("container:%s: %+v; want its address %s and its server on 127.0.0.1", web, r, ip)
+	}
+
+	// A second box cannot take the same host port.
+	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8080:81", "--", "true"), 125, "publishes host port 8080/tcp already")
+
+	if r := l.pbox("rm", "-f", web); r.code != 0 {
+		t.Fatalf("rm -f: %+v", r)
+	}
+	for _, n := range []string{web, client, side} {
+		l.assertNoNetworkLeftovers(n)
+	}
+}
+
+// A SIGKILLed pbox leaves its box's attachment in its state; pbox cleanup
+// takes the box off the network (CNI DEL with the pinned namespace) and
+// leaves nothing.
+func TestE2ENetworkCleanupAfterKilledPbox(t *testing.T) {
+	l := newNetLab(t)
+	name := boxName(t, "netkill")
+	cmd := exec.Command("nsenter", "--net="+l.ns, pboxBin(t), "--root", l.root, "run", "--name", name,
+		"--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8081:80", "--", "sleep", "100")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.WaitFor(10*time.Second, func() bool { return len(l.box(name).Addresses) == 1 }) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("the box never got an address")
+	}
+	testutil.Kill(t, cmd.Process.Pid, syscall.SIGKILL)
+	cmd.Wait()
+	if nat := l.sh("iptables-save -t nat"); !strings.Contains(nat, name+"-") {
+		t.Fatalf("before cleanup the box's NAT rules should still be there (else this proves nothing):\n%s", nat)
+	}
+	if r := l.pbox("cleanup", "--cgroup-parent", e2eParent); r.code != 0 {
+		t.Fatalf("cleanup: %+v", r)
+	}
+	l.assertNoNetworkLeftovers(name)
+}
+
+// Bad input: a one-line pbox: error, status 125, and nothing on the host.
+func TestE2ENetworkBadInput(t *testing.T) {
+	l := newNetLab(t)
+	stopped := boxName(t, "stopped")
+	if r := l.pbox("run", "-d", "--name", stopped, "--cgroup-parent", e2eParent, "--", "true"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	testutil.WaitFor(10*time.Second, func() bool { return l.box(stopped).Status == "stopped" })
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--network", "no-such-net"}, "no such network"},
+		{[]string{"--network", "bridge", "-p", "80"}, "name both ports"},
+		{[]string{"--network", "bridge", "-p", "70000:80"}, "not between 1 and 65535"},
+		{[]string{"--network", "bridge", "-p", "8080:80/sctp"}, "tcp or udp"},
+		{[]string{"--network", "bridge", "-p", "nothost:8080:80"}, "is not an IP address"},
+		{[]string{"-p", "8080:80"}, "needs a CNI network"},
+		{[]string{"--network", "host", "-p", "8080:80"}, "needs a CNI network"},
+		{[]string{"--network", "bridge", "--dns", "10.0.0.1"}, "needs --rootfs"},
+		{[]string{"--network", "container:" + stopped}, "is stopped"},
+		{[]string{"--network", "container:no-such-box"}, "no such box"},
+	} {
+		args := append([]string{"run", "--cgroup-parent", e2eParent}, c.args...)
+		assertCleanError(t, l.pbox(append(args, "--", "true")...), 125, c.want)
+	}
+	l.pbox("rm", stopped)
+	l.assertNoNetworkLeftovers(stopped)
+	if links := l.sh("ip -o link"); strings.Contains(links, "pbox0") {
+		t.Errorf("bad input made a bridge:\n%s", links)
+	}
+}

@@ -1,0 +1,258 @@
+package network
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/containernetworking/cni/libcni"
+	types100 "github.com/containernetworking/cni/pkg/types/100"
+)
+
+// PluginDirs are where the CNI plugins are looked for: Debian's package,
+// then the upstream tarball's place.
+var PluginDirs = []string{"/usr/lib/cni", "/opt/cni/bin"}
+
+// ConfigDirs hold named networks (NAME.conflist, or any .conflist whose
+// "name" is NAME): pbox's own first, then the one CNI tools share.
+var ConfigDirs = []string{"/etc/pbox/net.d", "/etc/cni/net.d"}
+
+// The default network, what --network bridge means.
+const (
+	DefaultName   = "pbox"
+	DefaultBridge = "pbox0"
+	DefaultSubnet = "10.99.0.0/16"
+	// IfName is the box's side of its veth pair.
+	IfName = "eth0"
+)
+
+// Default is the default network's config list: a bridge with the
+// gateway's address on it, outbound NAT (ipMasq), addresses from
+// host-local with its leases under dataDir, a default route, and the
+// portmap plugin for published ports.
+func Default(dataDir string) []byte {
+	conf := map[string]any{
+		"cniVersion": "1.0.0",
+		"name":       DefaultName,
+		"plugins": []any{
+			map[string]any{
+				"type": "bridge", "bridge": DefaultBridge, "isGateway": true, "ipMasq": true, "hairpinMode": true,
+				"ipam": map[string]any{
+					"type": "host-local", "dataDir": dataDir,
+					"ranges": []any{[]any{map[string]any{"subnet": DefaultSubnet}}},
+					"routes": []any{map[string]any{"dst": "0.0.0.0/0"}},
+				},
+			},
+			map[string]any{"type": "portmap", "capabilities": map[string]any{"portMappings": true}, "snat": true},
+		},
+	}
+	data, _ := json.MarshalIndent(conf, "", "  ")
+	return data
+}
+
+// Lookup finds network name's config list and says where it came from. A
+// file in ConfigDirs wins over the built-in default of the same name.
+func Lookup(name, dataDir string) (*libcni.NetworkConfigList, string, error) {
+	for _, dir := range ConfigDirs {
+		list, err := libcni.LoadNetworkConf(dir, name)
+		if err == nil {
+			return list, dir, nil
+		}
+		var nf libcni.NotFoundError
+		var none libcni.NoConfigsFoundError
+		if !errors.As(err, &nf) && !errors.As(err, &none) && !errors.Is(err, os.ErrNotExist) {
+			return nil, "", fmt.Errorf("network %q in %s: %w", name, dir, err)
+		}
+	}
+	if name == DefaultName {
+		list, err := libcni.NetworkConfFromBytes(Default(dataDir))
+		return list, "built in", err
+	}
+	return nil, "", fmt.Errorf("no such network: pbox has none, host, bridge (the default CNI network %q), container:BOX, or the name of a .conflist in %s",
+		DefaultName, strings.Join(ConfigDirs, " or "))
+}
+
+// MissingPlugins names the plugins list needs that no PluginDirs holds.
+func MissingPlugins(list *libcni.NetworkConfigList) []string {
+	var missing []string
+	for _, p := range list.Plugins {
+		found := false
+		for _, dir := range PluginDirs {
+			if st, err := os.Stat(filepath.Join(dir, p.Network.Type)); err == nil && st.Mode().IsRegular() {
+				found = true
+				break
+			}
+		}
+		if !found && !slices.Contains(missing, p.Network.Type) {
+			missing = append(missing, p.Network.Type)
+		}
+	}
+	return missing
+}
+
+// Port is one published port, in the shape the portmap plugin reads from
+// runtimeConfig.portMappings.
+type Port struct {
+	HostIP        string `json:"hostIP,omitempty"`
+	HostPort      int    `json:"hostPort"`
+	ContainerPort int    `json:"containerPort"`
+	Protocol      string `json:"protocol"`
+}
+
+func (p Port) String() string {
+	host := strconv.Itoa(p.HostPort)
+	if p.HostIP != "" {
+		host = net.JoinHostPort(p.HostIP, host)
+	}
+	return fmt.Sprintf("%s->%d/%s", host, p.ContainerPort, p.Protocol)
+}
+
+// ParsePort reads -p [HOSTIP:]HOSTPORT:BOXPORT[/tcp|udp], as docker does.
+func ParsePort(spec string) (Port, error) {
+	bad := func(why string) (Port, error) {
+		return Port{}, fmt.Errorf("-p %q: %s (use [HOSTIP:]HOSTPORT:BOXPORT[/tcp|udp], e.g. 8080:80)", spec, why)
+	}
+	p := Port{Protocol: "tcp"}
+	rest := spec
+	if i := strings.LastIndex(rest, "/"); i >= 0 {
+		p.Protocol = rest[i+1:]
+		rest = rest[:i]
+		if p.Protocol != "tcp" && p.Protocol != "udp" {
+			return bad("the protocol is tcp or udp")
+		}
+	}
+	i := strings.LastIndex(rest, ":")
+	if i < 0 {
+		return bad("name both ports")
+	}
+	host, box := rest[:i], rest[i+1:]
+	if j := strings.LastIndex(host, ":"); j >= 0 {
+		p.HostIP, host = strings.Trim(host[:j], "[]"), host[j+1:]
+		if net.ParseIP(p.HostIP) == nil {
+			return bad(fmt.Sprintf("%q is not an IP address", p.HostIP))
+		}
+	}
+	var err error
+	if p.HostPort, err = portNumber(host); err != nil {
+		return bad("the host port " + err.Error())
+	}
+	if p.ContainerPort, err = portNumber(box); err != nil {
+		return bad("the box's port " + err.Error())
+	}
+	return p, nil
+}
+
+func portNumber(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a number", s)
+	}
+	if n < 1 || n > 65535 {
+		return 0, fmt.Errorf("%d is not between 1 and 65535", n)
+	}
+	return n, nil
+}
+
+// Attachment is a box on a network: what ADD was given and answered, kept
+// with the box so that DEL can undo it even from another pbox process.
+type Attachment struct {
+	Network     string          `json:"network"`
+	ConfList    json.RawMessage `json:"conflist"` // the config ADD used
+	ContainerID string          `json:"container_id"`
+	IfName      string          `json:"ifname"`
+	NetNS       string          `json:"netns"`
+	Ports       []Port          `json:"ports,omitempty"`
+	// What ADD answered: the CNI result, and its addresses and gateway.
+	Result    json.RawMessage `json:"result,omitempty"`
+	Addresses []string        `json:"addresses,omitempty"` // CIDR, e.g. 10.99.0.2/16
+	Gateway   string          `json:"gateway,omitempty"`
+}
+
+// Runner runs the plugins. CacheDir is libcni's result cache (pbox keeps
+// it under its state root, so a test's --root keeps its own).
+type Runner struct {
+	CacheDir string
+}
+
+func (r Runner) cni() *libcni.CNIConfig {
+	return libcni.NewCNIConfigWithCacheDir(PluginDirs, r.CacheDir, nil)
+}
+
+func (a *Attachment) runtimeConf(netns string) *libcni.RuntimeConf {
+	rt := &libcni.RuntimeConf{ContainerID: a.ContainerID, NetNS: netns, IfName: a.IfName}
+	if len(a.Ports) > 0 {
+		rt.CapabilityArgs = map[string]any{"portMappings": a.Ports}
+	}
+	return rt
+}
+
+func (a *Attachment) list() (*libcni.NetworkConfigList, error) {
+	return libcni.NetworkConfFromBytes(a.ConfList)
+}
+
+// Add attaches the box whose network namespace is a.NetNS, and records
+// the result in a. After an error, Del must still be called (CNI: a
+// failed ADD may have left part of its work).
+func (r Runner) Add(ctx context.Context, a *Attachment) error {
+	list, err := a.list()
+	if err != nil {
+		return err
+	}
+	if missing := MissingPlugins(list); len(missing) > 0 {
+		return fmt.Errorf("network %q needs the CNI plugins %s, not found in %s: install them (Debian and Ubuntu: apt-get install containernetworking-plugins)",
+			a.Network, strings.Join(missing, ", "), strings.Join(PluginDirs, " or "))
+	}
+	res, err := r.cni().AddNetworkList(ctx, list, a.runtimeConf(a.NetNS))
+	if err != nil {
+		return fmt.Errorf("network %q: CNI ADD: %w", a.Network, err)
+	}
+	cur, err := types100.NewResultFromResult(res)
+	if err != nil {
+		return fmt.Errorf("network %q: the plugins' answer: %w", a.Network, err)
+	}
+	a.Result, _ = json.Marshal(cur)
+	a.Addresses, a.Gateway = nil, ""
+	for _, ip := range cur.IPs {
+		a.Addresses = append(a.Addresses, ip.Address.String())
+		if ip.Gateway != nil && a.Gateway == "" {
+			a.Gateway = ip.Gateway.String()
+		}
+	}
+	return nil
+}
+
+// Check asks the plugins whether the attachment is still as ADD made it.
+func (r Runner) Check(ctx context.Context, a *Attachment) error {
+	list, err := a.list()
+	if err != nil {
+		return err
+	}
+	if err := r.cni().CheckNetworkList(ctx, list, a.runtimeConf(a.NetNS)); err != nil {
+		return fmt.Errorf("network %q: CNI CHECK: %w", a.Network, err)
+	}
+	return nil
+}
+
+// Del undoes the attachment: the address goes back to the pool, the NAT
+// and port rules go, the veth pair goes. The plugins need the network
+// namespace for that (the bridge plugin reads the addresses whose NAT
+// rules it removes from the box's interface): the caller keeps it alive,
+// pinned by a bind mount, until Del has run. Without it (netns "": the
+// pin is gone), only the address goes back.
+func (r Runner) Del(ctx context.Context, a *Attachment, netns string) error {
+	list, err := a.list()
+	if err != nil {
+		return err
+	}
+	if err := r.cni().DelNetworkList(ctx, list, a.runtimeConf(netns)); err != nil {
+		return fmt.Errorf("network %q: CNI DEL: %w", a.Network, err)
+	}
+	return nil
+}

@@ -1,0 +1,88 @@
+package network
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/containernetworking/cni/libcni"
+)
+
+func TestParsePort(t *testing.T) {
+	for _, c := range []struct {
+		spec string
+		want Port
+		err  string
+	}{
+		{"8080:80", Port{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}, ""},
+		{"127.0.0.1:8080:80/udp", Port{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "udp"}, ""},
+		{"[::1]:53:53/udp", Port{HostIP: "::1", HostPort: 53, ContainerPort: 53, Protocol: "udp"}, ""},
+		{"80", Port{}, "name both ports"},
+		{"0:80", Port{}, "not between 1 and 65535"},
+		{"8080:65536", Port{}, "not between 1 and 65535"},
+		{"x:80", Port{}, "is not a number"},
+		{"8080:80/sctp", Port{}, "tcp or udp"},
+		{"host:8080:80", Port{}, "is not an IP address"},
+	} {
+		got, err := ParsePort(c.spec)
+		if c.err != "" {
+			if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), "8080:80") {
+				t.Errorf("%q: err %v, want one with %q and an example", c.spec, err, c.err)
+			}
+			continue
+		}
+		if err != nil || got != c.want {
+			t.Errorf("%q: %+v, %v; want %+v", c.spec, got, err, c.want)
+		}
+	}
+	if s := (Port{HostIP: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}).String(); s != "127.0.0.1:8080->80/tcp" {
+		t.Errorf("String: %s", s)
+	}
+}
+
+// The built-in network is a valid config list with the plugins the issue
+// of a bridge network needs, its leases where the caller says.
+func TestDefaultNetwork(t *testing.T) {
+	list, err := libcni.NetworkConfFromBytes(Default("/tmp/leases"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if list.Name != DefaultName || len(list.Plugins) != 2 || list.Plugins[0].Network.Type != "bridge" || list.Plugins[1].Network.Type != "portmap" {
+		t.Fatalf("%+v", list)
+	}
+	for _, want := range []string{`"dataDir": "/tmp/leases"`, `"subnet": "` + DefaultSubnet, `"ipMasq": true`, `"bridge": "pbox0"`, `"portMappings": true`} {
+		if !strings.Contains(string(list.Bytes), want) {
+			t.Errorf("default network lacks %s:\n%s", want, list.Bytes)
+		}
+	}
+}
+
+func TestLookupAndMissingPlugins(t *testing.T) {
+	dir := t.TempDir()
+	old := ConfigDirs
+	ConfigDirs = []string{dir}
+	defer func() { ConfigDirs = old }()
+	if _, _, err := Lookup("nope", ""); err == nil || !strings.Contains(err.Error(), "no such network") {
+		t.Errorf("unknown network: %v", err)
+	}
+	list, source, err := Lookup(DefaultName, "/x")
+	if err != nil || source != "built in" {
+		t.Fatalf("default: %v %s", err, source)
+	}
+	conf := `{"cniVersion":"1.0.0","name":"lab","plugins":[{"type":"no-such-plugin"},{"type":"loopback"}]}`
+	if err := writeFile(dir+"/10-lab.conflist", conf); err != nil {
+		t.Fatal(err)
+	}
+	list, source, err = Lookup("lab", "")
+	if err != nil || source != dir || list.Name != "lab" {
+		t.Fatalf("lab: %+v %s %v", list, source, err)
+	}
+	old2 := PluginDirs
+	PluginDirs = []string{t.TempDir()}
+	defer func() { PluginDirs = old2 }()
+	if m := MissingPlugins(list); len(m) != 2 || m[0] != "no-such-plugin" || m[1] != "loopback" {
+		t.Errorf("missing: %v", m)
+	}
+}
+
+func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o644) }
