@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -284,4 +286,75 @@ func (s Store) PortsInUse(ports []network.Port) (string, network.Port) {
 		}
 	}
 	return "", network.Port{}
+}
+
+// PublishedPort is one of a box's published ports with the NAT rules the
+// portmap plugin made for it (iptables-save lines of the nat table).
+type PublishedPort struct {
+	Port  string
+	Rules []string
+}
+
+// PublishedPorts lists box id's published ports and their rules, read
+// with iptables-save (in pbox's network namespace, where the plugins put
+// them). The rules are those that name the box's container id and the
+// chains they jump to, for the port's number.
+func (s Store) PublishedPorts(id string) ([]PublishedPort, error) {
+	att, err := s.Network(id)
+	if err != nil || att == nil || len(att.Ports) == 0 {
+		return nil, err
+	}
+	out, err := exec.Command("iptables-save", "-t", "nat").Output()
+	if err != nil {
+		return nil, fmt.Errorf("iptables-save -t nat: %w", err)
+	}
+	lines := strings.Split(string(out), "\n")
+	// The plugins' comments name the box: id: "ID" (iptables-save escapes
+	// the quotes).
+	names := func(l string) bool {
+		return strings.Contains(l, `id: "`+att.ContainerID+`"`) || strings.Contains(l, `id: \"`+att.ContainerID+`\"`)
+	}
+	chains := map[string]bool{}
+	for _, l := range lines {
+		if !names(l) {
+			continue
+		}
+		f := strings.Fields(l)
+		for i := 0; i+1 < len(f); i++ {
+			if f[i] == "-j" && strings.HasPrefix(f[i+1], "CNI-") && !strings.HasPrefix(f[i+1], "CNI-HOSTPORT-") {
+				chains[f[i+1]] = true
+			}
+		}
+	}
+	var res []PublishedPort
+	for _, p := range att.Ports {
+		pp := PublishedPort{Port: p.String()}
+		port := strconv.Itoa(p.HostPort)
+		for _, l := range lines {
+			f := strings.Fields(l)
+			mine := names(l) || (len(f) > 1 && f[0] == "-A" && chains[f[1]])
+			if mine && (strings.Contains(l, "--dport "+port+" ") || strings.Contains(l, "--dports "+port+" ") || strings.HasSuffix(l, "--dport "+port)) {
+				pp.Rules = append(pp.Rules, l)
+			}
+		}
+		res = append(res, pp)
+	}
+	return res, nil
+}
+
+// BoxOfProcess is the box of this root whose network namespace pid is in,
+// if that box is on a CNI network; "" otherwise.
+func (s Store) BoxOfProcess(pid int) string {
+	var want unix.Stat_t
+	if unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &want) != nil {
+		return ""
+	}
+	ids, _ := s.List()
+	for _, id := range ids {
+		var st unix.Stat_t
+		if pin := s.Path(id, netnsPin); pinned(pin) && unix.Stat(pin, &st) == nil && st.Ino == want.Ino && st.Dev == want.Dev {
+			return id
+		}
+	}
+	return ""
 }

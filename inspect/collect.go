@@ -26,6 +26,9 @@ var ErrNoProcess = errors.New("no process with pid")
 type Options struct {
 	CgroupVersion string // "v1", "hybrid" or "v2": the caller detects it
 	CgroupRoot    string // default /sys/fs/cgroup
+	// Published are the box's published ports and their NAT rules, which
+	// only the caller knows (pbox, from the box's state).
+	Published []Published
 }
 
 // collector reads /proc for one Collect call and remembers what failed.
@@ -69,6 +72,7 @@ func Collect(pid int, opt Options) (*Report, error) {
 	c.pid1()
 	c.ancestry()
 	c.hostname(pid)
+	c.network(pid)
 	c.cgroup(pid)
 	c.mounts(pid)
 	c.security(pid, st)

@@ -75,6 +75,10 @@ func RenderText(w io.Writer, r *Report) error {
 	p("  hostname", r.Hostname.Outside, r.Hostname.Inside)
 	p("")
 
+	if n := r.Network; n != nil {
+		renderNetwork(p, n)
+	}
+
 	cg := r.Cgroup
 	p("CGROUP ("+orDash(cg.Version)+")", "host view", "box view")
 	p("  path", orDash(cg.Outside), orDash(cg.Inside))
@@ -432,4 +436,47 @@ func (r *Report) tree() (roots []Process, children map[int][]Process) {
 		}
 	}
 	return roots, children
+}
+
+// renderNetwork is the NETWORK section: each interface of the box with its
+// addresses, what it leads to on the host, the routes, the published ports
+// and their NAT rules.
+func renderNetwork(p func(...string), n *Network) {
+	ns := n.Namespace
+	if n.Shared {
+		ns += " (the host's)"
+	}
+	p("NETWORK "+ns, "box view", "host view", "verdict")
+	for _, i := range n.Interfaces {
+		state := "down"
+		if i.Up {
+			state = "up"
+		}
+		kind := ""
+		if i.Kind != "" {
+			kind = " " + i.Kind
+		}
+		host := "-"
+		if i.Peer != nil {
+			host = fmt.Sprintf("%s (index %d)", i.Peer.Name, i.Peer.Index)
+			if i.Peer.Bridge != "" {
+				host += " on bridge " + i.Peer.Bridge
+			}
+		}
+		p("  "+i.Name, fmt.Sprintf("%s%s %s", orDash(strings.Join(i.Addresses, " ")), kind, state), host, i.Verdict)
+	}
+	for _, r := range n.Routes {
+		via := r.Dst + " dev " + r.Dev
+		if r.Gateway != "" {
+			via = r.Dst + " via " + r.Gateway + " dev " + r.Dev
+		}
+		p("  route", via)
+	}
+	for _, pub := range n.Published {
+		p("  published", pub.Port, fmt.Sprintf("%d NAT rule(s)", len(pub.Rules)))
+		for _, rule := range pub.Rules {
+			p("", "", rule)
+		}
+	}
+	p("")
 }

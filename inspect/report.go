@@ -32,6 +32,8 @@ type Report struct {
 	Mounts       Mounts   `json:"mounts"`
 	Security     Security `json:"security"`
 	PID1         PID1     `json:"pid1"` // PID 1 of the box's PID namespace
+	// Network is the box's network namespace from inside and out.
+	Network *Network `json:"network,omitempty"`
 
 	Warnings []string `json:"warnings"` // things a user should act on
 	Notes    []string `json:"notes"`    // what could not be read, and why

@@ -47,7 +47,11 @@ func RenderSVG(w io.Writer, r *Report) error {
 		walk(root, len(r.Ancestry))
 	}
 
-	height := max(top+len(rows)*rowH+70, top+len(r.Namespaces)*22+260)
+	netLines := 0
+	if r.Network != nil {
+		netLines = 2 + len(r.Network.Interfaces) + len(r.Network.Published)
+	}
+	height := max(top+len(rows)*rowH+70, top+len(r.Namespaces)*22+260+netLines*20)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="1000" height="%d" viewBox="0 0 1000 %d" font-family="sans-serif" font-size="13">`+"\n", height, height)
 	b.WriteString(`<style>.node{fill:#eef3fb;stroke:#5b7db1}.pid1{fill:#d9f2d9;stroke:#2e7d32}.zombie{fill:#fde2e2;stroke:#c62828}.host{fill:#f4f4f4;stroke:#999}.small{font-size:11px;fill:#444}.iso{fill:#2e7d32}.shared{fill:#888}</style>` + "\n")
@@ -158,6 +162,31 @@ func RenderSVG(w io.Writer, r *Report) error {
 	bar("pids", cg.Usage["pids"], cg.Limits["pids"], func(n uint64) string { return strconv.FormatUint(n, 10) })
 	y += 30
 	fmt.Fprintf(&b, `<text x="%d" y="%d">cpu: %s, %s used; OOM kills: %d</text>`+"\n", rightX, y, esc(cpuLimit(cg.Limits["cpu"])), esc(cpuUsed(cg.Usage)), cg.OOMKills)
+
+	// The network: each interface of the box and where it leads.
+	if n := r.Network; n != nil {
+		y += 40
+		title := "Network " + n.Namespace
+		if n.Shared {
+			title += " (the host's)"
+		}
+		fmt.Fprintf(&b, `<text x="%d" y="%d" font-weight="bold">%s</text>`+"\n", rightX, y, esc(title))
+		for _, i := range n.Interfaces {
+			y += 20
+			text := i.Name + " " + strings.Join(i.Addresses, " ")
+			if i.Peer != nil {
+				text += " ⇄ host " + i.Peer.Name
+				if i.Peer.Bridge != "" {
+					text += " on bridge " + i.Peer.Bridge
+				}
+			}
+			fmt.Fprintf(&b, `<text class="iface" x="%d" y="%d">%s</text>`+"\n", rightX, y, esc(text))
+		}
+		for _, p := range n.Published {
+			y += 20
+			fmt.Fprintf(&b, `<text class="small" x="%d" y="%d">published %s (%d NAT rules)</text>`+"\n", rightX, y, esc(p.Port), len(p.Rules))
+		}
+	}
 	b.WriteString("</svg>\n")
 	_, err := w.Write(b.Bytes())
 	return err

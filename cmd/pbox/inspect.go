@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strconv"
 
@@ -70,7 +71,19 @@ func inspectAction(c *cli.Context) error {
 	if c.Bool("svg") && isTerminal(os.Stdout) {
 		return fail(statusUsage, "inspect: --svg writes a picture, not text: redirect it to a file (sudo pbox inspect --svg %s > box.svg) and open that in a browser", c.Args().First())
 	}
-	rep, err := inspect.Collect(pid, inspect.Options{CgroupVersion: box.CgroupLayout()})
+	opts := inspect.Options{CgroupVersion: box.CgroupLayout()}
+	// A box on a CNI network: its published ports and their NAT rules,
+	// which only its state knows.
+	if id := store().BoxOfProcess(pid); id != "" {
+		ports, err := store().PublishedPorts(id)
+		if err != nil {
+			fmt.Fprintf(c.App.ErrWriter, "pbox: inspect: the published ports of box %s: %v\n", id, err)
+		}
+		for _, p := range ports {
+			opts.Published = append(opts.Published, inspect.Published{Port: p.Port, Rules: p.Rules})
+		}
+	}
+	rep, err := inspect.Collect(pid, opts)
 	if errors.Is(err, inspect.ErrNoProcess) {
 		return fail(statusFailed, "inspect: no process with pid %d", pid)
 	}

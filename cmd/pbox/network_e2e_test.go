@@ -166,6 +166,37 @@ func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
 		t.Errorf("no DNAT rule for 8080 -> %s:80:\n%s", ip, nat)
 	}
 
+	// inspect: eth0 inside, its veth's host end on pbox0, the published
+	// port with its DNAT rule.
+	var rep struct {
+		Network struct {
+			Interfaces []struct {
+				Name      string
+				Addresses []string
+				Peer      *struct{ Name, Bridge string }
+			}
+			Routes    []struct{ Dst, Gateway, Dev string }
+			Published []struct {
+				Port  string
+				Rules []string
+			}
+		}
+	}
+	r = l.pbox("inspect", "--json", web)
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil {
+		t.Fatalf("inspect --json: %v %+v", err, r)
+	}
+	var eth0 bool
+	for _, i := range rep.Network.Interfaces {
+		if i.Name == "eth0" && len(i.Addresses) == 1 && i.Addresses[0] == e.Addresses[0] && i.Peer != nil && i.Peer.Bridge == "pbox0" && strings.HasPrefix(i.Peer.Name, "veth") {
+			eth0 = true
+		}
+	}
+	if !eth0 || len(rep.Network.Published) != 1 || rep.Network.Published[0].Port != "8080->80/tcp" ||
+		!strings.Contains(strings.Join(rep.Network.Published[0].Rules, "\n"), "--to-destination "+ip+":80") {
+		t.Errorf("inspect's network section: %+v", rep.Network)
+	}
+
 	// A second box in the first one's network namespace.
 	r = l.pbox("run", "--name", side, "--cgroup-parent", e2eParent, "--network", "container:"+web, "--rootfs", root, "--",
 		"sh", "-c", "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1/")
