@@ -109,6 +109,9 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, 
 	}
 	log("network: ADD took %.1f ms: %s on %s, gateway %s%s", float64(time.Since(start).Microseconds())/1000,
 		strings.Join(att.Addresses, " "), att.IfName, att.Gateway, portsNote(att.Ports))
+	for _, line := range att.Explain() {
+		log("network:   %s", line)
+	}
 	if err := s.writeNetwork(id, att); err != nil {
 		return nil, err
 	}

@@ -64,3 +64,49 @@ draw_box() {
     echo "picture of the box: $svg (open it in a browser, or read the README beside it)"
   fi
 }
+
+# lab_host NAME: make a network namespace that plays the host for a
+# network experiment, and remove it (and this run's boxes) on exit. The
+# experiment's bridge, NAT rules and addresses live only there: nothing it
+# does touches the machine's own network. Sets LAB_NS; run host-side
+# commands with in_host.
+lab_host() {
+  LAB_NS="lab-$1-$$"
+  ip netns add "$LAB_NS"
+  ip -n "$LAB_NS" link set lo up
+  trap 'lab_cleanup' EXIT
+}
+
+# lab_boxes: names of this run's boxes, removed with the lab host.
+LAB_BOXES=""
+lab_box() {
+  LAB_BOXES="$LAB_BOXES $1"
+}
+
+lab_cleanup() {
+  for b in $LAB_BOXES; do
+    in_host pbox rm -f "$b" >/dev/null 2>&1 || true
+  done
+  for ns in ${LAB_EXTRA_NS:-}; do
+    ip netns del "$ns" 2>/dev/null || true
+  done
+  ip netns del "$LAB_NS" 2>/dev/null || true
+}
+
+# in_host CMD...: run CMD in the lab's host namespace (network only: the
+# files and mounts stay the machine's, so pbox sees its boxes' state).
+in_host() {
+  nsenter --net="/run/netns/$LAB_NS" "$@"
+}
+
+# web_rootfs DIR: a busybox root with a page for httpd to serve.
+web_rootfs() {
+  pbox rootfs busybox "$1" >/dev/null
+  mkdir -p "$1/www"
+  echo "hello from the box's web server" >"$1/www/index.html"
+}
+
+# box_ip NAME: the box's address on its network, without the prefix.
+box_ip() {
+  in_host pbox inspect --json "$1" | tr -d ' \n' | sed -n 's/.*"name":"eth0"[^}]*"addresses":\["\([0-9.]*\)\/.*/\1/p'
+}

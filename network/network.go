@@ -256,3 +256,43 @@ func (r Runner) Del(ctx context.Context, a *Attachment, netns string) error {
 	}
 	return nil
 }
+
+// Explain says, one line each, what ADD made, from the plugins' answer:
+// the interfaces on each side, the addresses, the routes, the NAT.
+func (a *Attachment) Explain() []string {
+	var res types100.Result
+	if json.Unmarshal(a.Result, &res) != nil {
+		return nil
+	}
+	var host, box []string
+	for _, i := range res.Interfaces {
+		if i.Sandbox == "" {
+			host = append(host, i.Name)
+		} else {
+			box = append(box, fmt.Sprintf("%s (%s)", i.Name, i.Mac))
+		}
+	}
+	lines := []string{fmt.Sprintf("interfaces: on the host %s; in the box %s (a veth pair joins the two, its host end on the bridge)",
+		strings.Join(host, ", "), strings.Join(box, ", "))}
+	for _, ip := range res.IPs {
+		gw := ""
+		if ip.Gateway != nil {
+			gw = ", gateway " + ip.Gateway.String()
+		}
+		lines = append(lines, fmt.Sprintf("address %s%s (IPAM: leased until DEL)", ip.Address.String(), gw))
+	}
+	for _, r := range res.Routes {
+		gw := "the gateway"
+		if r.GW != nil {
+			gw = r.GW.String()
+		}
+		lines = append(lines, fmt.Sprintf("route %s via %s", r.Dst.String(), gw))
+	}
+	if strings.Contains(string(a.ConfList), `"ipMasq": true`) || strings.Contains(string(a.ConfList), `"ipMasq":true`) {
+		lines = append(lines, "outbound NAT: an iptables MASQUERADE rule for the box's address (nat table, POSTROUTING)")
+	}
+	for _, p := range a.Ports {
+		lines = append(lines, fmt.Sprintf("published %s: iptables DNAT of host port %d to the box's port %d (portmap)", p, p.HostPort, p.ContainerPort))
+	}
+	return lines
+}
