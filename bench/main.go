@@ -26,6 +26,7 @@ func main() {
 	before := flag.String("before", "", "an earlier pbox binary: its start-up rows run side by side with this one's")
 	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows, the breakdown and the detached box's cost")
 	breakdownOnly := flag.Bool("breakdown", false, "only where the time of a start goes, and what a detached box costs")
+	networkOnly := flag.Bool("network", false, "only the network rows (host, none, bridge; the CNI plugins' ADD and DEL)")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")
@@ -47,6 +48,10 @@ func main() {
 	bins, order := map[string]string{"now": *pbox}, []string{"now"}
 	if *before != "" {
 		bins["before"], order = *before, append(order, "before")
+	}
+	if *networkOnly {
+		networkRows(*pbox, *rounds)
+		return
 	}
 	if *breakdownOnly {
 		breakdown(bins, order, *rounds)
@@ -150,6 +155,8 @@ func main() {
 		breakdown(bins, order, *rounds/2)
 		fmt.Println()
 		detachedPSS(bins, order)
+		fmt.Println()
+		networkRows(*pbox, *rounds/4)
 		return
 	}
 
@@ -161,6 +168,8 @@ func main() {
 	breakdown(bins, order, *rounds/2)
 	fmt.Println()
 	detachedPSS(bins, order)
+	fmt.Println()
+	networkRows(*pbox, *rounds/4)
 	fmt.Println()
 	reapRows(*pbox, *orphans)
 	fmt.Println()

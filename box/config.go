@@ -53,7 +53,10 @@ type Config struct {
 	StartFD int `json:"start_fd,omitempty"`
 	// RuntimeHooks: stop once the namespaces exist, for the parent's
 	// prestart and createRuntime hooks.
-	RuntimeHooks    bool      `json:"runtime_hooks,omitempty"`
+	RuntimeHooks bool `json:"runtime_hooks,omitempty"`
+	// AwaitNetwork: pbox attaches the box to a CNI network once the init
+	// reports its namespaces; COMMAND waits until it has.
+	AwaitNetwork    bool      `json:"await_network,omitempty"`
 	CreateContainer []Hook    `json:"create_container,omitempty"`
 	StartContainer  []Hook    `json:"start_container,omitempty"`
 	HookState       *OCIState `json:"hook_state,omitempty"`

@@ -90,6 +90,13 @@ func Init() int {
 			return fail(sock, setupErr("hooks", err))
 		}
 	}
+	// 2b. A CNI network: pbox attaches the box while this init builds the
+	//     box's filesystem; COMMAND waits for it below (step 4a').
+	if cfg.AwaitNetwork {
+		if err := send(sock, message{Type: msgNetns}); err != nil {
+			return fail(sock, setupErr("network", err))
+		}
+	}
 
 	// 3. Make the box's world: mounts, hostname, network.
 	if serr := setup(cfg, log); serr != nil {
@@ -122,6 +129,14 @@ func Init() int {
 	}
 	for _, fd := range cfg.PreservedFDs {
 		stdio = append(stdio, uintptr(fd))
+	}
+
+	// 4a'. The network is up before COMMAND starts.
+	if cfg.AwaitNetwork {
+		if _, err := expect(dec, msgResume); err != nil {
+			return fail(sock, setupErr("network", err))
+		}
+		log("network attached by pbox")
 	}
 
 	// 4b. The tiny init that takes PID 1 over once COMMAND is about to

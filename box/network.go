@@ -30,9 +30,9 @@ import (
 
 // NetworkRequest is a box's CNI network (Options.Network).
 type NetworkRequest struct {
-	Name  string         // a network.Lookup name: "pbox" for --network bridge
-	Ports []network.Port // -p
-	DNS   []string       // --dns: nameservers for /etc/resolv.conf
+	Config network.Config // found and checked when the run was planned
+	Ports  []network.Port // -p
+	DNS    []string       // --dns: nameservers for /etc/resolv.conf
 	// EtcFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
 	// the box (a --rootfs box: they are bind-mounted over the image's).
 	EtcFiles bool
@@ -73,12 +73,9 @@ func (s Store) etcVolumes(id string) ([]rootfs.Volume, error) {
 	return out, nil
 }
 
-// attachNetwork puts the box whose init is pid on its network.
+// attachNetwork puts the box whose init is pid on its network. The
+// caller records ADD's answer (recordAttachment) once COMMAND may go on.
 func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, log logf.Logf) (*network.Attachment, error) {
-	list, source, err := network.Lookup(req.Name, s.cniDataDir())
-	if err != nil {
-		return nil, err
-	}
 	pin := s.Path(id, netnsPin)
 	if err := os.WriteFile(pin, nil, 0o600); err != nil {
 		return nil, err
@@ -89,17 +86,13 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, 
 		os.Remove(pin)
 		return nil, fmt.Errorf("pin the box's network namespace: %w", err)
 	}
-	att := &network.Attachment{Network: list.Name, ConfList: list.Bytes, ContainerID: s.containerID(id),
+	att := &network.Attachment{Network: req.Config.Name, ConfList: req.Config.WithDataDir(s.cniDataDir()), ContainerID: s.containerID(id),
 		IfName: network.IfName, NetNS: pin, Ports: req.Ports}
 	// Written before ADD: a pbox killed during ADD leaves what DEL needs.
 	if err := s.writeNetwork(id, att); err != nil {
 		return nil, err
 	}
-	var types []string
-	for _, p := range list.Plugins {
-		types = append(types, p.Network.Type)
-	}
-	log("network: CNI ADD %q (%s; plugins %s) for container %s, %s in %s", list.Name, source, strings.Join(types, ", "), att.ContainerID, att.IfName, pin)
+	log("network: CNI ADD %q (%s; plugins %s) for container %s, %s in %s", att.Network, req.Config.Source, strings.Join(req.Config.Plugins, ", "), att.ContainerID, att.IfName, pin)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	runner := network.Runner{CacheDir: s.cniCacheDir()}
@@ -111,9 +104,6 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, 
 		strings.Join(att.Addresses, " "), att.IfName, att.Gateway, portsNote(att.Ports))
 	for _, line := range att.Explain() {
 		log("network:   %s", line)
-	}
-	if err := s.writeNetwork(id, att); err != nil {
-		return nil, err
 	}
 	if req.EtcFiles {
 		if err := s.writeEtcFiles(id, hostname, att, req.DNS); err != nil {
@@ -171,8 +161,10 @@ func (s Store) releaseNetwork(id string, log logf.Logf) error {
 		log("network: CNI DEL %q for container %s", att.Network, att.ContainerID)
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		start := time.Now()
 		err = network.Runner{CacheDir: s.cniCacheDir()}.Del(ctx, att, netns)
 		if err == nil {
+			log("network: DEL took %.1f ms", float64(time.Since(start).Microseconds())/1000)
 			os.Remove(s.Path(id, networkFile))
 		}
 	}
@@ -360,4 +352,10 @@ func (s Store) BoxOfProcess(pid int) string {
 		}
 	}
 	return ""
+}
+
+// recordAttachment writes ADD's answer next to what DEL needs (written
+// before ADD): for pbox ps, inspect, and whoever reads the state.
+func (s Store) recordAttachment(id string, att *network.Attachment) {
+	s.writeNetwork(id, att)
 }

@@ -157,15 +157,11 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 		if !namespaces.Has(kinds, namespaces.Net) {
 			kinds = append(kinds, namespaces.Net)
 		}
-		list, _, err := network.Lookup(name, "")
+		conf, err := network.Find(name)
 		if err != nil {
 			return cfg, opt, fmt.Errorf("--network %s: %v", f.Network, err)
 		}
-		if missing := network.MissingPlugins(list); len(missing) > 0 {
-			return cfg, opt, fmt.Errorf("--network %s: the CNI plugins %s are not installed in %s: apt-get install containernetworking-plugins (Debian, Ubuntu)",
-				f.Network, strings.Join(missing, ", "), strings.Join(network.PluginDirs, " or "))
-		}
-		opt.Network = &NetworkRequest{Name: name, DNS: f.DNS, EtcFiles: f.Rootfs != ""}
+		opt.Network = &NetworkRequest{Config: conf, DNS: f.DNS, EtcFiles: f.Rootfs != ""}
 	}
 	for _, spec := range f.Ports {
 		if opt.Network == nil {

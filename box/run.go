@@ -222,19 +222,27 @@ func (b *Box) finish(ws syscall.WaitStatus) (Result, error) {
 	if n, err := b.Cgroup.OOMKills(); err == nil {
 		res.OOMKills = n
 	}
-	rel := b.Cgroup.Save().Rel
-	if err := b.Cgroup.Destroy(); err != nil {
-		return res, setupErr("cleanup", err)
-	}
-	b.marks.UnmarkCgroup(rel)
+	// CNI DEL (a box on a network) runs while the cgroup goes: the
+	// plugins take far longer than the rmdirs, and neither needs the other.
+	netDone := make(chan error, 1)
 	if b.marks != nil && b.name != "" {
 		log := b.log
 		if log == nil {
 			log = logf.To(nil, "")
 		}
-		if err := b.marks.releaseNetwork(b.name, log); err != nil {
-			return res, setupErr("network", err)
-		}
+		go func() { netDone <- b.marks.releaseNetwork(b.name, log) }()
+	} else {
+		netDone <- nil
+	}
+	rel := b.Cgroup.Save().Rel
+	err := b.Cgroup.Destroy()
+	netErr := <-netDone
+	if err != nil {
+		return res, setupErr("cleanup", err)
+	}
+	b.marks.UnmarkCgroup(rel)
+	if netErr != nil {
+		return res, setupErr("network", netErr)
 	}
 	return res, nil
 }
@@ -301,7 +309,8 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		cfg.PreservedFDs = append(cfg.PreservedFDs, len(files))
 		files = append(files, uintptr(3+i))
 	}
-	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0 || opt.Network != nil
+	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
+	cfg.AwaitNetwork = opt.Network != nil
 	if opt.Network != nil && opt.Marks == nil {
 		return nil, setupErr("network", errors.New("a CNI network needs a state root to keep the attachment in"))
 	}
@@ -427,16 +436,18 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 					return abort(setupErr(stepRuntimeHook, err))
 				}
 			}
-			if opt.Network != nil {
-				att, err := opt.Marks.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
-				if err != nil {
-					return abort(setupErr("network", err))
-				}
-				b.Network = att
-			}
 			if err := send(parent, message{Type: msgResume}); err != nil {
 				return abort(setupErr("resume init", err))
 			}
+		case m.Type == msgNetns && opt.Network != nil:
+			att, err := opt.Marks.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
+			if err != nil {
+				return abort(setupErr("network", err))
+			}
+			b.Network = att
+			// If the init failed meanwhile, its error is the next message.
+			send(parent, message{Type: msgResume})
+			opt.Marks.recordAttachment(cfg.Name, att) // off COMMAND's path
 		case m.Type == msgCreated:
 			logf("box: created; COMMAND waits for `pbox start`")
 			return b, nil

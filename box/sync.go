@@ -35,6 +35,12 @@ import (
 //	                                             init blocks reading exec.fifo
 //	pbox start writes a byte to exec.fifo ───▶   startContainer hooks, COMMAND
 //
+// A box on a CNI network (pbox run --network bridge) overlaps the two:
+//
+//	        ◀─────────────────────────────────   netns: namespaces made; the
+//	pin the netns, CNI ADD, /etc files           init goes on with its mounts
+//	resume  ─────────────────────────────────▶   (awaited before COMMAND)
+//
 // The child is born in its cgroups on every host (CLONE_INTO_CGROUP, and
 // for v1 a forking thread that joined them), so "go" follows at once; it
 // carries the init's host pid, which the init cannot see from inside.
@@ -50,6 +56,8 @@ const (
 	msgHooks   msgType = "hooks"   // init: namespaces exist, run prestart/createRuntime
 	msgResume  msgType = "resume"  // parent: hooks done, go on
 	msgCreated msgType = "created" // init: set up; COMMAND waits for exec.fifo
+	// A CNI network adds:
+	msgNetns msgType = "netns" // init: namespaces exist; pbox attaches, then resume
 )
 
 type message struct {

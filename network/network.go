@@ -57,6 +57,43 @@ func Default(dataDir string) []byte {
 	return data
 }
 
+// Config is a network found by Lookup: its config list, where it came
+// from, and its plugins in order.
+type Config struct {
+	Name    string
+	Bytes   []byte // the config list; for the built-in one, see WithDataDir
+	Source  string // the directory, or "built in"
+	Plugins []string
+	Builtin bool
+}
+
+// WithDataDir is the config as ADD gets it: the built-in network keeps
+// its leases under dataDir; a file's config is as written.
+func (c Config) WithDataDir(dataDir string) []byte {
+	if c.Builtin {
+		return Default(dataDir)
+	}
+	return c.Bytes
+}
+
+// Find is Lookup as a Config, with the plugins it needs checked: a
+// network whose plugins are not installed is an error naming the package.
+func Find(name string) (Config, error) {
+	list, source, err := Lookup(name, "")
+	if err != nil {
+		return Config{}, err
+	}
+	c := Config{Name: list.Name, Bytes: list.Bytes, Source: source, Builtin: source == "built in"}
+	for _, p := range list.Plugins {
+		c.Plugins = append(c.Plugins, p.Network.Type)
+	}
+	if missing := MissingPlugins(list); len(missing) > 0 {
+		return c, fmt.Errorf("the CNI plugins %s are not installed in %s: apt-get install containernetworking-plugins (Debian, Ubuntu)",
+			strings.Join(missing, ", "), strings.Join(PluginDirs, " or "))
+	}
+	return c, nil
+}
+
 // Lookup finds network name's config list and says where it came from. A
 // file in ConfigDirs wins over the built-in default of the same name.
 func Lookup(name, dataDir string) (*libcni.NetworkConfigList, string, error) {
@@ -204,10 +241,6 @@ func (r Runner) Add(ctx context.Context, a *Attachment) error {
 	list, err := a.list()
 	if err != nil {
 		return err
-	}
-	if missing := MissingPlugins(list); len(missing) > 0 {
-		return fmt.Errorf("network %q needs the CNI plugins %s, not found in %s: install them (Debian and Ubuntu: apt-get install containernetworking-plugins)",
-			a.Network, strings.Join(missing, ", "), strings.Join(PluginDirs, " or "))
 	}
 	res, err := r.cni().AddNetworkList(ctx, list, a.runtimeConf(a.NetNS))
 	if err != nil {

@@ -86,3 +86,18 @@ func TestLookupAndMissingPlugins(t *testing.T) {
 }
 
 func writeFile(path, data string) error { return os.WriteFile(path, []byte(data), 0o644) }
+
+// Find checks the plugins: a network whose plugins are missing names the
+// package to install.
+func TestFindNamesThePackage(t *testing.T) {
+	old := PluginDirs
+	PluginDirs = []string{t.TempDir()}
+	defer func() { PluginDirs = old }()
+	c, err := Find(DefaultName)
+	if err == nil || !strings.Contains(err.Error(), "apt-get install containernetworking-plugins") || !strings.Contains(err.Error(), "bridge, portmap") {
+		t.Errorf("Find with no plugins: %v", err)
+	}
+	if !c.Builtin || c.Name != DefaultName || !strings.Contains(string(c.WithDataDir("/leases")), `"dataDir": "/leases"`) {
+		t.Errorf("the built-in config: %+v", c)
+	}
+}
