@@ -359,3 +359,20 @@ func (s Store) BoxOfProcess(pid int) string {
 func (s Store) recordAttachment(id string, att *network.Attachment) {
 	s.writeNetwork(id, att)
 }
+
+// CheckNetwork runs CNI CHECK for box id: whether its attachment is still
+// as ADD made it. "" if the box has no CNI network.
+func (s Store) CheckNetwork(id string) (string, error) {
+	att, err := s.Network(id)
+	if err != nil || att == nil {
+		return "", err
+	}
+	pin := s.Path(id, netnsPin)
+	if !pinned(pin) {
+		return "", fmt.Errorf("box %s's network namespace is not pinned any more", id)
+	}
+	att.NetNS = pin
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	return att.Network, network.Runner{CacheDir: s.cniCacheDir()}.Check(ctx, att)
+}

@@ -29,6 +29,8 @@ type Options struct {
 	// Published are the box's published ports and their NAT rules, which
 	// only the caller knows (pbox, from the box's state).
 	Published []Published
+	// CNICheck is the outcome of CNI CHECK for a box on a CNI network.
+	CNICheck string
 }
 
 // collector reads /proc for one Collect call and remembers what failed.

@@ -22,6 +22,9 @@ type Network struct {
 	// Published are the box's ports on the host and the NAT rules that
 	// carry them, as the caller (pbox, which knows the box) found them.
 	Published []Published `json:"published,omitempty"`
+	// Check is the CNI CHECK of a box on a CNI network: "ok", or what the
+	// plugins found wrong.
+	Check string `json:"cni_check,omitempty"`
 }
 
 // Interface is one network interface inside the box.
@@ -62,7 +65,8 @@ type Published struct {
 // veth's host end from the inspector's.
 func (c *collector) network(pid int) {
 	ns := c.rep.Namespaces["net"]
-	n := &Network{Namespace: fmt.Sprintf("net:[%d]", ns.Inode), Shared: !ns.Isolated, Interfaces: []Interface{}, Routes: []Route{}, Published: c.opt.Published}
+	n := &Network{Namespace: fmt.Sprintf("net:[%d]", ns.Inode), Shared: !ns.Isolated, Interfaces: []Interface{}, Routes: []Route{},
+		Published: c.opt.Published, Check: c.opt.CNICheck}
 	c.rep.Network = n
 	var inside netlinkView
 	var err error

@@ -472,6 +472,9 @@ func renderNetwork(p func(...string), n *Network) {
 		}
 		p("  route", via)
 	}
+	if n.Check != "" {
+		p("  CNI CHECK", n.Check)
+	}
 	for _, pub := range n.Published {
 		p("  published", pub.Port, fmt.Sprintf("%d NAT rule(s)", len(pub.Rules)))
 		for _, rule := range pub.Rules {

@@ -262,15 +262,35 @@ func (r Runner) Add(ctx context.Context, a *Attachment) error {
 }
 
 // Check asks the plugins whether the attachment is still as ADD made it.
+// A failure names the first plugin whose CHECK failed (and says the ones
+// before it found nothing wrong): CHECK runs the list in order and stops
+// at the first, and a plugin's CHECK can be wrong on its own (portmap 1.1
+// fails on rules it made, with iptables-nft).
 func (r Runner) Check(ctx context.Context, a *Attachment) error {
 	list, err := a.list()
 	if err != nil {
 		return err
 	}
-	if err := r.cni().CheckNetworkList(ctx, list, a.runtimeConf(a.NetNS)); err != nil {
+	rt := a.runtimeConf(a.NetNS)
+	if err := r.cni().CheckNetworkList(ctx, list, rt); err == nil {
+		return nil
+	} else if len(list.Plugins) < 2 {
 		return fmt.Errorf("network %q: CNI CHECK: %w", a.Network, err)
 	}
-	return nil
+	var good []string
+	for k := 1; k <= len(list.Plugins); k++ {
+		prefix := *list
+		prefix.Plugins = list.Plugins[:k]
+		if err := r.cni().CheckNetworkList(ctx, &prefix, rt); err != nil {
+			ok := ""
+			if len(good) > 0 {
+				ok = fmt.Sprintf(" (%s: ok)", strings.Join(good, ", "))
+			}
+			return fmt.Errorf("network %q: CNI CHECK of plugin %s: %w%s", a.Network, list.Plugins[k-1].Network.Type, err, ok)
+		}
+		good = append(good, list.Plugins[k-1].Network.Type)
+	}
+	return fmt.Errorf("network %q: CNI CHECK failed as a whole, though each plugin passed", a.Network)
 }
 
 // Del undoes the attachment: the address goes back to the pool, the NAT

@@ -82,6 +82,11 @@ func inspectAction(c *cli.Context) error {
 		for _, p := range ports {
 			opts.Published = append(opts.Published, inspect.Published{Port: p.Port, Rules: p.Rules})
 		}
+		if name, err := store().CheckNetwork(id); err != nil {
+			opts.CNICheck = err.Error()
+		} else if name != "" {
+			opts.CNICheck = "ok: the plugins find the attachment to " + name + " as ADD made it"
+		}
 	}
 	rep, err := inspect.Collect(pid, opts)
 	if errors.Is(err, inspect.ErrNoProcess) {
