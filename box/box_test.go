@@ -406,11 +406,13 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 	defer null.Close()
 	res, err := st.RunRecorded(cfg, box.Options{CgroupMode: cgroups.DetectMode(), CgroupParent: testParent,
 		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, Marks: &st, Stdio: [3]*os.File{null, null, null}}, true, false, nil)
-	if err != nil || res.Status != 3 || res.OOMKills == 0 {
-		t.Fatalf("status %d, OOM kills %d, err %v; want 3 after an OOM kill", res.Status, res.OOMKills, err)
+	// Which processes the OOM killer picks is the kernel's choice (on v2
+	// it may take the shell too): what matters is that it is recorded.
+	if err != nil || (res.Status != 3 && res.Status != 137) || res.OOMKills == 0 {
+		t.Fatalf("status %d, OOM kills %d, err %v; want 3 (or 137) after an OOM kill", res.Status, res.OOMKills, err)
 	}
 	rec, err := st.Read(name)
-	if err != nil || rec.Exit == nil || rec.Exit.Status != 3 || rec.Exit.OOMKills == 0 {
+	if err != nil || rec.Exit == nil || rec.Exit.Status != res.Status || rec.Exit.OOMKills != res.OOMKills {
 		t.Fatalf("record %+v, err %v; want the exit recorded", rec, err)
 	}
 	events, _ := os.ReadFile(st.Path(name, "events.jsonl"))
