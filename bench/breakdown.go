@@ -50,7 +50,7 @@ func breakdown(bins map[string]string, order []string, rounds int) {
 			}
 		}
 	}
-	fmt.Printf("Where the time of `pbox run -- true` goes (-v with PBOX_TIMESTAMPS=1, %d rounds, medians)\n", rounds)
+	fmt.Printf("Where the time of `pbox run %s-- true` goes (-v with PBOX_TIMESTAMPS=1, %d rounds, medians)\n", breakdownArgs+" ", rounds)
 	fmt.Printf("  %-55s", "phase")
 	for _, name := range order {
 		fmt.Printf(" %12s", name)
@@ -80,9 +80,13 @@ func breakdown(bins map[string]string, order []string, rounds int) {
 	fmt.Println()
 }
 
+// breakdownArgs are extra pbox run flags for the breakdown (-breakdown-args).
+var breakdownArgs string
+
 // onePhases runs pbox run -v -- true once and cuts its time into phases.
 func onePhases(pbox, trueBin string) ([]time.Duration, bool) {
-	cmd := exec.Command(pbox, "run", "-v", "--cgroup-parent", "pbox-bench", "--", trueBin)
+	args := append([]string{"run", "-v", "--cgroup-parent", "pbox-bench"}, strings.Fields(breakdownArgs)...)
+	cmd := exec.Command(pbox, append(args, "--", trueBin)...)
 	cmd.Env = append(os.Environ(), "PBOX_TIMESTAMPS=1")
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -27,6 +27,7 @@ func main() {
 	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows, the breakdown and the detached box's cost")
 	breakdownOnly := flag.Bool("breakdown", false, "only where the time of a start goes, and what a detached box costs")
 	networkOnly := flag.Bool("network", false, "only the network rows (host, none, bridge; the CNI plugins' ADD and DEL)")
+	flag.StringVar(&breakdownArgs, "breakdown-args", "", "extra pbox run flags for the breakdown, e.g. \"--memory 64M --pids-limit 100\"")
 	flag.Parse()
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: needs root (namespaces, cgroups): sudo go run ./bench")

@@ -255,8 +255,9 @@ func TestE2EDetachedBoxMonitorIsTiny(t *testing.T) {
 	if r := pbox(t, "--root", root, "stop", "-t", "0", name); r.code != 0 {
 		t.Fatalf("stop: %+v", r)
 	}
-	if e := waitStopped(t, root, name); e.Exit.Status != 137 || e.Exit.OOMKills == 0 {
-		t.Errorf("exit %+v; want 137 (stop -t 0) and the OOM kill", e.Exit)
+	// stop -t 0: SIGTERM, then SIGKILL at once; either may end sleep.
+	if e := waitStopped(t, root, name); (e.Exit.Status != 137 && e.Exit.Status != 143) || e.Exit.OOMKills == 0 {
+		t.Errorf("exit %+v; want 143 or 137 (stop -t 0) and the OOM kill", e.Exit)
 	}
 	if ev := pbox(t, "--root", root, "events", "--no-follow", name).stdout; strings.Count(ev, `"type":"oom"`) != 1 || !strings.Contains(ev, `"type":"exit"`) {
 		t.Errorf("events: want one oom and the exit:\n%s", ev)
