@@ -32,25 +32,29 @@ type Op string
 
 // The operations of the lifecycle.
 const (
-	OpStart     Op = "start"     // let COMMAND of a created box run (OCI)
-	OpSignal    Op = "kill"      // a signal to the init, or to every process
-	OpStop      Op = "stop"      // SIGTERM, then SIGKILL after a grace period
-	OpPause     Op = "pause"     // freeze every process
-	OpResume    Op = "resume"    // thaw them
-	OpUpdate    Op = "update"    // new limits
-	OpStats     Op = "stats"     // usage against the limits
-	OpProcesses Op = "ps"        // the processes in the box
-	OpExec      Op = "exec"      // a new process in the box
-	OpDestroy   Op = "delete"    // kill what is left, remove cgroup and state
-	OpForceKill Op = "delete -f" // destroy, from any state
+	OpStart     Op = "start"      // let COMMAND of a created box run (OCI)
+	OpSignal    Op = "kill"       // a signal to the init
+	OpSignalAll Op = "kill --all" // a signal to every process left in the box
+	OpStop      Op = "stop"       // SIGTERM, then SIGKILL after a grace period
+	OpPause     Op = "pause"      // freeze every process
+	OpResume    Op = "resume"     // thaw them
+	OpUpdate    Op = "update"     // new limits
+	OpStats     Op = "stats"      // usage against the limits
+	OpProcesses Op = "ps"         // the processes in the box
+	OpExec      Op = "exec"       // a new process in the box
+	OpDestroy   Op = "delete"     // kill what is left, remove cgroup and state
+	OpForceKill Op = "delete -f"  // destroy, from any state
 )
 
 // allowedFrom is the transition table: the states an operation starts
 // from. (Stop of a stopped box is allowed and does nothing, as docker
 // stop.)
 var allowedFrom = map[Op][]string{
-	OpStart:     {StatusCreated},
-	OpSignal:    {StatusCreated, StatusRunning, StatusPaused},
+	OpStart:  {StatusCreated},
+	OpSignal: {StatusCreated, StatusRunning, StatusPaused},
+	// What is left of a stopped box is signalled too, as runc does
+	// (containerd's shim sends kill --all SIGKILL after the init exits).
+	OpSignalAll: {StatusCreated, StatusRunning, StatusPaused, StatusStopped},
 	OpStop:      {StatusCreated, StatusRunning, StatusPaused, StatusStopped},
 	OpPause:     {StatusRunning},
 	OpResume:    {StatusPaused},
@@ -145,7 +149,11 @@ func (h *Handle) cgroup() *cgroups.Cgroup { return cgroups.Reopen(h.Record.Cgrou
 // Signal sends sig to the box's init (by pidfd, checked against its start
 // time), or with all to every process in its cgroup.
 func (h *Handle) Signal(sig unix.Signal, all bool) error {
-	if err := h.Allows(OpSignal); err != nil {
+	op := OpSignal
+	if all {
+		op = OpSignalAll
+	}
+	if err := h.Allows(op); err != nil {
 		return err
 	}
 	if all {

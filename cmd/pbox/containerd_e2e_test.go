@@ -33,6 +33,13 @@ const (
 // ociImageTar writes a one-layer OCI image (layout tarball) of rootfs.
 func ociImageTar(t *testing.T, rootfs, out string) {
 	t.Helper()
+	ociImageTarNamed(t, rootfs, out, ctrImage, nil, []string{"sh"})
+}
+
+// ociImageTarNamed is ociImageTar with the image's name and its
+// Entrypoint and Cmd.
+func ociImageTarNamed(t *testing.T, rootfs, out, name string, entrypoint, cmd []string) {
+	t.Helper()
 	var layer bytes.Buffer
 	tw := tar.NewWriter(&layer)
 	err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
@@ -84,7 +91,7 @@ func ociImageTar(t *testing.T, rootfs, out string) {
 	layerDigest, layerSize := add(layer.Bytes())
 	config, _ := json.Marshal(map[string]any{
 		"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "Cmd": []string{"sh"}},
+		"config": map[string]any{"Env": []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "Entrypoint": entrypoint, "Cmd": cmd},
 		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
 	})
 	configDigest, configSize := add(config)
@@ -98,7 +105,7 @@ func ociImageTar(t *testing.T, rootfs, out string) {
 		"schemaVersion": 2,
 		"manifests": []any{map[string]any{
 			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifestDigest, "size": manifestSize,
-			"annotations": map[string]string{"org.opencontainers.image.ref.name": ctrImage, "io.containerd.image.name": ctrImage},
+			"annotations": map[string]string{"org.opencontainers.image.ref.name": name, "io.containerd.image.name": name},
 		}},
 	})
 	f, err := os.Create(out)

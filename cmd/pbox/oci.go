@@ -474,6 +474,11 @@ func updateAction(c *cli.Context) error {
 		if err := json.NewDecoder(r).Decode(&res); err != nil {
 			return fail(statusFailed, "update: --resources: invalid JSON: %v", err)
 		}
+		// The device list is the box's own for its life: runc update
+		// ignores it too, and containerd's shim sends a container's whole
+		// linux.resources, devices included (Kubernetes'
+		// UpdateContainerResources).
+		res.Devices = nil
 		if err := oci.MergeResources(&lim, &res); err != nil {
 			return fail(statusFailed, "update: %v", err)
 		}

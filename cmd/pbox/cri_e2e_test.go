@@ -1,0 +1,336 @@
+package main
+
+// Kubernetes' path to pbox: a private containerd with its CRI plugin and a
+// runtime handler "pbox" (the runc shim with BinaryName = pbox), driven
+// through the CRI gRPC API as the kubelet drives it. The images are built
+// here (busybox, and a pause image whose entrypoint is busybox sleep): no
+// registry. containerd 1.6 keeps its shims' sockets under
+// /run/containerd/s whatever its config says, so it runs in a mount
+// namespace of its own with a tmpfs there; the host's /run/containerd and
+// /etc/containerd are never touched.
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+const (
+	criBusybox = "pbox.test/busybox:latest"
+	criPause   = "pbox.test/pause:latest"
+)
+
+// criLab is a private containerd with the CRI plugin, and a client.
+type criLab struct {
+	t       *testing.T
+	dir     string
+	sock    string
+	root    string // pbox's --root, as the shim passes it
+	pid     int    // containerd's
+	rt      cri.RuntimeServiceClient
+	parent  string // the pods' cgroup parent
+	conn    *grpc.ClientConn
+	handler string
+}
+
+func newCRILab(t *testing.T) *criLab {
+	t.Helper()
+	testutil.RequireRoot(t)
+	for _, tool := range []string{"containerd", "ctr", "containerd-shim-runc-v2", "unshare"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			testutil.SkipOrFail(t, "%s not found (apt-get install containerd)", tool)
+		}
+	}
+	dir, err := os.MkdirTemp("", "pbox-cri")
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(dir, 0o755)
+	l := &criLab{t: t, dir: dir, sock: filepath.Join(dir, "containerd.sock"), root: filepath.Join(dir, "pbox-root"),
+		parent: fmt.Sprintf("/pbox-cri-%d", os.Getpid()), handler: criHandler}
+	rootfs := busyboxRootfs(t)
+	ociImageTarNamed(t, rootfs, filepath.Join(dir, "busybox.tar"), criBusybox, nil, []string{"sh"})
+	ociImageTarNamed(t, rootfs, filepath.Join(dir, "pause.tar"), criPause, []string{"sleep", "infinity"}, nil)
+	cfg := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[debug]
+  address = ""
+[metrics]
+  address = ""
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = %q
+  restrict_oom_score_adj = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  enable_selinux = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %q
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox.options]
+        BinaryName = %q
+        Root = %q
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), l.sock, l.sock+".ttrpc", criPause,
+		filepath.Join(dir, "cni"), pboxBin(t), l.root)
+	cfgPath := filepath.Join(dir, "config.toml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
+		`mkdir -p /run/containerd && mount -t tmpfs -o mode=0711 tmpfs /run/containerd && exec containerd --config "$1"`, "sh", cfgPath)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	l.pid = cmd.Process.Pid
+	t.Cleanup(func() {
+		if l.conn != nil {
+			l.conn.Close()
+		}
+		testutil.Kill(t, l.pid, syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			testutil.Kill(t, l.pid, syscall.SIGKILL)
+			<-done
+		}
+		logf.Close()
+		killShims(t, l.sock)
+		unmountUnder(t, dir)
+		for _, d := range testutil.CgroupDirs("", strings.TrimPrefix(l.parent, "/")) {
+			unix.Rmdir(d)
+		}
+		if t.Failed() {
+			data, _ := os.ReadFile(logf.Name())
+			t.Logf("containerd log (tail):\n%s", tail(string(data), 40))
+		}
+		os.RemoveAll(dir)
+	})
+	if !testutil.WaitFor(20*time.Second, func() bool { _, err := os.Stat(l.sock); return err == nil }) {
+		t.Fatal("containerd did not create its socket")
+	}
+	for _, img := range []string{"busybox.tar", "pause.tar"} {
+		out, err := exec.Command("ctr", "-a", l.sock, "-n", "k8s.io", "images", "import", "--no-unpack", filepath.Join(dir, img)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("ctr images import %s: %v\n%s", img, err, out)
+		}
+	}
+	l.conn, err = grpc.NewClient("unix://"+l.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.rt = cri.NewRuntimeServiceClient(l.conn)
+	return l
+}
+
+func (l *criLab) ctx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 60*time.Second)
+}
+
+// sandboxConfig is a pod on the host's network (no hostname: the kubelet
+// sets none for a host-network pod, whose UTS namespace is the host's) that
+// shares one PID namespace among its containers.
+func (l *criLab) sandboxConfig(name string) *cri.PodSandboxConfig {
+	return &cri.PodSandboxConfig{
+		Metadata:     &cri.PodSandboxMetadata{Name: name, Uid: name + "-uid", Namespace: "default"},
+		LogDirectory: filepath.Join(l.dir, "logs", name),
+		Linux: &cri.LinuxPodSandboxConfig{
+			CgroupParent: l.parent,
+			SecurityContext: &cri.LinuxSandboxSecurityContext{
+				NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE, Pid: cri.NamespaceMode_POD},
+			},
+		},
+	}
+}
+
+func (l *criLab) runPod(name string) (string, *cri.PodSandboxConfig) {
+	l.t.Helper()
+	cfg := l.sandboxConfig(name)
+	os.MkdirAll(cfg.LogDirectory, 0o755)
+	ctx, cancel := l.ctx()
+	defer cancel()
+	r, err := l.rt.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: cfg, RuntimeHandler: l.handler})
+	if err != nil {
+		l.t.Fatalf("RunPodSandbox: %v", err)
+	}
+	return r.PodSandboxId, cfg
+}
+
+func (l *criLab) container(pod string, sb *cri.PodSandboxConfig, name string, res *cri.LinuxContainerResources, args ...string) string {
+	l.t.Helper()
+	ctx, cancel := l.ctx()
+	defer cancel()
+	cfg := &cri.ContainerConfig{
+		Metadata: &cri.ContainerMetadata{Name: name},
+		Image:    &cri.ImageSpec{Image: criBusybox},
+		Command:  args,
+		LogPath:  name + ".log",
+		Linux:    &cri.LinuxContainerConfig{Resources: res},
+	}
+	r, err := l.rt.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: sb})
+	if err != nil {
+		l.t.Fatalf("CreateContainer %s: %v", name, err)
+	}
+	if _, err := l.rt.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: r.ContainerId}); err != nil {
+		l.t.Fatalf("StartContainer %s: %v", name, err)
+	}
+	return r.ContainerId
+}
+
+func (l *criLab) status(id string) *cri.ContainerStatus {
+	l.t.Helper()
+	ctx, cancel := l.ctx()
+	defer cancel()
+	r, err := l.rt.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: id})
+	if err != nil {
+		l.t.Fatalf("ContainerStatus: %v", err)
+	}
+	return r.Status
+}
+
+func (l *criLab) waitExited(id string) *cri.ContainerStatus {
+	l.t.Helper()
+	var st *cri.ContainerStatus
+	if !testutil.WaitFor(30*time.Second, func() bool {
+		st = l.status(id)
+		return st.State == cri.ContainerState_CONTAINER_EXITED
+	}) {
+		l.t.Fatalf("container %s did not exit: %+v", id, st)
+	}
+	return st
+}
+
+// The pod lifecycle the kubelet runs, with pbox as the runtime handler.
+func TestE2ECRIPodLifecycle(t *testing.T) {
+	l := newCRILab(t)
+	pod, sb := l.runPod("web")
+	ctx, cancel := l.ctx()
+	defer cancel()
+	ps, err := l.rt.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: pod})
+	if err != nil || ps.Status.State != cri.PodSandboxState_SANDBOX_READY {
+		t.Fatalf("PodSandboxStatus: %v %+v", err, ps)
+	}
+
+	// A long-running container: RUNNING, its log, ExecSync, an update,
+	// and a stop whose SIGTERM reaches it through pbox-init.
+	app := l.container(pod, sb, "app", nil, "sh", "-c", `trap 'echo got TERM; exit 0' TERM; echo hello from app; while :; do sleep 0.1; done`)
+	if st := l.status(app); st.State != cri.ContainerState_CONTAINER_RUNNING {
+		t.Fatalf("app: %+v", st)
+	}
+	ex, err := l.rt.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: app, Cmd: []string{"sh", "-c", "echo exec-ok; echo to-stderr >&2; exit 4"}, Timeout: 20})
+	if err != nil || string(ex.Stdout) != "exec-ok\n" || string(ex.Stderr) != "to-stderr\n" || ex.ExitCode != 4 {
+		t.Errorf("ExecSync: %v %+v", err, ex)
+	}
+	// Pid namespace sharing: the app sees the sandbox's processes.
+	ex, err = l.rt.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: app, Cmd: []string{"sh", "-c", "ps -o comm | sort | tr '\\n' ' '"}, Timeout: 20})
+	if err != nil || !strings.Contains(string(ex.Stdout), "sleep") {
+		t.Errorf("ps in a pod that shares its PID namespace: %v %q; want the pause container's sleep", err, ex.GetStdout())
+	}
+	if _, err := l.rt.UpdateContainerResources(ctx, &cri.UpdateContainerResourcesRequest{ContainerId: app,
+		Linux: &cri.LinuxContainerResources{MemoryLimitInBytes: 96 << 20, CpuPeriod: 100000, CpuQuota: 50000}}); err != nil {
+		t.Errorf("UpdateContainerResources: %v", err)
+	}
+	if r := pbox(t, "--root", filepath.Join(l.root, "k8s.io"), "ps", "--json"); !strings.Contains(r.stdout, `"MemoryBytes": 100663296`) {
+		t.Errorf("after UpdateContainerResources, pbox ps shows: %s %s", r.stdout, r.stderr)
+	}
+	if _, err := l.rt.StopContainer(ctx, &cri.StopContainerRequest{ContainerId: app, Timeout: 10}); err != nil {
+		t.Fatalf("StopContainer: %v", err)
+	}
+	if st := l.waitExited(app); st.ExitCode != 0 {
+		t.Errorf("app after StopContainer: exit %d reason %q; want 0 (its TERM trap)", st.ExitCode, st.Reason)
+	}
+	logData, _ := os.ReadFile(filepath.Join(sb.LogDirectory, "app.log"))
+	if !strings.Contains(string(logData), " stdout F hello from app\n") || !strings.Contains(string(logData), " stdout F got TERM\n") {
+		t.Errorf("app's CRI log:\n%s", logData)
+	}
+
+	// Exit codes and an OOM kill, as the kubelet reads them.
+	three := l.container(pod, sb, "three", nil, "sh", "-c", "exit 3")
+	if st := l.waitExited(three); st.ExitCode != 3 {
+		t.Errorf("exit 3: %+v", st)
+	}
+	oom := l.container(pod, sb, "oom", &cri.LinuxContainerResources{MemoryLimitInBytes: 32 << 20}, "sh", "-c", "head -c 314572800 /dev/zero | tail")
+	if st := l.waitExited(oom); st.Reason != "OOMKilled" || st.ExitCode != 137 {
+		t.Errorf("OOM: exit %d reason %q; want 137 OOMKilled", st.ExitCode, st.Reason)
+	}
+
+	for _, c := range []string{app, three, oom} {
+		if _, err := l.rt.RemoveContainer(ctx, &cri.RemoveContainerRequest{ContainerId: c}); err != nil {
+			t.Errorf("RemoveContainer: %v", err)
+		}
+	}
+	if _, err := l.rt.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: pod}); err != nil {
+		t.Fatalf("StopPodSandbox: %v", err)
+	}
+	if _, err := l.rt.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: pod}); err != nil {
+		t.Fatalf("RemovePodSandbox: %v", err)
+	}
+	l.assertNothingLeft()
+}
+
+// assertNothingLeft: no box in pbox's root, no process or cgroup under the
+// pods' parent, no mount of the pods in containerd's mount namespace.
+func (l *criLab) assertNothingLeft() {
+	l.t.Helper()
+	if r := pbox(l.t, "--root", filepath.Join(l.root, "k8s.io"), "ps", "-aq"); strings.TrimSpace(r.stdout) != "" {
+		l.t.Errorf("boxes left in pbox's root: %q", r.stdout)
+	}
+	if dirs := testutil.CgroupDirs("", strings.TrimPrefix(l.parent, "/")); len(dirs) > 0 {
+		for _, d := range dirs {
+			if entries, _ := os.ReadDir(d); hasSubdir(entries) {
+				l.t.Errorf("cgroups left under %s: %v", d, entries)
+			}
+		}
+	}
+	mi, _ := os.ReadFile("/proc/" + strconv.Itoa(l.pid) + "/mountinfo")
+	for _, line := range strings.Split(string(mi), "\n") {
+		if strings.Contains(line, "/io.containerd.runtime.v2.task/k8s.io/") {
+			l.t.Errorf("a container's mount is left in containerd's mount namespace: %s", line)
+		}
+	}
+}
+
+func hasSubdir(entries []os.DirEntry) bool {
+	for _, e := range entries {
+		if e.IsDir() {
+			return true
+		}
+	}
+	return false
+}
+
+var criHandler = func() string {
+	if h := os.Getenv("CRI_HANDLER"); h != "" {
+		return h
+	}
+	return "pbox"
+}()
