@@ -7,6 +7,5 @@
 // which in its skip list: the network tests (pbox run --network) need the
 // CNI plugins, which Debian builds against libc, and iptables, neither of
 // which the busybox VM has; containerd (and so its CRI) and podman;
-// script(1); the man
-// pages and the tiny init's rebuild (no C compiler).
+// script(1); the man pages and the tiny init's rebuild (no C compiler).
 package vmlane
