@@ -93,8 +93,14 @@ state = %q
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox.options]
         BinaryName = %q
         Root = %q
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox-systemd]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox-systemd.options]
+        BinaryName = %q
+        Root = %q
+        SystemdCgroup = true
 `, filepath.Join(dir, "root"), filepath.Join(dir, "state"), l.sock, l.sock+".ttrpc", criPause,
-		filepath.Join(dir, "cni"), pboxBin(t), l.root)
+		filepath.Join(dir, "cni"), pboxBin(t), l.root, pboxBin(t), l.root)
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -334,3 +340,54 @@ var criHandler = func() string {
 	}
 	return "pbox"
 }()
+
+// What pbox cannot honour fails the call that needs it, with pbox's
+// message naming the field as containerd relays it, and leaves nothing.
+func TestE2ECRIBadInput(t *testing.T) {
+	l := newCRILab(t)
+	ctx, cancel := l.ctx()
+	defer cancel()
+
+	// A handler that asks for systemd's cgroups.
+	cfg := l.sandboxConfig("systemd")
+	cfg.Linux.CgroupParent = "pbox.slice"
+	_, err := l.rt.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "pbox-systemd"})
+	if err == nil || !strings.Contains(err.Error(), "pbox manages cgroups through cgroupfs") || !strings.Contains(err.Error(), "--systemd-cgroup") {
+		t.Errorf("a systemd-cgroup handler: %v; want pbox's refusal of --systemd-cgroup", err)
+	}
+
+	pod, sb := l.runPod("bad")
+	create := func(name string, sc *cri.LinuxContainerSecurityContext) error {
+		r, err := l.rt.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: pod, SandboxConfig: sb, Config: &cri.ContainerConfig{
+			Metadata: &cri.ContainerMetadata{Name: name}, Image: &cri.ImageSpec{Image: criBusybox},
+			Command: []string{"true"}, LogPath: name + ".log", Linux: &cri.LinuxContainerConfig{SecurityContext: sc},
+		}})
+		if err != nil {
+			return err
+		}
+		_, err = l.rt.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: r.ContainerId})
+		l.rt.RemoveContainer(ctx, &cri.RemoveContainerRequest{ContainerId: r.ContainerId})
+		return err
+	}
+	// A seccomp profile with an action pbox does not support.
+	profile := filepath.Join(l.dir, "notify.json")
+	os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir"],"action":"SCMP_ACT_NOTIFY"}]}`), 0o644)
+	err = create("seccomp", &cri.LinuxContainerSecurityContext{Seccomp: &cri.SecurityProfile{ProfileType: cri.SecurityProfile_Localhost, LocalhostRef: profile}})
+	if err == nil || !strings.Contains(err.Error(), "seccomp") || !strings.Contains(strings.ToLower(err.Error()), "notify") {
+		t.Errorf("a seccomp profile with SCMP_ACT_NOTIFY: %v; want pbox's refusal naming linux.seccomp and the action", err)
+	}
+	// An AppArmor profile: containerd refuses it on a host without
+	// AppArmor, pbox on one with it (it applies none).
+	err = create("apparmor", &cri.LinuxContainerSecurityContext{Apparmor: &cri.SecurityProfile{ProfileType: cri.SecurityProfile_Localhost, LocalhostRef: "pbox-test-profile"}})
+	if err == nil || !strings.Contains(strings.ToLower(err.Error()), "apparmor") {
+		t.Errorf("an AppArmor profile: %v; want a refusal naming AppArmor", err)
+	}
+
+	if _, err := l.rt.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: pod}); err != nil {
+		t.Fatalf("StopPodSandbox: %v", err)
+	}
+	if _, err := l.rt.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: pod}); err != nil {
+		t.Fatalf("RemovePodSandbox: %v", err)
+	}
+	l.assertNothingLeft()
+}
