@@ -49,6 +49,7 @@ func (s Store) Create(r CreateRequest, warn func(error)) error {
 	}
 	defer fifo.Close()
 
+	s.registerRoot() // so that pbox inspect PID finds the box from any root
 	opt := r.Options
 	opt.Marks = &s
 	if r.NameCgroup {

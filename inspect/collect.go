@@ -31,6 +31,8 @@ type Options struct {
 	Published []Published
 	// CNICheck is the outcome of CNI CHECK for a box on a CNI network.
 	CNICheck string
+	// Box is the box the process belongs to, if the caller found one.
+	Box *BoxInfo
 }
 
 // collector reads /proc for one Collect call and remembers what failed.
@@ -75,6 +77,7 @@ func Collect(pid int, opt Options) (*Report, error) {
 	c.ancestry()
 	c.hostname(pid)
 	c.network(pid)
+	c.rep.Box = c.opt.Box
 	c.cgroup(pid)
 	c.mounts(pid)
 	c.security(pid, st)

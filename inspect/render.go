@@ -37,6 +37,16 @@ func RenderText(w io.Writer, r *Report) error {
 	}
 
 	fmt.Fprintf(w, "pbox inspect %d: %s\n", r.Pid, r.Comm)
+	if b := r.Box; b != nil {
+		fmt.Fprintf(w, "box %s (%s, state root %s)\n", b.ID, b.Status, b.Root)
+		if k := b.Kubernetes; k != nil {
+			what := "the pod's sandbox (pause container)"
+			if k.Type != "sandbox" {
+				what = "container " + k.Container
+			}
+			fmt.Fprintf(w, "Kubernetes: pod %s/%s, %s; sandbox %s\n", k.PodNamespace, k.Pod, what, shortID(k.SandboxID))
+		}
+	}
 	fmt.Fprintf(w, "\"host\" is %s (pid %d): %s\n\n", r.Reference.Comm, r.Reference.Pid, r.Reference.Why)
 
 	p("IDENTITY", "host view", "box view")
@@ -482,4 +492,12 @@ func renderNetwork(p func(...string), n *Network) {
 		}
 	}
 	p("")
+}
+
+// shortID is a container id as crictl and docker print it: 13 characters.
+func shortID(id string) string {
+	if len(id) > 13 {
+		return id[:13]
+	}
+	return id
 }

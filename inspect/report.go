@@ -34,6 +34,9 @@ type Report struct {
 	PID1         PID1     `json:"pid1"` // PID 1 of the box's PID namespace
 	// Network is the box's network namespace from inside and out.
 	Network *Network `json:"network,omitempty"`
+	// Box is the pbox box the process belongs to, as the caller found it
+	// in a state root (absent for a process of no box pbox knows).
+	Box *BoxInfo `json:"box,omitempty"`
 
 	Warnings []string `json:"warnings"` // things a user should act on
 	Notes    []string `json:"notes"`    // what could not be read, and why
@@ -120,4 +123,23 @@ type PID1 struct {
 	Zombies     int    `json:"zombies"`
 	HandlesTERM bool   `json:"handles_sigterm"`
 	HandlesINT  bool   `json:"handles_sigint"`
+}
+
+// BoxInfo names the box a process belongs to, and for a container that
+// containerd created for Kubernetes (its CRI annotations) the pod.
+type BoxInfo struct {
+	ID         string          `json:"id"`
+	Root       string          `json:"root"` // the state root that holds it
+	Status     string          `json:"status"`
+	Kubernetes *KubernetesInfo `json:"kubernetes,omitempty"`
+}
+
+// KubernetesInfo is a CRI container's place in its pod.
+type KubernetesInfo struct {
+	Type         string `json:"type"` // sandbox (the pod's pause container) or container
+	Pod          string `json:"pod"`
+	PodNamespace string `json:"pod_namespace"`
+	SandboxID    string `json:"sandbox_id"`
+	Container    string `json:"container,omitempty"`
+	Image        string `json:"image,omitempty"`
 }

@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -260,6 +261,27 @@ func TestE2ECRIPodLifecycle(t *testing.T) {
 	ex, err = l.rt.ExecSync(ctx, &cri.ExecSyncRequest{ContainerId: app, Cmd: []string{"sh", "-c", "ps -o comm | sort | tr '\\n' ' '"}, Timeout: 20})
 	if err != nil || !strings.Contains(string(ex.Stdout), "sleep") {
 		t.Errorf("ps in a pod that shares its PID namespace: %v %q; want the pause container's sleep", err, ex.GetStdout())
+	}
+	// inspect, by the host pid of the app's process, names its pod.
+	var state struct{ Pid int }
+	json.Unmarshal([]byte(pbox(t, "--root", filepath.Join(l.root, "k8s.io"), "state", app).stdout), &state)
+	var rep struct {
+		Box struct {
+			ID         string
+			Kubernetes struct {
+				Type, Pod, Container string
+				PodNamespace         string `json:"pod_namespace"`
+				SandboxID            string `json:"sandbox_id"`
+			}
+		}
+	}
+	r := pbox(t, "inspect", "--json", strconv.Itoa(state.Pid))
+	json.Unmarshal([]byte(r.stdout), &rep)
+	if k := rep.Box.Kubernetes; rep.Box.ID != app || k.Type != "container" || k.Pod != "web" || k.PodNamespace != "default" || k.Container != "app" || k.SandboxID != pod {
+		t.Errorf("inspect %d: %+v (%s); want container app of pod default/web, sandbox %s", state.Pid, rep.Box, r.stderr, pod)
+	}
+	if r := pbox(t, "inspect", strconv.Itoa(state.Pid)); !strings.Contains(r.stdout, "Kubernetes: pod default/web, container app; sandbox "+pod[:13]) {
+		t.Errorf("inspect's text does not name the pod:\n%s", r.stdout)
 	}
 	if _, err := l.rt.UpdateContainerResources(ctx, &cri.UpdateContainerResourcesRequest{ContainerId: app,
 		Linux: &cri.LinuxContainerResources{MemoryLimitInBytes: 96 << 20, CpuPeriod: 100000, CpuQuota: 50000}}); err != nil {

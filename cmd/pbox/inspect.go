@@ -72,6 +72,16 @@ func inspectAction(c *cli.Context) error {
 		return fail(statusUsage, "inspect: --svg writes a picture, not text: redirect it to a file (sudo pbox inspect --svg %s > box.svg) and open that in a browser", c.Args().First())
 	}
 	opts := inspect.Options{CgroupVersion: box.CgroupLayout()}
+	// The box the process belongs to, in whichever state root holds it
+	// (an engine's, for a container containerd made for Kubernetes).
+	if st, rec, ok := box.FindProcess(pid); ok {
+		info := &inspect.BoxInfo{ID: rec.ID, Root: st.Root, Status: st.Status(rec)}
+		if k := box.KubernetesOf(rec); k != nil {
+			info.Kubernetes = &inspect.KubernetesInfo{Type: k.Type, Pod: k.PodName, PodNamespace: k.PodNamespace,
+				SandboxID: k.SandboxID, Container: k.ContainerName, Image: k.Image}
+		}
+		opts.Box = info
+	}
 	// A box on a CNI network: its published ports and their NAT rules,
 	// which only its state knows.
 	if id := store().BoxOfProcess(pid); id != "" {
