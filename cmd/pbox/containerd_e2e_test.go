@@ -5,13 +5,8 @@ package main
 // is reachable, so the test builds a busybox OCI image itself.
 
 import (
-	"archive/tar"
 	"bytes"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/crilab"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -40,90 +36,7 @@ func ociImageTar(t *testing.T, rootfs, out string) {
 // Entrypoint and Cmd.
 func ociImageTarNamed(t *testing.T, rootfs, out, name string, entrypoint, cmd []string) {
 	t.Helper()
-	var layer bytes.Buffer
-	tw := tar.NewWriter(&layer)
-	err := filepath.WalkDir(rootfs, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || p == rootfs {
-			return err
-		}
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		link := ""
-		if d.Type()&fs.ModeSymlink != 0 {
-			if link, err = os.Readlink(p); err != nil {
-				return err
-			}
-		}
-		hdr, err := tar.FileInfoHeader(info, link)
-		if err != nil {
-			return err
-		}
-		hdr.Name, _ = filepath.Rel(rootfs, p)
-		hdr.Uname, hdr.Gname = "", ""
-		if err := tw.WriteHeader(hdr); err != nil {
-			return err
-		}
-		if info.Mode().IsRegular() {
-			data, err := os.ReadFile(p)
-			if err != nil {
-				return err
-			}
-			_, err = tw.Write(data)
-			return err
-		}
-		return nil
-	})
-	if err == nil {
-		err = tw.Close()
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	blobs := map[string][]byte{}
-	add := func(data []byte) (string, int) {
-		sum := sha256.Sum256(data)
-		d := hex.EncodeToString(sum[:])
-		blobs[d] = data
-		return "sha256:" + d, len(data)
-	}
-	layerDigest, layerSize := add(layer.Bytes())
-	config, _ := json.Marshal(map[string]any{
-		"architecture": "amd64", "os": "linux",
-		"config": map[string]any{"Env": []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}, "Entrypoint": entrypoint, "Cmd": cmd},
-		"rootfs": map[string]any{"type": "layers", "diff_ids": []string{layerDigest}},
-	})
-	configDigest, configSize := add(config)
-	manifest, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
-		"config": map[string]any{"mediaType": "application/vnd.oci.image.config.v1+json", "digest": configDigest, "size": configSize},
-		"layers": []any{map[string]any{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": layerDigest, "size": layerSize}},
-	})
-	manifestDigest, manifestSize := add(manifest)
-	index, _ := json.Marshal(map[string]any{
-		"schemaVersion": 2,
-		"manifests": []any{map[string]any{
-			"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifestDigest, "size": manifestSize,
-			"annotations": map[string]string{"org.opencontainers.image.ref.name": name, "io.containerd.image.name": name},
-		}},
-	})
-	f, err := os.Create(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	w := tar.NewWriter(f)
-	file := func(name string, data []byte) {
-		w.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(data)), Typeflag: tar.TypeReg})
-		w.Write(data)
-	}
-	file("oci-layout", []byte(`{"imageLayoutVersion":"1.0.0"}`))
-	file("index.json", index)
-	for d, data := range blobs {
-		file("blobs/sha256/"+d, data)
-	}
-	if err := w.Close(); err != nil {
+	if err := crilab.ImageTar(rootfs, out, name, entrypoint, cmd); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -202,36 +115,9 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	}
 }
 
-// killShims ends the containerd-shim-runc-v2 processes of this containerd
-// (found by its socket path on their command line), by pid.
-func killShims(t *testing.T, sock string) {
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid <= 1 {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if bytes.Contains(cmdline, []byte("containerd-shim")) && bytes.Contains(cmdline, []byte(sock)) {
-			testutil.Kill(t, pid, syscall.SIGKILL)
-		}
-	}
-}
-
-// unmountUnder lazily unmounts whatever containerd left mounted in dir.
-func unmountUnder(t *testing.T, dir string) {
-	data, _ := os.ReadFile("/proc/self/mountinfo")
-	var targets []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			targets = append(targets, f[4])
-		}
-	}
-	for i := len(targets) - 1; i >= 0; i-- {
-		unix.Unmount(targets[i], unix.MNT_DETACH)
-	}
-}
+// killShims and unmountUnder: what a private containerd leaves.
+func killShims(t *testing.T, sock string)   { crilab.KillShims(sock) }
+func unmountUnder(t *testing.T, dir string) { crilab.UnmountUnder(dir) }
 
 func tail(s string, n int) string {
 	lines := strings.Split(s, "\n")

@@ -18,32 +18,30 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/crilab"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 const (
-	criBusybox = "pbox.test/busybox:latest"
-	criPause   = "pbox.test/pause:latest"
+	criBusybox = crilab.BusyboxImage
+	criPause   = crilab.PauseImage
 )
 
-// criLab is a private containerd with the CRI plugin, and a client.
+// criLab is a private containerd with the CRI plugin (crilab.Lab), a
+// client, and the pods' cgroup parent.
 type criLab struct {
+	*crilab.Lab
 	t       *testing.T
 	dir     string
-	sock    string
-	root    string // pbox's --root, as the shim passes it
+	root    string // pbox's --root, as the shim passes it (without the namespace)
 	pid     int    // containerd's
 	rt      cri.RuntimeServiceClient
 	parent  string // the pods' cgroup parent
-	conn    *grpc.ClientConn
 	handler string
 }
 
@@ -60,102 +58,24 @@ func newCRILab(t *testing.T) *criLab {
 		t.Fatal(err)
 	}
 	os.Chmod(dir, 0o755)
-	l := &criLab{t: t, dir: dir, sock: filepath.Join(dir, "containerd.sock"), root: filepath.Join(dir, "pbox-root"),
-		parent: fmt.Sprintf("/pbox-cri-%d", os.Getpid()), handler: criHandler}
-	rootfs := busyboxRootfs(t)
-	ociImageTarNamed(t, rootfs, filepath.Join(dir, "busybox.tar"), criBusybox, nil, []string{"sh"})
-	ociImageTarNamed(t, rootfs, filepath.Join(dir, "pause.tar"), criPause, []string{"sleep", "infinity"}, nil)
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = %q
-  restrict_oom_score_adj = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  enable_selinux = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = %q
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox.options]
-        BinaryName = %q
-        Root = %q
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox-systemd]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.pbox-systemd.options]
-        BinaryName = %q
-        Root = %q
-        SystemdCgroup = true
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), l.sock, l.sock+".ttrpc", criPause,
-		filepath.Join(dir, "cni"), pboxBin(t), l.root, pboxBin(t), l.root)
-	cfgPath := filepath.Join(dir, "config.toml")
-	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	logf, err := os.Create(filepath.Join(dir, "containerd.log"))
+	lab, err := crilab.Start(crilab.Config{Dir: dir, Pbox: pboxBin(t), Rootfs: busyboxRootfs(t)})
 	if err != nil {
+		os.RemoveAll(dir)
 		t.Fatal(err)
 	}
-	cmd := exec.Command("unshare", "--mount", "--propagation", "private", "sh", "-c",
-		`mkdir -p /run/containerd && mount -t tmpfs -o mode=0711 tmpfs /run/containerd && exec containerd --config "$1"`, "sh", cfgPath)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	l.pid = cmd.Process.Pid
+	l := &criLab{Lab: lab, t: t, dir: dir, root: lab.PboxRoot, pid: lab.Pid, rt: lab.Runtime,
+		parent: fmt.Sprintf("/pbox-cri-%d", os.Getpid()), handler: criHandler}
 	t.Cleanup(func() {
-		if l.conn != nil {
-			l.conn.Close()
-		}
-		testutil.Kill(t, l.pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			testutil.Kill(t, l.pid, syscall.SIGKILL)
-			<-done
-		}
-		logf.Close()
-		killShims(t, l.sock)
-		unmountUnder(t, dir)
+		tailLog := lab.LogTail(40)
+		lab.Stop()
 		for _, d := range testutil.CgroupDirs("", strings.TrimPrefix(l.parent, "/")) {
 			unix.Rmdir(d)
 		}
 		if t.Failed() {
-			data, _ := os.ReadFile(logf.Name())
-			t.Logf("containerd log (tail):\n%s", tail(string(data), 40))
+			t.Logf("containerd log (tail):\n%s", tailLog)
 		}
 		os.RemoveAll(dir)
 	})
-	if !testutil.WaitFor(20*time.Second, func() bool { _, err := os.Stat(l.sock); return err == nil }) {
-		t.Fatal("containerd did not create its socket")
-	}
-	for _, img := range []string{"busybox.tar", "pause.tar"} {
-		out, err := exec.Command("ctr", "-a", l.sock, "-n", "k8s.io", "images", "import", "--no-unpack", filepath.Join(dir, img)).CombinedOutput()
-		if err != nil {
-			t.Fatalf("ctr images import %s: %v\n%s", img, err, out)
-		}
-	}
-	l.conn, err = grpc.NewClient("unix://"+l.sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.rt = cri.NewRuntimeServiceClient(l.conn)
 	return l
 }
 
@@ -163,54 +83,31 @@ func (l *criLab) ctx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 60*time.Second)
 }
 
-// sandboxConfig is a pod on the host's network (no hostname: the kubelet
-// sets none for a host-network pod, whose UTS namespace is the host's) that
-// shares one PID namespace among its containers.
 func (l *criLab) sandboxConfig(name string) *cri.PodSandboxConfig {
-	return &cri.PodSandboxConfig{
-		Metadata:     &cri.PodSandboxMetadata{Name: name, Uid: name + "-uid", Namespace: "default"},
-		LogDirectory: filepath.Join(l.dir, "logs", name),
-		Linux: &cri.LinuxPodSandboxConfig{
-			CgroupParent: l.parent,
-			SecurityContext: &cri.LinuxSandboxSecurityContext{
-				NamespaceOptions: &cri.NamespaceOption{Network: cri.NamespaceMode_NODE, Pid: cri.NamespaceMode_POD},
-			},
-		},
-	}
+	return l.SandboxConfig(name, l.parent)
 }
 
 func (l *criLab) runPod(name string) (string, *cri.PodSandboxConfig) {
 	l.t.Helper()
 	cfg := l.sandboxConfig(name)
-	os.MkdirAll(cfg.LogDirectory, 0o755)
 	ctx, cancel := l.ctx()
 	defer cancel()
-	r, err := l.rt.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: cfg, RuntimeHandler: l.handler})
+	id, err := l.RunPod(ctx, cfg, l.handler)
 	if err != nil {
 		l.t.Fatalf("RunPodSandbox: %v", err)
 	}
-	return r.PodSandboxId, cfg
+	return id, cfg
 }
 
 func (l *criLab) container(pod string, sb *cri.PodSandboxConfig, name string, res *cri.LinuxContainerResources, args ...string) string {
 	l.t.Helper()
 	ctx, cancel := l.ctx()
 	defer cancel()
-	cfg := &cri.ContainerConfig{
-		Metadata: &cri.ContainerMetadata{Name: name},
-		Image:    &cri.ImageSpec{Image: criBusybox},
-		Command:  args,
-		LogPath:  name + ".log",
-		Linux:    &cri.LinuxContainerConfig{Resources: res},
-	}
-	r, err := l.rt.CreateContainer(ctx, &cri.CreateContainerRequest{PodSandboxId: pod, Config: cfg, SandboxConfig: sb})
+	id, err := l.StartContainer(ctx, pod, sb, name, res, args...)
 	if err != nil {
-		l.t.Fatalf("CreateContainer %s: %v", name, err)
+		l.t.Fatal(err)
 	}
-	if _, err := l.rt.StartContainer(ctx, &cri.StartContainerRequest{ContainerId: r.ContainerId}); err != nil {
-		l.t.Fatalf("StartContainer %s: %v", name, err)
-	}
-	return r.ContainerId
+	return id
 }
 
 func (l *criLab) status(id string) *cri.ContainerStatus {
