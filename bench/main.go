@@ -27,6 +27,7 @@ func main() {
 	startOnly := flag.Bool("start-only", false, "only the start-up, OCI lifecycle and exec rows, the breakdown and the detached box's cost")
 	breakdownOnly := flag.Bool("breakdown", false, "only where the time of a start goes, and what a detached box costs")
 	networkOnly := flag.Bool("network", false, "only the network rows (host, none, bridge; the CNI plugins' ADD and DEL)")
+	criOnly := flag.Bool("cri", false, "only the CRI row: a pod to RUNNING through containerd, pbox against runc")
 	flag.StringVar(&breakdownArgs, "breakdown-args", "", "extra pbox run flags for the breakdown, e.g. \"--memory 64M --pids-limit 100\"")
 	flag.Parse()
 	if os.Geteuid() != 0 {
@@ -49,6 +50,10 @@ func main() {
 	bins, order := map[string]string{"now": *pbox}, []string{"now"}
 	if *before != "" {
 		bins["before"], order = *before, append(order, "before")
+	}
+	if *criOnly {
+		criRows(*pbox, *rounds)
+		return
 	}
 	if *networkOnly {
 		networkRows(*pbox, *rounds)
@@ -171,6 +176,8 @@ func main() {
 	detachedPSS(bins, order)
 	fmt.Println()
 	networkRows(*pbox, *rounds/4)
+	fmt.Println()
+	criRows(*pbox, *rounds/10)
 	fmt.Println()
 	reapRows(*pbox, *orphans)
 	fmt.Println()
