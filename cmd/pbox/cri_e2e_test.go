@@ -198,6 +198,27 @@ func TestE2ECRIPodLifecycle(t *testing.T) {
 		t.Errorf("app's CRI log:\n%s", logData)
 	}
 
+	// In a pod that shares its PID namespace the pause container's init is
+	// PID 1; a container's own pbox-init is a child subreaper, so the
+	// container's orphans are its to reap, not PID 1's, and none is left
+	// a zombie.
+	orphans := l.container(pod, sb, "orphans", nil, "sh", "-c", `
+		sh -c 'sleep 0.6 &'
+		sleep 0.2
+		echo "my init is pid $PPID, not 1: $([ "$PPID" != 1 ] && echo yes)"
+		echo "adopted by my init: $(ps -o ppid,comm | awk -v p=$PPID '$1==p && $2=="sleep"' | wc -l)"
+		sleep 1
+		echo "zombies under my init: $(ps -o stat,ppid | awk -v p=$PPID '$2==p && $1 ~ /^Z/' | wc -l)"`)
+	if st := l.waitExited(orphans); st.ExitCode != 0 {
+		t.Errorf("orphans: %+v", st)
+	}
+	logData, _ = os.ReadFile(filepath.Join(sb.LogDirectory, "orphans.log"))
+	for _, want := range []string{"not 1: yes", "adopted by my init: 1", "zombies under my init: 0"} {
+		if !strings.Contains(string(logData), want) {
+			t.Errorf("a shared-PID pod's orphans: want %q in:\n%s", want, logData)
+		}
+	}
+
 	// Exit codes and an OOM kill, as the kubelet reads them.
 	three := l.container(pod, sb, "three", nil, "sh", "-c", "exit 3")
 	if st := l.waitExited(three); st.ExitCode != 3 {
@@ -208,7 +229,7 @@ func TestE2ECRIPodLifecycle(t *testing.T) {
 		t.Errorf("OOM: exit %d reason %q; want 137 OOMKilled", st.ExitCode, st.Reason)
 	}
 
-	for _, c := range []string{app, three, oom} {
+	for _, c := range []string{app, orphans, three, oom} {
 		if _, err := l.rt.RemoveContainer(ctx, &cri.RemoveContainerRequest{ContainerId: c}); err != nil {
 			t.Errorf("RemoveContainer: %v", err)
 		}
