@@ -152,38 +152,26 @@ func main() {
 	if b, a := med["pbox (before) run --rootfs (busybox) -- /bin/true"], med["pbox run --rootfs (busybox) -- /bin/true"]; b > 0 && a > 0 {
 		fmt.Printf("  pbox run --rootfs: %.2f ms now, %.2f ms before (%+.2f ms)\n", ms(a), ms(b), ms(a)-ms(b))
 	}
-	if *startOnly {
-		fmt.Println()
-		lifecycleRows(*pbox, *before, work, *rounds/4)
-		fmt.Println()
-		execRows(*pbox, *before, *rounds)
-		fmt.Println()
-		breakdown(bins, order, *rounds/2)
-		fmt.Println()
-		detachedPSS(bins, order)
-		fmt.Println()
-		networkRows(*pbox, *rounds/4)
-		return
+	// The rest, one table after another; -start-only stops before the
+	// CRI, reaping, idle memory and inspect rows.
+	sections := []func(){
+		func() { lifecycleRows(*pbox, *before, work, *rounds/4) },
+		func() { execRows(*pbox, *before, *rounds) },
+		func() { breakdown(bins, order, *rounds/2) },
+		func() { detachedPSS(bins, order) },
+		func() { networkRows(*pbox, *rounds/4) },
 	}
-
-	fmt.Println()
-	lifecycleRows(*pbox, *before, work, *rounds/4)
-	fmt.Println()
-	execRows(*pbox, *before, *rounds)
-	fmt.Println()
-	breakdown(bins, order, *rounds/2)
-	fmt.Println()
-	detachedPSS(bins, order)
-	fmt.Println()
-	networkRows(*pbox, *rounds/4)
-	fmt.Println()
-	criRows(*pbox, *rounds/10)
-	fmt.Println()
-	reapRows(*pbox, *orphans)
-	fmt.Println()
-	idleRSS(*pbox)
-	fmt.Println()
-	inspectRows(*pbox, *procs, 20)
+	if !*startOnly {
+		sections = append(sections,
+			func() { criRows(*pbox, *rounds/10) },
+			func() { reapRows(*pbox, *orphans) },
+			func() { idleRSS(*pbox) },
+			func() { inspectRows(*pbox, *procs, 20) })
+	}
+	for _, section := range sections {
+		fmt.Println()
+		section()
+	}
 }
 
 // inspectRows times `pbox inspect --json` on a box of n processes against

@@ -442,6 +442,15 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		case m.Type == msgNetns && opt.Network != nil:
 			att, err := opt.Marks.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
 			if err != nil {
+				// The init goes on while pbox attaches: if it failed and
+				// is gone (which may be why the attach failed), its own
+				// error is the one to report.
+				if exited(pidfd) {
+					var next message
+					if dec.Decode(&next) == nil && next.Type == msgError {
+						return abort(next.setupError())
+					}
+				}
 				return abort(setupErr("network", err))
 			}
 			b.Network = att
@@ -542,4 +551,12 @@ func stdioFDs(stdio [3]*os.File) []uintptr {
 		}
 	}
 	return fds
+}
+
+// exited reports whether the process behind pidfd has exited (a pidfd
+// polls readable then), without waiting.
+func exited(pidfd int) bool {
+	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+	n, err := unix.Poll(fds, 0)
+	return err == nil && n > 0
 }
