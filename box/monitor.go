@@ -98,6 +98,7 @@ func FinishMonitor(args []string) int {
 		return StatusSetupFailed
 	}
 	b := &Box{Pid: rec.Pid, PidStart: rec.PidStart, Cgroup: cgroups.Reopen(rec.Cgroup, nil), marks: &s, name: id}
+	b.Network, _ = s.Network(id) // a box on a CNI network leaves it in finish
 	res, err := b.finish(syscall.WaitStatus(ws))
 	if res.OOMKills > reported {
 		s.AppendEvent(id, Event{Type: "oom", OOMKills: res.OOMKills})

@@ -225,7 +225,7 @@ func (b *Box) finish(ws syscall.WaitStatus) (Result, error) {
 	// CNI DEL (a box on a network) runs while the cgroup goes: the
 	// plugins take far longer than the rmdirs, and neither needs the other.
 	netDone := make(chan error, 1)
-	if b.marks != nil && b.name != "" {
+	if b.marks != nil && b.name != "" && b.Network != nil {
 		log := b.log
 		if log == nil {
 			log = logf.To(nil, "")
