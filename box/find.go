@@ -14,18 +14,33 @@ import (
 
 const rootsDir = ".roots"
 
-// registerRoot notes this root in the default root, for FindProcess.
-func (s Store) registerRoot() {
+// rootEntry is this root's entry in the default root ("" for the default
+// root itself, which is always searched).
+func (s Store) rootEntry() string {
 	if s.Root == "" || s.Root == DefaultStateRoot {
-		return
+		return ""
 	}
 	abs, err := filepath.Abs(s.Root)
 	if err != nil {
-		return
+		return ""
 	}
-	dir := filepath.Join(DefaultStateRoot, rootsDir)
-	if os.MkdirAll(dir, 0o700) == nil {
-		os.WriteFile(filepath.Join(dir, markEscaper.Replace(abs)), nil, 0o600)
+	return filepath.Join(DefaultStateRoot, rootsDir, markEscaper.Replace(abs))
+}
+
+// registerRoot notes this root in the default root, for FindProcess.
+func (s Store) registerRoot() {
+	if e := s.rootEntry(); e != "" && os.MkdirAll(filepath.Dir(e), 0o700) == nil {
+		os.WriteFile(e, nil, 0o600)
+	}
+}
+
+// unregisterRoot forgets this root once it holds no box (called as a box
+// is removed), so that no entry outlives its boxes.
+func (s Store) unregisterRoot() {
+	if e := s.rootEntry(); e != "" {
+		if ids, _ := s.List(); len(ids) == 0 {
+			os.Remove(e)
+		}
 	}
 }
 

@@ -33,7 +33,7 @@ func (s Store) handOverMonitor(b *Box, id string, remove bool, reported uint64) 
 	if len(tinyInit) == 0 {
 		return errors.New("no tiny monitor for this architecture")
 	}
-	if b.parentParked {
+	if b.releaseParent != nil {
 		// The exec would end the parked thread the init was forked from,
 		// and PR_SET_PDEATHSIG with it the box.
 		return errors.New("the box joined a namespace by path: its init's parent thread must live on")

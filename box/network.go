@@ -44,9 +44,9 @@ const (
 	netnsPin    = "netns"        // bind mount of the box's network namespace
 )
 
-// EtcFiles are the files a --rootfs box on a CNI network gets, as Docker
+// etcFiles are the files a --rootfs box on a CNI network gets, as Docker
 // writes them: state file name -> path in the box.
-var EtcFiles = map[string]string{"hosts": "/etc/hosts", "resolv.conf": "/etc/resolv.conf", "hostname": "/etc/hostname"}
+var etcFiles = map[string]string{"hosts": "/etc/hosts", "resolv.conf": "/etc/resolv.conf", "hostname": "/etc/hostname"}
 
 // cniCacheDir and cniDataDir keep libcni's result cache and host-local's
 // leases under the state root: each root has its own pool.
@@ -68,13 +68,13 @@ func (s Store) etcVolumes(id string) ([]rootfs.Volume, error) {
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			return nil, err
 		}
-		out = append(out, rootfs.Volume{Source: p, Target: EtcFiles[name]})
+		out = append(out, rootfs.Volume{Source: p, Target: etcFiles[name]})
 	}
 	return out, nil
 }
 
 // attachNetwork puts the box whose init is pid on its network. The
-// caller records ADD's answer (recordAttachment) once COMMAND may go on.
+// caller records ADD's answer (writeNetwork) once COMMAND may go on.
 func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, log logf.Logf) (*network.Attachment, error) {
 	pin := s.Path(id, netnsPin)
 	if err := os.WriteFile(pin, nil, 0o600); err != nil {
@@ -352,12 +352,6 @@ func (s Store) BoxOfProcess(pid int) string {
 		}
 	}
 	return ""
-}
-
-// recordAttachment writes ADD's answer next to what DEL needs (written
-// before ADD): for pbox ps, inspect, and whoever reads the state.
-func (s Store) recordAttachment(id string, att *network.Attachment) {
-	s.writeNetwork(id, att)
 }
 
 // CheckNetwork runs CNI CHECK for box id: whether its attachment is still

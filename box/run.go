@@ -127,9 +127,9 @@ type Box struct {
 	name    string // the box's id in marks
 	log     logf.Logf
 	// The init was forked from a parked thread (it joined namespaces by
-	// path): releaseParent ends that thread once the init is gone.
+	// path, and dies with that thread): releaseParent, nil otherwise, ends
+	// the thread once the init is gone.
 	releaseParent func()
-	parentParked  bool
 }
 
 // Start creates the box's cgroup, clones the init and waits until it
@@ -387,7 +387,10 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	}
 	child.Close()
 	logf("clone: %s is host pid %d", InitArg0, pid)
-	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd, releaseParent: release, parentParked: len(opt.Join) > 0 && sys.Pdeathsig != 0}
+	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd}
+	if len(opt.Join) > 0 && sys.Pdeathsig != 0 {
+		b.releaseParent = release // the init's parent thread is parked
+	}
 	b.PidStart, _, _ = procStart(pid)
 
 	// From here on, every error path must stop and reap the child (and
@@ -420,13 +423,8 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		case err != nil:
 			return abort(setupErr("read from init", err))
 		case m.Type == msgError:
-			waitPid(pid)
-			release()
-			unix.Close(pidfd)
-			if opt.Network != nil {
-				opt.Marks.releaseNetwork(cfg.Name, logf)
-			}
-			return nil, m.setupError()
+			return abort(m.setupError()) // the init is exiting: reap it, as any failure
+
 		case m.Type == msgHooks:
 			for _, h := range opt.RuntimeHooks {
 				st := *cfg.HookState
@@ -456,7 +454,9 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 			b.Network = att
 			// If the init failed meanwhile, its error is the next message.
 			send(parent, message{Type: msgResume})
-			opt.Marks.recordAttachment(cfg.Name, att) // off COMMAND's path
+			// ADD's answer, for ps and inspect, off COMMAND's path; DEL
+			// needs only what was written before ADD.
+			opt.Marks.writeNetwork(cfg.Name, att)
 		case m.Type == msgCreated:
 			logf("box: created; COMMAND waits for `pbox start`")
 			return b, nil

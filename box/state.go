@@ -251,7 +251,9 @@ func (s Store) Remove(id string) error {
 	if err := s.releaseNetwork(id, logf.To(nil, "")); err != nil {
 		return fmt.Errorf("box %s: %w (its state stays in %s for a later pbox rm or cleanup)", id, err, s.Dir(id))
 	}
-	return os.RemoveAll(s.Dir(id))
+	err := os.RemoveAll(s.Dir(id))
+	s.unregisterRoot()
+	return err
 }
 
 // List returns the ids of all boxes, sorted.

@@ -79,7 +79,7 @@ func (c Config) WithDataDir(dataDir string) []byte {
 // Find is Lookup as a Config, with the plugins it needs checked: a
 // network whose plugins are not installed is an error naming the package.
 func Find(name string) (Config, error) {
-	list, source, err := Lookup(name, "")
+	list, source, err := Lookup(name)
 	if err != nil {
 		return Config{}, err
 	}
@@ -95,8 +95,9 @@ func Find(name string) (Config, error) {
 }
 
 // Lookup finds network name's config list and says where it came from. A
-// file in ConfigDirs wins over the built-in default of the same name.
-func Lookup(name, dataDir string) (*libcni.NetworkConfigList, string, error) {
+// file in ConfigDirs wins over the built-in default of the same name (whose
+// leases' directory Config.WithDataDir fills in).
+func Lookup(name string) (*libcni.NetworkConfigList, string, error) {
 	for _, dir := range ConfigDirs {
 		list, err := libcni.LoadNetworkConf(dir, name)
 		if err == nil {
@@ -109,7 +110,7 @@ func Lookup(name, dataDir string) (*libcni.NetworkConfigList, string, error) {
 		}
 	}
 	if name == DefaultName {
-		list, err := libcni.NetworkConfFromBytes(Default(dataDir))
+		list, err := libcni.NetworkConfFromBytes(Default(""))
 		return list, "built in", err
 	}
 	return nil, "", fmt.Errorf("no such network: pbox has none, host, bridge (the default CNI network %q), container:BOX, or the name of a .conflist in %s",

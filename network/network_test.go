@@ -62,10 +62,10 @@ func TestLookupAndMissingPlugins(t *testing.T) {
 	old := ConfigDirs
 	ConfigDirs = []string{dir}
 	defer func() { ConfigDirs = old }()
-	if _, _, err := Lookup("nope", ""); err == nil || !strings.Contains(err.Error(), "no such network") {
+	if _, _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "no such network") {
 		t.Errorf("unknown network: %v", err)
 	}
-	list, source, err := Lookup(DefaultName, "/x")
+	list, source, err := Lookup(DefaultName)
 	if err != nil || source != "built in" {
 		t.Fatalf("default: %v %s", err, source)
 	}
@@ -73,7 +73,7 @@ func TestLookupAndMissingPlugins(t *testing.T) {
 	if err := writeFile(dir+"/10-lab.conflist", conf); err != nil {
 		t.Fatal(err)
 	}
-	list, source, err = Lookup("lab", "")
+	list, source, err = Lookup("lab")
 	if err != nil || source != dir || list.Name != "lab" {
 		t.Fatalf("lab: %+v %s %v", list, source, err)
 	}

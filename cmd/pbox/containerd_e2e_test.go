@@ -6,7 +6,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,19 +46,7 @@ func ociImageTarNamed(t *testing.T, rootfs, out, name string, entrypoint, cmd []
 func privateContainerd(t *testing.T, dir string) (ctr func(args ...string) result) {
 	t.Helper()
 	sock := filepath.Join(dir, "containerd.sock")
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[debug]
-  address = ""
-[metrics]
-  address = ""
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), sock, sock+".ttrpc")
+	cfg := crilab.ContainerdConfig(dir, sock, "disabled_plugins = [\"io.containerd.grpc.v1.cri\"]\n")
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)

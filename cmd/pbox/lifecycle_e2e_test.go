@@ -222,18 +222,13 @@ func TestE2EDetachedBoxMonitorIsTiny(t *testing.T) {
 	if r.code != 0 {
 		t.Fatalf("run -d: %+v", r)
 	}
-	data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rec struct{ Monitor int }
-	json.Unmarshal(data, &rec)
+	monitor := monitorOf(t, root, name)
 	// Until the hand-over is done the monitor is a Go runtime (and for a
 	// moment inside the exec it has one thread and the old memory): wait
 	// for the tiny one, by its executable, then read its memory.
 	var status, exe string
 	pss := -1
-	proc := "/proc/" + strconv.Itoa(rec.Monitor)
+	proc := "/proc/" + strconv.Itoa(monitor)
 	if !testutil.WaitFor(10*time.Second, func() bool {
 		b, _ := os.ReadFile(proc + "/status")
 		status = string(b)
@@ -246,7 +241,7 @@ func TestE2EDetachedBoxMonitorIsTiny(t *testing.T) {
 		}
 		return strings.HasPrefix(exe, "/memfd:pbox-init") && strings.Contains(status, "Name:\tpbox-monitor\n") && strings.Contains(status, "Threads:\t1\n")
 	}) {
-		t.Fatalf("monitor %d: exe %q, %q; want the tiny monitor: pbox-monitor, a memfd, one thread", rec.Monitor, exe, status)
+		t.Fatalf("monitor %d: exe %q, %q; want the tiny monitor: pbox-monitor, a memfd, one thread", monitor, exe, status)
 	}
 	if pss > 1024 {
 		t.Errorf("the tiny monitor's PSS is %d kB; it has a few pages", pss)
@@ -283,13 +278,7 @@ func TestE2EKilledPboxLeavesAStoppedBoxThatRmCleans(t *testing.T) {
 			if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
 				t.Fatalf("run -d: %+v", r)
 			}
-			data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			var rec struct{ Monitor int }
-			json.Unmarshal(data, &rec)
-			monitor = rec.Monitor
+			monitor = monitorOf(t, root, name)
 		} else {
 			cmd := exec.Command(pboxBin(t), "--root", root, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000")
 			if err := cmd.Start(); err != nil {
@@ -491,4 +480,18 @@ func TestE2EExecInteractiveTerminal(t *testing.T) {
 	}
 	pbox(t, "--root", root, "rm", "-f", name)
 	assertNoLeftovers(t, name)
+}
+
+// monitorOf is the pid of a detached box's monitor, from its state.
+func monitorOf(t *testing.T, root, name string) int {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rec struct{ Monitor int }
+	if err := json.Unmarshal(data, &rec); err != nil {
+		t.Fatal(err)
+	}
+	return rec.Monitor
 }

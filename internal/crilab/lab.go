@@ -45,6 +45,25 @@ type Lab struct {
 	log                 *os.File
 }
 
+// ContainerdConfig is the start of a private containerd's config.toml:
+// its root and state under dir, its API on the unix socket sock (no TCP,
+// no debug or metrics listener), and topLevel lines of its own (which
+// TOML wants before the first table).
+func ContainerdConfig(dir, sock, topLevel string) string {
+	return fmt.Sprintf(`version = 2
+root = %q
+state = %q
+%s[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[debug]
+  address = ""
+[metrics]
+  address = ""
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), topLevel, sock, sock+".ttrpc")
+}
+
 // Start builds the images, starts containerd and imports them. On error
 // whatever was started is stopped again.
 func Start(c Config) (*Lab, error) {
@@ -67,18 +86,7 @@ func Start(c Config) (*Lab, error) {
 		}
 		return s
 	}
-	cfg := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[debug]
-  address = ""
-[metrics]
-  address = ""
-[plugins."io.containerd.grpc.v1.cri"]
+	cfg := ContainerdConfig(c.Dir, l.Sock, "") + fmt.Sprintf(`[plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = %q
   restrict_oom_score_adj = true
   stream_server_address = "127.0.0.1"
@@ -91,7 +99,7 @@ state = %q
     default_runtime_name = "runc"
     [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
       runtime_type = "io.containerd.runc.v2"
-%s%s`, filepath.Join(c.Dir, "root"), filepath.Join(c.Dir, "state"), l.Sock, l.Sock+".ttrpc", PauseImage,
+%s%s`, PauseImage,
 		filepath.Join(c.Dir, "cni"), handler("pbox", false), handler("pbox-systemd", true))
 	cfgPath := filepath.Join(c.Dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
