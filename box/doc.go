@@ -53,21 +53,22 @@
 // monitor stays the monitor. Config.GoSupervisor chooses them on purpose,
 // which the tests do to keep both covered.
 //
-// Exec joins a running box from a locked, disposable OS thread (see
-// namespaces.JoinThread) and forks a short stage process into it
-// (stage.go), which confines itself and exec's COMMAND: no cgo, so the
-// binary stays static.
+// Exec joins a running box through the joiner (joiner.go), the
+// "pbox-exec" mode of the same tiny C program: single-threaded, it
+// setns'es into the box, forks into it and runs a plan made in Go
+// (working directory, keyring, bounding set, seccomp, user), so no
+// thread rooted on the host is ever in the box: no cgo, and the binary
+// stays static.
 //
 // Containment (fds.go, confine.go, sealed.go, devices.go): every
 // descriptor pbox inherited is close-on-exec; COMMAND gets a new session
 // keyring, its bounding set and the seccomp filter on the thread that
-// forks it; the init, the exec stage and the -d monitor run from a
+// forks it; the init and the -d monitor run from a
 // read-only, detached view of the pbox binary (runc's CVE-2019-5736), and
 // the tiny init from a sealed memfd that holds nothing else.
 // docs/containment.md has the threat model and the tests.
 //
-// Not for: exec into a box with its own user namespace (the Go runtime
-// cannot join one; Exec says so), or boxes that outlive every pbox process
+// Not for: boxes that outlive every pbox process
 // without a caller that waits for them: the init dies with the pbox that
 // started it (PR_SET_PDEATHSIG) unless that was pbox create, whose caller
 // (containerd's shim) adopts it.

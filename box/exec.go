@@ -1,10 +1,9 @@
 package box
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
-	"strconv"
+	"runtime"
 	"sync"
 	"syscall"
 
@@ -49,28 +48,37 @@ func (r *Running) Wait() int {
 // Exec starts p inside the box of rec: in every namespace of its init and
 // in its cgroup, under its root and hostname, with a pid of the box's.
 // The process is a child of the caller (a subreaper such as containerd's
-// shim adopts it if the caller exits). Errors are *SetupError.
+// shim adopts it if the caller exits). pbox plans it here and the joiner
+// (joiner.go), a single-threaded program, enters the box and runs the
+// plan. Errors are *SetupError.
 func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return nil, &SetupError{Step: "exec", Err: "no command given", Code: StatusSetupFailed}
 	}
-	if same, err := namespaces.Same(rec.Pid, namespaces.User); err == nil && !same {
+	if len(tinyInit) == 0 {
 		return nil, &SetupError{Step: "exec", Code: StatusSetupFailed,
-			Err: "the box has its own user namespace, which pbox exec cannot join: the kernel lets only a single-threaded process enter one, and pbox is a Go program without cgo (see namespaces/doc.go)"}
+			Err: "this build of pbox carries no single-threaded joiner (box/tinyinit) for " + runtime.GOARCH + ", and pbox exec never joins a box from a multi-threaded Go process"}
 	}
-	join := map[namespaces.Kind]string{}
-	for _, k := range []namespaces.Kind{namespaces.Cgroup, namespaces.IPC, namespaces.UTS, namespaces.Net, namespaces.PID, namespaces.Mount} {
+	var join []nsToJoin
+	defer func() {
+		for _, j := range join {
+			unix.Close(j.fd)
+		}
+	}()
+	for _, k := range joinerOrder {
 		same, err := namespaces.Same(rec.Pid, k)
+		if err == nil && !same {
+			var fd int
+			if fd, err = unix.Open(namespaces.NsPath(rec.Pid, k), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+				join = append(join, nsToJoin{kind: k, fd: fd})
+			}
+		}
 		if err != nil {
 			return nil, setupErr("exec", fmt.Errorf("read the box's %s namespace: %w (has the box stopped?)", k, err))
 		}
-		if !same {
-			join[k] = namespaces.NsPath(rec.Pid, k)
-		}
 	}
-	// Per-process settings first, on pbox itself (the child inherits
-	// them), as the init does for COMMAND: before the mount namespace,
-	// /proc/self is still pbox's own.
+	// Per-process settings first, on pbox itself (the joiner and so the
+	// process inherit them), as the init does for COMMAND.
 	if serr := processSettings(&p, logf.To(nil, "")); serr != nil {
 		return nil, serr
 	}
@@ -82,142 +90,30 @@ func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	if cgfd >= 0 {
 		defer unix.Close(cgfd)
 	}
-	env := p.Env
-	if env == nil {
-		env = rec.Config.Env
-	}
-	caps := p.Capabilities
-	if caps == nil {
-		caps = rec.Config.Capabilities
-	}
-	cwd := p.Cwd
-	if cwd == "" {
-		cwd = "/"
-	}
-
 	proc := p
-	proc.Env, proc.Cwd = env, cwd
-	stage := stageConfig{
-		Process: proc,
-		Confinement: Config{Name: rec.ID, Process: Process{Capabilities: caps, NoNewPrivileges: p.NoNewPrivileges},
-			NoNewKeyring: rec.Config.NoNewKeyring, Seccomp: rec.Config.Seccomp},
+	if proc.Env == nil {
+		proc.Env = rec.Config.Env
 	}
-	// The stage joins the mount and cgroup namespaces itself: pbox's
-	// sealed binary is a path in pbox's mount namespace, and a kernel
-	// before 6.x refuses CLONE_INTO_CGROUP (ENOENT) to a thread whose
-	// cgroup namespace does not hold the cgroup it forks from.
-	stage.Join = map[namespaces.Kind]string{}
-	for _, k := range []namespaces.Kind{namespaces.Mount, namespaces.Cgroup} {
-		if p, ok := join[k]; ok {
-			stage.Join[k] = p
-			delete(join, k)
-		}
+	if proc.Capabilities == nil {
+		proc.Capabilities = rec.Config.Capabilities
 	}
-	// This thread joins the box, and is thrown away afterwards.
+	if proc.Cwd == "" {
+		proc.Cwd = "/"
+	}
+	if proc.User == nil && len(join) > 0 && join[0].kind == namespaces.User {
+		// Root of the box's user namespace: pbox's own ids mean nothing
+		// there (they would show as the overflow uid).
+		proc.User = &User{}
+	}
+	plan := joinPlan{Process: proc, Join: join, Seccomp: rec.Config.Seccomp, PreserveFDs: eio.PreserveFDs}
+	if !rec.Config.NoNewKeyring {
+		plan.Keyring = keyringName(rec.ID)
+	}
+	// This thread joins the box's v1 cgroups (a child forked from it is
+	// born there; cgroup2 uses CLONE_INTO_CGROUP) and is thrown away.
 	var run *Running
-	osthread.Throwaway(func() { run, err = forkStage(join, cg, cgfd, stage, eio) })
+	osthread.Throwaway(func() { run, err = startJoiner(plan, cg, cgfd, eio) })
 	return run, err
-}
-
-// forkStage runs on a locked, disposable thread: it moves the thread into
-// the box's cgroups and namespaces (all but the mount namespace: the
-// stage is started from pbox's sealed binary, a path in pbox's mount
-// namespace, and joins that one itself) and forks the exec stage from it,
-// then hands the stage its work over a socket and waits until it has
-// exec'd COMMAND or failed.
-func forkStage(join map[namespaces.Kind]string, cg *cgroups.Cgroup, cgfd int, stage stageConfig, eio ExecIO) (*Running, error) {
-	// v1 cgroups are per thread: a child forked from this thread is born
-	// in the box's v1 cgroups too (cgroup2 uses CLONE_INTO_CGROUP). The
-	// thread leaves them once it has forked: it is thrown away, but not
-	// at once, and while it is there the box's cgroup cannot be removed.
-	leave, err := cg.JoinThread()
-	if err != nil {
-		return nil, setupErr("cgroup", err)
-	}
-	defer leave()
-	if err := namespaces.JoinThread(join); err != nil {
-		return nil, setupErr("join the box", err)
-	}
-	parent, child, err := socketPair("stage")
-	if err != nil {
-		return nil, setupErr("socketpair", err)
-	}
-	defer parent.Close()
-	defer child.Close()
-	files := stdioFDs(eio.Stdio)
-	for i := 0; i < eio.PreserveFDs; i++ {
-		files = append(files, uintptr(3+i))
-	}
-	syncAt := len(files)
-	files = append(files, child.Fd())
-	sealed, err := OpenSealedExe(len(files))
-	if err != nil {
-		return nil, setupErr("exec", err)
-	}
-	defer sealed.Close()
-	sys := &syscall.SysProcAttr{Setsid: stage.Terminal}
-	if cgfd >= 0 {
-		sys.UseCgroupFD, sys.CgroupFD = true, cgfd
-	}
-	pidfd := -1
-	sys.PidFD = &pidfd
-	// The stage's work fits in the socket's buffer: queue it first.
-	if err := send(parent, message{Type: msgConfig, Stage: &stage}); err != nil {
-		return nil, setupErr("exec", err)
-	}
-	pid, err := syscall.ForkExec(sealed.Path, []string{ExecStageArg0, strconv.Itoa(syncAt)}, &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys})
-	if err != nil {
-		return nil, setupErr("exec", fmt.Errorf("start %s: %w", ExecStageArg0, err))
-	}
-	child.Close()
-	run := &Running{Pid: pid, pidfd: pidfd}
-	abort := func(e *SetupError) (*Running, error) {
-		unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
-		run.Wait()
-		return nil, e
-	}
-	// The stage answers with the pty master (with a terminal), then with
-	// an error, or with nothing: its socket closes when COMMAND is exec'd.
-	if stage.Terminal {
-		master, err := recvFD(parent)
-		if err != nil {
-			if e := stageError(parent); e != nil {
-				run.Wait()
-				return nil, e
-			}
-			return abort(setupErr("terminal", err))
-		}
-		if eio.Console != nil {
-			err := sendFD(eio.Console, master)
-			master.Close()
-			if err != nil {
-				return abort(setupErr("console socket", err))
-			}
-		} else {
-			run.Master = master
-		}
-	}
-	if e := stageError(parent); e != nil {
-		if run.Master != nil {
-			run.Master.Close()
-		}
-		run.Wait()
-		return nil, e
-	}
-	return run, nil
-}
-
-// stageError reads the stage's error report; nil means the socket closed
-// without one: COMMAND was exec'd.
-func stageError(sock *os.File) *SetupError {
-	var m message
-	if err := json.NewDecoder(sock).Decode(&m); err != nil {
-		return nil
-	}
-	if m.Type == msgError {
-		return m.setupError()
-	}
-	return setupErr("exec", fmt.Errorf("unexpected message from %s: got %q, expected %q", ExecStageArg0, m.Type, msgError))
 }
 
 // forkJoined forks argv from a disposable thread that first joins the
@@ -290,4 +186,15 @@ func sendFD(sock *os.File, f *os.File) error {
 		return fmt.Errorf("send pty master: %w", err)
 	}
 	return nil
+}
+
+// recvFD receives one descriptor sent with sendFD.
+func recvFD(sock *os.File) (*os.File, error) {
+	buf := make([]byte, 64)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("receive pty master: %w", err)
+	}
+	return rightsFile(oob[:oobn], string(buf[:n]))
 }

@@ -617,3 +617,49 @@ func commandAttr(cfg *Config) *syscall.SysProcAttr {
 	}
 	return sys
 }
+
+// becomeUser switches to u as Go's exec does (setgroups, setresgid,
+// setresuid on every thread), keeping the ambient capabilities asked
+// for: PR_SET_KEEPCAPS over the switch, then the capabilities into the
+// permitted and inheritable sets and PR_CAP_AMBIENT_RAISE.
+func becomeUser(u *User, ambient []int) error {
+	if len(ambient) > 0 {
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return fmt.Errorf("PR_SET_KEEPCAPS: %w", err)
+		}
+	}
+	groups := make([]int, len(u.Groups))
+	for i, g := range u.Groups {
+		groups[i] = int(g)
+	}
+	if err := syscall.Setgroups(groups); err != nil {
+		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
+	}
+	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+		return fmt.Errorf("setresgid %d: %w", u.GID, err)
+	}
+	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+		return fmt.Errorf("setresuid %d: %w", u.UID, err)
+	}
+	if len(ambient) == 0 {
+		return nil
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capget: %w", err)
+	}
+	for _, c := range ambient {
+		data[c/32].Permitted |= 1 << (uint(c) % 32)
+		data[c/32].Inheritable |= 1 << (uint(c) % 32)
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("capset: %w", err)
+	}
+	for _, c := range ambient {
+		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
+			return fmt.Errorf("raise ambient capability %d: %w", c, err)
+		}
+	}
+	return nil
+}

@@ -14,7 +14,7 @@ import (
 // process runs it, reopen it for writing and replace the host's binary.
 //
 // So every pbox process that lives in or next to a box (the init, the
-// exec stage, the -d monitor) is executed from a sealed view of the binary:
+// -d monitor) is executed from a sealed view of the binary:
 // open_tree(OPEN_TREE_CLONE) makes a detached bind mount of the binary
 // file that belongs to no mount namespace, and mount_setattr makes it
 // read-only before anything runs from it. /proc/<pid>/exe of those

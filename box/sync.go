@@ -58,18 +58,21 @@ const (
 	msgCreated msgType = "created" // init: set up; COMMAND waits for exec.fifo
 	// A CNI network adds:
 	msgNetns msgType = "netns" // init: namespaces exist; pbox attaches, then resume
+	// The exec joiner (joiner.go) says:
+	msgPid msgType = "pid" // the process is forked into the box: its host pid
+	msgPty msgType = "pty" // with SCM_RIGHTS: its pty master
 )
 
 type message struct {
-	Type   msgType      `json:"type"`
-	Config *Config      `json:"config,omitempty"`
-	Stage  *stageConfig `json:"stage,omitempty"`
-	Step   string       `json:"step,omitempty"`
-	Error  string       `json:"error,omitempty"`
-	Code   int          `json:"code,omitempty"`
-	Pid    int          `json:"pid,omitempty"`
-	// Errno comes from the tiny init (handover.go), which leaves the
-	// wording of its exec error to pbox, as Go words every other one.
+	Type   msgType `json:"type"`
+	Config *Config `json:"config,omitempty"`
+	Step   string  `json:"step,omitempty"`
+	Error  string  `json:"error,omitempty"`
+	Code   int     `json:"code,omitempty"`
+	Pid    int     `json:"pid,omitempty"`
+	// Errno comes from the tiny init (handover.go) and the exec joiner
+	// (joiner.go), which leave the wording of an errno to pbox, as Go
+	// words every other one.
 	Errno int `json:"errno,omitempty"`
 }
 

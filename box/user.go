@@ -1,13 +1,9 @@
 package box
 
 import (
-	"bufio"
 	"fmt"
-	"io"
-	"os"
 	"strconv"
 	"strings"
-	"syscall"
 )
 
 // ResolveUser reads docker's -u: USER[:GROUP], each a number or a name,
@@ -21,12 +17,7 @@ func ResolveUser(root, spec string) (*User, error) {
 	if us == "" || (hasGroup && gs == "") {
 		return nil, fmt.Errorf("%q: give USER[:GROUP], names or numbers", spec)
 	}
-	r, err := os.OpenRoot(root) // no symlink in the box leads out of it
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	passwd := readColonFile(r, "etc/passwd")
+	passwd := readColonFile(root, "etc/passwd")
 	u := &User{}
 	name := ""
 	if n, err := strconv.ParseUint(us, 10, 32); err == nil {
@@ -57,7 +48,7 @@ func ResolveUser(root, spec string) (*User, error) {
 			return nil, fmt.Errorf("user %q: no such user in the box's /etc/passwd: give a UID, or a user the image has", us)
 		}
 	}
-	group := readColonFile(r, "etc/group")
+	group := readColonFile(root, "etc/group")
 	if hasGroup {
 		if n, err := strconv.ParseUint(gs, 10, 32); err == nil {
 			u.GID = uint32(n)
@@ -96,24 +87,17 @@ func ResolveUser(root, spec string) (*User, error) {
 }
 
 // readColonFile reads a passwd-style file of the box, one []string of
-// fields per line; a missing file reads as empty.
-//
-// The box owns these files: pbox exec -u reads a running box's. A FIFO
-// there must not hang pbox (O_NONBLOCK, then only a regular file is
-// read), nor a huge file eat its memory (the first 4 MiB).
-func readColonFile(r *os.Root, name string) [][]string {
-	f, err := r.OpenFile(name, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+// fields per line; a missing file, or one that is not a regular file,
+// reads as empty. The box owns these files (boxfile.go): only a regular
+// file is opened, and only its first 4 MiB are read.
+func readColonFile(root, name string) [][]string {
+	data, err := readBoxFile(root, name, 4<<20)
 	if err != nil {
 		return nil
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
-		return nil
-	}
 	var out [][]string
-	sc := bufio.NewScanner(io.LimitReader(f, 4<<20))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
+	for _, line := range strings.Split(string(data), "\n") {
+		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}

@@ -55,8 +55,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -107,25 +110,41 @@ static size_t json_string(char *out, size_t at, size_t cap, const char *s)
 	return at;
 }
 
+/* lower_strerror is strerror(err) as Go words it: lower case first. */
+static const char *lower_strerror(int err, char *buf, size_t size)
+{
+	snprintf(buf, size, "%s", strerror(err));
+	if (buf[0] >= 'A' && buf[0] <= 'Z')
+		buf[0] = (char)(buf[0] - 'A' + 'a');
+	return buf;
+}
+
+/* report_error sends pbox one error message on the sync socket:
+ * {"type":"error","step":STEP,"error":TEXT,"errno":N,"code":C}. pbox words
+ * a non-zero errno as it does its own errors, after TEXT. */
+static void report_error(int sync, const char *step, const char *text, int err, int code)
+{
+	char msg[4096 + 256];
+	size_t at = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"error\",\"step\":");
+	at = json_string(msg, at, 128, step);
+	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"error\":");
+	at = json_string(msg, at, sizeof msg - 64, text);
+	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"errno\":%d,\"code\":%d}\n", err, code);
+	write_all(sync, msg, at);
+}
+
 /* report_exec_error tells pbox (or, without a socket, the user) that COMMAND
  * could not be exec'd. pbox words the errno as it does its own errors. */
 static void report_exec_error(int sync, const char *path, int err, int code)
 {
-	char msg[4096 + 128];
 	if (sync < 0) {
 		/* pbox start has returned: stderr is where the user looks. */
-		char text[128];
-		snprintf(text, sizeof text, "%s", strerror(err));
-		if (text[0] >= 'A' && text[0] <= 'Z')
-			text[0] = (char)(text[0] - 'A' + 'a');
-		int n = snprintf(msg, sizeof msg, "pbox: exec: %s: %s\n", path, text);
+		char msg[4096 + 128], text[128];
+		int n = snprintf(msg, sizeof msg, "pbox: exec: %s: %s\n", path, lower_strerror(err, text, sizeof text));
 		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
 		return;
 	}
-	size_t at = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"error\",\"step\":\"exec\",\"error\":");
-	at = json_string(msg, at, sizeof msg - 64, path);
-	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"errno\":%d,\"code\":%d}\n", err, code);
-	write_all(sync, msg, at);
+	report_error(sync, "exec", path, err, code);
 }
 
 /* What the child that becomes COMMAND needs; it runs on its own stack. */
@@ -422,10 +441,559 @@ static int monitor_main(int argc, char **argv, char **envp)
 	return STATUS_SETUP;
 }
 
+/*
+ * The exec joiner ("pbox-exec"): how pbox exec, pbox exec --process and
+ * containerd's exec enter a running box (box/joiner.go). pbox plans the
+ * process in Go and writes the plan to a memfd; this program, single-
+ * threaded from its first instruction, joins the box's namespaces, forks
+ * the process into them and runs the plan. Nothing between the join and
+ * COMMAND's execve happens in a process with a second thread: a Go thread
+ * still rooted on the host would be reachable from the box as
+ * /proc/self/task/N/root through a symlink the box plants (/bin/sh, a #!
+ * interpreter, the working directory). runc's nsexec joins the same way.
+ *
+ *   pbox-exec SYNCFD PLANFD
+ *
+ * SYNCFD is a SOCK_SEQPACKET socket to pbox exec; every answer is one
+ * message: {"type":"pid","pid":N} from this process once the child is
+ * forked (the child is pbox exec's, CLONE_PARENT, and this process exits),
+ * then from the child {"type":"pty"} carrying the pty master (with a
+ * terminal), then an error message or nothing: the socket closes when
+ * COMMAND is exec'd. PLANFD holds records (tag byte, 32-bit length, bytes;
+ * strings end in NUL) in the order of box/joiner.go's encoder.
+ */
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+#ifndef PR_CAP_AMBIENT
+#define PR_CAP_AMBIENT 47
+#define PR_CAP_AMBIENT_RAISE 2
+#endif
+#define CLOSE_RANGE_CLOEXEC_FLAG (1U << 2)
+#define RESOLVE_NO_MAGICLINKS_FLAG 0x02
+#define RESOLVE_IN_ROOT_FLAG 0x10
+#define KEYCTL_JOIN_SESSION_KEYRING_OP 1
+#define SECCOMP_SET_MODE_FILTER_OP 1
+#define CAPABILITY_VERSION_3 0x20080522
+
+struct open_how_v0 {
+	unsigned long long flags, mode, resolve;
+};
+struct bpf_prog {
+	unsigned short len;
+	void *filter;
+};
+struct cap_header {
+	unsigned int version;
+	int pid;
+};
+struct cap_data {
+	unsigned int effective, permitted, inheritable;
+};
+
+/* The plan's record tags (box/joiner.go writes them). */
+enum {
+	TAG_NAMESPACE = 'N', /* int fd, int CLONE_NEW* type; joined in order */
+	TAG_ARG = 'a',	     /* string, repeated: argv */
+	TAG_ENV = 'e',	     /* string, repeated: envp */
+	TAG_PATH = 'P',	     /* string: the PATH to search for argv[0] */
+	TAG_WORKDIR = 'w',   /* string: inside the box */
+	TAG_USER = 'u',	     /* uid, gid, groups... (32-bit each) */
+	TAG_BOUNDING = 'b',  /* 64-bit mask: the bounding set to keep */
+	TAG_AMBIENT = 'A',   /* 64-bit mask */
+	TAG_NO_NEW_PRIVS = 'n',
+	TAG_KEYRING = 'k',  /* string: a new session keyring's name */
+	TAG_SECCOMP = 's',  /* 32-bit flags, then struct sock_filter[] */
+	TAG_TERMINAL = 't', /* rows, cols (16-bit each): a new pty */
+	TAG_PRESERVE = 'p', /* 32-bit: fds 3..3+N-1 stay open */
+};
+
+enum { MAX_ARGS = 65536 };
+
+struct plan {
+	int nns, ns_fd[16], ns_type[16];
+	char **argv, **envp;
+	const char *path, *workdir, *keyring;
+	int has_user;
+	unsigned int uid, gid, ngroups;
+	unsigned int *groups;
+	int has_bounding;
+	unsigned long long bounding, ambient;
+	int no_new_privs;
+	unsigned int seccomp_flags, seccomp_len;
+	void *seccomp;
+	int terminal;
+	unsigned short rows, cols;
+	unsigned int preserve;
+};
+
+/* read_plan reads every record of the plan at fd. It returns NULL with a
+ * reason in *why if the plan is not one box/joiner.go could have written. */
+static char *read_plan(int fd, struct plan *p, const char **why)
+{
+	struct stat st;
+	*why = "fstat";
+	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (1 << 30))
+		return NULL;
+	size_t size = (size_t)st.st_size;
+	*why = "out of memory";
+	char *buf = malloc(size);
+	p->argv = calloc(MAX_ARGS + 1, sizeof(char *));
+	p->envp = calloc(MAX_ARGS + 1, sizeof(char *));
+	if (!buf || !p->argv || !p->envp)
+		return NULL;
+	*why = "read";
+	for (size_t got = 0; got < size;) {
+		ssize_t n = pread(fd, buf + got, size - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return NULL;
+		got += (size_t)n;
+	}
+	*why = "a malformed record";
+	size_t nargs = 0, nenv = 0;
+	for (size_t at = 0; at < size;) {
+		if (size - at < 5)
+			return NULL;
+		char tag = buf[at];
+		unsigned int len;
+		memcpy(&len, buf + at + 1, 4);
+		at += 5;
+		if (len > size - at)
+			return NULL;
+		char *v = buf + at;
+		at += len;
+		int is_string = tag == TAG_ARG || tag == TAG_ENV || tag == TAG_PATH || tag == TAG_WORKDIR || tag == TAG_KEYRING;
+		if (is_string && (len == 0 || v[len - 1] != 0))
+			return NULL;
+		switch (tag) {
+		case TAG_NAMESPACE:
+			if (len != 8 || p->nns == 16)
+				return NULL;
+			memcpy(&p->ns_fd[p->nns], v, 4);
+			memcpy(&p->ns_type[p->nns], v + 4, 4);
+			p->nns++;
+			break;
+		case TAG_ARG:
+			if (nargs == MAX_ARGS)
+				return NULL;
+			p->argv[nargs++] = v;
+			break;
+		case TAG_ENV:
+			if (nenv == MAX_ARGS)
+				return NULL;
+			p->envp[nenv++] = v;
+			break;
+		case TAG_PATH:
+			p->path = v;
+			break;
+		case TAG_WORKDIR:
+			p->workdir = v;
+			break;
+		case TAG_KEYRING:
+			p->keyring = v;
+			break;
+		case TAG_USER:
+			if (len < 8 || len % 4 != 0)
+				return NULL;
+			p->has_user = 1;
+			memcpy(&p->uid, v, 4);
+			memcpy(&p->gid, v + 4, 4);
+			p->ngroups = (len - 8) / 4;
+			p->groups = calloc(p->ngroups + 1, 4);
+			if (!p->groups)
+				return NULL;
+			memcpy(p->groups, v + 8, len - 8);
+			break;
+		case TAG_BOUNDING:
+			if (len != 8)
+				return NULL;
+			p->has_bounding = 1;
+			memcpy(&p->bounding, v, 8);
+			break;
+		case TAG_AMBIENT:
+			if (len != 8)
+				return NULL;
+			memcpy(&p->ambient, v, 8);
+			break;
+		case TAG_NO_NEW_PRIVS:
+			p->no_new_privs = 1;
+			break;
+		case TAG_SECCOMP:
+			/* A copy: struct sock_filter wants its alignment. */
+			if (len < 4 + 8 || (len - 4) % 8 != 0 || (len - 4) / 8 > 65535)
+				return NULL;
+			memcpy(&p->seccomp_flags, v, 4);
+			p->seccomp_len = (len - 4) / 8;
+			p->seccomp = malloc(len - 4);
+			if (!p->seccomp)
+				return NULL;
+			memcpy(p->seccomp, v + 4, len - 4);
+			break;
+		case TAG_TERMINAL:
+			if (len != 4)
+				return NULL;
+			p->terminal = 1;
+			memcpy(&p->rows, v, 2);
+			memcpy(&p->cols, v + 2, 2);
+			break;
+		case TAG_PRESERVE:
+			if (len != 4)
+				return NULL;
+			memcpy(&p->preserve, v, 4);
+			break;
+		default:
+			return NULL;
+		}
+	}
+	if (nargs == 0 || !p->path)
+		return NULL;
+	return buf;
+}
+
+/* send_master passes the pty master to pbox exec (SCM_RIGHTS), as runc
+ * passes it on --console-socket. */
+static int send_master(int sync, int master)
+{
+	static const char what[] = "{\"type\":\"pty\"}\n";
+	char control[CMSG_SPACE(sizeof(int))];
+	memset(control, 0, sizeof control);
+	struct iovec iov = {.iov_base = (void *)what, .iov_len = sizeof what - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &master, sizeof(int));
+	return sendmsg(sync, &msg, MSG_NOSIGNAL) < 0 ? -1 : 0;
+}
+
+/* open_terminal gives this process a new pty of the box's as fds 0, 1, 2
+ * and controlling terminal, in a new session, and sends the master to
+ * pbox. /dev/ptmx is the box's to replace: it is opened without blocking
+ * (a FIFO there would hang pbox exec) and must answer as a pty master. */
+static int open_terminal(int sync, struct plan *p)
+{
+	const char *step = "terminal";
+	setsid();
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0) {
+		report_error(sync, step, "open /dev/ptmx", errno, STATUS_SETUP);
+		return -1;
+	}
+	unsigned int ptn;
+	if (ioctl(m, TIOCGPTN, &ptn) < 0) {
+		report_error(sync, step, "/dev/ptmx in the box is not a pty multiplexer", errno, STATUS_SETUP);
+		return -1;
+	}
+	fcntl(m, F_SETFL, fcntl(m, F_GETFL) & ~O_NONBLOCK);
+	if (p->rows || p->cols) {
+		struct winsize ws = {.ws_row = p->rows, .ws_col = p->cols};
+		if (ioctl(m, TIOCSWINSZ, &ws) < 0) {
+			report_error(sync, step, "set the pty's size", errno, STATUS_SETUP);
+			return -1;
+		}
+	}
+	int unlock = 0;
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0) {
+		report_error(sync, step, "unlock pty", errno, STATUS_SETUP);
+		return -1;
+	}
+	/* TIOCGPTPEER opens the slave through the master: no path to race. */
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0) {
+		report_error(sync, step, "open pty peer", errno, STATUS_SETUP);
+		return -1;
+	}
+	if (send_master(sync, m) < 0) {
+		report_error(sync, step, "send pty master", errno, STATUS_SETUP);
+		return -1;
+	}
+	close(m);
+	for (int i = 0; i < 3; i++)
+		if (dup2(s, i) < 0) {
+			report_error(sync, step, "dup the pty", errno, STATUS_SETUP);
+			return -1;
+		}
+	if (s > 2)
+		close(s);
+	if (ioctl(0, TIOCSCTTY, 0) < 0) {
+		report_error(sync, step, "make the pty the controlling terminal", errno, STATUS_SETUP);
+		return -1;
+	}
+	return 0;
+}
+
+/* enter_workdir changes into dir, resolved inside the box's root with no
+ * magic link followed, and checks the result is inside that root (runc
+ * 1.1.12, CVE-2024-21626). The words are box/fds.go's enterWorkdir's. */
+static int enter_workdir(int sync, const char *dir)
+{
+	char text[4096 + 256];
+	struct open_how_v0 how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how);
+	if (fd < 0) {
+		int err = errno;
+		char errtext[128];
+		const char *why = err == ENOTDIR ? "not a directory: give an existing directory inside the box"
+			: err == ELOOP ? "it goes through a magic link (such as /proc/self/fd/N, which could lead outside the box) or a symlink loop: refused; give a plain directory inside the box"
+			: NULL;
+		if (why)
+			snprintf(text, sizeof text, "%s: %s", dir, why);
+		else
+			snprintf(text, sizeof text, "%s: %s: give an existing directory inside the box", dir, lower_strerror(err, errtext, sizeof errtext));
+		report_error(sync, "workdir", text, 0, STATUS_SETUP);
+		return -1;
+	}
+	/* openat2 resolves relative to AT_FDCWD, which setns(CLONE_NEWNS) set
+	 * to the box's root; RESOLVE_IN_ROOT keeps ".." and absolute links
+	 * there. */
+	if (fchdir(fd) < 0) {
+		char errtext[128];
+		snprintf(text, sizeof text, "%s: %s", dir, lower_strerror(errno, errtext, sizeof errtext));
+		report_error(sync, "workdir", text, 0, STATUS_SETUP);
+		return -1;
+	}
+	close(fd);
+	char cwd[4096];
+	if (!getcwd(cwd, sizeof cwd) || cwd[0] != '/') {
+		snprintf(text, sizeof text, "%s: it is outside the box's root: refused; give a directory inside the box", dir);
+		report_error(sync, "workdir", text, 0, STATUS_SETUP);
+		return -1;
+	}
+	return 0;
+}
+
+/* confine_and_switch gives the process a new session keyring, its bounding
+ * set, no_new_privs, the seccomp filter and its user, in box/confine.go's
+ * order: the filter is loaded while the process is still root with its
+ * capabilities (without no_new_privs that needs CAP_SYS_ADMIN), then the
+ * user is switched, as runc does. */
+static int confine_and_switch(int sync, struct plan *p)
+{
+	if (p->keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING_OP, p->keyring) < 0 && errno != ENOSYS) {
+		report_error(sync, "keyring", "keyctl JOIN_SESSION_KEYRING", errno, STATUS_SETUP);
+		return -1;
+	}
+	if (p->has_bounding)
+		for (int c = 0; c < 64; c++) {
+			if (p->bounding & (1ULL << c))
+				continue;
+			if (prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0) {
+				if (errno == EINVAL)
+					break; /* past the kernel's last capability */
+				char text[96];
+				snprintf(text, sizeof text, "drop capability %d from the bounding set", c);
+				report_error(sync, "capabilities", text, errno, STATUS_SETUP);
+				return -1;
+			}
+		}
+	if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		report_error(sync, "capabilities", "set no_new_privs", errno, STATUS_SETUP);
+		return -1;
+	}
+	if (p->seccomp) {
+		struct bpf_prog prog = {.len = (unsigned short)p->seccomp_len, .filter = p->seccomp};
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER_OP, p->seccomp_flags, &prog) < 0) {
+			report_error(sync, "seccomp", "seccomp(SECCOMP_SET_MODE_FILTER)", errno, STATUS_SETUP);
+			return -1;
+		}
+	}
+	if (p->has_user) {
+		char text[128];
+		if (p->ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+			report_error(sync, "user", "PR_SET_KEEPCAPS", errno, STATUS_SETUP);
+			return -1;
+		}
+		if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0) {
+			report_error(sync, "user", "setgroups", errno, STATUS_SETUP);
+			return -1;
+		}
+		if (syscall(SYS_setresgid, p->gid, p->gid, p->gid) < 0) {
+			snprintf(text, sizeof text, "setresgid %u", p->gid);
+			report_error(sync, "user", text, errno, STATUS_SETUP);
+			return -1;
+		}
+		if (syscall(SYS_setresuid, p->uid, p->uid, p->uid) < 0) {
+			snprintf(text, sizeof text, "setresuid %u", p->uid);
+			report_error(sync, "user", text, errno, STATUS_SETUP);
+			return -1;
+		}
+	}
+	if (p->ambient) {
+		/* Ambient capabilities must be permitted and inheritable first. */
+		struct cap_header h = {.version = CAPABILITY_VERSION_3};
+		struct cap_data d[2];
+		if (syscall(SYS_capget, &h, d) < 0) {
+			report_error(sync, "user", "capget", errno, STATUS_SETUP);
+			return -1;
+		}
+		for (int c = 0; c < 64; c++)
+			if (p->ambient & (1ULL << c)) {
+				d[c / 32].permitted |= 1U << (c % 32);
+				d[c / 32].inheritable |= 1U << (c % 32);
+			}
+		if (syscall(SYS_capset, &h, d) < 0) {
+			report_error(sync, "user", "capset", errno, STATUS_SETUP);
+			return -1;
+		}
+		for (int c = 0; c < 64; c++)
+			if ((p->ambient & (1ULL << c)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0) {
+				char text[96];
+				snprintf(text, sizeof text, "raise ambient capability %d", c);
+				report_error(sync, "user", text, errno, STATUS_SETUP);
+				return -1;
+			}
+	}
+	return 0;
+}
+
+/* report_exec_failure words a failed execve of path as box/init.go's
+ * lookPath does. */
+static void report_exec_failure(int sync, const char *path, int err, int code)
+{
+	if (err != EACCES) {
+		report_error(sync, "exec", path, err, code);
+		return;
+	}
+	char text[8192 + 128], errtext[128];
+	snprintf(text, sizeof text, "%s: not executable (%s): check its mode (chmod +x)", path, lower_strerror(err, errtext, sizeof errtext));
+	report_error(sync, "exec", text, 0, code);
+}
+
+/* exec_command exec's argv[0] as a shell would: a name with a slash as it
+ * is, else the first match in PATH that can be exec'd; a match that
+ * exists but cannot be exec'd is 126, none at all 127. Returns only on
+ * failure, reported. */
+static void exec_command(int sync, struct plan *p)
+{
+	const char *name = p->argv[0];
+	if (strchr(name, '/')) {
+		execve(name, p->argv, p->envp);
+		int err = errno;
+		report_exec_failure(sync, name, err, (err == ENOENT || err == ENOTDIR) ? STATUS_NOT_FOUND : STATUS_NOT_EXECUTABLE);
+		return;
+	}
+	char full[8192], denied[8192];
+	int denied_err = 0;
+	for (const char *dir = p->path;;) {
+		const char *end = strchr(dir, ':');
+		size_t n = end ? (size_t)(end - dir) : strlen(dir);
+		int len = n == 0 ? snprintf(full, sizeof full, "./%s", name)
+				 : snprintf(full, sizeof full, "%.*s/%s", (int)n, dir, name);
+		if (len > 0 && (size_t)len < sizeof full) {
+			execve(full, p->argv, p->envp);
+			int err = errno;
+			if (err != ENOENT && err != ENOTDIR && err != ELOOP && err != ENAMETOOLONG && !denied_err) {
+				/* Found but refused (EACCES, ENOEXEC...): a later match
+				 * may still run, as in a shell. */
+				denied_err = err;
+				memcpy(denied, full, (size_t)len + 1);
+			}
+		}
+		if (!end)
+			break;
+		dir = end + 1;
+	}
+	if (denied_err) {
+		report_exec_failure(sync, denied, denied_err, STATUS_NOT_EXECUTABLE);
+		return;
+	}
+	char text[8192 + 64];
+	snprintf(text, sizeof text, "%s: command not found in PATH (%s)", name, p->path);
+	report_error(sync, "exec", text, 0, STATUS_NOT_FOUND);
+}
+
+/* joined_child runs in the box: it becomes COMMAND. */
+static int joined_child(int sync, struct plan *p)
+{
+	if (p->terminal && open_terminal(sync, p) < 0)
+		return STATUS_SETUP;
+	if (enter_workdir(sync, p->workdir ? p->workdir : "/") < 0)
+		return STATUS_SETUP;
+	if (confine_and_switch(sync, p) < 0)
+		return STATUS_SETUP;
+	/* Nothing pbox holds crosses into COMMAND but stdio and the fds it
+	 * was asked to preserve (runc's --preserve-fds). */
+	syscall(SYS_close_range, 3 + p->preserve, ~0U, CLOSE_RANGE_CLOEXEC_FLAG);
+	sigset_t none;
+	sigemptyset(&none);
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+	exec_command(sync, p);
+	return STATUS_SETUP;
+}
+
+static int exec_main(int argc, char **argv)
+{
+	prctl(PR_SET_NAME, "pbox-exec", 0, 0, 0);
+	/* Not dumpable until COMMAND's exec: a process of the box cannot open
+	 * this one's /proc/PID/fd or ptrace it in between (runc does too). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc != 3) {
+		static const char usage[] = "pbox: pbox-exec is started by pbox exec, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	int sync = atoi(argv[1]), planfd = atoi(argv[2]);
+	int type = 0;
+	socklen_t tlen = sizeof type;
+	if (sync < 3 || getsockopt(sync, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0 || type != SOCK_SEQPACKET) {
+		static const char usage[] = "pbox: pbox-exec is started by pbox exec, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	fcntl(sync, F_SETFD, FD_CLOEXEC);
+	fcntl(planfd, F_SETFD, FD_CLOEXEC);
+	struct plan p;
+	memset(&p, 0, sizeof p);
+	const char *why;
+	if (!read_plan(planfd, &p, &why)) {
+		report_error(sync, "exec", why, errno, STATUS_SETUP);
+		return STATUS_SETUP;
+	}
+	close(planfd);
+	/* Join in the plan's order (a user namespace first, the mount
+	 * namespace last): from here on every path is the box's. */
+	for (int i = 0; i < p.nns; i++) {
+		fcntl(p.ns_fd[i], F_SETFD, FD_CLOEXEC);
+		if (setns(p.ns_fd[i], p.ns_type[i]) < 0) {
+			char text[64];
+			snprintf(text, sizeof text, "setns (namespace type 0x%x)", (unsigned)p.ns_type[i]);
+			report_error(sync, "join the box", text, errno, STATUS_SETUP);
+			return STATUS_SETUP;
+		}
+		close(p.ns_fd[i]);
+	}
+	/* The child is pbox exec's (CLONE_PARENT): pbox waits for it and
+	 * forwards signals to it, and this process is done. A PID namespace
+	 * joined applies to the child, which is born in it. */
+	pid_t pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	if (pid < 0) {
+		report_error(sync, "exec", "fork into the box", errno, STATUS_SETUP);
+		return STATUS_SETUP;
+	}
+	if (pid == 0)
+		_exit(joined_child(sync, &p));
+	char msg[64];
+	int n = snprintf(msg, sizeof msg, "{\"type\":\"pid\",\"pid\":%d}\n", (int)pid);
+	write_all(sync, msg, (size_t)n);
+	return 0;
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
 	if (strcmp(name, "pbox-monitor") == 0)
 		return monitor_main(argc, argv, envp);
+	if (strcmp(name, "pbox-exec") == 0)
+		return exec_main(argc, argv);
 	return init_main(argc, argv, envp);
 }

@@ -6,6 +6,7 @@ package main
 // descriptors, keyrings, sysctls, cgroups and the pbox binary out of reach.
 
 import (
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -185,9 +186,11 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	}
 	hold("the init", readState(t, name).Pid)
 
-	// pbox exec of the symlink: the process runs pbox. It is kept alive
-	// by its stdout, a pipe filled to the brim beforehand: printing its
-	// version blocks until the test closes the other end.
+	// pbox exec of the symlink: the process runs whatever its exec'ing
+	// process was — the joiner, pbox's tiny program from a sealed memfd
+	// (once, the exec stage: pbox itself). It is kept alive by its stdout
+	// and stderr, a pipe filled to the brim beforehand: what it prints
+	// blocks until the test closes the other end.
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	pr, pw, err := os.Pipe()
 	if err != nil {
@@ -202,7 +205,7 @@ func TestContainmentPboxBinaryStaysReadOnly(t *testing.T) {
 	}
 	unix.SetNonblock(wfd, false)
 	cmd := exec.Command(pboxBin(t), "exec", "--pid-file", pidFile, name, "--", "/evil", "--version")
-	cmd.Stdout = pw
+	cmd.Stdout, cmd.Stderr = pw, pw
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -722,4 +725,113 @@ func mountViolations(mountinfo, vol string) []string {
 		}
 	}
 	return bad
+}
+
+// Attack (issue 19): a box makes pbox exec run a file of the host. The
+// prober inside keeps /bin/sh, a script's interpreter and a directory
+// pointing at /proc/self/task/T/root/<host path>, T a thread of whatever
+// process has just appeared in the box; a joiner with a thread still
+// rooted on the host would follow the link out of the box. Then it holds
+// the exe of whatever ran the host's file and tries to append to it.
+// None of 60 execs may run or open the host's file, which stays as it was.
+func TestContainmentExecResolvesOnlyInTheBox(t *testing.T) {
+	root := attackRootfs(t)
+	hostDir := t.TempDir()
+	host := filepath.Join(hostDir, "host-file")
+	data, err := os.ReadFile(attackBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(host, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(hostDir, "HOST-MARKER"), []byte("host\n"), 0o644)
+	before := sha256.Sum256(data)
+	os.WriteFile(filepath.Join(root, "script"), []byte("#!/interp -c\necho fine\n"), 0o755)
+	os.Symlink("/bin/busybox", filepath.Join(root, "interp"))
+	os.Symlink("/tmp", filepath.Join(root, "wd"))
+	name := boxName(t, "hijack")
+	r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--",
+		"/attack", "hijack", host, "/bin/sh="+host, "/interp="+host, "/wd="+hostDir)
+	if r.code != 0 {
+		t.Fatalf("start the prober: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	tries := [][]string{
+		{"exec", name, "sh", "-c", "echo fine"},
+		{"exec", name, "/script"},
+		{"exec", "-w", "/wd", name, "/attack", "open", "HOST-MARKER"},
+	}
+	for i := 0; i < 20; i++ {
+		for _, args := range tries {
+			r := pbox(t, args...)
+			if strings.Contains(r.stdout, "hijacked") || strings.Contains(r.stdout, "open HOST-MARKER: ok") {
+				t.Errorf("%v (try %d) reached the host: %+v", args, i, r)
+			}
+			if strings.Contains(r.stderr, "goroutine") {
+				t.Errorf("%v: %+v", args, r)
+			}
+		}
+	}
+	logs := pbox(t, "logs", name)
+	if strings.Contains(logs.stdout, "holding the exe") || strings.Contains(logs.stdout, "append to the host's file: ok") {
+		t.Errorf("the prober got hold of the host's file:\n%s", logs.stdout)
+	}
+	after, err := os.ReadFile(host)
+	if err != nil || sha256.Sum256(after) != before {
+		t.Errorf("the host's file changed (%v)", err)
+	}
+}
+
+// Attack (issue 19): the box replaces its /etc/passwd with a device node
+// (here /dev/null's numbers) and waits for pbox exec -u NAME to read it
+// from the host, where the box's device rules do not apply: opening a
+// watchdog or a tape drive has effects. inotify on the node sees every
+// open of it; pbox may look at it (O_PATH, which opens nothing) but never
+// open it, and says the user is not there.
+func TestContainmentHostReadsOpenOnlyRegularFiles(t *testing.T) {
+	root := busyboxRootfs(t)
+	name := boxName(t, "passwd-node")
+	if r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "sleep", "100"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	for _, f := range []string{"passwd", "group"} {
+		p := filepath.Join(root, "etc", f)
+		os.Remove(p)
+		if err := unix.Mknod(p, unix.S_IFCHR|0o644, int(unix.Mkdev(1, 3))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	in, err := unix.InotifyInit1(unix.IN_NONBLOCK | unix.IN_CLOEXEC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(in)
+	for _, f := range []string{"passwd", "group"} {
+		if _, err := unix.InotifyAddWatch(in, filepath.Join(root, "etc", f), unix.IN_OPEN); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r := pbox(t, "exec", "-u", "nobody", name, "--", "id")
+	assertCleanError(t, r, 125, "no such user")
+	r = pbox(t, "exec", "-u", "0:wheel", name, "--", "id")
+	assertCleanError(t, r, 125, "no such group")
+	buf := make([]byte, 4096)
+	if n, _ := unix.Read(in, buf); n > 0 {
+		t.Errorf("pbox opened a device node the box planted as /etc/passwd or /etc/group (%d bytes of inotify IN_OPEN events)", n)
+	}
+	// A regular file is still read, through a symlink that stays inside.
+	os.Remove(filepath.Join(root, "etc", "passwd"))
+	os.WriteFile(filepath.Join(root, "etc", "passwd.real"), []byte("app:x:1234:1234::/:/bin/sh\n"), 0o644)
+	os.Symlink("/etc/passwd.real", filepath.Join(root, "etc", "passwd"))
+	if r := pbox(t, "exec", "-u", "app", name, "--", "id", "-u"); r.code != 0 || strings.TrimSpace(r.stdout) != "1234" {
+		t.Errorf("exec -u app with passwd a symlink inside the box: %+v", r)
+	}
 }

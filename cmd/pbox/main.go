@@ -22,9 +22,6 @@ func main() {
 	if filepath.Base(os.Args[0]) == box.InitArg0 {
 		os.Exit(box.Init())
 	}
-	if filepath.Base(os.Args[0]) == box.ExecStageArg0 {
-		os.Exit(box.ExecStage())
-	}
 	if len(os.Args) > 1 && os.Args[0] == box.MonitorArg0 && os.Args[1] == box.FinishArg {
 		os.Exit(box.FinishMonitor(os.Args[2:]))
 	}

