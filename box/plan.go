@@ -52,8 +52,11 @@ func PassFDs(cfg *Config, opt *Options, n int) error {
 }
 
 // DefaultNamespaces are a box's namespaces unless --ns says otherwise:
-// Docker's on cgroup v2 (a private cgroup namespace) without ipc and net.
-const DefaultNamespaces = "pid,mnt,uts,cgroup"
+// Docker's on cgroup v2 (a private IPC and cgroup namespace) without net.
+// Without a private IPC namespace a box could read, overwrite and remove
+// the host's SysV shared memory, semaphores and message queues (runc's
+// default spec and Docker unshare it too).
+const DefaultNamespaces = "pid,mnt,uts,ipc,cgroup"
 
 // RunRequest is what `pbox run` was asked, as its flags' raw values: the
 // command line parses nothing itself, PlanRun checks and turns them into
@@ -121,7 +124,7 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 	}
 	ns := f.Namespaces
 	if ns == DefaultNamespaces && !namespaces.Supported(namespaces.Cgroup) {
-		ns = "pid,mnt,uts"
+		ns = "pid,mnt,uts,ipc"
 	}
 	kinds, err := namespaces.Parse(ns)
 	if err != nil {
@@ -242,7 +245,8 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 	if hasFS && !namespaces.Has(kinds, namespaces.Mount) {
 		return cfg, opt, fmt.Errorf("--rootfs, --read-only, --volume and --tmpfs need a mount namespace: add mnt to --ns")
 	}
-	if cfg.Capabilities, err = planCapabilities(f); err != nil {
+	hostNetwork := !namespaces.Has(kinds, namespaces.Net) && opt.NetworkFrom == ""
+	if cfg.Capabilities, err = planCapabilities(f, hostNetwork); err != nil {
 		return cfg, opt, err
 	}
 	cfg.NoNewPrivileges = f.NoNewPrivs
@@ -393,7 +397,13 @@ var DefaultCapabilities = capnames.DockerDefault
 // planCapabilities computes COMMAND's capability set: nil (keep all, as
 // before) unless --rootfs or a capability flag is given. Drops apply
 // before adds, so --cap-drop ALL --cap-add NET_ADMIN keeps just that one.
-func planCapabilities(f RunRequest) ([]int, error) {
+//
+// On the host's network (no network namespace of its own) the default set
+// leaves out CAP_NET_RAW, which Docker's keeps: Docker never puts a box on
+// the host's network by default, and there a raw or packet socket reads
+// every packet of the host, loopback included. --cap-add NET_RAW gives it
+// back; a box with its own network keeps Docker's set.
+func planCapabilities(f RunRequest, hostNetwork bool) ([]int, error) {
 	if f.Rootfs == "" && !f.Privileged && len(f.CapAdd) == 0 && len(f.CapDrop) == 0 {
 		return nil, nil
 	}
@@ -410,6 +420,9 @@ func planCapabilities(f RunRequest) ([]int, error) {
 		for _, n := range DefaultCapabilities {
 			c, _ := capnames.Parse(n)
 			set[c] = true
+		}
+		if hostNetwork {
+			set[unix.CAP_NET_RAW] = false
 		}
 	default:
 		all()

@@ -3,10 +3,12 @@ package box
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/pbox-dev/pbox/namespaces"
+	"golang.org/x/sys/unix"
 )
 
 func TestPlanRunDefaults(t *testing.T) {
@@ -145,8 +147,22 @@ func TestPlanRunFilesystemAndCapabilities(t *testing.T) {
 	if cfg.Args[0] != "/bin/sh" || opt.Filesystem.Root != "/srv/root" {
 		t.Errorf("with --rootfs and no COMMAND: args %v root %q", cfg.Args, opt.Filesystem.Root)
 	}
-	if len(cfg.Capabilities) != len(DefaultCapabilities) {
-		t.Errorf("--rootfs keeps Docker's default set: %v", cfg.Capabilities)
+	has := func(caps []int, c int) bool { return slices.Contains(caps, c) }
+	if len(cfg.Capabilities) != len(DefaultCapabilities)-1 || has(cfg.Capabilities, unix.CAP_NET_RAW) {
+		t.Errorf("--rootfs on the host's network keeps Docker's default set but NET_RAW: %v", cfg.Capabilities)
+	}
+	for _, netw := range []string{"none", "container:web"} {
+		f := base
+		f.Network = netw
+		cfg, _, err := PlanRun(f, nil)
+		if err != nil || len(cfg.Capabilities) != len(DefaultCapabilities) || !has(cfg.Capabilities, unix.CAP_NET_RAW) {
+			t.Errorf("--network %s keeps Docker's default set, NET_RAW included: %v %v", netw, cfg.Capabilities, err)
+		}
+	}
+	back := base
+	back.CapAdd = []string{"NET_RAW"}
+	if cfg, _, _ := PlanRun(back, nil); !has(cfg.Capabilities, unix.CAP_NET_RAW) {
+		t.Errorf("--cap-add NET_RAW gives it back: %v", cfg.Capabilities)
 	}
 	f := base
 	f.Args = []string{"sh"}

@@ -835,3 +835,47 @@ func TestContainmentHostReadsOpenOnlyRegularFiles(t *testing.T) {
 		t.Errorf("exec -u app with passwd a symlink inside the box: %+v", r)
 	}
 }
+
+// Attack (issue 19): a default box reads the host's SysV shared memory
+// (it shared the host's IPC namespace), and a box on the host's network
+// opens a packet socket that reads every frame of the host (it had
+// CAP_NET_RAW). A default box has an IPC namespace of its own; on the
+// host's network CAP_NET_RAW is left out unless --cap-add NET_RAW, and a
+// box with its own network keeps it (Docker's set).
+func TestContainmentDefaultIPCAndRawSockets(t *testing.T) {
+	root := attackRootfs(t)
+	id, err := unix.SysvShmGet(unix.IPC_PRIVATE, 4096, unix.IPC_CREAT|0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.SysvShmCtl(id, unix.IPC_RMID, nil)
+	shm := strconv.Itoa(id)
+	for _, c := range []struct {
+		args []string
+		want map[string]string
+	}{
+		{[]string{"--", "/attack", "shm", shm}, map[string]string{"shm " + shm: "EINVAL"}},
+		{[]string{"--rootfs", root, "--", "/attack", "shm", shm}, map[string]string{"shm " + shm: "EINVAL"}},
+		{[]string{"--rootfs", root, "--", "/attack", "packet-socket"}, map[string]string{"packet-socket": "EPERM"}},
+		{[]string{"--rootfs", root, "--cap-add", "NET_RAW", "--", "/attack", "packet-socket"}, map[string]string{"packet-socket": "ok"}},
+		{[]string{"--rootfs", root, "--network", "none", "--", "/attack", "packet-socket"}, map[string]string{"packet-socket": "ok"}},
+	} {
+		args := append([]string{"run", "--rm", "--cgroup-parent", e2eParent}, c.args...)
+		if c.args[0] == "--" {
+			// No --rootfs: the prober is the host's file.
+			args = append([]string{"run", "--rm", "--cgroup-parent", e2eParent, "--", attackBin(t)}, c.args[2:]...)
+		}
+		r := pbox(t, args...)
+		got := results(r.stdout)
+		for k, v := range c.want {
+			if got[k] != v {
+				t.Errorf("pbox %v: %s = %q, want %s (%+v)", args[1:], k, got[k], v, r)
+			}
+		}
+	}
+	// Without a box, the segment is there to read: the test proves something.
+	out, err := exec.Command(attackBin(t), "shm", shm).Output()
+	if err != nil || results(string(out))["shm "+shm] != "ok" {
+		t.Errorf("on the host: %q %v", out, err)
+	}
+}

@@ -55,6 +55,20 @@ func main() {
 		// Run as a shell (argv[1] "-c"): only a hijacked exec gets here,
 		// through a link the box planted to this program on the host.
 		fmt.Println("hijacked: the host's file ran")
+	case "packet-socket":
+		// A packet socket on the host's network reads every frame of the
+		// host, loopback included.
+		fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+		if err == nil {
+			unix.Close(fd)
+		}
+		report("packet-socket", err)
+	case "shm":
+		// The host's SysV shared memory segment os.Args[2]: read it.
+		id, _ := strconv.Atoi(os.Args[2])
+		var ds unix.SysvShmDesc
+		_, err := unix.SysvShmCtl(id, unix.IPC_STAT, &ds)
+		report("shm "+os.Args[2], err)
 	case "open":
 		for _, p := range os.Args[2:] {
 			f, err := os.OpenFile(p, os.O_RDONLY, 0)
@@ -265,3 +279,5 @@ func hijack(host string, links []string) {
 		}
 	}
 }
+
+func htons(v uint16) uint16 { return v<<8 | v>>8 }
