@@ -988,6 +988,165 @@ static int exec_main(int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The log writer ("pbox-logger") of a detached box (box/logger.go): the
+ * box's stdout and stderr are pipes, and this program, started by pbox
+ * run -d in pbox's own cgroup before the box exists, is what writes them
+ * to files: the box never holds its log open, so it can neither truncate
+ * it, nor seek it to a terabyte, nor have the log's pages charged to its
+ * own memory limit. Each read becomes lines in the CRI log format
+ * (containerd's and the kubelet's):
+ *
+ *   2026-12-04T20:40:01.123456789Z stdout F a whole line
+ *   2026-12-04T20:40:01.123456789Z stderr P a part of a line, no newline
+ *
+ * F ends a line; P is a piece without its newline (a line longer than a
+ * read, or output that does not end in one), so the bytes written are
+ * given back exactly. The file is rotated by size, as Docker's local
+ * driver does: LOG becomes LOG.1 (LOG.1 LOG.2, ...) once the next record
+ * would take it past MAXSIZE, keeping MAXFILES files in all.
+ *
+ *   pbox-logger DIRFD NAME MAXSIZE MAXFILES
+ *
+ * fd 3 is the stdout pipe, fd 4 the stderr pipe; DIRFD the directory the
+ * files are in; fd 7 a file pbox holds an flock on, kept open (so locked)
+ * for as long as this program runs. It ends when both pipes are closed by every writer (the
+ * box and its monitor), having written everything.
+ */
+
+enum { LOG_CHUNK = 16384, LOG_BUF = 64 * 1024 };
+
+struct log_file {
+	int dir, fd;
+	const char *name;
+	unsigned long long size, max_size;
+	int max_files;
+	char out[LOG_BUF + LOG_CHUNK + 128];
+	size_t used;
+};
+
+static void log_flush(struct log_file *l)
+{
+	if (l->used && l->fd >= 0)
+		write_all(l->fd, l->out, l->used);
+	l->used = 0;
+}
+
+/* log_rotate moves NAME to NAME.1 (and NAME.k to NAME.k+1, the oldest
+ * dropped) and starts a new NAME; with one file in all, it empties NAME. */
+static void log_rotate(struct log_file *l)
+{
+	log_flush(l);
+	if (l->max_files <= 1) {
+		if (l->fd >= 0)
+			ftruncate(l->fd, 0);
+		l->size = 0;
+		return;
+	}
+	char from[256], to[256];
+	for (int k = l->max_files - 1; k >= 1; k--) {
+		snprintf(to, sizeof to, "%s.%d", l->name, k);
+		if (k == 1)
+			snprintf(from, sizeof from, "%s", l->name);
+		else
+			snprintf(from, sizeof from, "%s.%d", l->name, k - 1);
+		renameat(l->dir, from, l->dir, to);
+	}
+	if (l->fd >= 0)
+		close(l->fd);
+	l->fd = openat(l->dir, l->name, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0600);
+	l->size = 0;
+}
+
+/* log_record appends one record, rotating first if it would not fit. */
+static void log_record(struct log_file *l, const char *stamp, const char *stream, char tag, const char *data, size_t n)
+{
+	size_t len = strlen(stamp) + 1 + strlen(stream) + 3 + n + 1;
+	if (l->size > 0 && l->size + len > l->max_size)
+		log_rotate(l);
+	if (l->used + len > sizeof l->out)
+		log_flush(l);
+	int h = snprintf(l->out + l->used, sizeof l->out - l->used, "%s %s %c ", stamp, stream, tag);
+	l->used += (size_t)h;
+	memcpy(l->out + l->used, data, n);
+	l->used += n;
+	l->out[l->used++] = '\n';
+	l->size += len;
+}
+
+static int logger_main(int argc, char **argv)
+{
+	prctl(PR_SET_NAME, "pbox-logger", 0, 0, 0);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	if (argc != 5) {
+		static const char usage[] = "pbox: pbox-logger is started by pbox run -d, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	static struct log_file l;
+	l.dir = atoi(argv[1]);
+	l.name = argv[2];
+	l.max_size = strtoull(argv[3], NULL, 10);
+	l.max_files = atoi(argv[4]);
+	if (l.max_size < 1024)
+		l.max_size = 1024;
+	fcntl(l.dir, F_SETFD, FD_CLOEXEC);
+	fcntl(7, F_SETFD, FD_CLOEXEC);
+	l.fd = openat(l.dir, l.name, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	struct stat st;
+	if (l.fd >= 0 && fstat(l.fd, &st) == 0)
+		l.size = (unsigned long long)st.st_size;
+	/* A signal meant for the box's group or terminal is not for this. */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
+	struct pollfd p[2] = {{.fd = 3, .events = POLLIN}, {.fd = 4, .events = POLLIN}};
+	const char *names[2] = {"stdout", "stderr"};
+	static char buf[LOG_CHUNK];
+	int open_pipes = 2;
+	while (open_pipes > 0) {
+		if (poll(p, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (int i = 0; i < 2; i++) {
+			if (p[i].fd < 0 || !(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			ssize_t n = read(p[i].fd, buf, sizeof buf);
+			if (n < 0 && (errno == EINTR || errno == EAGAIN))
+				continue;
+			if (n <= 0) {
+				close(p[i].fd);
+				p[i].fd = -1;
+				open_pipes--;
+				continue;
+			}
+			char stamp[48], when[32];
+			struct timespec now;
+			struct tm tm;
+			clock_gettime(CLOCK_REALTIME, &now);
+			gmtime_r(&now.tv_sec, &tm);
+			strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%S", &tm);
+			snprintf(stamp, sizeof stamp, "%s.%09ldZ", when, now.tv_nsec);
+			for (char *at = buf, *end = buf + n; at < end;) {
+				char *nl = memchr(at, '\n', (size_t)(end - at));
+				if (nl) {
+					log_record(&l, stamp, names[i], 'F', at, (size_t)(nl - at));
+					at = nl + 1;
+				} else {
+					log_record(&l, stamp, names[i], 'P', at, (size_t)(end - at));
+					at = end;
+				}
+			}
+		}
+		log_flush(&l);
+	}
+	log_flush(&l);
+	return 0;
+}
+
 int main(int argc, char **argv, char **envp)
 {
 	const char *name = strrchr(argv[0], '/') ? strrchr(argv[0], '/') + 1 : argv[0];
@@ -995,5 +1154,7 @@ int main(int argc, char **argv, char **envp)
 		return monitor_main(argc, argv, envp);
 	if (strcmp(name, "pbox-exec") == 0)
 		return exec_main(argc, argv);
+	if (strcmp(name, "pbox-logger") == 0)
+		return logger_main(argc, argv);
 	return init_main(argc, argv, envp);
 }

@@ -1,10 +1,6 @@
 package main
 
 import (
-	"io"
-	"os"
-	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/pbox-dev/pbox/cgroups"
@@ -32,32 +28,5 @@ func TestLimitsText(t *testing.T) {
 	}
 	if got := limitsText(cgroups.Limits{}); got != "-" {
 		t.Errorf("no limits: %q", got)
-	}
-}
-
-func TestSeekToLastLines(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "log")
-	for _, tt := range []struct {
-		content string
-		n       int
-		want    string
-	}{
-		{"a\nb\nc\n", 2, "b\nc\n"},
-		{"a\nb\nc", 2, "b\nc"},
-		{"a\nb\nc\n", 5, "a\nb\nc\n"},
-		{"a\nb\nc\n", 0, ""},
-		{"", 3, ""},
-		{strings.Repeat("x\n", 100000) + "last\n", 1, "last\n"},
-	} {
-		os.WriteFile(path, []byte(tt.content), 0o644)
-		f, _ := os.Open(path)
-		if err := seekToLastLines(f, tt.n); err != nil {
-			t.Fatal(err)
-		}
-		rest, _ := io.ReadAll(f)
-		f.Close()
-		if string(rest) != tt.want {
-			t.Errorf("last %d of %q: %q, want %q", tt.n, tt.content[:min(len(tt.content), 20)], rest, tt.want)
-		}
 	}
 }

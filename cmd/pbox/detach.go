@@ -16,7 +16,8 @@ import (
 // `pbox run -d`: something has to wait for a detached box, to record its
 // exit status, read its OOM kills and remove its cgroup. That is a monitor:
 // the same `pbox run` command line, re-executed in a new session with its
-// output going to the box's output.log. It tells the pbox run -d that
+// output (and so the box's) going to pipes that pbox's log writer reads
+// (box.StartLogger). It tells the pbox run -d that
 // started it how the start went over a pipe (fd 3): "ok", or "err CODE
 // MESSAGE"; that process prints the name (or the error) and exits.
 
@@ -68,14 +69,15 @@ func monitorPipe() *os.File {
 
 // startMonitor re-executes this command line as the box's monitor and
 // reports its outcome.
-func startMonitor(c *cli.Context, st box.Store, id string) error {
+func startMonitor(c *cli.Context, st box.Store, id string, logOpts box.LogOptions) error {
 	cleanup := func() { st.Remove(id) }
-	logf, err := os.OpenFile(st.Path(id, "output.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	stdout, stderr, err := st.StartLogger(id, logOpts)
 	if err != nil {
 		cleanup()
 		return fail(statusSetup, "run: %v", err)
 	}
-	defer logf.Close()
+	defer stdout.Close()
+	defer stderr.Close()
 	r, w, err := os.Pipe()
 	if err != nil {
 		cleanup()
@@ -114,7 +116,7 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 		}
 	}
 	cmd.Env = append(env, fmt.Sprintf("%s=%d", monitorEnv, 3+n), monitorNameEnv+"="+id)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, logf, logf
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = null, stdout, stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		w.Close()
@@ -141,5 +143,5 @@ func startMonitor(c *cli.Context, st box.Store, id string) error {
 		return fail(code, "%s", msg)
 	}
 	cleanup()
-	return fail(statusSetup, "run: the monitor of box %s died before the box started (see %s)", id, st.Path(id, "output.log"))
+	return fail(statusSetup, "run: the monitor of box %s died before the box started", id)
 }

@@ -49,6 +49,7 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin attached: pbox run always passes its stdin on; with -t, your keystrokes reach the box"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give COMMAND a new terminal inside the box, connected to yours (-it for a shell)"},
+			&cli.StringSliceFlag{Name: "log-opt", Usage: "with -d, the log's limits, as docker's local driver: max-size=SIZE (default 20m) of a file before it is rotated, max-file=N (default 5) files kept"},
 			&cli.BoolFlag{Name: "rm", Usage: "remove the box when it ends: a foreground box always is; with -d its state goes too (no ps -a entry, no logs)"},
 			&cli.StringFlag{Name: "user", Aliases: []string{"u"}, Usage: "USER[:GROUP] COMMAND runs as: numbers, or names from the box's own /etc/passwd and /etc/group"},
 			&cli.StringSliceFlag{Name: "env-file", Usage: "read KEY=VALUE lines from FILE (# comments; KEY alone takes pbox's own); before -e, repeatable"},
@@ -97,6 +98,13 @@ func runAction(c *cli.Context) error {
 	}
 	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
 		return fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+	}
+	logOpts, err := box.ParseLogOptions(c.StringSlice("log-opt"))
+	if err != nil {
+		return fail(statusSetup, "run: %v", err)
+	}
+	if c.IsSet("log-opt") && !c.Bool("detach") && mon == nil {
+		return fail(statusSetup, "run: --log-opt is for a detached box's log (-d): a box in the foreground writes to your terminal")
 	}
 	if os.Geteuid() != 0 {
 		return fail(statusSetup, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
@@ -149,7 +157,7 @@ func runAction(c *cli.Context) error {
 		}
 		logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
 		if c.Bool("detach") {
-			return startMonitor(c, st, cfg.Name)
+			return startMonitor(c, st, cfg.Name, logOpts)
 		}
 	}
 	restore := func() {}

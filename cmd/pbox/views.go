@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"time"
@@ -166,77 +165,18 @@ func logsAction(c *cli.Context) error {
 	if !h.Record.Detached {
 		return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
 	}
-	f, err := os.Open(st.Path(id, "output.log"))
+	w, ew := bufio.NewWriter(c.App.Writer), bufio.NewWriter(c.App.ErrWriter)
+	err = st.Logs(id, box.LogsRequest{Tail: tail, Follow: c.Bool("follow")}, w, ew)
+	w.Flush()
+	ew.Flush()
 	if err != nil {
 		return fail(statusFailed, "logs: %v", err)
 	}
-	defer f.Close()
-	if tail >= 0 {
-		if err := seekToLastLines(f, tail); err != nil {
-			return fail(statusFailed, "logs: %v", err)
-		}
-	}
-	w := bufio.NewWriter(c.App.Writer)
-	defer w.Flush()
-	for {
-		if _, err := io.Copy(w, f); err != nil {
-			return fail(statusFailed, "logs: %v", err)
-		}
-		if !c.Bool("follow") {
-			return nil
-		}
-		w.Flush()
-		rec, err := st.Read(id)
-		if err != nil {
-			return nil // removed meanwhile: what it wrote was printed
-		}
-		if st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.MonitorGone()) {
-			io.Copy(w, f) // what the last moment added
-			w.Flush()
+	if c.Bool("follow") {
+		if rec, err := st.Read(id); err == nil {
 			fmt.Fprintf(c.App.ErrWriter, "pbox: logs: box %s %s\n", id, stoppedText(rec))
-			return nil
 		}
-		time.Sleep(refreshEvery / 10)
 	}
+	return nil
 }
 
-// seekToLastLines positions f at the start of its last n lines.
-func seekToLastLines(f *os.File, n int) error {
-	end, err := f.Seek(0, io.SeekEnd)
-	if err != nil {
-		return err
-	}
-	const chunk = 64 << 10
-	pos, lines := end, 0
-	buf := make([]byte, chunk)
-	for pos > 0 {
-		size := int64(chunk)
-		if pos < size {
-			size = pos
-		}
-		pos -= size
-		if _, err := f.ReadAt(buf[:size], pos); err != nil {
-			return err
-		}
-		b := buf[:size]
-		for i := len(b) - 1; i >= 0; i-- {
-			// A newline that ends the file does not start a line.
-			if b[i] == '\n' && pos+int64(i) != end-1 {
-				lines++
-				if lines == n {
-					_, err := f.Seek(pos+int64(i)+1, io.SeekStart)
-					return err
-				}
-			}
-		}
-		if n == 0 {
-			break
-		}
-	}
-	if n == 0 {
-		_, err = f.Seek(0, io.SeekEnd)
-		return err
-	}
-	_, err = f.Seek(0, io.SeekStart)
-	return err
-}

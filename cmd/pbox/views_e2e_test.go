@@ -8,9 +8,12 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
@@ -118,4 +121,60 @@ func readAll(r *bufio.Reader) (string, error) {
 	var b strings.Builder
 	_, err := r.WriteTo(&b)
 	return b.String(), err
+}
+
+// Issue 19: a detached box's log is written by pbox, not by the box. A
+// box that writes 300 MB under a 48 MiB memory limit keeps running (the
+// log's pages are not the box's), its log stays within max-size x
+// max-file, stdout and stderr come back apart, and the box, holding only
+// pipes, cannot truncate, extend or seek its log.
+func TestE2ELogsAreThePboxsToWrite(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "chatty")
+	line := strings.Repeat("x", 99)
+	r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent,
+		"--memory", "48M", "--log-opt", "max-size=1m", "--log-opt", "max-file=3", "--", "sh", "-c",
+		"echo to-stderr >&2; yes "+line+" | head -c 300000000; echo; echo done-writing; "+
+			"truncate -s 1T /proc/self/fd/1 || echo cannot-truncate >&2; exec sleep 1000")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", root, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	var logs result
+	if !testutil.WaitFor(120*time.Second, func() bool {
+		logs = pbox(t, "--root", root, "logs", "--tail", "3", name)
+		return strings.Contains(logs.stderr, "cannot-truncate") || psAll(t, root)[name].Status != "running"
+	}) {
+		t.Fatalf("the box never finished writing: %+v", logs)
+	}
+	if s := psAll(t, root)[name].Status; s != "running" {
+		t.Fatalf("the box writing 300 MB of logs under --memory 48M is %s (OOM-killed?): %+v", s, pbox(t, "--root", root, "events", name))
+	}
+	if !strings.Contains(logs.stdout, "done-writing\n") || strings.Contains(logs.stdout, "cannot-truncate") {
+		t.Errorf("logs --tail 3: stdout %q, stderr %q", logs.stdout, logs.stderr)
+	}
+	var total int64
+	files, _ := filepath.Glob(filepath.Join(root, name, "output.log*"))
+	for _, f := range files {
+		if strings.HasSuffix(f, ".lock") {
+			continue
+		}
+		fi, err := os.Stat(f)
+		if err == nil {
+			total += fi.Size()
+		}
+	}
+	if total > 3<<20 || total < 1<<20 {
+		t.Errorf("the log files %v hold %d bytes; want at most max-size x max-file = 3 MiB (and some)", files, total)
+	}
+	// stdout alone: no line the box wrote to stderr.
+	cmd := exec.Command(pboxBin(t), "--root", root, "logs", "--tail", "5", name)
+	out, err := cmd.Output()
+	if err != nil || strings.Contains(string(out), "to-stderr") || strings.Contains(string(out), "cannot-truncate") || !strings.Contains(string(out), "done-writing") {
+		t.Errorf("pbox logs 2>/dev/null: %q %v", out, err)
+	}
 }
