@@ -24,7 +24,7 @@ func TestLogsReadBackWhatTheBoxWrote(t *testing.T) {
 		os.WriteFile(filepath.Join(s.Path(id, ""), name), []byte(data), 0o600)
 	}
 	for _, tt := range []struct {
-		tail             int
+		tail           int
 		stdout, stderr string
 	}{
 		{-1, "one\ntwo\nthree\nfour\nno newline", "err one\nerr two\n"},

@@ -179,4 +179,3 @@ func logsAction(c *cli.Context) error {
 	}
 	return nil
 }
-
