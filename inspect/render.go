@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/pbox-dev/pbox/internal/capnames"
+	"github.com/pbox-dev/pbox/internal/escape"
 	"github.com/pbox-dev/pbox/internal/humanize"
 )
 
@@ -23,8 +24,17 @@ func RenderJSON(w io.Writer, r *Report) error {
 // RenderText writes the side-by-side view: aligned sections, a "host
 // view" and a "box view" column, and a verdict where one applies.
 func RenderText(w io.Writer, r *Report) error {
+	// What the box chose (names, arguments, its hostname, paths) is
+	// printed with its control characters as '?', as procps does: each
+	// column of the table, and every other line through escape.Writer.
+	w = escape.Writer(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	p := func(cols ...string) { fmt.Fprintln(tw, strings.Join(cols, "\t")) }
+	p := func(cols ...string) {
+		for i := range cols {
+			cols[i] = escape.Text(cols[i])
+		}
+		fmt.Fprintln(tw, strings.Join(cols, "\t"))
+	}
 	level := len(r.NSpid) - 1
 	inside := func(ns []int) string {
 		switch {
@@ -36,7 +46,7 @@ func RenderText(w io.Writer, r *Report) error {
 		return strconv.Itoa(ns[level])
 	}
 
-	fmt.Fprintf(w, "pbox inspect %d: %s\n", r.Pid, r.Comm)
+	fmt.Fprintf(w, "pbox inspect %d: %s\n", r.Pid, escape.Text(r.Comm))
 	if b := r.Box; b != nil {
 		fmt.Fprintf(w, "box %s (%s, state root %s)\n", b.ID, b.Status, b.Root)
 		if k := b.Kubernetes; k != nil {
@@ -44,7 +54,7 @@ func RenderText(w io.Writer, r *Report) error {
 			if k.Type != "sandbox" {
 				what = "container " + k.Container
 			}
-			fmt.Fprintf(w, "Kubernetes: pod %s/%s, %s; sandbox %s\n", k.PodNamespace, k.Pod, what, shortID(k.SandboxID))
+			fmt.Fprintf(w, "Kubernetes: pod %s/%s, %s; sandbox %s\n", escape.Text(k.PodNamespace), escape.Text(k.Pod), escape.Text(what), escape.Text(shortID(k.SandboxID)))
 		}
 	}
 	fmt.Fprintf(w, "\"host\" is %s (pid %d): %s\n\n", r.Reference.Comm, r.Reference.Pid, r.Reference.Why)
@@ -178,7 +188,7 @@ func RenderTree(w io.Writer, r *Report) error {
 		if level >= 0 && level < len(p.NSpid) {
 			box = strconv.Itoa(p.NSpid[level])
 		}
-		l := fmt.Sprintf("%s(%s | %d)", p.Comm, box, p.Pid)
+		l := fmt.Sprintf("%s(%s | %d)", escape.Text(p.Comm), box, p.Pid)
 		if box == "1" && level > 0 {
 			l += " [PID 1]"
 		}
@@ -190,7 +200,7 @@ func RenderTree(w io.Writer, r *Report) error {
 	var b strings.Builder
 	indent := ""
 	for _, a := range r.Ancestry {
-		fmt.Fprintf(&b, "%s%s(- | %d)\n", indent, a.Comm, a.Pid)
+		fmt.Fprintf(&b, "%s%s(- | %d)\n", indent, escape.Text(a.Comm), a.Pid)
 		indent += "  "
 	}
 	if len(r.Ancestry) > 0 && level > 0 {

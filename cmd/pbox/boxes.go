@@ -12,6 +12,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/inspect"
+	"github.com/pbox-dev/pbox/internal/escape"
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
@@ -26,8 +27,15 @@ func newTable(w io.Writer, headers ...string) *table {
 	return t
 }
 
-func (t *table) row(cells ...string) { fmt.Fprintln(t.tw, strings.Join(cells, "\t")) }
-func (t *table) flush()              { t.tw.Flush() }
+// row prints one line; a box chose some of the cells (its processes'
+// names and arguments), so control characters print as '?' (procps's way).
+func (t *table) row(cells ...string) {
+	for i := range cells {
+		cells[i] = escape.Text(cells[i])
+	}
+	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+}
+func (t *table) flush() { t.tw.Flush() }
 
 // psEntry is one box in `pbox ps --json`.
 type psEntry struct {

@@ -879,3 +879,49 @@ func TestContainmentDefaultIPCAndRawSockets(t *testing.T) {
 		t.Errorf("on the host: %q %v", out, err)
 	}
 }
+
+// Attack (issue 19): a process in the box names itself
+// "ESC ]0;owned BEL" (which retitles a terminal) and carries "ESC [2J"
+// (which clears it) in its arguments; pbox ps BOX and pbox inspect, text
+// and tree, print them with '?' for each control character. JSON keeps
+// the real bytes, escaped by the encoder.
+func TestContainmentOutputIsEscaped(t *testing.T) {
+	name := boxName(t, "title")
+	if r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", attackBin(t), "title", "\x1b[2Jcleared", "a\nforged line"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	var pid int
+	if !testutil.WaitFor(5*time.Second, func() bool {
+		r := pbox(t, "ps", "--format", "json", name)
+		var pids []int
+		json.Unmarshal([]byte(r.stdout), &pids)
+		for _, p := range pids {
+			if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", p)); strings.Contains(string(comm), "owned") {
+				pid = p
+			}
+		}
+		return pid > 0
+	}) {
+		t.Fatal("the prober never renamed itself")
+	}
+	for _, args := range [][]string{{"ps", name}, {"inspect", strconv.Itoa(pid)}, {"inspect", "--tree", strconv.Itoa(pid)}} {
+		r := pbox(t, args...)
+		if r.code != 0 {
+			t.Errorf("pbox %v: %+v", args, r)
+		}
+		if strings.ContainsAny(r.stdout, "\x1b\a") || strings.Contains(r.stdout, "\nforged line") {
+			t.Errorf("pbox %v printed the box's control characters raw:\n%q", args, r.stdout)
+		}
+		if !strings.Contains(r.stdout, "?]0;owned?") && !strings.Contains(r.stdout, "?[2Jcleared") {
+			t.Errorf("pbox %v does not show the escaped name or arguments:\n%s", args, r.stdout)
+		}
+	}
+	r := pbox(t, "inspect", "--json", strconv.Itoa(pid))
+	if !strings.Contains(r.stdout, `\u001b]0;owned\u0007`) {
+		t.Errorf("inspect --json should keep the name, escaped by JSON: %s", r.stdout)
+	}
+}
