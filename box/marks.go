@@ -137,5 +137,31 @@ func (s Store) Cleanup(parent string, removed, busy func(string)) error {
 // Abandoned reports whether a box's state is only what a killed pbox
 // left: a stopped foreground box, or one whose set-up never finished.
 func (s Store) Abandoned(rec *Record) bool {
-	return s.Status(rec) == StatusStopped && (rec.Foreground || rec.Status == StatusCreating)
+	return s.Status(rec) == StatusStopped && (rec.Foreground || rec.Status == StatusCreating || rec.unwritten)
+}
+
+// NeverStarted reports whether rec is a claim whose pbox died before its
+// box ran (killed, or by a write to a closed pipe, mid-start): no process
+// of it ever ran, so it is no box to list, only leftovers to remove.
+func (s Store) NeverStarted(rec *Record) bool {
+	return (rec.unwritten || (rec.Status == StatusCreating && rec.Pid == 0)) && s.Status(rec) == StatusStopped
+}
+
+// RemoveNeverStarted removes box id if it is a claim whose pbox died
+// before the box ran (NeverStarted), with the cgroups it marked; under
+// the box's lock, so a start in progress is never touched. It reports
+// whether it did.
+func (s Store) RemoveNeverStarted(id string) bool {
+	lock, err := tryLock(s.Dir(id))
+	if err != nil {
+		return false
+	}
+	defer lock.Unlock()
+	rec, err := s.Read(id)
+	// Unwritten and unlocked: its claimer is gone (Claim never shows a
+	// directory unlocked before its first record).
+	if err != nil || !(rec.unwritten || s.NeverStarted(rec)) {
+		return false
+	}
+	return s.Remove(id) == nil
 }

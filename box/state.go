@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -142,16 +143,33 @@ func (s Store) Claim(id string) (*Lock, error) {
 	if err := os.MkdirAll(s.Root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
 	}
+	// The directory is made and locked under a name no box can have,
+	// then renamed into place (never over an existing one): nobody ever
+	// sees the box's directory unlocked while it has no record, so ps and
+	// cleanup can take an unlocked, unwritten directory for an abandoned
+	// claim (RemoveNeverStarted) without racing a claim in progress.
 	dir := s.Dir(id)
-	if err := unix.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, unix.EEXIST) {
-			return nil, fmt.Errorf("%w: %s (see `pbox ps -a`; remove it with `pbox rm %s`)", ErrBoxExists, id, id)
-		}
-		return nil, fmt.Errorf("mkdir %s: %w", dir, err)
-	}
-	l, err := lockDir(dir)
+	tmp, err := os.MkdirTemp(s.Root, ".claim-")
 	if err != nil {
-		os.Remove(dir)
+		return nil, fmt.Errorf("mkdir in %s: %w", s.Root, err)
+	}
+	l, err := lockDir(tmp)
+	if err == nil {
+		err = os.Chmod(tmp, 0o711)
+	}
+	if err == nil {
+		err = unix.Renameat2(unix.AT_FDCWD, tmp, unix.AT_FDCWD, dir, unix.RENAME_NOREPLACE)
+		if errors.Is(err, unix.EEXIST) {
+			err = fmt.Errorf("%w: %s (see `pbox ps -a`; remove it with `pbox rm %s`)", ErrBoxExists, id, id)
+		} else if err != nil {
+			err = fmt.Errorf("rename %s to %s: %w", tmp, dir, err)
+		}
+	}
+	if err != nil {
+		if l != nil {
+			l.Unlock()
+		}
+		os.Remove(tmp)
 		return nil, err
 	}
 	return l, nil
@@ -176,7 +194,7 @@ func (s Store) Open(id string) (*Record, *Lock, error) {
 	}
 	if r.unwritten {
 		// We hold the lock, so whoever claimed the id is gone without
-		// writing a record: nothing ever ran.
+		// writing a record: nothing ever ran (Abandoned).
 		r.Status = StatusStopped
 	}
 	return r, l, nil
@@ -251,9 +269,31 @@ func (s Store) Remove(id string) error {
 	if err := s.releaseNetwork(id, logf.To(nil, "")); err != nil {
 		return fmt.Errorf("box %s: %w (its state stays in %s for a later pbox rm or cleanup)", id, err, s.Dir(id))
 	}
+	s.removeMarkedCgroups(id)
 	err := os.RemoveAll(s.Dir(id))
 	s.unregisterRoot()
 	return err
+}
+
+// removeMarkedCgroups removes the empty cgroups this root marked for box
+// id (its leaf name, Store.CgroupLeaf), whatever point its set-up died at:
+// a pbox killed between the cgroup's mkdir and the record that names it
+// leaves them marked but unrecorded. A cgroup with processes stays.
+func (s Store) removeMarkedCgroups(id string) {
+	marked, err := s.MarkedCgroups()
+	if err != nil || len(marked) == 0 {
+		return
+	}
+	leaf := s.CgroupLeaf(id)
+	mode := cgroups.DetectMode()
+	for _, rel := range marked {
+		if path.Base(rel) != leaf {
+			continue
+		}
+		if _, busy, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel); err == nil && len(busy) == 0 {
+			s.UnmarkCgroup(rel)
+		}
+	}
 }
 
 // List returns the ids of all boxes, sorted.

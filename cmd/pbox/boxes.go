@@ -87,6 +87,12 @@ func newPsCommand() *cli.Command {
 				if err != nil {
 					continue
 				}
+				if st.NeverStarted(rec) {
+					// Its pbox died before the box ran: no box, only
+					// leftovers, which go.
+					st.RemoveNeverStarted(id)
+					continue
+				}
 				e := psEntry{ID: id, Status: st.Status(rec), Created: rec.Created, Command: rec.Config.Args,
 					Limits: rec.Cgroup.Limits, Detached: rec.Detached, Exit: rec.Exit}
 				if e.Status == box.StatusStopped && !c.Bool("all") {

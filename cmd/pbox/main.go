@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
+	"syscall"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/logf"
@@ -33,6 +35,11 @@ func main() {
 	// directory fd is a way out of it): from here on, only the ones passed
 	// on purpose (--preserve-fds, LISTEN_FDS) cross an exec.
 	box.CloseInheritedFDs()
+	// A write to a closed stdout or stderr (pbox run -v 2>&1 | head -1)
+	// returns EPIPE instead of killing pbox mid-start, which would leave
+	// a box half made: pbox goes on, and the box runs or is cleaned up.
+	// A handler, not SIG_IGN: an ignored SIGPIPE would reach COMMAND.
+	signal.Notify(make(chan os.Signal, 1), syscall.SIGPIPE)
 	os.Exit(runApp(os.Args, os.Stdout, os.Stderr))
 }
 
