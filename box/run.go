@@ -316,10 +316,24 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	}
 	cfg.DiesWithPbox = !opt.Detach
 
-	// The config fits in the socket buffer: queue it before the clone.
-	if err := send(parent, message{Type: msgConfig, Config: cfg}); err != nil {
+	// The config goes down the socket while the clone happens: a big one
+	// (long -e values, many annotations) does not fit in the socket's
+	// buffer, and a send that waited for the init to read it would wait
+	// forever, since the init does not exist yet. "go" follows once the
+	// whole config is written.
+	data, err := json.Marshal(message{Type: msgConfig, Config: cfg})
+	if err != nil {
 		return nil, setupErr("send config", err)
 	}
+	if len(data) > MaxConfigSize {
+		return nil, &SetupError{Step: "config", Code: StatusSetupFailed,
+			Err: fmt.Sprintf("the box's config is %d bytes, more than pbox takes (%d): shorten the environment, arguments or annotations", len(data), MaxConfigSize)}
+	}
+	configSent := make(chan error, 1)
+	go func() {
+		_, err := parent.Write(append(data, '\n'))
+		configSent <- err
+	}()
 
 	sys := &syscall.SysProcAttr{
 		// CLONE_NEWCGROUP is part of the clone: the child is born in the
@@ -408,6 +422,9 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		return nil, e
 	}
 	cg.Placed()
+	if err := <-configSent; err != nil {
+		return abort(setupErr("send config", err))
+	}
 	if err := send(parent, message{Type: msgGo, Pid: pid}); err != nil {
 		return abort(setupErr("start init", err))
 	}
@@ -469,6 +486,12 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		}
 	}
 }
+
+// MaxConfigSize is the largest box config (arguments, environment,
+// mounts, hooks, annotations, as JSON) pbox passes to an init: far above
+// what execve takes (arguments and environment share a few MiB), so
+// nothing a runtime accepts is refused.
+const MaxConfigSize = 64 << 20
 
 // forkInCgroup forks argv from the calling thread once it has joined the
 // box's v1 cgroups (v1 membership is per thread; a child is born in its

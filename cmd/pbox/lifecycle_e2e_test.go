@@ -4,6 +4,7 @@ package main
 // kill, rm, logs, stats, events, and what a SIGKILL of pbox leaves.
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -577,4 +578,25 @@ func TestE2ENoPhantomBoxes(t *testing.T) {
 		t.Errorf("run --name %s after an abandoned claim: %+v", unwritten, r)
 	}
 	assertNoLeftovers(t, unwritten)
+}
+
+// Issue 19: a config bigger than the sync socket's buffer (three 100 KB
+// -e values) hung pbox for good: it waited to send the config to an init
+// that did not exist yet. It starts now, and the values arrive whole.
+func TestE2EBigConfigStarts(t *testing.T) {
+	testutil.RequireRoot(t)
+	big := strings.Repeat("a", 100_000)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	name := boxName(t, "bigconfig")
+	cmd := exec.CommandContext(ctx, pboxBin(t), "run", "--name", name, "--cgroup-parent", e2eParent,
+		"-e", "A="+big, "-e", "B="+big, "-e", "C="+big, "--", "sh", "-c", `echo ${#A} ${#B} ${#C}`)
+	out, err := cmd.Output()
+	if ctx.Err() != nil {
+		t.Fatal("pbox run with a 300 KB config did not finish within a minute")
+	}
+	if err != nil || strings.TrimSpace(string(out)) != "100000 100000 100000" {
+		t.Errorf("pbox run with a 300 KB config: %q %v", out, err)
+	}
+	assertNoLeftovers(t, name)
 }
