@@ -73,7 +73,7 @@ func TestCgroupLeafIsUniquePerRoot(t *testing.T) {
 func TestCgroupMarks(t *testing.T) {
 	st := Store{Root: t.TempDir()}
 	for _, rel := range []string{"/pbox/web", "/k8s/pod%1/c"} {
-		if err := st.MarkCgroup(rel); err != nil {
+		if err := st.MarkCgroup("", rel); err != nil {
 			t.Fatal(err)
 		}
 	}

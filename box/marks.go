@@ -47,19 +47,32 @@ var (
 )
 
 // MarkCgroup records that this root is about to make the cgroup at rel
-// (relative to the root of each hierarchy).
-func (s Store) MarkCgroup(rel string) error {
+// (relative to the root of each hierarchy) for box id: a mark in the
+// root, and the path in the box's state directory (cgroupPathFile), so
+// that rm and delete find the cgroup even if pbox was killed before the
+// box's record named it.
+func (s Store) MarkCgroup(id, rel string) error {
 	var err error
 	for range 5 { // another pbox may remove the empty directory meanwhile
 		if err = os.MkdirAll(filepath.Join(s.Root, marksDir), 0o700); err != nil {
 			return err
 		}
 		if err = os.WriteFile(s.markPath(rel), nil, 0o600); !errors.Is(err, os.ErrNotExist) {
-			return err
+			break
 		}
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	if id != "" {
+		os.WriteFile(s.Path(id, cgroupPathFile), []byte(rel), 0o600) // no state dir: nothing to find it by
+	}
+	return nil
 }
+
+// cgroupPathFile, in a box's state directory, names the cgroup
+// MarkCgroup marked for it.
+const cgroupPathFile = "cgroup.path"
 
 // UnmarkCgroup forgets a cgroup once it is removed. A nil Store marks
 // nothing.

@@ -51,6 +51,15 @@ func PassFDs(cfg *Config, opt *Options, n int) error {
 	return nil
 }
 
+// CheckWorkdir refuses a relative -w, as docker does: relative to what is
+// not something a box has (its working directory is what -w sets).
+func CheckWorkdir(dir string) error {
+	if dir != "" && !strings.HasPrefix(dir, "/") {
+		return fmt.Errorf("-w %q: the working directory must be an absolute path inside the box (e.g. /%s)", dir, dir)
+	}
+	return nil
+}
+
 // DefaultNamespaces are a box's namespaces unless --ns says otherwise:
 // Docker's on cgroup v2 (a private IPC and cgroup namespace) without net.
 // Without a private IPC namespace a box could read, overwrite and remove
@@ -219,6 +228,9 @@ func PlanRun(f RunRequest, environ []string) (Config, Options, error) {
 		}
 	}
 	if cfg.Env, err = MergeEnv(cfg.Env, f.Env, environ); err != nil {
+		return cfg, opt, err
+	}
+	if err := CheckWorkdir(f.Workdir); err != nil {
 		return cfg, opt, err
 	}
 	cfg.Cwd = f.Workdir
@@ -509,6 +521,9 @@ func readEnvFile(path string, env, caller []string) ([]string, error) {
 		line = strings.TrimSpace(line)
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
+		}
+		if strings.ContainsRune(line, 0) {
+			return nil, fmt.Errorf("--env-file %s:%d: a NUL byte, which no environment variable can hold: is it a text file?", path, n+1)
 		}
 		key, _, ok := strings.Cut(line, "=")
 		if key == "" || strings.ContainsAny(key, " \t") {

@@ -145,7 +145,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	logf("cgroup: host layout %s", opt.CgroupMode)
 	rel := "/" + filepath.Join(strings.Trim(opt.CgroupParent, "/"), cgroupName(cfg, opt))
 	if opt.Marks != nil {
-		if err := opt.Marks.MarkCgroup(rel); err != nil {
+		if err := opt.Marks.MarkCgroup(cfg.Name, rel); err != nil {
 			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.Marks.Root, err))
 		}
 	}
@@ -156,6 +156,9 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	if err != nil {
 		if !errors.Is(err, cgroups.ErrBoxExists) { // another box's: its mark stays
 			opt.Marks.UnmarkCgroup(rel)
+		}
+		if opt.Marks != nil { // not this box's, whoever's it is
+			os.Remove(opt.Marks.Path(cfg.Name, cgroupPathFile))
 		}
 		return nil, setupErr("cgroup", err)
 	}

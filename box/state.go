@@ -275,23 +275,54 @@ func (s Store) Remove(id string) error {
 	return err
 }
 
-// removeMarkedCgroups removes the empty cgroups this root marked for box
-// id (its leaf name, Store.CgroupLeaf), whatever point its set-up died at:
-// a pbox killed between the cgroup's mkdir and the record that names it
-// leaves them marked but unrecorded. A cgroup with processes stays.
+// removeMarkedCgroups removes the cgroups this root marked for box id
+// (cgroupPathFile, or its leaf name Store.CgroupLeaf), whatever point its
+// set-up died at: a pbox killed between the cgroup's mkdir and the record
+// that names it leaves them marked but unrecorded, and the init of a
+// killed pbox create may still wait in them. What runs there is the
+// box's (the cgroup is marked: this root made it for this box) and is
+// killed, as rm -f and runc delete --force do.
 func (s Store) removeMarkedCgroups(id string) {
 	marked, err := s.MarkedCgroups()
 	if err != nil || len(marked) == 0 {
 		return
 	}
+	recorded, _ := os.ReadFile(s.Path(id, cgroupPathFile))
 	leaf := s.CgroupLeaf(id)
 	mode := cgroups.DetectMode()
 	for _, rel := range marked {
-		if path.Base(rel) != leaf {
+		if path.Base(rel) != leaf && rel != string(recorded) {
 			continue
 		}
-		if _, busy, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel); err == nil && len(busy) == 0 {
-			s.UnmarkCgroup(rel)
+		for try := 0; try < 50; try++ {
+			_, busy, err := cgroups.RemoveLeftover(mode, cgroups.DefaultRoot, rel)
+			if err != nil {
+				break
+			}
+			if len(busy) == 0 {
+				s.UnmarkCgroup(rel)
+				break
+			}
+			for _, dir := range busy {
+				killProcsIn(dir)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+}
+
+// killProcsIn sends SIGKILL to every process listed in a cgroup
+// directory, through a pidfd (never a pid <= 1).
+func killProcsIn(dir string) {
+	data, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+	for _, f := range strings.Fields(string(data)) {
+		pid, err := strconv.Atoi(f)
+		if err != nil || pid <= 1 {
+			continue
+		}
+		if fd, err := unix.PidfdOpen(pid, 0); err == nil {
+			unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+			unix.Close(fd)
 		}
 	}
 }

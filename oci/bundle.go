@@ -599,6 +599,12 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 				return fmt.Errorf("linux.resources.memory.%s: %w", u.field, ErrUnsupported)
 			}
 		}
+		if m.Limit != nil && (*m.Limit < -1 || (*m.Limit > 0 && *m.Limit < cgroups.MinMemory)) {
+			// -1 is no limit and 0 unset (runc); runc's kernel refuses the
+			// other negatives (EINVAL). A limit below what a box needs to
+			// start would get pbox's own init OOM-killed mid-setup.
+			return fmt.Errorf("linux.resources.memory.limit %d: give -1 (no limit) or at least %d bytes (6 MiB, Docker's floor): pbox's init starts the box under this limit", *m.Limit, int64(cgroups.MinMemory))
+		}
 		if m.Limit != nil && *m.Limit > 0 {
 			lim.MemoryBytes = *m.Limit
 			lim.SwapBytes = 0 // no swap unless asked for

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 
@@ -44,15 +45,37 @@ func Apply(ops []Op, root string, log Logf) error {
 	for _, o := range ops {
 		log.Printf("mount: %s", o)
 		if err := a.apply(o); err != nil {
+			a.removeMade()
 			return fmt.Errorf("%s: %w", o, err)
 		}
 	}
 	return nil
 }
 
+// removeMade removes the directories this Apply made in the root
+// filesystem, newest first, when a start fails: the rootfs is the
+// caller's directory, and a failed start leaves it as it was. A
+// directory that is not empty, or has a mount on it, stays.
+func (a *applier) removeMade() {
+	if a.rootFile == nil {
+		return
+	}
+	for i := len(a.made) - 1; i >= 0; i-- {
+		dir, name := path.Split(a.made[i])
+		how := inRootHow
+		parent, err := unix.Openat2(int(a.rootFile.Fd()), "/"+dir, &how)
+		if err != nil {
+			continue
+		}
+		unix.Unlinkat(parent, name, unix.AT_REMOVEDIR)
+		unix.Close(parent)
+	}
+}
+
 type applier struct {
 	root     string
 	rootFile *os.File // opened on first use: after the root's own bind mount
+	made     []string // directories made in the root (relative), for removeMade
 }
 
 func (a *applier) close() {
@@ -97,7 +120,7 @@ func (a *applier) handle(target string, mkdir bool) (*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	f, err := openInRoot(root, a.rel(target), mkdir)
+	f, err := openInRoot(root, a.rel(target), mkdir, &a.made)
 	if err != nil {
 		return nil, err
 	}
@@ -117,8 +140,8 @@ var inRootHow = unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.
 
 // openInRoot opens rel (O_PATH) inside root; with mkdir it first makes
 // the directories on its way, one component at a time, each step
-// resolved inside the root again.
-func openInRoot(root *os.File, rel string, mkdir bool) (*os.File, error) {
+// resolved inside the root again, and appends each one it made to made.
+func openInRoot(root *os.File, rel string, mkdir bool, made *[]string) (*os.File, error) {
 	how := inRootHow
 	fd, err := unix.Openat2(int(root.Fd()), rel, &how)
 	if err == unix.ENOENT && mkdir {
@@ -132,6 +155,9 @@ func openInRoot(root *os.File, rel string, mkdir bool) (*os.File, error) {
 			unix.Close(parent)
 			if err != nil && err != unix.EEXIST {
 				return nil, fmt.Errorf("mkdir %s: %w", prefix+"/"+part, err)
+			}
+			if err == nil {
+				*made = append(*made, strings.TrimPrefix(prefix+"/"+part, "/"))
 			}
 			prefix += "/" + part
 		}

@@ -57,6 +57,17 @@ type arch struct {
 	table []syscallNumber
 }
 
+// knownArches are the architecture names of the runtime-spec (libseccomp's
+// SCMP_ARCH_*): a profile may list any of them, as Docker's lists x32.
+var knownArches = map[specs.Arch]bool{
+	specs.ArchX86: true, specs.ArchX86_64: true, specs.ArchX32: true, specs.ArchARM: true, specs.ArchAARCH64: true,
+	specs.ArchMIPS: true, specs.ArchMIPS64: true, specs.ArchMIPS64N32: true, specs.ArchMIPSEL: true,
+	specs.ArchMIPSEL64: true, specs.ArchMIPSEL64N32: true, specs.ArchPPC: true, specs.ArchPPC64: true,
+	specs.ArchPPC64LE: true, specs.ArchS390: true, specs.ArchS390X: true, specs.ArchPARISC: true,
+	specs.ArchPARISC64: true, specs.ArchRISCV64: true, specs.ArchLOONGARCH64: true, specs.ArchM68K: true,
+	specs.ArchSH: true, specs.ArchSHEB: true,
+}
+
 // nativeArches are the architectures the kernel can report for a process
 // on this machine: the native one first, then its 32-bit compat ABI.
 func nativeArches() []arch {
@@ -164,13 +175,18 @@ func Compile(s *specs.LinuxSeccomp) (*Program, error) {
 		p.Flags |= v
 	}
 	wanted := map[specs.Arch]bool{}
-	for _, a := range s.Architectures {
+	for i, a := range s.Architectures {
+		if !knownArches[a] {
+			return nil, fmt.Errorf("linux.seccomp.architectures[%d]: %q is not an architecture libseccomp knows (this machine's: %s)", i, a, strings.Join(Architectures(), ", "))
+		}
 		wanted[a] = true
 	}
 	var arches []arch
 	for i, a := range nativeArches() {
-		// No list means the native architecture only, as in libseccomp.
-		if wanted[a.name] || (len(s.Architectures) == 0 && i == 0) {
+		// The native architecture always, as in libseccomp (a filter
+		// context starts with it, and runc never removes it); its compat
+		// ABI when listed. Other listed architectures cannot occur here.
+		if i == 0 || wanted[a.name] {
 			arches = append(arches, a)
 		}
 	}

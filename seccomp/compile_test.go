@@ -444,3 +444,28 @@ func BenchmarkDefaultCached(b *testing.B) {
 		}
 	}
 }
+
+// Issue 19: an architecture name libseccomp does not know is refused by
+// name, as runc refuses it; a list without the native architecture
+// still filters it (libseccomp keeps the native one), so the box runs.
+func TestArchitecturesAsLibseccomp(t *testing.T) {
+	prof := func(arches ...specs.Arch) *specs.LinuxSeccomp {
+		return &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Architectures: arches,
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: specs.ActErrno}}}
+	}
+	if _, err := Compile(prof("SCMP_ARCH_BOGUS")); err == nil || !strings.Contains(err.Error(), "architectures[0]") {
+		t.Errorf("an unknown architecture: %v", err)
+	}
+	foreign := specs.ArchPPC64LE
+	native, err := Compile(prof())
+	if err != nil {
+		t.Fatal(err)
+	}
+	only, err := Compile(prof(foreign))
+	if err != nil {
+		t.Fatalf("a known foreign architecture: %v", err)
+	}
+	if only.Len() != native.Len() {
+		t.Errorf("a list of only %s compiles to %d instructions, the native filter to %d: the native architecture must stay", foreign, only.Len(), native.Len())
+	}
+}

@@ -250,7 +250,7 @@ func killArgs(c *cli.Context) ([]string, unix.Signal, error) {
 	if c.IsSet("signal") {
 		s, ok := parseSignal(c.String("signal"))
 		if !ok {
-			return nil, 0, fail(statusUsage, "kill: --signal %q is not a signal: give a name (TERM, SIGKILL) or a number (1-64)", c.String("signal"))
+			return nil, 0, fail(statusFailed, "kill: --signal %q is not a signal: give a name (TERM, SIGKILL) or a number (1-64)", c.String("signal"))
 		}
 		return ids, s, nil
 	}

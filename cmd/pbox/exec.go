@@ -95,6 +95,9 @@ func execAction(c *cli.Context) error {
 		if len(args) == 0 {
 			return fail(statusSetup, "exec: no COMMAND given (usage: pbox exec ID -- COMMAND)")
 		}
+		if err := box.CheckWorkdir(c.String("cwd")); err != nil {
+			return fail(statusSetup, "exec: %v", err)
+		}
 		p = box.Process{Args: args, Cwd: c.String("cwd"), Terminal: c.Bool("tty"), NoNewPrivileges: rec.Config.NoNewPrivileges}
 		if p.Cwd == "" {
 			p.Cwd = rec.Config.Cwd

@@ -533,7 +533,7 @@ func TestE2ENoPhantomBoxes(t *testing.T) {
 		t.Fatal(err)
 	}
 	rel := "/" + e2eParent + "/" + st.CgroupLeaf(killed)
-	if err := st.MarkCgroup(rel); err != nil {
+	if err := st.MarkCgroup(killed, rel); err != nil {
 		t.Fatal(err)
 	}
 	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
@@ -565,7 +565,7 @@ func TestE2ENoPhantomBoxes(t *testing.T) {
 	if err := st.Write(&box.Record{OCIVersion: box.OCIVersion, ID: killed, Status: box.StatusCreating, Monitor: gone.Process.Pid, Created: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	st.MarkCgroup(rel)
+	st.MarkCgroup(killed, rel)
 	for _, h := range hierarchies {
 		os.MkdirAll(filepath.Join(filepath.Dir(h), rel), 0o755)
 	}

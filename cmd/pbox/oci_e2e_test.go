@@ -291,6 +291,17 @@ func TestE2EOCIBadInput(t *testing.T) {
 			c["linux"].(map[string]any)["resources"] = map[string]any{"hugepageLimits": []any{map[string]any{"pageSize": "2MB", "limit": 1}}}
 		}, "linux.resources.hugepageLimits"},
 		{setArgs("no-such-cmd-xyz"), "not found"},
+		// Issue 19: accepted though wrong, until now.
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["seccomp"] = map[string]any{"defaultAction": "SCMP_ACT_ALLOW", "architectures": []any{"SCMP_ARCH_BOGUS"}}
+		}, "linux.seccomp.architectures[0]"},
+		{func(c map[string]any) {
+			c["linux"].(map[string]any)["resources"] = map[string]any{"memory": map[string]any{"limit": -5}}
+		}, "linux.resources.memory.limit -5"},
+		{func(c map[string]any) {
+			// pbox's own init would be OOM-killed mid-setup under it.
+			c["linux"].(map[string]any)["resources"] = map[string]any{"memory": map[string]any{"limit": 4096}}
+		}, "linux.resources.memory.limit 4096"},
 	}
 	printk, err := os.ReadFile("/proc/sys/kernel/printk_ratelimit")
 	if err != nil {
@@ -829,5 +840,41 @@ func TestE2EOCIWithoutAMountNamespace(t *testing.T) {
 		if (mine == its) != (k == "mnt") {
 			t.Errorf("%s namespace: the box's %s, the host's %s", k, its, mine)
 		}
+	}
+}
+
+// Issue 19: pbox create SIGKILLed during a createRuntime hook — after the
+// cgroup exists and the init waits in it, before the record names them —
+// left the cgroups, their mark and the waiting init behind a delete that
+// said 0. delete now removes all of it.
+func TestE2EOCIDeleteAfterAKilledCreate(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	marker := filepath.Join(t.TempDir(), "hook-ran")
+	b := bundle(t, func(c map[string]any) {
+		setArgs("sleep", "100")(c)
+		c["hooks"] = map[string]any{"createRuntime": []any{map[string]any{"path": "/bin/sh", "args": []any{"sh", "-c", "touch " + marker + "; exec sleep 5"}}}}
+	})
+	id := boxName(t, "killedcreate")
+	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.WaitFor(10*time.Second, func() bool { _, err := os.Stat(marker); return err == nil }) {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatal("the createRuntime hook never ran")
+	}
+	cmd.Process.Kill() // pbox create, mid-hook
+	cmd.Wait()
+	if len(testutil.CgroupDirs(e2eParent, leafOf(b))) == 0 {
+		t.Fatal("no cgroup to leave behind: the test would prove nothing")
+	}
+	if r := pbox(t, "--root", root, "delete", id); r.code != 0 {
+		t.Errorf("delete after a killed create: %+v", r)
+	}
+	assertNoLeftovers(t, leafOf(b))
+	if marks, _ := filepath.Glob(filepath.Join(root, ".cgroups", "*")); len(marks) > 0 {
+		t.Errorf("marks left: %v", marks)
 	}
 }

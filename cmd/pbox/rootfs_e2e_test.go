@@ -104,6 +104,20 @@ func TestE2ERootfsBadInput(t *testing.T) {
 	if _, err := os.Stat("/etc/x"); err == nil {
 		t.Error("a refused volume created /etc/x on the host")
 	}
+	// A mount that fails inside the box leaves no directory it made for
+	// its target in the rootfs (issue 19).
+	name = boxName(t, "badmount")
+	r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", dir, "--tmpfs", "/made/for/it:size=bogus", "--", "true")
+	assertCleanError(t, r, 125, "size=bogus")
+	if _, err := os.Stat(filepath.Join(dir, "made")); err == nil {
+		t.Error("a failed tmpfs mount left the directories made for its target in the rootfs")
+	}
+	assertNoLeftovers(t, name)
+	// -w must be absolute, as docker's; --env-file holds no NUL byte.
+	assertCleanError(t, pbox(t, "run", "--rootfs", dir, "-w", "tmp", "--", "true"), 125, "absolute path")
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("A=1\x00B\n"), 0o644)
+	assertCleanError(t, pbox(t, "run", "--rootfs", dir, "--env-file", envFile, "--", "true"), 125, "NUL byte")
 }
 
 // tarDir packs dir into an uncompressed layer, as a Docker layer is.

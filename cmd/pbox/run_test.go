@@ -46,7 +46,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "stop", "-t", "-1", "a"}, 2, "pbox: stop: --time -1"},
 		{[]string{"pbox", "rm"}, 2, "pbox: rm: give a box id"},
 		{[]string{"pbox", "kill"}, 2, "pbox: kill: give a box id"},
-		{[]string{"pbox", "kill", "-s", "NOPE", "a"}, 2, `pbox: kill: --signal "NOPE" is not a signal`},
+		{[]string{"pbox", "kill", "-s", "NOPE", "a"}, 1, `pbox: kill: --signal "NOPE" is not a signal`},
 		{[]string{"pbox", "logs", "a", "b"}, 2, "pbox: logs: takes one box id, got 2 arguments"},
 		{[]string{"pbox", "stats"}, 2, "pbox: stats: give a box id"},
 		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table or json`},
