@@ -176,8 +176,8 @@ func TestE2EDetachedBoxLifecycle(t *testing.T) {
 	if r = p("ps"); strings.Contains(r.stdout, name) {
 		t.Errorf("ps without -a lists a stopped box:\n%s", r.stdout)
 	}
-	if r = p("logs", name); r.stdout != "to-stdout\nto-stderr\n" {
-		t.Errorf("logs: %q", r.stdout)
+	if r = p("logs", name); r.stdout != "to-stdout\n" || r.stderr != "to-stderr\n" {
+		t.Errorf("logs: stdout %q, stderr %q; want each stream on its own", r.stdout, r.stderr)
 	}
 	r = p("events", name)
 	if !strings.Contains(r.stdout, `"type":"start"`) || !strings.Contains(r.stdout, `"type":"exit"`) || !strings.Contains(r.stdout, `"status":143`) {
