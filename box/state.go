@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -275,23 +274,26 @@ func (s Store) Remove(id string) error {
 	return err
 }
 
-// removeMarkedCgroups removes the cgroups this root marked for box id
-// (cgroupPathFile, or its leaf name Store.CgroupLeaf), whatever point its
+// removeMarkedCgroups removes the cgroup this root marked for box id
+// (cgroupPathFile names it), whatever point its
 // set-up died at: a pbox killed between the cgroup's mkdir and the record
 // that names it leaves them marked but unrecorded, and the init of a
 // killed pbox create may still wait in them. What runs there is the
 // box's (the cgroup is marked: this root made it for this box) and is
 // killed, as rm -f and runc delete --force do.
 func (s Store) removeMarkedCgroups(id string) {
-	marked, err := s.MarkedCgroups()
-	if err != nil || len(marked) == 0 {
+	recorded, err := os.ReadFile(s.Path(id, cgroupPathFile))
+	if err != nil {
 		return
 	}
-	recorded, _ := os.ReadFile(s.Path(id, cgroupPathFile))
-	leaf := s.CgroupLeaf(id)
+	marked, err := s.MarkedCgroups()
+	if err != nil {
+		return
+	}
 	mode := cgroups.DetectMode()
 	for _, rel := range marked {
-		if path.Base(rel) != leaf && rel != string(recorded) {
+		// Only a cgroup still marked: this root made it, for this box.
+		if rel != string(recorded) {
 			continue
 		}
 		for try := 0; try < 50; try++ {
