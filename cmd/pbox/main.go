@@ -210,18 +210,31 @@ func completeBoxNames(cmd *cli.Command) cli.BashCompleteFunc {
 	}
 }
 
-// runValueFlags are pbox run's flags that take a value.
-var runValueFlags = map[string]bool{
-	"--name": true, "--hostname": true, "--ns": true, "--memory": true, "--cpus": true,
-	"--pids-limit": true, "--cgroup-parent": true, "--env": true, "-e": true,
-	"--workdir": true, "-w": true, "--rootfs": true, "--volume": true, "--tmpfs": true,
-	"--cap-add": true, "--cap-drop": true, "--preserve-fds": true,
-	"--security-opt": true, "--device": true,
-	"-m": true, "--user": true, "-u": true, "--env-file": true, "--network": true,
+// valueFlags are the spellings (--name, -n) of the flags in flags that
+// take a value: read from the definitions themselves, so a new flag is
+// never missing from the pre-parsers below (a hand-kept list once lacked
+// --net and -p, and `run --net none -v /a:/b` read -v as --verbose).
+func valueFlags(flags []cli.Flag) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, n := range f.Names() {
+			if len(n) == 1 {
+				m["-"+n] = true
+			} else {
+				m["--"+n] = true
+			}
+		}
+	}
+	return m
 }
 
-// globalValueFlags are the global flags that take a value (--root DIR).
-var globalValueFlags = map[string]bool{"--root": true, "--log": true, "--log-format": true}
+var (
+	runValueFlags    = valueFlags(newRunCommand().Flags)
+	globalValueFlags = valueFlags(globalFlags())
+)
 
 // commandIndex is where the command is in args (after the global flags
 // and their values), or len(args) if there is none.

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/urfave/cli/v2"
 	"strings"
 	"testing"
 )
@@ -99,5 +100,29 @@ func TestVolumeShorthand(t *testing.T) {
 		if got := strings.Join(volumeShorthand(strings.Fields(tt.in)), " "); got != tt.want {
 			t.Errorf("%q -> %q, want %q", tt.in, got, tt.want)
 		}
+	}
+	// Every value flag of run, in every spelling, before -v SRC:DST: its
+	// value is skipped, and -v is still read as a volume (issue 20: a
+	// hand-kept list lacked --net, -p and --dns).
+	n := 0
+	for _, f := range newRunCommand().Flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, name := range f.Names() {
+			flag := "--" + name
+			if len(name) == 1 {
+				flag = "-" + name
+			}
+			in := []string{"pbox", "run", flag, "VALUE", "-v", "/srv:/data", "--", "cat", "/data/f"}
+			want := "pbox run " + flag + " VALUE --volume /srv:/data -- cat /data/f"
+			if got := strings.Join(volumeShorthand(in), " "); got != want {
+				t.Errorf("%q -> %q, want %q", strings.Join(in, " "), got, want)
+			}
+			n++
+		}
+	}
+	if n < 20 {
+		t.Errorf("only %d value flag spellings of run tried", n)
 	}
 }
