@@ -5,7 +5,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"testing"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
@@ -31,5 +33,34 @@ func TestTinyInitMatchesItsSource(t *testing.T) {
 	}
 	if !bytes.Equal(built, tinyInit) {
 		t.Errorf("box/tinyinit/pbox-init-amd64 (%d bytes) is not what tinyinit.c builds (%d bytes): run go generate ./box and commit the result", len(tinyInit), len(built))
+	}
+}
+
+// The facts tinyinit.c shares with Go are one list each: its exit
+// statuses are status.go's, and its plan tags are joiner.go's.
+func TestTinyInitSharesGosFacts(t *testing.T) {
+	src, err := os.ReadFile("tinyinit/tinyinit.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := string(src)
+	for name, want := range map[string]int{
+		"STATUS_SETUP": StatusSetupFailed, "STATUS_NOT_EXECUTABLE": StatusNotExecutable,
+		"STATUS_NOT_FOUND": StatusNotFound, "STATUS_SIGNAL_BASE": statusSignalBase,
+	} {
+		m := regexp.MustCompile(`\b` + name + ` = (\d+)`).FindStringSubmatch(c)
+		if m == nil || m[1] != strconv.Itoa(want) {
+			t.Errorf("tinyinit.c: %s is %v, status.go says %d", name, m, want)
+		}
+	}
+	for name, want := range map[string]byte{
+		"NAMESPACE": tagNamespace, "ARG": tagArg, "ENV": tagEnv, "PATH": tagPath, "WORKDIR": tagWorkdir,
+		"USER": tagUser, "BOUNDING": tagBounding, "AMBIENT": tagAmbient, "NO_NEW_PRIVS": tagNoNewPrivs,
+		"KEYRING": tagKeyring, "SECCOMP": tagSeccomp, "TERMINAL": tagTerminal, "PRESERVE": tagPreserve,
+	} {
+		m := regexp.MustCompile(`\bTAG_` + name + ` = '(.)'`).FindStringSubmatch(c)
+		if m == nil || m[1][0] != want {
+			t.Errorf("tinyinit.c: TAG_%s is %v, joiner.go says %q", name, m, want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/pbox-dev/pbox/box"
 	"github.com/xrash/smetrics"
 
 	"github.com/urfave/cli/v2"
@@ -24,7 +25,7 @@ const (
 	// statusSetup: run and exec: pbox failed before COMMAND ran, bad usage
 	// included (as docker run and podman run), so that it cannot be
 	// mistaken for one of COMMAND's own statuses (126, 127, 128+N, N).
-	statusSetup = 125
+	statusSetup = box.StatusSetupFailed
 )
 
 // ociCommands answer as runc: 1 for every failure.
