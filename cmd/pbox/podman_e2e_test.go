@@ -117,6 +117,7 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 	if _, err := exec.LookPath("script"); err == nil {
 		line := "podman " + strings.Join(base, " ") + " " + strings.Join(run, " ") + " -it " + podmanImage + " sh -c 'tty; exit 5'"
 		cmd := exec.Command("script", "-qec", line, "/dev/null")
+		cmd.Dir = t.TempDir() // conmon leaves an "oom" file where it runs
 		stdin, _ := cmd.StdinPipe()
 		out, _ := cmd.CombinedOutput()
 		stdin.Close()
@@ -176,6 +177,7 @@ func podmanRun(t *testing.T, wrapper string, args ...string) result {
 		name = wrapper
 	}
 	cmd := exec.Command(name, args...)
+	cmd.Dir = t.TempDir() // conmon leaves an "oom" file where it runs
 	out, _ := os.CreateTemp("", "podman-out")
 	defer os.Remove(out.Name())
 	errOut, _ := os.CreateTemp("", "podman-err")
