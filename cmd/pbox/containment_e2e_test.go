@@ -733,7 +733,7 @@ func mountViolations(mountinfo, vol string) []string {
 // process has just appeared in the box; a joiner with a thread still
 // rooted on the host would follow the link out of the box. Then it holds
 // the exe of whatever ran the host's file and tries to append to it.
-// None of 60 execs may run or open the host's file, which stays as it was.
+// None of 80 execs may run or open the host's file, which stays as it was.
 func TestContainmentExecResolvesOnlyInTheBox(t *testing.T) {
 	root := attackRootfs(t)
 	hostDir := t.TempDir()
@@ -760,10 +760,15 @@ func TestContainmentExecResolvesOnlyInTheBox(t *testing.T) {
 		pbox(t, "rm", "-f", name)
 		assertNoLeftovers(t, name)
 	}()
+	// The OCI form (containerd's exec, the CRI's ExecSync) takes the
+	// same way in.
+	procFile := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(procFile, []byte(`{"args":["sh","-c","echo fine"],"cwd":"/","env":["PATH=/bin:/usr/bin"],"user":{"uid":0,"gid":0}}`), 0o644)
 	tries := [][]string{
 		{"exec", name, "sh", "-c", "echo fine"},
 		{"exec", name, "/script"},
 		{"exec", "-w", "/wd", name, "/attack", "open", "HOST-MARKER"},
+		{"exec", "--process", procFile, name},
 	}
 	for i := 0; i < 20; i++ {
 		for _, args := range tries {
