@@ -40,10 +40,10 @@ func CheckPreservedFDs(n int) error {
 	return nil
 }
 
-// ListenFDs is the number of descriptors systemd's socket activation
+// listenFDs is the number of descriptors systemd's socket activation
 // passed to this process (LISTEN_FDS, when LISTEN_PID is our pid), which
 // pbox passes on to the box as runc does.
-func ListenFDs() int {
+func listenFDs() int {
 	n, err := strconv.Atoi(os.Getenv("LISTEN_FDS"))
 	if err != nil || n <= 0 {
 		return 0

@@ -35,9 +35,9 @@ func DialUnix(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// InheritedPipe returns fd as a file if it is an open pipe (the status
+// inheritedPipe returns fd as a file if it is an open pipe (the status
 // pipe pbox run -d hands its monitor), else nil.
-func InheritedPipe(fd int, name string) *os.File {
+func inheritedPipe(fd int, name string) *os.File {
 	var st unix.Stat_t
 	if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
 		return nil

@@ -29,7 +29,7 @@ import (
 // not known in advance (the init's threads take pids too), and
 // LISTEN_PID is dropped.
 func PassFDs(cfg *Config, opt *Options, n int) error {
-	listen := ListenFDs()
+	listen := listenFDs()
 	if err := CheckPreservedFDs(listen + n); err != nil {
 		return err
 	}

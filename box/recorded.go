@@ -52,9 +52,9 @@ func (s Store) removeStaleForeground(name string) bool {
 	return s.Remove(name) == nil
 }
 
-// SetMonitor records pid as the process that sets up box id (pbox run -d's
+// setMonitor records pid as the process that sets up box id (pbox run -d's
 // monitor, from the moment it is started).
-func (s Store) SetMonitor(id string, pid int) error {
+func (s Store) setMonitor(id string, pid int) error {
 	rec, lock, err := s.Open(id)
 	if err != nil {
 		return err

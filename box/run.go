@@ -376,7 +376,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		// (Joining a mount namespace by path resolves /proc/self/fd in
 		// that namespace, where it may not exist: such a box's init runs
 		// from /proc/self/exe.)
-		sealed, err := OpenSealedExe(len(files))
+		sealed, err := openSealedExe(len(files))
 		if err != nil {
 			return nil, setupErr("clone", err)
 		}

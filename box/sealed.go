@@ -32,9 +32,9 @@ type SealedExe struct {
 	Path string
 }
 
-// OpenSealedExe makes the sealed view for a child that gets nfiles
+// openSealedExe makes the sealed view for a child that gets nfiles
 // descriptors. Close it once the child has exec'd.
-func OpenSealedExe(nfiles int) (*SealedExe, error) {
+func openSealedExe(nfiles int) (*SealedExe, error) {
 	// Go's fork moves a child's descriptors onto 0..nfiles-1, parking up
 	// to nfiles of them (and its error pipe) just above nfiles on the
 	// way: the view must sit above all of those to survive until execve.

@@ -41,7 +41,12 @@ type SetupError struct {
 	Code int
 }
 
-func (e *SetupError) Error() string { return fmt.Sprintf("%s: %s", e.Step, e.Err) }
+func (e *SetupError) Error() string {
+	if e.Step == "" {
+		return e.Err // already worded in full (a run -d monitor's message)
+	}
+	return fmt.Sprintf("%s: %s", e.Step, e.Err)
+}
 
 // The steps that are OCI hooks (prestart and createRuntime run in pbox;
 // createContainer and startContainer in the box).

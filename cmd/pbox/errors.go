@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -135,4 +136,14 @@ func checkArgs(c *cli.Context, min int, what string) error {
 		return fail(usageStatus(c.Command.Name), "%s: %s: see 'pbox %s --help'", c.Command.Name, what, c.Command.Name)
 	}
 	return nil
+}
+
+// setupCode is the exit status for an error of box's set-up: its own
+// code, or 125.
+func setupCode(err error) int {
+	var se *box.SetupError
+	if errors.As(err, &se) {
+		return se.Code
+	}
+	return statusSetup
 }

@@ -102,7 +102,7 @@ func execAction(c *cli.Context) error {
 		if p.Cwd == "" {
 			p.Cwd = rec.Config.Cwd
 		}
-		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env"), callerEnv()); err != nil {
+		if p.Env, err = box.MergeEnv(rec.Config.Env, c.StringSlice("env"), box.CallerEnv()); err != nil {
 			return fail(statusSetup, "exec: %v", err)
 		}
 		if u := c.String("user"); u != "" {

@@ -72,10 +72,10 @@ func runAction(c *cli.Context) error {
 	if c.IsSet("ns") {
 		ns = strings.Join(c.StringSlice("ns"), ",")
 	}
-	mon := monitorPipe()
+	mon := box.DetachedMonitor()
 	name := c.String("name")
 	if mon != nil && name == "" {
-		name = monitorBoxName() // the name pbox run -d made up and printed
+		name = mon.Name // the name pbox run -d made up and printed
 	}
 	cfg, opt, err := box.PlanRun(box.RunRequest{
 		Name: name, Hostname: c.String("hostname"), Namespaces: ns,
@@ -89,7 +89,7 @@ func runAction(c *cli.Context) error {
 		SeccompCache: seccompCacheDir(), Args: c.Args().Slice(),
 		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
-	}, callerEnv())
+	}, box.CallerEnv())
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
 	}
@@ -143,9 +143,6 @@ func runAction(c *cli.Context) error {
 	// The cgroup's name is unique to this state root, and marked in it
 	// from before its mkdir, for pbox cleanup.
 	opt.CgroupName, opt.Marks = st.CgroupLeaf(cfg.Name), &st
-	if mon != nil {
-		box.SetComm(monitorComm)
-	}
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		err := st.ClaimRun(cfg.Name, c.Bool("detach"))
@@ -157,14 +154,17 @@ func runAction(c *cli.Context) error {
 		}
 		logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
 		if c.Bool("detach") {
-			return startMonitor(c, st, cfg.Name, logOpts)
+			if err := st.RunDetached(cfg.Name, os.Args, c.Int("preserve-fds"), logOpts); err != nil {
+				return fail(setupCode(err), "%v", err)
+			}
+			fmt.Fprintln(c.App.Writer, cfg.Name)
+			return nil
 		}
 	}
 	restore := func() {}
 	res, err := st.RunRecorded(cfg, opt, mon != nil, c.Bool("rm"), func(b *box.Box) error {
 		if mon != nil {
-			fmt.Fprintf(mon, "ok\n") // pbox run -d prints the name and returns
-			mon.Close()
+			mon.Started() // pbox run -d prints the name and returns
 		}
 		if console != nil {
 			// Without the master nobody reads COMMAND's terminal: it would
@@ -182,13 +182,7 @@ func runAction(c *cli.Context) error {
 		if err != nil {
 			// Tell the pbox run -d that waits; it prints the error. (The
 			// failed box's state is already gone when it hears.)
-			code, msg := statusSetup, err.Error()
-			var se *box.SetupError
-			if errors.As(err, &se) {
-				code, msg = se.Code, se.Error()
-			}
-			fmt.Fprintf(mon, "err %d %s\n", code, msg)
-			return &exitError{code: code}
+			return &exitError{code: mon.Failed(err)}
 		}
 		return nil
 	}
