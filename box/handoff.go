@@ -45,9 +45,9 @@ func inheritedPipe(fd int, name string) *os.File {
 	return os.NewFile(uintptr(fd), name)
 }
 
-// MonitorGone says if the pbox that set up or watches the box has exited
+// monitorGone says if the pbox that set up or watches the box has exited
 // (or there never was one): nothing more will be recorded.
-func (r *Record) MonitorGone() bool {
+func (r *Record) monitorGone() bool {
 	return r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil
 }
 

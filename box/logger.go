@@ -270,7 +270,7 @@ func (s Store) Logs(id string, req LogsRequest, stdout, stderr io.Writer) error 
 		done := false
 		if rec, err := s.Read(id); err != nil {
 			done = true // removed meanwhile
-		} else if s.Status(rec) == StatusStopped && (rec.Exit != nil || rec.MonitorGone()) && !s.loggerRunning(id) {
+		} else if s.Finished(rec) && !s.loggerRunning(id) {
 			done = true
 		}
 		// Rotated: finish the old file, go on with the new one.

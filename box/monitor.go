@@ -50,7 +50,7 @@ func (s Store) handOverMonitor(b *Box, id string, remove bool, reported uint64) 
 		return fmt.Errorf("open pbox's binary: %w", err)
 	}
 	defer unix.Close(self)
-	events, err := unix.Open(s.Path(id, "events.jsonl"), unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT, 0o600)
+	events, err := unix.Open(s.Path(id, eventsName), unix.O_WRONLY|unix.O_APPEND|unix.O_CREAT, 0o600)
 	if err != nil {
 		return fmt.Errorf("open the box's events: %w", err)
 	}

@@ -1,9 +1,11 @@
 package box
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"sort"
@@ -23,8 +25,11 @@ import (
 //
 //	/run/pbox/<id>/state.json   the Record, replaced atomically (rename)
 //	/run/pbox/<id>/exec.fifo    while created: `start` writes one byte to it
-//	/run/pbox/<id>/output.log   stdout and stderr of a detached box
+//	/run/pbox/<id>/output.log   stdout and stderr of a detached box, in the
+//	                            CRI log format, rotated to output.log.1...
+//	                            (logger.go; output.log.lock while written)
 //	/run/pbox/<id>/events.jsonl start, oom, exit
+//	/run/pbox/<id>/cgroup.path  the box's cgroup, named before it is made
 //
 // Every change to a box is made under an exclusive flock on its directory,
 // so two pbox processes racing on one id cannot interleave. A record says
@@ -433,6 +438,49 @@ func procStart(pid int) (uint64, byte, error) {
 	return start, f[0][0], err
 }
 
+// eventsName is a box's event log in its state directory: one JSON line
+// per Event.
+const eventsName = "events.jsonl"
+
+// Finished reports whether box rec has stopped for good: stopped, with
+// its exit recorded or nobody left to record it. Logs and Events follow a
+// box until then.
+func (s Store) Finished(rec *Record) bool {
+	return s.Status(rec) == StatusStopped && (rec.Exit != nil || rec.monitorGone())
+}
+
+// Events writes box id's events (JSON lines) to w; with follow, also the
+// ones that come, until the box has finished.
+func (s Store) Events(id string, follow bool, w io.Writer) error {
+	var offset int64
+	for {
+		data, _ := os.ReadFile(s.Path(id, eventsName))
+		if int64(len(data)) > offset {
+			chunk := data[offset:]
+			if i := bytes.LastIndexByte(chunk, '\n'); i >= 0 {
+				if _, err := w.Write(chunk[:i+1]); err != nil {
+					return err
+				}
+				offset += int64(i + 1)
+			}
+		}
+		if !follow {
+			return nil
+		}
+		rec, err := s.Read(id)
+		if err != nil || s.Finished(rec) {
+			// What the last write added, then stop.
+			data, _ := os.ReadFile(s.Path(id, eventsName))
+			if int64(len(data)) > offset {
+				_, err := w.Write(data[offset:])
+				return err
+			}
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // AppendEvent adds one JSON line to the box's events file.
 func (s Store) AppendEvent(id string, ev Event) error {
 	if ev.Time.IsZero() {
@@ -443,7 +491,7 @@ func (s Store) AppendEvent(id string, ev Event) error {
 	if err != nil {
 		return err
 	}
-	f, err := os.OpenFile(s.Path(id, "events.jsonl"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	f, err := os.OpenFile(s.Path(id, eventsName), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}

@@ -359,31 +359,10 @@ func newEventsCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			st, id := h.Store, h.ID()
-			var offset int64
-			for {
-				data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
-				if int64(len(data)) > offset {
-					chunk := data[offset:]
-					if i := strings.LastIndexByte(string(chunk), '\n'); i >= 0 {
-						c.App.Writer.Write(chunk[:i+1])
-						offset += int64(i + 1)
-					}
-				}
-				if c.Bool("no-follow") {
-					return nil
-				}
-				rec, err := st.Read(id)
-				if err != nil || (st.Status(rec) == box.StatusStopped && (rec.Exit != nil || rec.MonitorGone())) {
-					// Print what the last write added, then stop.
-					data, _ := os.ReadFile(st.Path(id, "events.jsonl"))
-					if int64(len(data)) > offset {
-						c.App.Writer.Write(data[offset:])
-					}
-					return nil
-				}
-				time.Sleep(100 * time.Millisecond)
+			if err := h.Store.Events(h.ID(), !c.Bool("no-follow"), c.App.Writer); err != nil {
+				return fail(statusFailed, "events: %v", err)
 			}
+			return nil
 		},
 	}
 }
