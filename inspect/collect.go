@@ -319,40 +319,20 @@ func (c *collector) hostname(pid int) {
 		c.rep.Hostname.Inside = c.rep.Hostname.Outside
 		return
 	}
-	name, err := inNamespace(pid, "uts", unix.CLONE_NEWUTS, func() (string, error) {
+	var name string
+	err := osthread.InNamespace(procPath(pid, "ns/uts"), unix.CLONE_NEWUTS, func() error {
 		var u unix.Utsname
 		if err := unix.Uname(&u); err != nil {
-			return "", err
+			return err
 		}
-		return unix.ByteSliceToString(u.Nodename[:]), nil
+		name = unix.ByteSliceToString(u.Nodename[:])
+		return nil
 	})
 	if err != nil {
 		c.noteErr("hostname inside the box", err)
 		return
 	}
 	c.rep.Hostname.Inside = name
-}
-
-// inNamespace runs f on a thread of its own that has joined pid's
-// namespace of the given type; the thread is thrown away afterwards
-// (osthread.Throwaway), so no other code ever runs in the box's namespace.
-func inNamespace(pid int, typ string, flag int, f func() (string, error)) (string, error) {
-	var s string
-	var err error
-	osthread.Throwaway(func() {
-		fd, oerr := unix.Open(procPath(pid, "ns/"+typ), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if oerr != nil {
-			err = oerr
-			return
-		}
-		defer unix.Close(fd)
-		if serr := unix.Setns(fd, flag); serr != nil {
-			err = fmt.Errorf("setns %s: %w", typ, serr)
-			return
-		}
-		s, err = f()
-	})
-	return s, err
 }
 
 func (c *collector) cgroup(pid int) {
@@ -374,13 +354,15 @@ func (c *collector) cgroup(pid int) {
 		}
 	}
 	if c.rep.Namespaces["cgroup"].Isolated {
-		inside, err := inNamespace(pid, "cgroup", unix.CLONE_NEWCGROUP, func() (string, error) {
+		var inside string
+		err := osthread.InNamespace(procPath(pid, "ns/cgroup"), unix.CLONE_NEWCGROUP, func() error {
 			data, err := os.ReadFile(procPath(pid, "cgroup"))
 			if err != nil {
-				return "", err
+				return err
 			}
 			l, err := ParseCgroup(bytes.NewReader(data))
-			return boxCgroupPath(l, cg.Version), err
+			inside = boxCgroupPath(l, cg.Version)
+			return err
 		})
 		if err != nil {
 			c.noteErr("cgroup path inside the box", err)

@@ -71,16 +71,9 @@ func (c *collector) network(pid int) {
 	var inside netlinkView
 	var err error
 	if ns.Isolated {
-		osthread.Throwaway(func() {
-			fd, oerr := unix.Open(procPath(pid, "ns/net"), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if oerr != nil {
-				err = oerr
-				return
-			}
-			defer unix.Close(fd)
-			if err = unix.Setns(fd, unix.CLONE_NEWNET); err == nil {
-				inside, err = readNetlink()
-			}
+		err = osthread.InNamespace(procPath(pid, "ns/net"), unix.CLONE_NEWNET, func() (err error) {
+			inside, err = readNetlink()
+			return err
 		})
 	} else {
 		inside, err = readNetlink()

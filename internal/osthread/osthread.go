@@ -6,6 +6,7 @@
 package osthread
 
 import (
+	"fmt"
 	"runtime"
 
 	"golang.org/x/sys/unix"
@@ -32,4 +33,26 @@ func Throwaway(f func()) {
 		f()
 	}()
 	<-done
+}
+
+// InNamespace runs f on a thrown-away thread (Throwaway) that has joined
+// the namespace open at nsPath (a /proc/<pid>/ns/<kind> file) of type
+// nstype (CLONE_NEWUTS, CLONE_NEWNET: kinds Go lets one thread join), so
+// no other code ever runs in that namespace.
+func InNamespace(nsPath string, nstype int, f func() error) error {
+	var err error
+	Throwaway(func() {
+		fd, oerr := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if oerr != nil {
+			err = oerr
+			return
+		}
+		defer unix.Close(fd)
+		if serr := unix.Setns(fd, nstype); serr != nil {
+			err = fmt.Errorf("setns %s: %w", nsPath, serr)
+			return
+		}
+		err = f()
+	})
+	return err
 }
