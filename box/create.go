@@ -58,6 +58,7 @@ func (s Store) Create(r CreateRequest, warn func(error)) error {
 	opt.Detach = true // nobody in pbox waits for an OCI box: the engine's shim does
 	opt.StartFIFO = fifo
 	rec := r.Record
+	rec.Kind = KindCreated
 	rec.OCIVersion, rec.ID, rec.Status, rec.Created, rec.Monitor = OCIVersion, r.ID, StatusCreating, time.Now().UTC(), os.Getpid()
 	if err := s.Write(&rec); err != nil {
 		return err

@@ -150,7 +150,7 @@ func (s Store) Cleanup(parent string, removed, busy func(string)) error {
 // Abandoned reports whether a box's state is only what a killed pbox
 // left: a stopped foreground box, or one whose set-up never finished.
 func (s Store) Abandoned(rec *Record) bool {
-	return s.Status(rec) == StatusStopped && (rec.Foreground || rec.Status == StatusCreating || rec.unwritten)
+	return s.Status(rec) == StatusStopped && (rec.Kind == KindForeground || rec.Status == StatusCreating || rec.unwritten)
 }
 
 // NeverStarted reports whether rec is a claim whose pbox died before its

@@ -26,13 +26,21 @@ func (s Store) ClaimRun(name string, detached bool) error {
 		return err
 	}
 	first := &Record{OCIVersion: OCIVersion, ID: name, Status: StatusCreating, Created: time.Now().UTC(),
-		Detached: detached, Foreground: !detached, Monitor: os.Getpid()}
+		Kind: runKind(detached), Monitor: os.Getpid()}
 	err = s.Write(first)
 	lock.Unlock()
 	if err != nil {
 		s.Remove(name)
 	}
 	return err
+}
+
+// runKind is the Kind of a box pbox run starts.
+func runKind(detached bool) Kind {
+	if detached {
+		return KindDetached
+	}
+	return KindForeground
 }
 
 // removeStaleForeground removes the state a SIGKILLed foreground pbox run
@@ -74,7 +82,7 @@ func (s Store) setMonitor(id string, pid int) error {
 // box's state goes when it ends.
 func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box) error) (Result, error) {
 	rec := &Record{OCIVersion: OCIVersion, ID: cfg.Name, Status: StatusRunning, Created: time.Now().UTC(),
-		Config: cfg, Rootfs: opt.Filesystem.Root, Detached: detached, Foreground: !detached, Monitor: os.Getpid()}
+		Config: cfg, Rootfs: opt.Filesystem.Root, Kind: runKind(detached), Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
 	unrecorded := func(err error) error {
 		return &SetupError{Step: "state", Code: StatusSetupFailed,

@@ -77,9 +77,8 @@ type Record struct {
 	Config      Config            `json:"config"` // for exec: env, capabilities, user
 	Cgroup      cgroups.Saved     `json:"cgroup"`
 	Rootfs      string            `json:"rootfs,omitempty"`
-	Detached    bool              `json:"detached,omitempty"` // a monitor records the exit
-	Monitor     int               `json:"monitor,omitempty"`  // pid of the pbox that sets it up or waits for it
-	Foreground  bool              `json:"foreground,omitempty"`
+	Kind        Kind              `json:"kind"`
+	Monitor     int               `json:"monitor,omitempty"` // pid of the pbox that sets it up or waits for it
 	Exit        *Exit             `json:"exit,omitempty"`
 	// Addresses are the box's on its CNI network (pbox run --network).
 	Addresses []string `json:"addresses,omitempty"`
@@ -88,6 +87,20 @@ type Record struct {
 
 	unwritten bool // Read found the directory but no state.json
 }
+
+// Kind is how a box was started, which says who waits for it.
+type Kind string
+
+const (
+	// KindForeground: pbox run. That pbox waits; the box's state lives as
+	// long as it does.
+	KindForeground Kind = "foreground"
+	// KindDetached: pbox run -d. Its monitor waits and records the exit.
+	KindDetached Kind = "detached"
+	// KindCreated: pbox create. The engine that called it (containerd's
+	// shim) waits; pbox records only the start.
+	KindCreated Kind = "created"
+)
 
 // OCIState is the state the runtime-spec defines, for `pbox state` and hooks.
 type OCIState struct {

@@ -94,7 +94,7 @@ func newPsCommand() *cli.Command {
 					continue
 				}
 				e := psEntry{ID: id, Status: st.Status(rec), Created: rec.Created, Command: rec.Config.Args,
-					Limits: rec.Cgroup.Limits, Detached: rec.Detached, Exit: rec.Exit}
+					Limits: rec.Cgroup.Limits, Detached: rec.Kind == box.KindDetached, Exit: rec.Exit}
 				if e.Status == box.StatusStopped && !c.Bool("all") {
 					continue
 				}

@@ -162,7 +162,7 @@ func logsAction(c *cli.Context) error {
 		return err
 	}
 	st, id := h.Store, h.ID()
-	if !h.Record.Detached {
+	if h.Record.Kind != box.KindDetached {
 		return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
 	}
 	w, ew := bufio.NewWriter(c.App.Writer), bufio.NewWriter(c.App.ErrWriter)
