@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // `pbox run -d`: something has to wait for a detached box, to record its
@@ -185,4 +187,14 @@ func (s Store) RunDetached(id string, argv []string, preserve int, logOpts LogOp
 		return &SetupError{Err: msg, Code: code}
 	}
 	return fail(fmt.Errorf("the monitor of box %s died before the box started", id))
+}
+
+// inheritedPipe returns fd as a file if it is an open pipe (the status
+// pipe pbox run -d hands its monitor), else nil.
+func inheritedPipe(fd int, name string) *os.File {
+	var st unix.Stat_t
+	if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
+		return nil
+	}
+	return os.NewFile(uintptr(fd), name)
 }

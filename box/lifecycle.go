@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/pbox-dev/pbox/cgroups"
@@ -366,8 +365,6 @@ func (s Store) RunHooks(kind string, hooks []Hook, rec *Record, warn func(error)
 	}
 }
 
-// waitMonitor waits (up to 10 s) for the pbox that watches a box to
-// record its exit and finish.
 // Settled is box id's record once its monitor, if it has one, is done
 // with it: a box that just stopped has its exit recorded then.
 func (s Store) Settled(id string) (*Record, error) {
@@ -379,17 +376,10 @@ func (s Store) Settled(id string) (*Record, error) {
 	return s.Read(id)
 }
 
+// waitMonitor waits (up to 10 s) for the pbox that watches a box to
+// record its exit and finish.
 func waitMonitor(rec *Record) {
-	if rec.Monitor <= 1 {
-		return
-	}
-	for i := 0; i < 1000; i++ {
-		if err := unix.Kill(rec.Monitor, 0); err != nil {
-			return
-		}
-		if data, err := os.ReadFile("/proc/" + strconv.Itoa(rec.Monitor) + "/cmdline"); err != nil || len(data) == 0 {
-			return
-		}
+	for i := 0; i < 1000 && rec.monitorRunning(); i++ {
 		time.Sleep(10 * time.Millisecond)
 	}
 }

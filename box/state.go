@@ -380,6 +380,17 @@ func (r *Record) Alive() bool {
 	return r.PidStart == 0 || start == r.PidStart
 }
 
+// monitorRunning says whether the pbox that sets the box up or watches it
+// still runs (a zombie does not: its cmdline reads empty). Once not,
+// nothing more will be recorded.
+func (r *Record) monitorRunning() bool {
+	if r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(r.Monitor) + "/cmdline")
+	return err == nil && len(data) > 0
+}
+
 // Status is the box's status now, from the record and the live system.
 func (s Store) Status(r *Record) string {
 	if r.Exit != nil || r.Status == StatusStopped {
@@ -395,7 +406,7 @@ func (s Store) Status(r *Record) string {
 				}
 				return StatusCreating
 			}
-			if r.Monitor > 1 && unix.Kill(r.Monitor, 0) == nil {
+			if r.monitorRunning() {
 				return StatusCreating
 			}
 		}
@@ -459,7 +470,7 @@ const eventsName = "events.jsonl"
 // its exit recorded or nobody left to record it. Logs and Events follow a
 // box until then.
 func (s Store) Finished(rec *Record) bool {
-	return s.Status(rec) == StatusStopped && (rec.Exit != nil || rec.monitorGone())
+	return s.Status(rec) == StatusStopped && (rec.Exit != nil || !rec.monitorRunning())
 }
 
 // Events writes box id's events (JSON lines) to w; with follow, also the

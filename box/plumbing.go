@@ -8,7 +8,8 @@ import (
 )
 
 // The small pieces of plumbing between pbox processes and engines: the
-// start FIFO of an OCI box, the console socket, the monitor's pipe.
+// start FIFO of an OCI box, the console socket. (handover.go is the
+// init's hand-over to the tiny init; detach.go the run -d monitor's pipe.)
 
 // StartFIFO makes box id's exec.fifo and opens it for reading and
 // writing (so that opening never blocks): the init waits on it for one
@@ -33,22 +34,6 @@ func DialUnix(path string) (*os.File, error) {
 		return nil, fmt.Errorf("connect %s: %w", path, err)
 	}
 	return os.NewFile(uintptr(fd), path), nil
-}
-
-// inheritedPipe returns fd as a file if it is an open pipe (the status
-// pipe pbox run -d hands its monitor), else nil.
-func inheritedPipe(fd int, name string) *os.File {
-	var st unix.Stat_t
-	if fd < 3 || unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFIFO {
-		return nil
-	}
-	return os.NewFile(uintptr(fd), name)
-}
-
-// monitorGone says if the pbox that set up or watches the box has exited
-// (or there never was one): nothing more will be recorded.
-func (r *Record) monitorGone() bool {
-	return r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil
 }
 
 // Console is the pair of sockets through which a box's init hands over
