@@ -405,7 +405,7 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 	}
 	defer null.Close()
 	res, err := st.RunRecorded(cfg, box.Options{CgroupMode: cgroups.DetectMode(), CgroupParent: testParent,
-		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, Marks: &st, Stdio: [3]*os.File{null, null, null}}, true, false, nil)
+		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, State: &st, Stdio: [3]*os.File{null, null, null}}, true, false, nil)
 	// Which processes the OOM killer picks is the kernel's choice (on v2
 	// it may take the shell too): what matters is that it is recorded.
 	if err != nil || (res.Status != 3 && res.Status != 137) || res.OOMKills == 0 {

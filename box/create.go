@@ -51,7 +51,7 @@ func (s Store) Create(r CreateRequest, warn func(error)) error {
 
 	s.registerRoot() // so that pbox inspect PID finds the box from any root
 	opt := r.Options
-	opt.Marks = &s
+	opt.State = &s
 	if r.NameCgroup {
 		opt.CgroupName = s.CgroupLeaf(r.ID)
 	}

@@ -57,15 +57,16 @@ type Options struct {
 	// RuntimeHooks run here, in pbox's namespaces, once the box's exist.
 	RuntimeHooks []Hook
 	// Network puts the box on a CNI network once its namespaces exist
-	// (Marks is then the state root that keeps the attachment).
+	// (State then keeps the attachment).
 	Network *NetworkRequest
 	// NetworkFrom is --network container:NAME, for the caller to resolve
 	// into Join (Store.NetnsOf); Start does not read it.
 	NetworkFrom string
-	// Marks, if not nil, is the state root that marks the box's cgroup
-	// from before its mkdir to after its rmdir (see MarkCgroup), so that
-	// `pbox cleanup` finds it if pbox is killed in between.
-	Marks *Store
+	// State, if not nil, is the state root the box belongs to: it marks
+	// the box's cgroup from before its mkdir to after its rmdir (see
+	// MarkCgroup), so that rm and `pbox cleanup` find it if pbox is killed
+	// in between, and keeps a CNI network's attachment.
+	State *Store
 }
 
 // Result is how a box ended.
@@ -144,9 +145,9 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
 	rel := "/" + filepath.Join(strings.Trim(opt.CgroupParent, "/"), cgroupName(cfg, opt))
-	if opt.Marks != nil {
-		if err := opt.Marks.MarkCgroup(cfg.Name, rel); err != nil {
-			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.Marks.Root, err))
+	if opt.State != nil {
+		if err := opt.State.MarkCgroup(cfg.Name, rel); err != nil {
+			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.State.Root, err))
 		}
 	}
 	cg, err := cgroups.Create(cgroups.Spec{
@@ -155,16 +156,16 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	})
 	if err != nil {
 		if !errors.Is(err, cgroups.ErrBoxExists) { // another box's: its mark stays
-			opt.Marks.UnmarkCgroup(rel)
+			opt.State.UnmarkCgroup(rel)
 		}
-		if opt.Marks != nil { // not this box's, whoever's it is
-			os.Remove(opt.Marks.Path(cfg.Name, cgroupPathFile))
+		if opt.State != nil { // not this box's, whoever's it is
+			os.Remove(opt.State.Path(cfg.Name, cgroupPathFile))
 		}
 		return nil, setupErr("cgroup", err)
 	}
 	b, err := startInCgroup(&cfg, opt, cg, logf)
 	if err == nil {
-		b.marks, b.name, b.log = opt.Marks, cfg.Name, logf
+		b.marks, b.name, b.log = opt.State, cfg.Name, logf
 		return b, nil
 	}
 	if derr := cg.Destroy(); derr != nil {
@@ -178,7 +179,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 		}
 		return nil, fmt.Errorf("%w (and cleaning up: %v)", err, derr)
 	}
-	opt.Marks.UnmarkCgroup(rel)
+	opt.State.UnmarkCgroup(rel)
 	return nil, err
 }
 
@@ -267,9 +268,9 @@ func planFilesystem(cfg *Config, opt Options) error {
 		return nil
 	}
 	fs.NewProc = cfg.has(namespaces.PID)
-	if opt.Network != nil && opt.Network.EtcFiles && opt.Marks != nil {
+	if opt.Network != nil && opt.Network.EtcFiles && opt.State != nil {
 		// Bound over the image's; filled once ADD has given an address.
-		etc, err := opt.Marks.etcVolumes(cfg.Name)
+		etc, err := opt.State.etcVolumes(cfg.Name)
 		if err != nil {
 			return setupErr("network", err)
 		}
@@ -314,7 +315,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	}
 	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
 	cfg.AwaitNetwork = opt.Network != nil
-	if opt.Network != nil && opt.Marks == nil {
+	if opt.Network != nil && opt.State == nil {
 		return nil, setupErr("network", errors.New("a CNI network needs a state root to keep the attachment in"))
 	}
 	cfg.DiesWithPbox = !opt.Detach
@@ -418,7 +419,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		release()
 		unix.Close(pidfd)
 		if opt.Network != nil {
-			if err := opt.Marks.releaseNetwork(cfg.Name, logf); err != nil {
+			if err := opt.State.releaseNetwork(cfg.Name, logf); err != nil {
 				e.Err += " (and leaving the network: " + err.Error() + ")"
 			}
 		}
@@ -458,7 +459,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 				return abort(setupErr("resume init", err))
 			}
 		case m.Type == msgNetns && opt.Network != nil:
-			att, err := opt.Marks.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
+			att, err := opt.State.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
 			if err != nil {
 				// The init goes on while pbox attaches: if it failed and
 				// is gone (which may be why the attach failed), its own
@@ -476,7 +477,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 			send(parent, message{Type: msgResume})
 			// ADD's answer, for ps and inspect, off COMMAND's path; DEL
 			// needs only what was written before ADD.
-			opt.Marks.writeNetwork(cfg.Name, att)
+			opt.State.writeNetwork(cfg.Name, att)
 		case m.Type == msgCreated:
 			logf("box: created; COMMAND waits for `pbox start`")
 			return b, nil

@@ -142,7 +142,7 @@ func runAction(c *cli.Context) error {
 	}
 	// The cgroup's name is unique to this state root, and marked in it
 	// from before its mkdir, for pbox cleanup.
-	opt.CgroupName, opt.Marks = st.CgroupLeaf(cfg.Name), &st
+	opt.CgroupName, opt.State = st.CgroupLeaf(cfg.Name), &st
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		err := st.ClaimRun(cfg.Name, c.Bool("detach"))
