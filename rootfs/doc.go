@@ -1,10 +1,19 @@
-// Package rootfs sets up the mount namespace of a box from the inside:
-// it makes every mount point private, so nothing the box mounts propagates
-// back to the host, and mounts a fresh /proc for the box's PID namespace.
+// Package rootfs plans and builds a box's filesystem in two halves.
 //
-// Every function must run in the box's own mount namespace (the init calls
-// them after clone(CLONE_NEWNS)). Called on the host they would change the
-// host's mount table: do not use this package outside a new mount
-// namespace. Each step reports what it does through a Logf, so `pbox run -v`
-// can print the mount sequence as it happens.
+// Planning runs on the host, in pbox, before the box exists: Plan (pbox
+// run's --rootfs, --volume, --tmpfs, --read-only) and PlanBundle (an OCI
+// config's root and mounts) check what was asked — sources exist,
+// targets stay inside the root (resolved as securejoin does) — and turn it
+// into an ordered list of Ops (mount, mkdir, device node, mask, pivot),
+// bubblewrap's SetupOp list in Go: data that `pbox run -v` prints and
+// that can be tested without root.
+//
+// Applying runs inside the box's new mount namespace (the init calls
+// Apply after clone(CLONE_NEWNS)): it makes every mount point private, so
+// nothing the box mounts propagates back to the host, and replays the ops,
+// each target opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
+// and checked against the path the plan resolved before anything is
+// mounted on it. Called on the host, Apply would change the host's mount
+// table: never use it outside a new mount namespace. A failed Apply
+// removes the directories it made for its targets.
 package rootfs
