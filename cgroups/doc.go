@@ -5,7 +5,7 @@
 // empty static program 9.8 MB (protobuf, logrus, ebpf and dbus come with
 // them) and adds 0.55-0.7 ms of package initialisation to every process
 // that links them, as much again as all of pbox's own package init — and
-// pbox's init, exec stage and monitor are such processes on every start.
+// pbox's Go init and monitor are such processes on every start.
 //
 // A box gets one cgroup, <parent>/<name>, in every hierarchy it needs:
 //
