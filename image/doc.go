@@ -4,8 +4,10 @@
 // (Import). It writes only below the directory it is given: Import goes
 // through an os.Root, so no layer entry, symlink or hard link escapes it.
 //
-// It reads tar with its own small reader (tar.go says why archive/tar is
-// not used) and the OCI index and manifest with the image-spec's types (spec.go).
+// It reads tar with the standard library's archive/tar (measured: its
+// package initialisation takes ~1 µs in every pbox start, and with
+// CGO_ENABLED=0 the os/user it imports is pure Go), and the OCI index and
+// manifest with the image-spec's types (spec.go).
 //
 // Not for: pulling from registries (pbox has no network code), keeping or
 // sharing image layers (the result is a plain directory, owned by the

@@ -1,6 +1,7 @@
 package image
 
 import (
+	"archive/tar"
 	"bufio"
 	"compress/gzip"
 	"context"
@@ -226,17 +227,26 @@ func openUncompressed(tarball string) (*os.File, error) {
 // indexArchive records where each regular file of the outer tar lies.
 func indexArchive(f *os.File) (map[string]archiveEntry, error) {
 	index := map[string]archiveEntry{}
-	tr := newTarReader(bufio.NewReaderSize(f, 1<<16))
+	// archive/tar reads a header's blocks and nothing more before Next
+	// returns: what it consumed so far is where the entry's data starts.
+	in := &countingReader{r: bufio.NewReaderSize(f, 1<<16)}
+	tr := tar.NewReader(in)
 	for {
 		h, err := tr.Next()
 		if err == io.EOF {
 			break
 		}
-		if err != nil {
-			return nil, err
+		if errors.Is(err, tar.ErrHeader) {
+			return nil, fmt.Errorf("not a tar archive (%w): give the file docker save or podman save wrote", err)
 		}
-		if h.Type == tarReg || h.Type == tarRegA || h.Type == tarCont {
-			index[path.Clean(strings.TrimPrefix(h.Name, "./"))] = archiveEntry{h.Offset, h.Size}
+		if err != nil {
+			return nil, fmt.Errorf("read the archive: %w", err)
+		}
+		if h.Typeflag == tar.TypeGNUSparse {
+			return nil, fmt.Errorf("%s: a sparse file: not supported in an image archive (re-save the image with docker save)", h.Name)
+		}
+		if h.Typeflag == tar.TypeReg || h.Typeflag == tarRegA || h.Typeflag == tar.TypeCont {
+			index[path.Clean(strings.TrimPrefix(h.Name, "./"))] = archiveEntry{in.n, h.Size}
 		}
 	}
 	if len(index) == 0 {
@@ -359,7 +369,18 @@ func (u *unpacker) applyLayer(root *os.Root, r io.Reader, digest string) (int, e
 	case len(magic) == 4 && magic[0] == 0x28 && magic[1] == 0xb5 && magic[2] == 0x2f && magic[3] == 0xfd:
 		return 0, errors.New("zstd-compressed layer: pbox reads plain and gzip layers (re-save the image with docker save)")
 	}
-	tr := newTarReader(layer)
+	// verify reads the blob to its end and checks its digest, if known.
+	verify := func() error {
+		if sum == nil {
+			return nil
+		}
+		io.Copy(io.Discard, br) // the digest covers the whole blob
+		if got := "sha256:" + hex.EncodeToString(sum.Sum(nil)); got != digest {
+			return fmt.Errorf("digest mismatch: blob is %s, the manifest says %s (a damaged archive)", got, digest)
+		}
+		return nil
+	}
+	tr := tar.NewReader(layer)
 	written := map[string]bool{} // what this layer made: opaque dirs keep it
 	n := 0
 	for {
@@ -368,7 +389,14 @@ func (u *unpacker) applyLayer(root *os.Root, r io.Reader, digest string) (int, e
 			break
 		}
 		if err != nil {
-			return n, err
+			// A damaged blob is what a digest says best.
+			if merr := verify(); merr != nil {
+				return n, merr
+			}
+			return n, fmt.Errorf("read the layer: %w", err)
+		}
+		if h.Typeflag == tar.TypeGNUSparse {
+			return n, fmt.Errorf("%s: a sparse file: not supported in a layer", h.Name)
 		}
 		if err := u.budget(h.Size); err != nil {
 			return n, err
@@ -378,13 +406,7 @@ func (u *unpacker) applyLayer(root *os.Root, r io.Reader, digest string) (int, e
 		}
 		n++
 	}
-	if sum != nil {
-		io.Copy(io.Discard, br) // the digest covers the whole blob
-		if got := "sha256:" + hex.EncodeToString(sum.Sum(nil)); got != digest {
-			return n, fmt.Errorf("digest mismatch: blob is %s, the manifest says %s (a damaged archive)", got, digest)
-		}
-	}
-	return n, nil
+	return n, verify()
 }
 
 // entryPath turns a layer entry name into a path relative to the root,
@@ -404,6 +426,22 @@ func entryPath(name string) (string, error) {
 	return clean, nil
 }
 
+// tarRegA is the old type byte of a regular file (NUL), which archive/tar
+// still returns for archives written that way.
+const tarRegA = '\x00'
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
 // ctxReader stops a long copy (one big file) when ctx is cancelled.
 type ctxReader struct {
 	ctx context.Context
@@ -417,7 +455,7 @@ func (c ctxReader) Read(p []byte) (int, error) {
 	return c.r.Read(p)
 }
 
-func applyEntry(root *os.Root, tr io.Reader, h *tarHeader, written map[string]bool) error {
+func applyEntry(root *os.Root, tr io.Reader, h *tar.Header, written map[string]bool) error {
 	p, err := entryPath(h.Name)
 	if err != nil {
 		return err
@@ -451,20 +489,20 @@ func applyEntry(root *os.Root, tr io.Reader, h *tarHeader, written map[string]bo
 		mode |= fs.ModeSticky
 	}
 	// Replace what a lower layer left there, unless both are directories.
-	if st, err := root.Lstat(p); err == nil && p != "." && !(st.IsDir() && h.Type == tarDir) {
+	if st, err := root.Lstat(p); err == nil && p != "." && !(st.IsDir() && h.Typeflag == tar.TypeDir) {
 		if err := root.RemoveAll(p); err != nil {
 			return wrap(err, h.Name)
 		}
 	}
 	written[p] = true
-	switch h.Type {
-	case tarDir:
+	switch h.Typeflag {
+	case tar.TypeDir:
 		if p != "." {
 			if err := root.Mkdir(p, 0o700); err != nil && !errors.Is(err, fs.ErrExist) {
 				return wrap(err, h.Name)
 			}
 		}
-	case tarReg, tarRegA, tarCont:
+	case tar.TypeReg, tarRegA, tar.TypeCont:
 		f, err := root.OpenFile(p, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
 		if err != nil {
 			return wrap(err, h.Name)
@@ -476,12 +514,12 @@ func applyEntry(root *os.Root, tr io.Reader, h *tarHeader, written map[string]bo
 		if err != nil {
 			return wrap(err, h.Name)
 		}
-	case tarSymlink:
+	case tar.TypeSymlink:
 		if err := root.Symlink(h.Linkname, p); err != nil {
 			return wrap(err, h.Name)
 		}
-		return wrap(root.Lchown(p, h.UID, h.GID), h.Name)
-	case tarLink:
+		return wrap(root.Lchown(p, h.Uid, h.Gid), h.Name)
+	case tar.TypeLink:
 		target, err := entryPath(h.Linkname)
 		if err != nil {
 			return err
@@ -491,14 +529,14 @@ func applyEntry(root *os.Root, tr io.Reader, h *tarHeader, written map[string]bo
 			return fmt.Errorf("entry %q: %w", h.Name, err)
 		}
 		return wrap(root.Link(path.Join(tdir, tbase), p), h.Name)
-	case tarChar, tarBlock, tarFifo:
+	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
 		if err := mknodIn(root, dir, base, h); err != nil {
 			return wrap(err, h.Name)
 		}
 	default:
-		return fmt.Errorf("entry %q: tar type %q is not supported", h.Name, h.Type)
+		return fmt.Errorf("entry %q: tar type %q is not supported", h.Name, h.Typeflag)
 	}
-	if err := root.Lchown(p, h.UID, h.GID); err != nil {
+	if err := root.Lchown(p, h.Uid, h.Gid); err != nil {
 		return wrap(err, h.Name)
 	}
 	if err := root.Chmod(p, mode); err != nil {
@@ -589,19 +627,19 @@ func opaque(root *os.Root, dir string, written map[string]bool) error {
 
 // mknodIn makes a device node or fifo named base in dir, through a
 // directory fd from the os.Root (os.Root has no Mknod).
-func mknodIn(root *os.Root, dir, base string, h *tarHeader) error {
+func mknodIn(root *os.Root, dir, base string, h *tar.Header) error {
 	d, err := root.OpenFile(dir, os.O_RDONLY|unix.O_DIRECTORY, 0)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	mode := uint32(h.Mode & 0o7777)
-	switch h.Type {
-	case tarChar:
+	switch h.Typeflag {
+	case tar.TypeChar:
 		mode |= unix.S_IFCHR
-	case tarBlock:
+	case tar.TypeBlock:
 		mode |= unix.S_IFBLK
-	case tarFifo:
+	case tar.TypeFifo:
 		mode |= unix.S_IFIFO
 	}
 	return unix.Mknodat(int(d.Fd()), base, mode, int(unix.Mkdev(uint32(h.Devmajor), uint32(h.Devminor))))

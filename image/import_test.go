@@ -258,7 +258,7 @@ func TestImportBadInput(t *testing.T) {
 	os.WriteFile(filepath.Join(full, "x"), nil, 0o644)
 	for _, tc := range []struct{ tarball, dir, want string }{
 		{"/nonexistent.tar", t.TempDir(), "no such file"},
-		{junk, filepath.Join(t.TempDir(), "r"), "checksum"},
+		{junk, filepath.Join(t.TempDir(), "r"), "not a tar archive"},
 		{notImage, filepath.Join(t.TempDir(), "r"), "not an image archive"},
 		{dockerSave(t, twoLayers(t)), full, "not empty"},
 	} {
