@@ -36,7 +36,8 @@
 //
 // Files: cgroup.go (the types, the layout, path rules), create.go (Create:
 // directories, controllers, the parent lock), resources.go (limits written
-// and verified; Procs, OOMKills), teardown.go (Kill, Destroy, and
+// and verified; Procs, OOMKills), one file per controller for its files on
+// v1 and v2 (memory.go, cpu.go with cpuset, pids.go), teardown.go (Kill, Destroy, and
 // RemoveLeftover for pbox cleanup, which sweeps only the cgroups pbox
 // marked), live.go (a box's cgroup across processes), v1.go,
 // devicefilter.go.

@@ -58,98 +58,24 @@ type setting struct {
 
 func exact(file, value string) setting { return setting{file, value, value} }
 
-// expected lists every limit file in the order it is written.
+// expected lists every limit file in the order it is written: one
+// function per controller (memory.go, cpu.go, pids.go), each for v1 and
+// v2.
 func (c *Cgroup) expected() []setting {
-	l := c.limits
 	var s []setting
-	if c.mode == V2 {
-		dir := c.v2dir
-		if l.MemoryBytes > 0 {
-			s = append(s, exact(filepath.Join(dir, "memory.max"), strconv.FormatInt(l.MemoryBytes, 10)))
-			if exists(filepath.Join(dir, "memory.swap.max")) {
-				// Without it a memory hog on a host with swap pages out
-				// instead of being OOM-killed. v2 counts swap alone.
-				swap := "0"
-				switch {
-				case l.SwapBytes < 0:
-					swap = "max"
-				case l.SwapBytes > l.MemoryBytes:
-					swap = strconv.FormatInt(l.SwapBytes-l.MemoryBytes, 10)
-				}
-				s = append(s, exact(filepath.Join(dir, "memory.swap.max"), swap))
-			}
-		}
-		if l.MemoryReservation > 0 {
-			s = append(s, exact(filepath.Join(dir, "memory.low"), strconv.FormatInt(l.MemoryReservation, 10)))
-		}
-		if l.CpusetCpus != "" {
-			s = append(s, setting{filepath.Join(dir, "cpuset.cpus"), l.CpusetCpus, ""})
-		}
-		if l.CpusetMems != "" {
-			s = append(s, setting{filepath.Join(dir, "cpuset.mems"), l.CpusetMems, ""})
-		}
-		if l.CPUQuota > 0 {
-			s = append(s, exact(filepath.Join(dir, "cpu.max"), fmt.Sprintf("%d %d", l.CPUQuota, l.CPUPeriod)))
-		}
-		if l.CPUShares > 0 {
-			s = append(s, exact(filepath.Join(dir, "cpu.weight"), strconv.FormatUint(SharesToWeight(l.CPUShares), 10)))
-		}
-		if l.PidsMax > 0 {
-			s = append(s, exact(filepath.Join(dir, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
-		}
-		return s
-	}
-	if l.MemoryBytes > 0 {
-		dir := filepath.Join(c.root, "memory", c.rel)
-		// The kernel rounds the v1 limit down to a page.
-		page := int64(os.Getpagesize())
-		v := strconv.FormatInt(l.MemoryBytes, 10)
-		rounded := strconv.FormatInt(l.MemoryBytes/page*page, 10)
-		limit := setting{filepath.Join(dir, "memory.limit_in_bytes"), v, rounded}
-		memsw := filepath.Join(dir, "memory.memsw.limit_in_bytes")
-		if !exists(memsw) {
-			s = append(s, limit)
-		} else {
-			// memsw is memory+swap: equal to the limit means no swap, so a
-			// memory hog is OOM-killed instead of paging out. The kernel
-			// wants memsw >= limit at every moment: raising (pbox
-			// update) writes memsw first, lowering writes the limit first.
-			sw := setting{memsw, v, rounded}
-			switch {
-			case l.SwapBytes < 0:
-				sw = setting{memsw, "-1", ""}
-			case l.SwapBytes > l.MemoryBytes:
-				sw = setting{memsw, strconv.FormatInt(l.SwapBytes, 10), strconv.FormatInt(l.SwapBytes/page*page, 10)}
-			}
-			cur, _ := os.ReadFile(memsw)
-			if n, err := strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err == nil && n < l.MemoryBytes {
-				s = append(s, sw, limit)
-			} else {
-				s = append(s, limit, sw)
-			}
-		}
-	}
-	if l.CPUQuota > 0 {
-		dir := filepath.Join(c.root, "cpu", c.rel)
-		s = append(s, exact(filepath.Join(dir, "cpu.cfs_period_us"), strconv.FormatUint(l.CPUPeriod, 10)))
-		s = append(s, exact(filepath.Join(dir, "cpu.cfs_quota_us"), strconv.FormatInt(l.CPUQuota, 10)))
-	}
-	if l.CPUShares > 0 {
-		s = append(s, exact(filepath.Join(c.root, "cpu", c.rel, "cpu.shares"), strconv.FormatUint(l.CPUShares, 10)))
-	}
-	if l.PidsMax > 0 {
-		s = append(s, exact(filepath.Join(c.root, "pids", c.rel, "pids.max"), strconv.FormatInt(l.PidsMax, 10)))
-	}
-	if l.MemoryReservation > 0 {
-		s = append(s, setting{filepath.Join(c.root, "memory", c.rel, "memory.soft_limit_in_bytes"), strconv.FormatInt(l.MemoryReservation, 10), ""})
-	}
-	if l.CpusetCpus != "" {
-		s = append(s, setting{filepath.Join(c.root, "cpuset", c.rel, "cpuset.cpus"), l.CpusetCpus, ""})
-	}
-	if l.CpusetMems != "" {
-		s = append(s, setting{filepath.Join(c.root, "cpuset", c.rel, "cpuset.mems"), l.CpusetMems, ""})
+	for _, controller := range []func() []setting{c.memorySettings, c.cpusetSettings, c.cpuSettings, c.pidsSettings} {
+		s = append(s, controller()...)
 	}
 	return s
+}
+
+// file is a controller's file of the box's cgroup: in its one cgroup2
+// directory, or in that controller's v1 hierarchy.
+func (c *Cgroup) file(controller, name string) string {
+	if c.mode == V2 {
+		return filepath.Join(c.v2dir, name)
+	}
+	return filepath.Join(c.root, controller, c.rel, name)
 }
 
 // verify reads back every limit written, so that a limit the kernel did
