@@ -3,14 +3,11 @@ package main
 import (
 	"bytes"
 	"debug/buildinfo"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
-
-var update = flag.Bool("update", false, "rewrite docs/man from the command definitions")
 
 func TestManPages(t *testing.T) {
 	pages, err := manPages()
@@ -23,19 +20,10 @@ func TestManPages(t *testing.T) {
 			t.Errorf("no man page %s", want)
 		}
 	}
-	if *update {
-		os.MkdirAll(dir, 0o755)
-		for name, page := range pages {
-			if err := os.WriteFile(filepath.Join(dir, name), []byte(page), 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		return
-	}
 	for name, page := range pages {
 		have, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil || string(have) != page {
-			t.Errorf("docs/man/%s is out of date with the command definitions: run go test ./cmd/pbox -run TestManPages -update", name)
+			t.Errorf("docs/man/%s is out of date with the command definitions: run go generate ./cmd/pbox", name)
 		}
 	}
 	run := pages["pbox-run.8"]

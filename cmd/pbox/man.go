@@ -1,5 +1,7 @@
 package main
 
+//go:generate go run -tags genman . ../../docs/man
+
 import (
 	"sort"
 	"strings"
@@ -11,9 +13,9 @@ import (
 // each subcommand, from the same definitions the command line uses, in
 // roff written here: the runtime binary carries no documentation code
 // (urfave/cli's renderer and the markdown library under it cost every
-// pbox process its package init). docs/man/ holds them;
-// go test ./cmd/pbox -run TestManPages -update rewrites them, and CI
-// fails if they are out of date.
+// pbox process its package init). docs/man/ holds them; `go generate
+// ./cmd/pbox` rewrites them (genman.go), and TestManPages fails if they
+// are out of date. pbox itself never calls this: the linker leaves it out.
 func manPages() (map[string]string, error) {
 	app := newApp(nil, nil)
 	pages := map[string]string{}
