@@ -81,6 +81,10 @@ func (s Store) setMonitor(id string, pid int) error {
 // remove: docker's --rm); a failed one's state is removed. A foreground
 // box's state goes when it ends.
 func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box) error) (Result, error) {
+	// The cgroup's name is unique to this state root, and marked in it
+	// from before its mkdir, for rm and pbox cleanup (Create does the same
+	// for pbox create).
+	opt.CgroupName, opt.State = s.CgroupLeaf(cfg.Name), &s
 	rec := &Record{OCIVersion: OCIVersion, ID: cfg.Name, Status: StatusRunning, Created: time.Now().UTC(),
 		Config: cfg, Rootfs: opt.Filesystem.Root, Kind: runKind(detached), Monitor: os.Getpid()}
 	rec.Config.Mounts = nil

@@ -140,9 +140,6 @@ func runAction(c *cli.Context) error {
 	if err := st.JoinNetworkFrom(&opt); err != nil {
 		return fail(statusSetup, "run: --network container:%s: %v", opt.NetworkFrom, err)
 	}
-	// The cgroup's name is unique to this state root, and marked in it
-	// from before its mkdir, for pbox cleanup.
-	opt.CgroupName, opt.State = st.CgroupLeaf(cfg.Name), &st
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
 		err := st.ClaimRun(cfg.Name, c.Bool("detach"))
