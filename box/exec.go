@@ -45,13 +45,27 @@ func (r *Running) Wait() int {
 	return WaitStatusCode(ws)
 }
 
-// Exec starts p inside the box of rec: in every namespace of its init and
-// in its cgroup, under its root and hostname, with a pid of the box's.
-// The process is a child of the caller (a subreaper such as containerd's
+// Exec starts p inside the box: in every namespace of its init and in its
+// cgroup, under its root and hostname, with a pid of the box's. The
+// process is a child of the caller (a subreaper such as containerd's
 // shim adopts it if the caller exits). pbox plans it here and the joiner
 // (joiner.go), a single-threaded program, enters the box and runs the
-// plan. Errors are *SetupError.
-func Exec(rec *Record, p Process, eio ExecIO) (*Running, error) {
+// plan. Errors are *SetupError, or the box's state refusing an exec.
+func (h *Handle) Exec(p Process, eio ExecIO) (*Running, error) {
+	if err := h.Allows(OpExec); err != nil {
+		return nil, err
+	}
+	return execIn(h.Record, p, eio)
+}
+
+// ResolveUser reads -u USER[:GROUP] for a process of the running box:
+// names from the box's own /etc/passwd and /etc/group.
+func (h *Handle) ResolveUser(spec string) (*User, error) {
+	return ResolveUser(fmt.Sprintf("/proc/%d/root", h.Record.Pid), spec)
+}
+
+// execIn is Exec for the box of rec.
+func execIn(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return nil, &SetupError{Step: "exec", Err: "no command given", Code: StatusSetupFailed}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -67,7 +66,7 @@ func execAction(c *cli.Context) error {
 	if err != nil {
 		return fail(statusSetup, "exec: %v", err)
 	}
-	if err := h.Allows(box.OpExec); err != nil {
+	if err := h.Allows(box.OpExec); err != nil { // before reading its files
 		return fail(statusSetup, "exec: %v", err)
 	}
 	rec := h.Record
@@ -107,7 +106,7 @@ func execAction(c *cli.Context) error {
 		}
 		if u := c.String("user"); u != "" {
 			// Names are the box's: its own /etc/passwd and /etc/group.
-			if p.User, err = box.ResolveUser(fmt.Sprintf("/proc/%d/root", rec.Pid), u); err != nil {
+			if p.User, err = h.ResolveUser(u); err != nil {
 				return fail(statusSetup, "exec: --user %q: %v", u, err)
 			}
 		}
@@ -155,7 +154,7 @@ func execAction(c *cli.Context) error {
 		signal.Notify(sigs, box.ForwardedSignals...)
 		defer signal.Stop(sigs)
 	}
-	run, err := box.Exec(rec, p, eio)
+	run, err := h.Exec(p, eio)
 	if err != nil {
 		var se *box.SetupError
 		if errors.As(err, &se) {
