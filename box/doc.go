@@ -53,7 +53,7 @@
 // monitor stays the monitor. Config.GoSupervisor chooses them on purpose,
 // which the tests do to keep both covered.
 //
-// Exec joins a running box through the joiner (joiner.go), the
+// Handle.Exec joins a running box through the joiner (joiner.go), the
 // "pbox-exec" mode of the same tiny C program: single-threaded, it
 // setns'es into the box, forks into it and runs a plan made in Go
 // (working directory, keyring, bounding set, seccomp, user), so no
