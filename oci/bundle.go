@@ -735,7 +735,10 @@ func translateHooks(h *specs.Hooks, b *Box) error {
 }
 
 func blockIOSet(b *specs.LinuxBlockIO) bool {
-	return b != nil && (b.Weight != nil || b.LeafWeight != nil || len(b.WeightDevice) > 0 ||
+	// A weight of 0 is unset, as runc reads it: Docker sends blockIO
+	// {"weight": 0} with every container.
+	set := func(w *uint16) bool { return w != nil && *w != 0 }
+	return b != nil && (set(b.Weight) || set(b.LeafWeight) || len(b.WeightDevice) > 0 ||
 		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
 		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0)
 }

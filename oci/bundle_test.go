@@ -269,3 +269,19 @@ func TestMergeResourcesPidsFloor(t *testing.T) {
 		t.Errorf("pids 5: %+v %v: want a refusal naming the field, nothing changed", lim, err)
 	}
 }
+
+// Docker sends linux.resources.blockIO {"weight": 0} with every container:
+// runc reads 0 as unset, and so does pbox (issue 21: docker run through
+// pbox failed at create). A real weight is still refused by name.
+func TestBlockIOWeightZeroIsUnset(t *testing.T) {
+	zero, ten := uint16(0), uint16(10)
+	s := DefaultSpec()
+	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &zero, LeafWeight: &zero}
+	if _, err := Translate(s, "/b", "x"); err != nil {
+		t.Errorf("blockIO weight 0: %v", err)
+	}
+	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &ten}
+	if _, err := Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO") {
+		t.Errorf("blockIO weight 10: %v", err)
+	}
+}
