@@ -88,7 +88,10 @@ func (e *StateError) Error() string {
 	case e.Op == OpResume:
 		return fmt.Sprintf("box %s is %s, not paused", e.ID, e.Status)
 	case e.Op == OpSignal:
-		return fmt.Sprintf("box %s is %s: nothing to signal", e.ID, e.Status)
+		// "container not running" is runc's word for it, which
+		// containerd's shim matches to let a pod stop whose container has
+		// already exited.
+		return fmt.Sprintf("box %s is %s: nothing to signal (container not running)", e.ID, e.Status)
 	}
 	return fmt.Sprintf("box %s is %s: no %s for it (see 'pbox ps -a')", e.ID, e.Status, e.Op)
 }

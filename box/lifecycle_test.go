@@ -42,7 +42,7 @@ func TestTransitionTable(t *testing.T) {
 		{OpDestroy, StatusRunning, "box web is running: stop it first ('pbox stop web') or use --force"},
 		{OpExec, StatusStopped, "box web is stopped, not running: see 'pbox ps -a'"},
 		{OpResume, StatusRunning, "box web is running, not paused"},
-		{OpSignal, StatusStopped, "box web is stopped: nothing to signal"},
+		{OpSignal, StatusStopped, "box web is stopped: nothing to signal (container not running)"},
 		{OpStats, StatusCreating, "box web is being set up: try again in a moment"},
 	} {
 		h := &Handle{Record: &Record{ID: "web"}, status: tt.status}
