@@ -283,7 +283,8 @@ type capSets struct{ bounding, ambient []int }
 // bounding set, and ambient capabilities. What exec(2) then gives the
 // process must be what the config says, or the config is refused: root
 // gets every bounding capability as effective and permitted; another
-// user gets only the ambient ones.
+// user gets only the ambient ones (what else its effective and permitted
+// sets name, exec drops, as under runc).
 func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, error) {
 	var out capSets
 	if c == nil {
@@ -325,17 +326,20 @@ func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, erro
 	if err != nil {
 		return out, err
 	}
-	expect := bset
-	what := "the bounding set (what exec gives root)"
-	if !root {
-		expect, what = aset, "the ambient set (what exec gives a non-root user)"
-	}
-	for _, s := range []struct {
-		name string
-		set  map[int]bool
-	}{{"effective", eset}, {"permitted", pset}} {
-		if !sameSet(s.set, expect) {
-			return out, fmt.Errorf("capabilities.%s: must equal %s: %w", s.name, what, ErrUnsupported)
+	// Root: exec gives it the bounding set, so effective and permitted
+	// must say the same. Another user keeps only its ambient set across
+	// exec, whatever effective and permitted hold (runc sets them and the
+	// kernel drops them at the exec): accepted, as runc does, since
+	// containerd sends the default set there for every non-root
+	// Kubernetes container.
+	if root {
+		for _, s := range []struct {
+			name string
+			set  map[int]bool
+		}{{"effective", eset}, {"permitted", pset}} {
+			if !sameSet(s.set, bset) {
+				return out, fmt.Errorf("capabilities.%s: must equal the bounding set (what exec gives root): %w", s.name, ErrUnsupported)
+			}
 		}
 	}
 	for v := range aset {

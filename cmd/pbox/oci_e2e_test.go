@@ -878,3 +878,36 @@ func TestE2EOCIDeleteAfterAKilledCreate(t *testing.T) {
 		t.Errorf("marks left: %v", marks)
 	}
 }
+
+// Issue 21: containerd gives a runAsUser container the default capability
+// set as effective and permitted and no ambient set. runc runs it and exec
+// leaves the user no capability; pbox refused it, so every non-root pod
+// failed. Now it runs, as uid 1000 with no capability.
+func TestE2EOCINonRootWithoutAmbient(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", "id -u; grep CapEff /proc/self/status; exec sleep 1000")(cfg)
+		p := cfg["process"].(map[string]any)
+		p["user"] = map[string]any{"uid": 1000, "gid": 1000}
+		caps := []any{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+		p["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps}
+	})
+	for d := filepath.Dir(b); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755) // uid 1000 must reach its rootfs
+	}
+	id := boxName(t, "nonroot")
+	out := createToFile(t, root, b, id)
+	pbox(t, "--root", root, "start", id)
+	var got string
+	testutil.WaitFor(5*time.Second, func() bool {
+		data, _ := os.ReadFile(out)
+		got = string(data)
+		return strings.Count(got, "\n") >= 2
+	})
+	if !strings.Contains(got, "1000\n") || !strings.Contains(got, "CapEff:\t0000000000000000") {
+		t.Errorf("inside: %q; want uid 1000 with no capability", got)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+}
