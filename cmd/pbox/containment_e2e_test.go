@@ -19,7 +19,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
@@ -143,16 +142,6 @@ func TestContainmentDetachedAndExecDescriptors(t *testing.T) {
 	if fields := strings.Fields(r.stdout); r.code != 0 || len(fields) != 4 {
 		t.Errorf("exec: the process holds descriptors beyond stdio: %+v", r)
 	}
-}
-
-// readState reads a box's record from the default state root.
-func readState(t *testing.T, name string) box.Record {
-	t.Helper()
-	rec, err := box.Store{Root: box.DefaultStateRoot}.Read(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return *rec
 }
 
 // Attack (CVE-2019-5736): a process in the box holds /proc/<pid>/exe of a
@@ -293,36 +282,6 @@ func assertSealedMemfd(t *testing.T, what string, fd int) {
 		}
 		syscall.Close(w)
 	}
-}
-
-// attackBin is internal/attack, built static: $ATTACK_BIN, or built once.
-var attackBuild = &binary{env: "ATTACK_BIN", pkg: "../../internal/attack", name: "attack", cgoOff: true}
-
-func attackBin(t *testing.T) string { return attackBuild.get(t) }
-
-// attackRootfs is a busybox root with /attack in it.
-func attackRootfs(t *testing.T) string {
-	t.Helper()
-	root := busyboxRootfs(t)
-	data, err := os.ReadFile(attackBin(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(root, "attack"), data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	return root
-}
-
-// results reads attack's "name: result" lines.
-func results(out string) map[string]string {
-	m := map[string]string{}
-	for _, l := range strings.Split(out, "\n") {
-		if k, v, ok := strings.Cut(l, ": "); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // Attack: with no seccomp filter, a box's root can use keyctl and add_key,

@@ -5,7 +5,6 @@ package main
 // from a path that once lost a box or reached the wrong one.
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -312,20 +311,4 @@ func cgroupsMode(t *testing.T) string {
 		return "v2"
 	}
 	return "v1"
-}
-
-// readRecord reads a box's state.json.
-func readRecord(t *testing.T, root, name string) (rec struct {
-	Monitor int `json:"monitor"`
-	Pid     int `json:"pid"`
-}) {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join(root, name, "state.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := json.Unmarshal(data, &rec); err != nil {
-		t.Fatalf("%s: %v", data, err)
-	}
-	return rec
 }

@@ -19,66 +19,6 @@ import (
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
 
-// stateRoot gives a test its own --root, removed (with any box still in
-// it) at the end.
-func stateRoot(t *testing.T) string {
-	t.Helper()
-	root := t.TempDir()
-	t.Cleanup(func() {
-		entries, _ := os.ReadDir(root)
-		for _, e := range entries {
-			pbox(t, "--root", root, "rm", "-f", e.Name())
-		}
-	})
-	return root
-}
-
-// psJSON is one entry of pbox ps --json.
-type psJSON struct {
-	ID        string   `json:"id"`
-	Pid       int      `json:"pid"`
-	Status    string   `json:"status"`
-	Command   []string `json:"command"`
-	Addresses []string `json:"addresses"`
-	Ports     []string `json:"ports"`
-	Limits    struct {
-		MemoryBytes int64 `json:"MemoryBytes"`
-	} `json:"limits"`
-	Exit *struct {
-		Status   int    `json:"status"`
-		OOMKills uint64 `json:"oom_kills"`
-	} `json:"exit"`
-}
-
-func psAll(t *testing.T, root string) map[string]psJSON {
-	t.Helper()
-	r := pbox(t, "--root", root, "ps", "-a", "--json")
-	if r.code != 0 {
-		t.Fatalf("ps -a --json: %+v", r)
-	}
-	var list []psJSON
-	if err := json.Unmarshal([]byte(r.stdout), &list); err != nil {
-		t.Fatalf("ps --json: %v\n%s", err, r.stdout)
-	}
-	m := map[string]psJSON{}
-	for _, e := range list {
-		m[e.ID] = e
-	}
-	return m
-}
-
-func waitStopped(t *testing.T, root, name string) psJSON {
-	t.Helper()
-	var e psJSON
-	if !testutil.WaitFor(10*time.Second, func() bool {
-		e = psAll(t, root)[name]
-		return e.Status == "stopped" && e.Exit != nil
-	}) {
-		t.Fatalf("box %s did not stop with a recorded exit: %+v", name, e)
-	}
-	return e
-}
-
 func TestE2EDetachedBoxLifecycle(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := stateRoot(t)

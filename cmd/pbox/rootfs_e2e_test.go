@@ -16,17 +16,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-func busyboxRootfs(t *testing.T) string {
-	t.Helper()
-	testutil.RequireRoot(t)
-	dir := filepath.Join(t.TempDir(), "rootfs")
-	r := pbox(t, "rootfs", "busybox", dir)
-	if r.code != 0 {
-		testutil.SkipOrFail(t, "pbox rootfs busybox: %+v", r)
-	}
-	return dir
-}
-
 func TestE2ERootfsBusybox(t *testing.T) {
 	dir := busyboxRootfs(t)
 	for _, p := range []string{"bin/busybox", "bin/sh", "etc/passwd", "etc/group", "etc/hosts", "proc", "dev", "sys", "tmp"} {

@@ -2,9 +2,10 @@ package main
 
 import (
 	"bytes"
-	"github.com/urfave/cli/v2"
 	"strings"
 	"testing"
+
+	"github.com/urfave/cli/v2"
 )
 
 // The command line's own errors: one "pbox:" line with a hint, no usage

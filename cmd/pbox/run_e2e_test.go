@@ -1,8 +1,8 @@
 package main
 
-// End-to-end tests: build the pbox binary the way a user does (plain
-// `go build`) and run it. PBOX_BIN names a prebuilt binary instead (the
-// cgroup v2 VM lane has no Go toolchain).
+// End-to-end tests of pbox run in the foreground: exit statuses, signals,
+// the box seen from the host, OOM kills, mounts that must not leak, -v.
+// The shared helpers are in helpers_test.go.
 
 import (
 	"bufio"
@@ -12,188 +12,14 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
-	"golang.org/x/sys/unix"
 )
-
-// binary is a program the tests build once: $ENV names a prebuilt one
-// instead (the cgroup v2 VM lane has no Go toolchain).
-type binary struct {
-	env, pkg, name string
-	cgoOff         bool // a static binary for use inside a box
-	once           sync.Once
-	path           string
-	err            error
-}
-
-func (b *binary) get(t *testing.T) string {
-	t.Helper()
-	if p := os.Getenv(b.env); p != "" {
-		abs, err := filepath.Abs(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return abs
-	}
-	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "pbox-e2e")
-		if err != nil {
-			b.err = err
-			return
-		}
-		os.Chmod(dir, 0o755) // the not-root test runs pbox as nobody
-		b.path = filepath.Join(dir, b.name)
-		cmd := exec.Command("go", "build", "-o", b.path, b.pkg)
-		if b.cgoOff {
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		}
-		if out, err := cmd.CombinedOutput(); err != nil {
-			b.err = fmt.Errorf("go build %s: %v\n%s", b.pkg, err, out)
-		}
-	})
-	if b.err != nil {
-		t.Fatal(b.err)
-	}
-	return b.path
-}
-
-// pboxBin is pbox, built the way a user does (plain `go build`), or $PBOX_BIN.
-var pboxBuild = &binary{env: "PBOX_BIN", pkg: ".", name: "pbox", cgoOff: true} // as the README builds it
-
-func pboxBin(t *testing.T) string { return pboxBuild.get(t) }
-
-const e2eParent = "pbox-e2e"
-
-// result is one finished pbox run.
-type result struct {
-	stdout, stderr string
-	code           int
-}
-
-func pbox(t *testing.T, args ...string) result {
-	t.Helper()
-	return pboxWith(t, nil, nil, args...)
-}
-
-// pboxWith runs pbox with extra descriptors (extra[i] becomes fd 3+i; nil
-// leaves a slot on /dev/null) and extra environment. Its output goes to
-// files, not pipes: what pbox starts may keep its stdio (pbox create hands
-// it to the box, as runc does), and a pipe would then never end.
-func pboxWith(t *testing.T, extra []*os.File, env []string, args ...string) result {
-	t.Helper()
-	return pboxFrom(t, nil, extra, env, args...)
-}
-
-// pboxFrom is pboxWith with stdin (nil: /dev/null).
-func pboxFrom(t *testing.T, stdin *os.File, extra []*os.File, env []string, args ...string) result {
-	t.Helper()
-	cmd := exec.Command(pboxBin(t), args...)
-	if stdin != nil {
-		cmd.Stdin = stdin
-	}
-	if len(extra) > 0 {
-		null, err := os.Open(os.DevNull)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer null.Close()
-		for _, f := range extra {
-			if f == nil {
-				f = null
-			}
-			cmd.ExtraFiles = append(cmd.ExtraFiles, f)
-		}
-	}
-	if env != nil {
-		cmd.Env = append(os.Environ(), env...)
-	}
-	return runCaptured(t, cmd)
-}
-
-// runCaptured runs cmd with its output in files (see pboxWith).
-func runCaptured(t *testing.T, cmd *exec.Cmd) result {
-	t.Helper()
-	out, err := os.CreateTemp("", "pbox-out")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(out.Name())
-	defer out.Close()
-	errOut, err := os.CreateTemp("", "pbox-err")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.Remove(errOut.Name())
-	defer errOut.Close()
-	cmd.Stdout, cmd.Stderr = out, errOut
-	err = cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatalf("%q: %v", cmd.Args, err)
-	}
-	o, _ := os.ReadFile(out.Name())
-	e, _ := os.ReadFile(errOut.Name())
-	return result{string(o), string(e), code}
-}
-
-// testPty opens a pseudo-terminal: pbox's stdin when a test plays a user
-// at a terminal.
-func testPty(t *testing.T) (master, slave *os.File) {
-	t.Helper()
-	m, err := os.OpenFile("/dev/ptmx", os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { m.Close() })
-	if err := unix.IoctlSetPointerInt(int(m.Fd()), unix.TIOCSPTLCK, 0); err != nil {
-		t.Fatal(err)
-	}
-	n, err := unix.IoctlGetInt(int(m.Fd()), unix.TIOCGPTN)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sl, err := os.OpenFile("/dev/pts/"+strconv.Itoa(n), os.O_RDWR|syscall.O_NOCTTY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sl.Close() })
-	return m, sl
-}
-
-// boxName gives each test its own box name, so leftovers are attributable.
-func boxName(t *testing.T, suffix string) string {
-	return fmt.Sprintf("e2e-%d-%s", os.Getpid(), suffix)
-}
-
-func assertNoLeftovers(t *testing.T, name string) {
-	t.Helper()
-	if left := testutil.CgroupDirs(e2eParent, name); len(left) > 0 {
-		t.Errorf("box %s left cgroup directories: %v", name, left)
-	}
-	if _, err := os.Stat(filepath.Join("/run/pbox", name)); err == nil {
-		t.Errorf("box %s left its state directory in /run/pbox", name)
-	}
-}
-
-func assertCleanError(t *testing.T, r result, code int, want string) {
-	t.Helper()
-	if r.code != code || !strings.HasPrefix(r.stderr, "pbox: ") || !strings.Contains(r.stderr, want) {
-		t.Errorf("status %d stderr %q; want %d and a pbox: message with %q", r.code, r.stderr, code, want)
-	}
-	if strings.Contains(r.stderr, "goroutine ") || strings.Contains(r.stderr, "panic:") {
-		t.Errorf("a Go stack trace reached the user:\n%s", r.stderr)
-	}
-}
 
 func TestE2EBinaryIsStatic(t *testing.T) {
 	f, err := elf.Open(pboxBin(t))
@@ -569,13 +395,4 @@ func TestE2ENameInUse(t *testing.T) {
 	testutil.Kill(t, b.cmd.Process.Pid, syscall.SIGTERM)
 	b.wait(t)
 	assertNoLeftovers(t, name)
-}
-
-func statusField(status, key string) []string {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, key+":"); ok {
-			return strings.Fields(v)
-		}
-	}
-	return nil
 }
