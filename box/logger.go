@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -166,14 +167,20 @@ func (r logRecord) write(stdout, stderr io.Writer) {
 	}
 }
 
-// logFiles are box id's log files, oldest first.
+// logFiles are box id's log files, oldest first: LogName.N ... LogName.1,
+// then LogName.
 func (s Store) logFiles(id string) []string {
-	var files []string
-	for k := 100; k >= 1; k-- {
-		p := s.Path(id, fmt.Sprintf("%s.%d", LogName, k))
-		if _, err := os.Stat(p); err == nil {
-			files = append(files, p)
+	ents, _ := os.ReadDir(s.Path(id, ""))
+	var rotated []int
+	for _, e := range ents {
+		if n, err := strconv.Atoi(strings.TrimPrefix(e.Name(), LogName+".")); err == nil && n > 0 && strings.HasPrefix(e.Name(), LogName+".") {
+			rotated = append(rotated, n)
 		}
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(rotated)))
+	var files []string
+	for _, n := range rotated {
+		files = append(files, s.Path(id, fmt.Sprintf("%s.%d", LogName, n)))
 	}
 	return append(files, s.Path(id, LogName))
 }

@@ -540,19 +540,10 @@ func TestE2EOCIUserNamespace(t *testing.T) {
 		l["uidMappings"], l["gidMappings"] = m, m
 	})
 	// The box's root is host uid 200000: it must be able to reach the
-	// rootfs, as with runc (t.TempDir makes 0700 directories).
-	for d := filepath.Dir(b); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-		os.Chmod(d, 0o755)
-	}
+	// rootfs, as with runc.
+	openToOthers(b)
 	id := boxName(t, "userns")
-	out := createToFile(t, root, b, id)
-	pbox(t, "--root", root, "start", id)
-	var got string
-	testutil.WaitFor(5*time.Second, func() bool {
-		data, _ := os.ReadFile(out)
-		got = string(data)
-		return strings.Count(got, "\n") >= 2
-	})
+	got := startAndRead(t, root, b, id, 2)
 	if fields := strings.Fields(got); len(fields) != 4 || fields[0] != "0" || fields[1] != "0" || fields[2] != "200000" || fields[3] != "65536" {
 		t.Errorf("inside: %q; want uid 0 mapped to 200000", got)
 	}
@@ -586,6 +577,30 @@ func createToFile(t *testing.T, root, bundle, id string) string {
 		t.Fatalf("create %s: %v %s", id, err, data)
 	}
 	return out
+}
+
+// startAndRead creates and starts box id from bundle b, its output going
+// to a file, and returns that output once it has lines lines (or after 5 s).
+func startAndRead(t *testing.T, root, b, id string, lines int) string {
+	t.Helper()
+	out := createToFile(t, root, b, id)
+	pbox(t, "--root", root, "start", id)
+	var got string
+	testutil.WaitFor(5*time.Second, func() bool {
+		data, _ := os.ReadFile(out)
+		got = string(data)
+		return strings.Count(got, "\n") >= lines
+	})
+	return got
+}
+
+// openToOthers lets every user into the directories above bundle b, up to
+// the temp dir (t.TempDir makes them 0700): a box whose processes are not
+// host root must reach its rootfs, as with runc.
+func openToOthers(b string) {
+	for d := filepath.Dir(b); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		os.Chmod(d, 0o755)
+	}
 }
 
 // linux.seccomp from a config.json: actions with errnoRet, argument
@@ -893,18 +908,9 @@ func TestE2EOCINonRootWithoutAmbient(t *testing.T) {
 		caps := []any{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
 		p["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps}
 	})
-	for d := filepath.Dir(b); d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-		os.Chmod(d, 0o755) // uid 1000 must reach its rootfs
-	}
+	openToOthers(b) // uid 1000 must reach its rootfs
 	id := boxName(t, "nonroot")
-	out := createToFile(t, root, b, id)
-	pbox(t, "--root", root, "start", id)
-	var got string
-	testutil.WaitFor(5*time.Second, func() bool {
-		data, _ := os.ReadFile(out)
-		got = string(data)
-		return strings.Count(got, "\n") >= 2
-	})
+	got := startAndRead(t, root, b, id, 2)
 	if !strings.Contains(got, "1000\n") || !strings.Contains(got, "CapEff:\t0000000000000000") {
 		t.Errorf("inside: %q; want uid 1000 with no capability", got)
 	}
