@@ -46,16 +46,30 @@ type boxRun struct {
 // test if the box left a cgroup directory behind.
 func runBox(t *testing.T, args []string, lim cgroups.Limits, edit func(*box.Config)) boxRun {
 	t.Helper()
-	return runBoxWith(t, args, lim, rootfs.Spec{}, edit)
+	return runBoxWith(t, args, lim, hostFS(), edit)
+}
+
+// hostFS is the filesystem of a box without --rootfs: the host's files,
+// and a /proc of the box's PID namespace.
+func hostFS() *rootfs.BundleSpec {
+	return &rootfs.BundleSpec{Root: "/", Mounts: rootfs.DefaultMounts()[:1]}
+}
+
+// rootFS is a box's filesystem with a root of its own, as pbox run
+// --rootfs asks for it: the runtime-spec's default mounts, then extra,
+// its masked and read-only paths.
+func rootFS(root string, readOnly bool, extra ...rootfs.Mount) *rootfs.BundleSpec {
+	return &rootfs.BundleSpec{Root: root, ReadOnly: readOnly, Mounts: append(rootfs.DefaultMounts(), extra...),
+		MaskedPaths: rootfs.MaskedPaths, ReadOnlyPaths: rootfs.ReadOnlyPaths}
 }
 
 // runBoxFS runs args in a box with the given filesystem.
-func runBoxFS(t *testing.T, args []string, fs rootfs.Spec, edit func(*box.Config)) boxRun {
+func runBoxFS(t *testing.T, args []string, fs *rootfs.BundleSpec, edit func(*box.Config)) boxRun {
 	t.Helper()
 	return runBoxWith(t, args, cgroups.Limits{}, fs, edit)
 }
 
-func runBoxWith(t *testing.T, args []string, lim cgroups.Limits, fs rootfs.Spec, edit func(*box.Config)) boxRun {
+func runBoxWith(t *testing.T, args []string, lim cgroups.Limits, fs *rootfs.BundleSpec, edit func(*box.Config)) boxRun {
 	t.Helper()
 	testutil.RequireRoot(t)
 	name := fmt.Sprintf("t%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "-"))

@@ -33,7 +33,7 @@ type Config struct {
 	// tested on this one.
 	GoSupervisor bool `json:"go_supervisor,omitempty"`
 	Verbose      bool `json:"verbose,omitempty"`
-	// Mounts is the filesystem set-up, planned by pbox (rootfs.Plan) and
+	// Mounts is the filesystem set-up, planned by pbox (rootfs.PlanBundle) and
 	// replayed by the init in the box's mount namespace.
 	Mounts []rootfs.Op `json:"mounts,omitempty"`
 	// NoNewKeyring keeps the caller's session keyring (pbox create

@@ -18,11 +18,8 @@ type CreateRequest struct {
 	Options Options // CgroupMode, Console, PreserveFDs, Log, ... as the caller set them
 	// Record is what the state keeps of the bundle: Bundle, Annotations,
 	// Rootfs, Poststart, Poststop.
-	Record Record
-	// NameCgroup: the bundle named no cgroupsPath, so pbox names the
-	// cgroup, uniquely to this state root (CgroupLeaf).
-	NameCgroup bool
-	PidFile    string // --pid-file, written atomically once the box is created
+	Record  Record
+	PidFile string // --pid-file, written atomically once the box is created
 }
 
 // Create is the first transition: it claims the id, makes exec.fifo,
@@ -52,9 +49,6 @@ func (s Store) Create(r CreateRequest, warn func(error)) error {
 	s.registerRoot() // so that pbox inspect PID finds the box from any root
 	opt := r.Options
 	opt.State = &s
-	if r.NameCgroup {
-		opt.CgroupName = s.CgroupLeaf(r.ID)
-	}
 	opt.Detach = true // nobody in pbox waits for an OCI box: the engine's shim does
 	opt.StartFIFO = fifo
 	rec := r.Record

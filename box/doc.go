@@ -6,9 +6,12 @@
 // every later change to a box as one state machine (lifecycle.go: Handle
 // and its transition table — start, signal, stop, pause, resume, update,
 // stats, processes, exec, destroy with the poststop hooks), exec into a
-// running box (exec.go) and OCI hooks (hooks.go). What pbox run's flags
-// mean is decided here too (plan.go: RunRequest, PlanRun), and which
-// cgroups a state root made (marks.go, for pbox cleanup).
+// running box (exec.go) and OCI hooks (hooks.go). Every door's box is
+// translated here, once: Translate (translate.go) checks an OCI
+// config.json and turns it into Config and Options, and pbox run's flags
+// become such a config first (runspec.go: RunRequest, RunSpec, PlanRun,
+// and RunExtras, what a run adds beyond a config). marks.go keeps which
+// cgroups a state root made, for pbox cleanup.
 //
 // The init is pbox itself, re-executed from /proc/self/exe with argv[0]
 // "pbox-init", so `ps` inside the box shows what PID 1 is. It is cloned

@@ -354,7 +354,7 @@ var kill = syscall.Kill
 // OCI createContainer hooks run just before pivot_root.
 func setup(cfg *Config, log logf.Logf) *SetupError {
 	before, after := splitAtPivot(cfg.Mounts)
-	root := ""
+	root := "/" // the host's / kept as the box's: mounts made in place
 	if len(after) > 0 {
 		root = after[0].Target // the pivot_root (or --no-pivot) target
 	}

@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/logf"
-	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/network"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
@@ -59,16 +58,16 @@ func (s Store) containerID(id string) string {
 	return strings.ReplaceAll(s.CgroupLeaf(id), "@", "-")
 }
 
-// etcVolumes creates the box's /etc files, empty, and returns their bind
+// etcMounts creates the box's /etc files, empty, and returns their bind
 // mounts for the plan; attachNetwork fills them once ADD gave an address.
-func (s Store) etcVolumes(id string) ([]rootfs.Volume, error) {
-	var out []rootfs.Volume
+func (s Store) etcMounts(id string) ([]rootfs.Mount, error) {
+	var out []rootfs.Mount
 	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
 		p := filepath.Join(s.Dir(id), name)
 		if err := os.WriteFile(p, nil, 0o644); err != nil {
 			return nil, err
 		}
-		out = append(out, rootfs.Volume{Source: p, Target: etcFiles[name]})
+		out = append(out, rootfs.Mount{Source: p, Target: etcFiles[name], Type: "bind", Options: []string{"bind"}})
 	}
 	return out, nil
 }
@@ -240,26 +239,6 @@ func (s Store) NetnsOf(id string) (string, error) {
 		return pin, nil
 	}
 	return fmt.Sprintf("/proc/%d/ns/net", rec.Pid), nil
-}
-
-// JoinNetworkFrom resolves opt.NetworkFrom (--network container:ID) into
-// opt.Join: the box then shares that box's network namespace.
-func (s Store) JoinNetworkFrom(opt *Options) error {
-	if opt.NetworkFrom == "" {
-		return nil
-	}
-	path, err := s.NetnsOf(opt.NetworkFrom)
-	if errors.Is(err, ErrNoSuchBox) {
-		return errors.New("no such box (see pbox ps)")
-	}
-	if err != nil {
-		return err
-	}
-	if opt.Join == nil {
-		opt.Join = map[namespaces.Kind]string{}
-	}
-	opt.Join[namespaces.Net] = path
-	return nil
 }
 
 // PortsInUse names the box of this state root that already publishes one

@@ -81,12 +81,12 @@ func (s Store) setMonitor(id string, pid int) error {
 // remove: docker's --rm); a failed one's state is removed. A foreground
 // box's state goes when it ends.
 func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, started func(*Box) error) (Result, error) {
-	// The cgroup's name is unique to this state root, and marked in it
-	// from before its mkdir, for rm and pbox cleanup (Create does the same
-	// for pbox create).
-	opt.CgroupName, opt.State = s.CgroupLeaf(cfg.Name), &s
+	// The cgroup is marked in the state root from before its mkdir, for
+	// rm and pbox cleanup (Create does the same for pbox create); its name
+	// is the root's own (Translate).
+	opt.State = &s
 	rec := &Record{OCIVersion: OCIVersion, ID: cfg.Name, Status: StatusRunning, Created: time.Now().UTC(),
-		Config: cfg, Rootfs: opt.Filesystem.Root, Kind: runKind(detached), Monitor: os.Getpid()}
+		Config: cfg, Rootfs: opt.Filesystem.BoxRoot(), Kind: runKind(detached), Monitor: os.Getpid()}
 	rec.Config.Mounts = nil
 	unrecorded := func(err error) error {
 		return &SetupError{Step: "state", Code: StatusSetupFailed,

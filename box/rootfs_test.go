@@ -42,7 +42,7 @@ func listing(t *testing.T, dir string) string {
 
 // runInRoot runs a shell script in a box on fs, with COMMAND's
 // capabilities set to caps (nil: all).
-func runInRoot(t *testing.T, fs rootfs.Spec, script string, caps []int) boxRun {
+func runInRoot(t *testing.T, fs *rootfs.BundleSpec, script string, caps []int) boxRun {
 	t.Helper()
 	return runBoxFS(t, []string{"/bin/sh", "-c", script}, fs, func(c *box.Config) { c.Capabilities = caps })
 }
@@ -51,7 +51,7 @@ func TestRootfsIsTheBoxsWorld(t *testing.T) {
 	root := busyboxRoot(t)
 	hostOnly := t.TempDir() // exists on the host only
 	before := testutil.MountTable(t)
-	r := runInRoot(t, rootfs.Spec{Root: root}, `
+	r := runInRoot(t, rootFS(root, false), `
 		cat /MARKER
 		test -e `+hostOnly+` && echo host-visible
 		echo > /dev/null && echo null-ok
@@ -99,7 +99,7 @@ func TestRootfsIsTheBoxsWorld(t *testing.T) {
 func TestRootfsReadOnlyCannotBeUndone(t *testing.T) {
 	root := busyboxRoot(t)
 	before := listing(t, root)
-	r := runInRoot(t, rootfs.Spec{Root: root, ReadOnly: true, Tmpfs: []rootfs.Tmpfs{{Target: "/tmp", Options: "size=1m"}}}, `
+	r := runInRoot(t, rootFS(root, true, rootfs.Mount{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Options: []string{"size=1m"}}), `
 		touch /newfile 2>/dev/null && echo root-writable
 		mount -o remount,rw / 2>/dev/null && echo remounted
 		touch /newfile 2>/dev/null && echo root-writable-after-remount
@@ -125,8 +125,9 @@ func TestRootfsVolumes(t *testing.T) {
 	root := busyboxRoot(t)
 	ro, rw := t.TempDir(), t.TempDir()
 	os.WriteFile(filepath.Join(ro, "data"), []byte("from the host\n"), 0o644)
-	r := runInRoot(t, rootfs.Spec{Root: root, Volumes: []rootfs.Volume{
-		{Source: ro, Target: "/ro", ReadOnly: true}, {Source: rw, Target: "/srv/rw"}}}, `
+	r := runInRoot(t, rootFS(root, false,
+		rootfs.Mount{Source: ro, Target: "/ro", Type: "bind", Options: []string{"rbind", "ro"}},
+		rootfs.Mount{Source: rw, Target: "/srv/rw", Type: "bind", Options: []string{"rbind"}}), `
 		cat /ro/data
 		touch /ro/x 2>/dev/null && echo ro-writable
 		echo written > /srv/rw/out`, nil)
@@ -140,7 +141,7 @@ func TestRootfsVolumes(t *testing.T) {
 
 func TestRootfsMasksKernelInterfaces(t *testing.T) {
 	root := busyboxRoot(t)
-	r := runInRoot(t, rootfs.Spec{Root: root}, `
+	r := runInRoot(t, rootFS(root, false), `
 		for f in /proc/keys /proc/timer_list /proc/sched_debug /proc/interrupts; do
 			test -e $f || continue
 			echo "$f $(wc -c < $f)"
@@ -168,14 +169,14 @@ func TestRootfsMasksKernelInterfaces(t *testing.T) {
 
 func TestRootfsDefaultCapabilities(t *testing.T) {
 	root := busyboxRoot(t)
-	r := runInRoot(t, rootfs.Spec{Root: root}, `grep -E '^Cap(Eff|Bnd)' /proc/self/status`, defaultCaps(t))
+	r := runInRoot(t, rootFS(root, false), `grep -E '^Cap(Eff|Bnd)' /proc/self/status`, defaultCaps(t))
 	// Docker's default set: CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID
 	// SETUID SETPCAP NET_BIND_SERVICE NET_RAW SYS_CHROOT MKNOD AUDIT_WRITE
 	// SETFCAP = 0x00000000a80425fb.
 	if strings.Count(r.out, "00000000a80425fb") != 2 {
 		t.Errorf("capabilities:\n%s", r.out)
 	}
-	r = runInRoot(t, rootfs.Spec{Root: root}, `grep -E '^CapEff' /proc/self/status`, []int{})
+	r = runInRoot(t, rootFS(root, false), `grep -E '^CapEff' /proc/self/status`, []int{})
 	if !strings.Contains(r.out, "0000000000000000") {
 		t.Errorf("--cap-drop ALL: %s", r.out)
 	}
@@ -187,11 +188,11 @@ func defaultCaps(t *testing.T) []int {
 
 func TestRootfsErrorsBeforeStart(t *testing.T) {
 	testutil.RequireRoot(t)
-	r := runBoxFS(t, []string{"/bin/sh"}, rootfs.Spec{Root: t.TempDir()}, nil)
+	r := runBoxFS(t, []string{"/bin/sh"}, rootFS(t.TempDir(), false), nil)
 	if r.err == nil || !strings.Contains(r.err.Error(), "is empty") {
 		t.Errorf("empty rootfs: %v", r.err)
 	}
-	r = runBoxFS(t, []string{"/bin/sh"}, rootfs.Spec{Root: busyboxRoot(t), Volumes: []rootfs.Volume{{Source: "/nonexistent", Target: "/x"}}}, nil)
+	r = runBoxFS(t, []string{"/bin/sh"}, rootFS(busyboxRoot(t), false, rootfs.Mount{Source: "/nonexistent", Target: "/x", Type: "bind", Options: []string{"rbind"}}), nil)
 	if r.err == nil || !strings.Contains(r.err.Error(), "source") {
 		t.Errorf("missing volume source: %v", r.err)
 	}

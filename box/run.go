@@ -9,6 +9,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -36,10 +37,10 @@ type Options struct {
 	Log          io.Writer   // -v output; nil = quiet
 	Self         string      // the binary to re-execute; "" = /proc/self/exe
 	Stdio        [3]*os.File // the box's stdin, stdout, stderr; nil = pbox's own
-	// Filesystem is the box's root, volumes and tmpfs mounts; with a mount
-	// namespace, Run turns it into cfg.Mounts (rootfs.Plan) unless the
-	// caller planned cfg.Mounts itself.
-	Filesystem rootfs.Spec
+	// Filesystem is the box's root and mounts, as its config.json gave
+	// them (Translate); Start plans it into cfg.Mounts. nil: no mount
+	// namespace, nothing to mount.
+	Filesystem *rootfs.BundleSpec
 	CgroupName string // the cgroup's leaf; "" = cfg.Name
 
 	// For `pbox create`: the init outlives this process, so no
@@ -59,9 +60,6 @@ type Options struct {
 	// Network puts the box on a CNI network once its namespaces exist
 	// (State then keeps the attachment).
 	Network *NetworkRequest
-	// NetworkFrom is --network container:NAME, for the caller to resolve
-	// into Join (Store.NetnsOf); Start does not read it.
-	NetworkFrom string
 	// State, if not nil, is the state root the box belongs to: it marks
 	// the box's cgroup from before its mkdir to after its rmdir (see
 	// MarkCgroup), so that rm and `pbox cleanup` find it if pbox is killed
@@ -254,36 +252,35 @@ func (b *Box) finish(ws syscall.WaitStatus) (Result, error) {
 // Release lets go of a box that others will wait for (`pbox create`).
 func (b *Box) Release() { unix.Close(b.pidfd) }
 
-// planFilesystem checks the filesystem request and plans its mounts,
-// before anything is created: a bad --rootfs or volume costs nothing.
+// planFilesystem plans the box's mounts (rootfs.PlanBundle) before
+// anything is created: a bad root or volume costs nothing. What run adds
+// for a CNI network (the box's /etc files) and what a cgroup mount shows
+// are known only here.
 func planFilesystem(cfg *Config, opt Options) error {
-	if cfg.Mounts != nil {
-		return nil // planned by the caller (an OCI bundle)
-	}
-	fs := opt.Filesystem
-	if !cfg.has(namespaces.Mount) {
-		if fs.Root != "" || fs.ReadOnly || len(fs.Volumes) > 0 || len(fs.Tmpfs) > 0 {
-			return setupErr("rootfs", errors.New("--rootfs, --read-only, volumes and --tmpfs need a mount namespace: add mnt to --ns"))
-		}
+	if opt.Filesystem == nil {
+		cfg.Mounts = nil
 		return nil
 	}
-	fs.NewProc = cfg.has(namespaces.PID)
+	fs := *opt.Filesystem
 	if opt.Network != nil && opt.Network.EtcFiles && opt.State != nil {
 		// Bound over the image's; filled once ADD has given an address.
-		etc, err := opt.State.etcVolumes(cfg.Name)
+		etc, err := opt.State.etcMounts(cfg.Name)
 		if err != nil {
 			return setupErr("network", err)
 		}
-		fs.Volumes = append(fs.Volumes, etc...)
+		fs.Mounts = append(slices.Clip(fs.Mounts), etc...)
 	}
-	if fs.Root != "" {
-		views, err := CgroupView(opt.CgroupMode, opt.CgroupRoot, opt.CgroupParent, cgroupName(*cfg, opt), cfg.has(namespaces.Cgroup))
-		if err != nil {
-			return setupErr("rootfs", err)
+	for _, m := range fs.Mounts {
+		if m.Type == "cgroup" || m.Type == "cgroup2" {
+			views, err := CgroupView(opt.CgroupMode, opt.CgroupRoot, opt.CgroupParent, cgroupName(*cfg, opt), cfg.has(namespaces.Cgroup))
+			if err != nil {
+				return setupErr("rootfs", err)
+			}
+			fs.Cgroup = views
+			break
 		}
-		fs.Cgroup = views
 	}
-	ops, err := rootfs.Plan(fs)
+	ops, err := rootfs.PlanBundle(fs)
 	if err != nil {
 		return setupErr("rootfs", err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/flock"
 	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/oci"
 	"golang.org/x/sys/unix"
 )
 
@@ -439,7 +440,7 @@ func (s Store) OCI(r *Record) OCIState {
 
 // OCIVersion is the runtime-spec version pbox follows, writes and reports:
 // the one constant every record, state and config uses.
-const OCIVersion = "1.0.2"
+const OCIVersion = oci.Version
 
 // procStart reads the start time (clock ticks after boot) and the state
 // letter of pid from /proc/<pid>/stat.

@@ -1,12 +1,12 @@
-// Package oci reads OCI runtime bundles (config.json, through the
-// runtime-spec's Go types) and turns them into what package box starts:
-// a box.Config for the init, box.Options for the parent, the mount plan.
-// It is what makes `pbox create`, `start`, `exec --process` and friends
-// the same command line as runc's, so containerd can drive pbox.
+// Package oci is what pbox says to container engines in the OCI
+// runtime-spec's own words: the config.json `pbox spec` writes (after
+// `runc spec`) and the features `pbox features` reports (containerd
+// reads them to know what it may ask).
 //
-// Every field of config.json is either implemented or refused by name
-// with ErrUnsupported: a sandbox that quietly drops a seccomp profile or
-// a user namespace would look safer than it is.
+// Reading a config.json and turning it into a box is not here: every
+// door of pbox — create's bundle, run's flags (which become a config
+// first), exec --process — goes through the one translator, box.Translate,
+// which implements each field or refuses it by name (box.ErrUnsupported).
 //
 // Not for: building images or bundles (see pbox rootfs), or anything a
 // container engine does above the runtime (networks, image pulls).

@@ -5,14 +5,14 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
-	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/rootfs"
 	"github.com/pbox-dev/pbox/seccomp"
 )
 
-// Version is the runtime-spec version pbox writes and reports (box.OCIVersion).
-const Version = box.OCIVersion
+// Version is the runtime-spec version pbox writes and reports (in state,
+// and to hooks), as runc 1.1 reports it.
+const Version = "1.0.2"
 
 // DefaultSpec is what `pbox spec` writes, after `runc spec`: a rootfs
 // directory "rootfs", read-only, new pid/net/ipc/uts/mount namespaces,
@@ -23,6 +23,10 @@ const Version = box.OCIVersion
 // create and start work from a script without a console socket).
 func DefaultSpec() *specs.Spec {
 	caps := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	var mounts []specs.Mount
+	for _, m := range rootfs.DefaultMounts() {
+		mounts = append(mounts, specs.Mount{Destination: m.Target, Type: m.Type, Source: m.Source, Options: m.Options})
+	}
 	return &specs.Spec{
 		Version: Version,
 		Process: &specs.Process{
@@ -37,15 +41,7 @@ func DefaultSpec() *specs.Spec {
 		},
 		Root:     &specs.Root{Path: "rootfs", Readonly: true},
 		Hostname: "pbox",
-		Mounts: []specs.Mount{
-			{Destination: "/proc", Type: "proc", Source: "proc"},
-			{Destination: "/dev", Type: "tmpfs", Source: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-			{Destination: "/dev/pts", Type: "devpts", Source: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
-			{Destination: "/dev/shm", Type: "tmpfs", Source: "shm", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-			{Destination: "/dev/mqueue", Type: "mqueue", Source: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
-			{Destination: "/sys", Type: "sysfs", Source: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-			{Destination: "/sys/fs/cgroup", Type: "cgroup", Source: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
-		},
+		Mounts:   mounts,
 		Linux: &specs.Linux{
 			Namespaces: []specs.LinuxNamespace{
 				{Type: specs.PIDNamespace}, {Type: specs.NetworkNamespace}, {Type: specs.IPCNamespace},

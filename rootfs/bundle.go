@@ -11,7 +11,8 @@ import (
 
 // Mounts given as a list, as an OCI bundle's config.json gives them: the
 // runtime-spec's mounts, devices, masked and read-only paths and sysctls,
-// turned into the same kind of op list Plan makes for pbox run's flags.
+// turned into the op list the init replays. pbox run's flags become such
+// a config first (box.RunSpec), so this is the one planner of mounts.
 
 // Mount is one entry of an OCI config's "mounts".
 type Mount struct {
@@ -48,6 +49,15 @@ type BundleSpec struct {
 	// Cgroup is what a mount of type cgroup (or cgroup2) shows: the
 	// caller's description of the box's own cgroups on this host.
 	Cgroup []CgroupFS
+}
+
+// BoxRoot is the box's root on the host, "" for the host's own / (or no
+// filesystem of the box's own at all).
+func (s *BundleSpec) BoxRoot() string {
+	if s == nil || s.Root == "/" {
+		return ""
+	}
+	return s.Root
 }
 
 // PropagationSlave makes / a slave of the host (linux.rootfsPropagation
@@ -109,7 +119,7 @@ func ParseMountOptions(opts []string) (flags, propagation uintptr, data string) 
 	return flags, propagation, strings.Join(rest, ",")
 }
 
-// PlanBundle turns an OCI filesystem into ops, as Plan does for flags. It
+// PlanBundle turns an OCI filesystem into ops. It
 // resolves every target inside the root (a symlink in the rootfs cannot
 // send a mount onto the host) and checks bind sources exist.
 func PlanBundle(s BundleSpec) ([]Op, error) {
@@ -124,9 +134,13 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 	if prop == 0 {
 		prop = unix.MS_PRIVATE | unix.MS_REC
 	}
-	ops := []Op{
-		{Kind: OpMount, Target: "/", Flags: prop},
-		{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC},
+	// The host's own / as the root (pbox run without --rootfs): the box
+	// keeps the host's files, in a mount namespace of its own, and its
+	// mounts are made in place; there is nothing to pivot into.
+	hostRoot := root == "/"
+	ops := []Op{{Kind: OpMount, Target: "/", Flags: prop}}
+	if !hostRoot {
+		ops = append(ops, Op{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC})
 	}
 	devTmpfs := false
 	for i, m := range s.Mounts {
@@ -194,6 +208,9 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 			Op{Kind: OpSymlink, Source: "pts/ptmx", Target: filepath.Join(dev, "ptmx")},
 		)
 	}
+	if hostRoot && len(s.Devices) > 0 {
+		return nil, fmt.Errorf("linux.devices with the host's / as the root: the nodes would be made in the host's /dev: give the box a root filesystem")
+	}
 	for i, d := range s.Devices {
 		target, err := resolveIn(root, d.Path)
 		if err != nil {
@@ -201,9 +218,11 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 		}
 		ops = append(ops, Op{Kind: OpMknod, Target: target, FSType: string(d.Type), Major: d.Major, Minor: d.Minor, Mode: d.Mode, UID: d.UID, GID: d.GID})
 	}
-	if s.NoPivot {
+	switch {
+	case hostRoot:
+	case s.NoPivot:
 		ops = append(ops, Op{Kind: OpMoveRoot, Target: root})
-	} else {
+	default:
 		ops = append(ops, Op{Kind: OpPivotRoot, Target: root})
 	}
 	if s.RootPropagation != 0 {

@@ -1,9 +1,11 @@
 // Package rootfs plans and builds a box's filesystem in two halves.
 //
-// Planning runs on the host, in pbox, before the box exists: Plan (pbox
-// run's --rootfs, --volume, --tmpfs, --read-only) and PlanBundle (an OCI
-// config's root and mounts) check what was asked — sources exist,
-// targets stay inside the root (resolved as securejoin does) — and turn it
+// Planning runs on the host, in pbox, before the box exists: PlanBundle
+// takes an OCI config's root, mounts, devices, masked and read-only paths
+// (pbox run's --rootfs, --volume, --tmpfs and --read-only become such a
+// config first; DefaultMounts are the runtime-spec's defaults), checks
+// what was asked — sources exist, targets stay inside the root (resolved
+// as securejoin does) — and turns it
 // into an ordered list of Ops (mount, mkdir, device node, mask, pivot),
 // bubblewrap's SetupOp list in Go: data that `pbox run -v` prints and
 // that can be tested without root.

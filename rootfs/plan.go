@@ -11,18 +11,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Spec is the filesystem a box asked for.
-type Spec struct {
-	Root     string // host directory that becomes /; "" keeps the host's files
-	ReadOnly bool   // remount / read-only
-	NewProc  bool   // mount a fresh /proc (the box has its own PID namespace)
-	Volumes  []Volume
-	Tmpfs    []Tmpfs
-	Devices  []Device // --device: nodes made in the box's /dev (with Root)
-	// Cgroup is the box's /sys/fs/cgroup (with Root), always read-only.
-	Cgroup []CgroupFS
-}
-
 // Volume is a bind mount of a host path into the box.
 type Volume struct {
 	Source   string // host path, absolute
@@ -30,10 +18,22 @@ type Volume struct {
 	ReadOnly bool
 }
 
-// Tmpfs is a tmpfs mounted inside the box.
-type Tmpfs struct {
-	Target  string // path inside the box, absolute
-	Options string // mount data, e.g. "size=64m"
+// DefaultMounts are the mounts of a box with a root filesystem, as in
+// the OCI runtime-spec's default config (`runc spec`) and Docker's: a
+// fresh /proc, a tmpfs /dev with a devpts and /dev/shm, /dev/mqueue, a
+// read-only /sys and the box's own cgroups in it. `pbox spec` writes
+// them and `pbox run --rootfs` asks for them; /proc and /dev/mqueue only
+// with the PID and IPC namespaces they show.
+func DefaultMounts() []Mount {
+	return []Mount{
+		{Source: "proc", Target: "/proc", Type: "proc", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Source: "tmpfs", Target: "/dev", Type: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+		{Source: "devpts", Target: "/dev/pts", Type: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"}},
+		{Source: "shm", Target: "/dev/shm", Type: "tmpfs", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
+		{Source: "mqueue", Target: "/dev/mqueue", Type: "mqueue", Options: []string{"nosuid", "noexec", "nodev"}},
+		{Source: "sysfs", Target: "/sys", Type: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
+		{Source: "cgroup", Target: "/sys/fs/cgroup", Type: "cgroup", Options: []string{"nosuid", "noexec", "nodev", "relatime", "ro"}},
+	}
 }
 
 // MaskedPaths are hidden inside a box with a root filesystem, as in the
@@ -149,108 +149,6 @@ func orNone(s string) string {
 // ErrEscape is returned when a target would resolve outside the root.
 var ErrEscape = errors.New("rootfs: path escapes the root")
 
-// Plan turns a Spec into the ordered operations that build the box's
-// filesystem, like bubblewrap's SetupOp list; with a root filesystem
-// through the same planner as an OCI bundle (PlanBundle). It only reads the host (to
-// resolve targets inside the root safely); Apply does the work inside the
-// box. Errors name the flag value at fault.
-func Plan(s Spec) ([]Op, error) {
-	ops := []Op{{Kind: OpMount, Target: "/", Flags: unix.MS_REC | unix.MS_PRIVATE}}
-	if s.Root == "" {
-		if s.NewProc {
-			ops = append(ops, Op{Kind: OpMount, Source: "proc", Target: "/proc", FSType: "proc", Flags: ProcFlags})
-		}
-		for _, v := range s.Volumes {
-			if err := CheckVolumeSource(v); err != nil {
-				return nil, err
-			}
-			ops = append(ops, bindOps(v.Source, v.Target, v.ReadOnly)...)
-		}
-		for _, t := range s.Tmpfs {
-			ops = append(ops, Op{Kind: OpMkdir, Target: t.Target},
-				Op{Kind: OpMount, Source: "tmpfs", Target: t.Target, FSType: "tmpfs", Flags: unix.MS_NOSUID | unix.MS_NODEV, Data: t.Options})
-		}
-		if s.ReadOnly {
-			ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
-		}
-		return ops, nil
-	}
-
-	// With a root filesystem, the flags become the mount list an OCI
-	// config would give (runc spec's defaults, then volumes and tmpfs),
-	// and PlanBundle plans it: one planner for pbox run and pbox create.
-	// What the flags named is checked here first, so that an error names
-	// the flag, not a mounts[] index.
-	if err := checkRoot(s.Root); err != nil {
-		return nil, err
-	}
-	root, err := filepath.EvalSymlinks(s.Root)
-	if err != nil {
-		return nil, fmt.Errorf("rootfs %s: %w", s.Root, err)
-	}
-	for _, v := range s.Volumes {
-		if err := CheckVolumeSource(v); err != nil {
-			return nil, err
-		}
-		if _, err := resolveIn(root, v.Target); err != nil {
-			return nil, fmt.Errorf("volume %s:%s: %w", v.Source, v.Target, err)
-		}
-	}
-	for _, tm := range s.Tmpfs {
-		if _, err := resolveIn(root, tm.Target); err != nil {
-			return nil, fmt.Errorf("tmpfs %s: %w", tm.Target, err)
-		}
-	}
-	for _, d := range s.Devices {
-		if _, err := resolveIn(root, d.Path); err != nil {
-			return nil, fmt.Errorf("--device %s: %w", d.Path, err)
-		}
-	}
-	ops, err = PlanBundle(s.bundle())
-	if err != nil {
-		return nil, fmt.Errorf("rootfs %s: %w", s.Root, err)
-	}
-	return ops, nil
-}
-
-// bundle is the OCI filesystem a Spec with a root asks for: the mounts of
-// `runc spec` (/proc, a tmpfs /dev with its nodes, devpts, /dev/shm, a
-// read-only /sys and the box's cgroups in it), then the volumes and tmpfs
-// mounts in order, the runtime-spec's masked and read-only paths.
-func (s Spec) bundle() BundleSpec {
-	var mounts []Mount
-	if s.NewProc {
-		mounts = append(mounts, Mount{Source: "proc", Target: "/proc", Type: "proc", Options: []string{"nosuid", "noexec", "nodev"}})
-	}
-	mounts = append(mounts,
-		Mount{Source: "tmpfs", Target: "/dev", Type: "tmpfs", Options: []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
-		Mount{Source: "devpts", Target: "/dev/pts", Type: "devpts", Options: []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
-		Mount{Source: "shm", Target: "/dev/shm", Type: "tmpfs", Options: []string{"nosuid", "noexec", "nodev", "mode=1777", "size=65536k"}},
-		Mount{Source: "sysfs", Target: "/sys", Type: "sysfs", Options: []string{"nosuid", "noexec", "nodev", "ro"}},
-	)
-	if len(s.Cgroup) > 0 {
-		mounts = append(mounts, Mount{Source: "cgroup", Target: "/sys/fs/cgroup", Type: "cgroup", Options: []string{"ro"}})
-	}
-	for _, v := range s.Volumes {
-		opts := []string{"rbind"}
-		if v.ReadOnly {
-			opts = append(opts, "ro")
-		}
-		mounts = append(mounts, Mount{Source: v.Source, Target: v.Target, Type: "bind", Options: opts})
-	}
-	for _, tm := range s.Tmpfs {
-		opts := []string{"nosuid", "nodev"}
-		if tm.Options != "" {
-			opts = append(opts, strings.Split(tm.Options, ",")...)
-		}
-		mounts = append(mounts, Mount{Source: "tmpfs", Target: tm.Target, Type: "tmpfs", Options: opts})
-	}
-	return BundleSpec{
-		Root: s.Root, ReadOnly: s.ReadOnly, Mounts: mounts, Devices: s.Devices,
-		MaskedPaths: MaskedPaths, ReadOnlyPaths: ReadOnlyPaths, Cgroup: s.Cgroup,
-	}
-}
-
 // resolveIn resolves p inside root as if root were / (securejoin, as
 // runc does), and refuses p when a symlink on its way, followed the way
 // the kernel would follow it from the host, leads out of root (an
@@ -274,7 +172,7 @@ func resolveIn(root, p string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("%s: %w", p, err)
 	}
-	if host != root && !strings.HasPrefix(host, root+"/") {
+	if root != "/" && host != root && !strings.HasPrefix(host, root+"/") {
 		return "", fmt.Errorf("%w: %s goes through a symlink to %s, outside the rootfs: refused (give the path as it is inside the rootfs)", ErrEscape, p, host)
 	}
 	if filepath.Clean(j) == root {
@@ -311,17 +209,6 @@ func CheckVolumeSource(v Volume) error {
 		return fmt.Errorf("volume %s:%s: source: %w", v.Source, v.Target, err)
 	}
 	return nil
-}
-
-// bindOps binds a host path onto target, read-only if asked (read-only
-// before it is attached: see apply.go). The target is made to match the
-// source: a directory for a directory, else a file.
-func bindOps(source, target string, ro bool) []Op {
-	flags := uintptr(unix.MS_BIND | unix.MS_REC)
-	if ro {
-		flags |= unix.MS_RDONLY
-	}
-	return []Op{{Kind: OpMount, Source: source, Target: target, Flags: flags}}
 }
 
 // pivotRoot makes root the new / and detaches the old one, the way runc

@@ -18,14 +18,32 @@ func kinds(ops []Op) string {
 	return strings.Join(k, " ")
 }
 
-func TestPlanWithoutRootfs(t *testing.T) {
-	ops, err := Plan(Spec{NewProc: true})
+// withDefaults is what pbox run --rootfs asks for: the default mounts
+// (but the cgroup one, which needs the box's cgroups), then extra.
+func withDefaults(root string, readOnly bool, extra ...Mount) BundleSpec {
+	return BundleSpec{Root: root, ReadOnly: readOnly, Mounts: append(DefaultMounts()[:6], extra...),
+		MaskedPaths: MaskedPaths, ReadOnlyPaths: ReadOnlyPaths}
+}
+
+func bind(src, dst string, opts ...string) Mount {
+	return Mount{Source: src, Target: dst, Type: "bind", Options: append([]string{"rbind"}, opts...)}
+}
+
+// The host's / as the root (pbox run without --rootfs): mounts are made
+// in place, with nothing to bind or pivot into, and no node is made in
+// the host's /dev.
+func TestPlanOnTheHostsRoot(t *testing.T) {
+	ops, err := PlanBundle(BundleSpec{Root: "/", Mounts: DefaultMounts()[:1]})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ops) != 2 || ops[0].String() != "make / private, recursively (MS_REC|MS_PRIVATE)" ||
-		ops[1].String() != "mount proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)" {
+	if len(ops) != 3 || ops[0].String() != "make / private, recursively (MS_REC|MS_PRIVATE)" ||
+		ops[2].String() != "mount proc on /proc type proc (MS_NOSUID|MS_NODEV|MS_NOEXEC)" {
 		t.Errorf("ops: %v", ops)
+	}
+	_, err = PlanBundle(BundleSpec{Root: "/", Devices: []Device{{Path: "/dev/x", Type: 'c', Major: 1, Minor: 3}}})
+	if err == nil || !strings.Contains(err.Error(), "host's /dev") {
+		t.Errorf("a device node on the host's root: %v", err)
 	}
 }
 
@@ -40,19 +58,18 @@ func newRoot(t *testing.T) string {
 func TestPlanRootfsOrder(t *testing.T) {
 	root := newRoot(t)
 	src := t.TempDir()
-	ops, err := Plan(Spec{Root: root, NewProc: true, ReadOnly: true,
-		Volumes: []Volume{{Source: src, Target: "/data", ReadOnly: true}},
-		Tmpfs:   []Tmpfs{{Target: "/tmp", Options: "size=1m"}}})
+	ops, err := PlanBundle(withDefaults(root, true, bind(src, "/data", "ro"),
+		Mount{Source: "tmpfs", Target: "/tmp", Type: "tmpfs", Options: []string{"size=1m"}}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := kinds(ops)
 	// As runc lays out an OCI bundle (the same planner): private, bind the
-	// root onto itself, /proc, /dev, /dev/pts, /dev/shm, /sys, the volume
+	// root onto itself, /proc, /dev, /dev/pts, /dev/shm, /dev/mqueue, /sys, the volume
 	// and the tmpfs, then /dev's nodes and links, pivot_root, masks,
 	// read-only paths, then /.
 	for _, want := range []string{
-		"mount mount mkdir mount mkdir mount mkdir mount mkdir mount mkdir mount mount mkdir mount mknod", // ... sysfs, the read-only volume (one op), tmpfs, nodes
+		"mount mount mkdir mount mkdir mount mkdir mount mkdir mount mkdir mount mkdir mount mount mkdir mount mknod", // ... sysfs, the read-only volume (one op), tmpfs, nodes
 		"symlink pivot_root mask",
 		"readonly remount-ro",
 	} {
@@ -86,14 +103,14 @@ func TestPlanRefusesBadRoots(t *testing.T) {
 		file:                  "not a directory",
 		t.TempDir():           "is empty: make one with `pbox rootfs busybox",
 	} {
-		if _, err := Plan(Spec{Root: root}); err == nil || !strings.Contains(err.Error(), want) {
+		if _, err := PlanBundle(BundleSpec{Root: root}); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("root %s: err %v, want %q", root, err, want)
 		}
 	}
 }
 
 func TestPlanRefusesMissingVolumeSource(t *testing.T) {
-	_, err := Plan(Spec{Root: newRoot(t), Volumes: []Volume{{Source: "/nonexistent/src", Target: "/data"}}})
+	_, err := PlanBundle(BundleSpec{Root: newRoot(t), Mounts: []Mount{bind("/nonexistent/src", "/data")}})
 	if err == nil || !strings.Contains(err.Error(), "source") {
 		t.Errorf("err %v", err)
 	}
@@ -109,16 +126,16 @@ func TestPlanRefusesSymlinkEscapes(t *testing.T) {
 	os.Symlink("bin", filepath.Join(root, "inside")) // stays in the root
 	src := t.TempDir()
 	for _, target := range []string{"/abs", "/abs/x", "/rel", "/rel/passwd", "/var/run"} {
-		_, err := Plan(Spec{Root: root, Volumes: []Volume{{Source: src, Target: target}}})
+		_, err := PlanBundle(BundleSpec{Root: root, Mounts: []Mount{bind(src, target)}})
 		if !errors.Is(err, ErrEscape) {
 			t.Errorf("volume target %s: err %v, want ErrEscape", target, err)
 		}
-		_, err = Plan(Spec{Root: root, Tmpfs: []Tmpfs{{Target: target}}})
+		_, err = PlanBundle(BundleSpec{Root: root, Mounts: []Mount{{Source: "tmpfs", Target: target, Type: "tmpfs"}}})
 		if !errors.Is(err, ErrEscape) {
 			t.Errorf("tmpfs target %s: err %v, want ErrEscape", target, err)
 		}
 	}
-	ops, err := Plan(Spec{Root: root, Volumes: []Volume{{Source: src, Target: "/inside/x"}}})
+	ops, err := PlanBundle(BundleSpec{Root: root, Mounts: []Mount{bind(src, "/inside/x")}})
 	if err != nil {
 		t.Fatal(err)
 	}

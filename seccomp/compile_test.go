@@ -400,37 +400,47 @@ func BenchmarkDefaultProfileOnly(b *testing.B) {
 	}
 }
 
-func TestDefaultProgramCache(t *testing.T) {
+func TestCompileCached(t *testing.T) {
 	dir := t.TempDir()
-	fresh, err := DefaultProgram("", dockerCaps)
+	prof, err := Default(dockerCaps)
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := DefaultProgram(dir, dockerCaps)
+	fresh, err := CompileCached("", prof)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, _ := filepath.Glob(filepath.Join(dir, "default-*.bpf"))
+	first, err := CompileCached(dir, prof)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, "profile-*.bpf"))
 	if len(files) != 1 {
 		t.Fatalf("cache holds %v, want one file", files)
 	}
-	cached, err := DefaultProgram(dir, dockerCaps)
+	cached, err := CompileCached(dir, prof)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(cached.Code, fresh.Code) || !bytes.Equal(first.Code, fresh.Code) || cached.Rules != fresh.Rules {
 		t.Fatal("the cached program differs from a fresh compile")
 	}
-	// Other capabilities are another key; a damaged file is compiled anew.
-	if _, err := DefaultProgram(dir, append([]string{"CAP_SYS_ADMIN"}, dockerCaps...)); err != nil {
+	// Another profile (other capabilities) is another key; a damaged
+	// file is compiled anew.
+	admin, _ := Default(append([]string{"CAP_SYS_ADMIN"}, dockerCaps...))
+	withAdmin, err := CompileCached(dir, admin)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if files, _ = filepath.Glob(filepath.Join(dir, "default-*.bpf")); len(files) != 2 {
+	if bytes.Equal(withAdmin.Code, fresh.Code) {
+		t.Fatal("CAP_SYS_ADMIN's profile compiled to the same program: the cache mixed up two profiles")
+	}
+	if files, _ = filepath.Glob(filepath.Join(dir, "profile-*.bpf")); len(files) != 2 {
 		t.Fatalf("cache holds %v, want two files", files)
 	}
 	os.WriteFile(files[0], []byte("garbage"), 0o600)
 	os.WriteFile(files[1], []byte("garbage"), 0o600)
-	again, err := DefaultProgram(dir, dockerCaps)
+	again, err := CompileCached(dir, prof)
 	if err != nil || !bytes.Equal(again.Code, fresh.Code) {
 		t.Fatalf("after damage: %v", err)
 	}
@@ -439,7 +449,11 @@ func TestDefaultProgramCache(t *testing.T) {
 func BenchmarkDefaultCached(b *testing.B) {
 	dir := b.TempDir()
 	for i := 0; i < b.N; i++ {
-		if _, err := DefaultProgram(dir, dockerCaps); err != nil {
+		prof, err := Default(dockerCaps)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := CompileCached(dir, prof); err != nil {
 			b.Fatal(err)
 		}
 	}

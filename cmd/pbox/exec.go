@@ -11,7 +11,6 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/oci"
 	"github.com/urfave/cli/v2"
 	"golang.org/x/sys/unix"
 	"golang.org/x/term"
@@ -84,7 +83,7 @@ func execAction(c *cli.Context) error {
 		if len(args) > 0 {
 			sp.Args = args
 		}
-		if p, err = oci.TranslateProcess(&sp); err != nil {
+		if p, err = box.TranslateProcess(&sp); err != nil {
 			return fail(statusSetup, "exec: --process %s: %v", file, err)
 		}
 		if c.Bool("tty") {

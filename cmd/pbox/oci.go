@@ -199,19 +199,19 @@ func createAction(c *cli.Context) error {
 	if err != nil {
 		return fail(statusFailed, "create: --bundle: %v", err)
 	}
-	spec, err := oci.Load(bundle)
+	spec, err := box.LoadSpec(bundle)
 	if err != nil {
 		return fail(statusFailed, "create: %v", err)
 	}
-	ob, err := oci.Translate(spec, bundle, id)
+	st := store()
+	ob, err := st.Translate(spec, bundle, id)
 	if err != nil {
 		return fail(statusFailed, "create: config.json: %v", err)
 	}
-	ob.Filesystem.NoPivot = c.Bool("no-pivot")
-	ob.Config.NoNewKeyring = c.Bool("no-new-keyring")
-	if err := ob.PlanMounts(); err != nil {
-		return fail(statusFailed, "create: config.json: %v", err)
+	if ob.Options.Filesystem != nil {
+		ob.Options.Filesystem.NoPivot = c.Bool("no-pivot")
 	}
+	ob.Config.NoNewKeyring = c.Bool("no-new-keyring")
 	if err := box.CheckPreservedFDs(c.Int("preserve-fds")); err != nil {
 		return fail(statusFailed, "create: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
@@ -241,12 +241,11 @@ func createAction(c *cli.Context) error {
 		defer f.Close()
 		opt.Console = f
 	}
-	err = store().Create(box.CreateRequest{
+	err = st.Create(box.CreateRequest{
 		ID: id, Config: ob.Config, Options: opt,
 		Record: box.Record{Bundle: bundle, Annotations: spec.Annotations, Rootfs: ob.Rootfs,
 			Poststart: ob.Poststart, Poststop: ob.Poststop},
-		NameCgroup: spec.Linux == nil || spec.Linux.CgroupsPath == "",
-		PidFile:    c.String("pid-file"),
+		PidFile: c.String("pid-file"),
 	}, warnf(c))
 	if err != nil {
 		return setupFailure("create", err)
@@ -479,7 +478,7 @@ func updateAction(c *cli.Context) error {
 		// linux.resources, devices included (Kubernetes'
 		// UpdateContainerResources).
 		res.Devices = nil
-		if err := oci.MergeResources(&lim, &res); err != nil {
+		if err := box.MergeResources(&lim, &res); err != nil {
 			return fail(statusFailed, "update: %v", err)
 		}
 	}

@@ -425,8 +425,17 @@ func TestE2EOCITerminalAndPreservedFDs(t *testing.T) {
 	id2 := boxName(t, "fds")
 	cmd := exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b2, "--preserve-fds", "1", id2)
 	cmd.ExtraFiles = []*os.File{wr}
-	if err := cmd.Run(); err != nil { // no pipes: the box keeps pbox create's stdio
-		t.Fatalf("create --preserve-fds: %v", err)
+	errFile := filepath.Join(t.TempDir(), "stderr")
+	stderr, err := os.Create(errFile) // a file, not a pipe: the box keeps pbox create's stdio
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = stderr
+	err = cmd.Run()
+	stderr.Close()
+	if err != nil {
+		msg, _ := os.ReadFile(errFile)
+		t.Fatalf("create --preserve-fds: %v: %s", err, msg)
 	}
 	wr.Close()
 	pbox(t, "--root", root, "start", id2)
@@ -731,7 +740,7 @@ func TestE2EOCIFieldsEnginesSend(t *testing.T) {
 }
 
 // The config.json containerd 1.6's CRI plugin writes for a container of
-// a pod (oci/testdata/containerd-1.6-cri-container.json, after the
+// a pod (box/testdata/containerd-1.6-cri-container.json, after the
 // defaults in containerd's pkg/cri: the cgroup mount, the sandbox's
 // hosts/hostname/resolv.conf/shm binds, masked and read-only paths,
 // seccomp RuntimeDefault, unprivileged-port sysctls, the pod's PID, IPC,
@@ -752,7 +761,7 @@ func TestE2EOCICRIPodContainer(t *testing.T) {
 	}
 	os.Mkdir(filepath.Join(sdir, "shm"), 0o1777)
 	id := boxName(t, "cri-app")
-	fixture := "../../oci/testdata/containerd-1.6-cri-container.json"
+	fixture := "../../box/testdata/containerd-1.6-cri-container.json"
 	if dir := os.Getenv("OCI_TESTDATA"); dir != "" { // the VM lane's copy
 		fixture = filepath.Join(dir, "containerd-1.6-cri-container.json")
 	}

