@@ -312,3 +312,45 @@ func cgroupsMode(t *testing.T) string {
 	}
 	return "v1"
 }
+
+// A foreground box is reachable by name while it runs, and rm -f ends it.
+func TestE2EForegroundBoxByName(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "fg")
+	cmd := exec.Command(pboxBin(t), "--root", root, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	waited := false
+	defer func() {
+		if !waited {
+			testutil.Kill(t, cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	}()
+	if !testutil.WaitFor(5*time.Second, func() bool { return psAll(t, root)[name].Status == "running" }) {
+		t.Fatal("foreground box never showed as running")
+	}
+	if r := pbox(t, "--root", root, "exec", name, "--", "hostname"); strings.TrimSpace(r.stdout) != name {
+		t.Errorf("exec into a foreground box: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "rm", "-f", name); r.code != 0 {
+		t.Errorf("rm -f of a foreground box: %+v", r)
+	}
+	select {
+	case err := <-done:
+		waited = true
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
+			t.Errorf("pbox run after rm -f: %v; want status 137", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("pbox run did not end after rm -f")
+	}
+	if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
+		t.Errorf("state left: %v", err)
+	}
+	assertNoLeftovers(t, name)
+}

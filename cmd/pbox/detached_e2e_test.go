@@ -1,10 +1,11 @@
 package main
 
-// End-to-end tests of boxes that outlive one pbox: run -d, ps, exec, stop,
-// kill, rm, logs, stats, events, and what a SIGKILL of pbox leaves.
+// End-to-end tests of boxes that outlive one pbox (run -d): their life
+// through ps, exec, stop, kill and rm, their monitor, what a SIGKILL of
+// pbox leaves, and two pbox racing on one name. (logs, stats and events
+// are views_e2e_test.go; names and state roots handles_e2e_test.go.)
 
 import (
-	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
@@ -15,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
 )
 
@@ -336,94 +336,6 @@ func TestE2ERacingOnOneID(t *testing.T) {
 	assertNoLeftovers(t, name)
 }
 
-// A foreground box is reachable by name while it runs, and rm -f ends it.
-func TestE2EForegroundBoxByName(t *testing.T) {
-	testutil.RequireRoot(t)
-	root := stateRoot(t)
-	name := boxName(t, "fg")
-	cmd := exec.Command(pboxBin(t), "--root", root, "run", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	waited := false
-	defer func() {
-		if !waited {
-			testutil.Kill(t, cmd.Process.Pid, syscall.SIGKILL)
-			<-done
-		}
-	}()
-	if !testutil.WaitFor(5*time.Second, func() bool { return psAll(t, root)[name].Status == "running" }) {
-		t.Fatal("foreground box never showed as running")
-	}
-	if r := pbox(t, "--root", root, "exec", name, "--", "hostname"); strings.TrimSpace(r.stdout) != name {
-		t.Errorf("exec into a foreground box: %+v", r)
-	}
-	if r := pbox(t, "--root", root, "rm", "-f", name); r.code != 0 {
-		t.Errorf("rm -f of a foreground box: %+v", r)
-	}
-	select {
-	case err := <-done:
-		waited = true
-		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 137 {
-			t.Errorf("pbox run after rm -f: %v; want status 137", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("pbox run did not end after rm -f")
-	}
-	if _, err := os.Stat(filepath.Join(root, name)); !os.IsNotExist(err) {
-		t.Errorf("state left: %v", err)
-	}
-	assertNoLeftovers(t, name)
-}
-
-// pbox exec -it from a terminal (script(1) makes one): keystrokes reach a
-// shell in the box, its output and exit status come back.
-func TestE2EExecInteractiveTerminal(t *testing.T) {
-	testutil.RequireRoot(t)
-	if _, err := exec.LookPath("script"); err != nil {
-		testutil.SkipOrFail(t, "script not found (apt-get install util-linux)")
-	}
-	root := stateRoot(t)
-	name := boxName(t, "it")
-	if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
-		t.Fatalf("run -d: %+v", r)
-	}
-	cmd := exec.Command("script", "-qec", pboxBin(t)+" --root "+root+" exec -it "+name+" sh", "/dev/null")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	outFile := filepath.Join(t.TempDir(), "out")
-	f, _ := os.Create(outFile)
-	cmd.Stdout, cmd.Stderr = f, f
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	time.Sleep(300 * time.Millisecond) // let the shell start reading
-	stdin.Write([]byte("echo in-box-$((6*7)) $(hostname)\nexit 4\n"))
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err = <-done:
-	case <-time.After(10 * time.Second):
-		testutil.Kill(t, cmd.Process.Pid, syscall.SIGKILL)
-		<-done
-		t.Fatal("pbox exec -it did not end")
-	}
-	f.Close()
-	out, _ := os.ReadFile(outFile)
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 4 {
-		t.Errorf("exit: %v; want 4 from the shell in the box", err)
-	}
-	if !strings.Contains(string(out), "in-box-42 "+name) {
-		t.Errorf("terminal output %q; want the shell's answer with the box's hostname", out)
-	}
-	pbox(t, "--root", root, "rm", "-f", name)
-	assertNoLeftovers(t, name)
-}
-
 // monitorOf is the pid of a detached box's monitor, from its state.
 func monitorOf(t *testing.T, root, name string) int {
 	t.Helper()
@@ -436,107 +348,4 @@ func monitorOf(t *testing.T, root, name string) int {
 		t.Fatal(err)
 	}
 	return rec.Monitor
-}
-
-// Issue 19: a pbox that dies before its box ran leaves no box behind.
-// (1) pbox run -v killed by its own output (| head -1 closes the pipe):
-// writes to a closed pipe no longer kill pbox, and the box runs to its end.
-// (2) A claimed directory with no record, whose pbox is gone, and (3) a
-// record of a set-up that was SIGKILLed after its cgroups were made but
-// before they were recorded: ps -a does not list them, and they are
-// removed — cgroups included — by ps, by rm, or when the name is used
-// again.
-func TestE2ENoPhantomBoxes(t *testing.T) {
-	testutil.RequireRoot(t)
-	root := stateRoot(t)
-	st := box.Store{Root: root}
-	// (1)
-	name := boxName(t, "sigpipe")
-	sh := exec.Command("sh", "-c", pboxBin(t)+" --root "+root+" run -v --rm --name "+name+" --cgroup-parent "+e2eParent+" -- true 2>&1 | head -1")
-	if out, err := sh.CombinedOutput(); err != nil || !strings.HasPrefix(string(out), "pbox: ") {
-		t.Fatalf("run -v | head -1: %q %v", out, err)
-	}
-	testutil.WaitFor(5*time.Second, func() bool { _, err := os.Stat(filepath.Join(root, name)); return err != nil })
-	if _, err := os.Stat(filepath.Join(root, name)); err == nil {
-		t.Errorf("pbox run -v | head -1 left its box's state: %v", psAll(t, root)[name])
-	}
-	assertNoLeftovers(t, name)
-	// (2) A claim whose pbox died before it wrote a record.
-	unwritten := boxName(t, "unwritten")
-	os.Mkdir(filepath.Join(root, unwritten), 0o711)
-	// (3) A set-up killed after MarkCgroup and the mkdirs.
-	killed := boxName(t, "killed")
-	gone := exec.Command("true")
-	gone.Run() // a pid that no longer runs: the killed pbox's
-	os.Mkdir(filepath.Join(root, killed), 0o711)
-	if err := st.Write(&box.Record{OCIVersion: box.OCIVersion, ID: killed, Status: box.StatusCreating, Monitor: gone.Process.Pid, Created: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	rel := "/" + e2eParent + "/" + st.CgroupLeaf(killed)
-	if err := st.MarkCgroup(killed, rel); err != nil {
-		t.Fatal(err)
-	}
-	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*/cgroup.procs")
-	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
-		hierarchies = []string{"/sys/fs/cgroup/cgroup.procs"} // cgroup v2
-	}
-	made := 0
-	for _, h := range hierarchies {
-		if os.MkdirAll(filepath.Join(filepath.Dir(h), rel), 0o755) == nil {
-			made++
-		}
-	}
-	if made == 0 || len(testutil.CgroupDirs(e2eParent, killed)) == 0 {
-		t.Fatal("could not make the killed set-up's cgroups: the test would prove nothing")
-	}
-	all := psAll(t, root)
-	for _, n := range []string{unwritten, killed} {
-		if e, ok := all[n]; ok {
-			t.Errorf("ps -a lists %s, whose pbox died before it ran: %+v", n, e)
-		}
-		if _, err := os.Stat(filepath.Join(root, n)); err == nil {
-			t.Errorf("ps -a left %s's state", n)
-		}
-	}
-	assertNoLeftovers(t, killed)
-	// rm of such a record removes its cgroups too, and run reuses a name
-	// whose claim was abandoned.
-	os.Mkdir(filepath.Join(root, killed), 0o711)
-	if err := st.Write(&box.Record{OCIVersion: box.OCIVersion, ID: killed, Status: box.StatusCreating, Monitor: gone.Process.Pid, Created: time.Now()}); err != nil {
-		t.Fatal(err)
-	}
-	st.MarkCgroup(killed, rel)
-	for _, h := range hierarchies {
-		os.MkdirAll(filepath.Join(filepath.Dir(h), rel), 0o755)
-	}
-	if r := pbox(t, "--root", root, "rm", killed); r.code != 0 {
-		t.Errorf("rm %s: %+v", killed, r)
-	}
-	assertNoLeftovers(t, killed)
-	os.Mkdir(filepath.Join(root, unwritten), 0o711)
-	if r := pbox(t, "--root", root, "run", "--name", unwritten, "--cgroup-parent", e2eParent, "--", "true"); r.code != 0 {
-		t.Errorf("run --name %s after an abandoned claim: %+v", unwritten, r)
-	}
-	assertNoLeftovers(t, unwritten)
-}
-
-// Issue 19: a config bigger than the sync socket's buffer (three 100 KB
-// -e values) hung pbox for good: it waited to send the config to an init
-// that did not exist yet. It starts now, and the values arrive whole.
-func TestE2EBigConfigStarts(t *testing.T) {
-	testutil.RequireRoot(t)
-	big := strings.Repeat("a", 100_000)
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	name := boxName(t, "bigconfig")
-	cmd := exec.CommandContext(ctx, pboxBin(t), "run", "--name", name, "--cgroup-parent", e2eParent,
-		"-e", "A="+big, "-e", "B="+big, "-e", "C="+big, "--", "sh", "-c", `echo ${#A} ${#B} ${#C}`)
-	out, err := cmd.Output()
-	if ctx.Err() != nil {
-		t.Fatal("pbox run with a 300 KB config did not finish within a minute")
-	}
-	if err != nil || strings.TrimSpace(string(out)) != "100000 100000 100000" {
-		t.Errorf("pbox run with a 300 KB config: %q %v", out, err)
-	}
-	assertNoLeftovers(t, name)
 }
