@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/inspect"
 	"golang.org/x/sys/unix"
 )
 
@@ -271,6 +274,37 @@ func (h *Handle) Processes() ([]int, error) {
 		return []int{}, nil
 	}
 	return pids, err
+}
+
+// Proc is one process of a box, as pbox ps ID shows it.
+type Proc struct {
+	Pid     int    // as the host sees it
+	BoxPid  int    // as the box sees it: the last NSpid entry (0 if it is gone)
+	Command string // its command line ("" if it is gone or has none)
+}
+
+// ProcessList is Processes with each one's pid in the box and command line.
+func (h *Handle) ProcessList() ([]Proc, error) {
+	pids, err := h.Processes()
+	if err != nil {
+		return nil, err
+	}
+	procs := make([]Proc, 0, len(pids))
+	for _, pid := range pids {
+		p := Proc{Pid: pid}
+		dir := "/proc/" + strconv.Itoa(pid)
+		if f, err := os.Open(dir + "/status"); err == nil {
+			if st, err := inspect.ParseStatus(f); err == nil && len(st.NSpid) > 0 {
+				p.BoxPid = st.NSpid[len(st.NSpid)-1]
+			}
+			f.Close()
+		}
+		if data, err := os.ReadFile(dir + "/cmdline"); err == nil {
+			p.Command = strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
+		}
+		procs = append(procs, p)
+	}
+	return procs, nil
 }
 
 // Start lets COMMAND of a created box run: one byte into exec.fifo, on

@@ -4,14 +4,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/pbox-dev/pbox/box"
-	"github.com/pbox-dev/pbox/inspect"
 	"github.com/pbox-dev/pbox/internal/escape"
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/urfave/cli/v2"
@@ -175,43 +173,32 @@ func psBox(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
-	pids, err := h.Processes()
-	if err != nil {
-		return fail(statusFailed, "ps: %v", err)
-	}
-	if c.String("format") == "json" {
+	if c.String("format") == "json" { // runc's: the host pids, as a JSON list
+		pids, err := h.Processes()
+		if err != nil {
+			return fail(statusFailed, "ps: %v", err)
+		}
 		data, _ := json.Marshal(pids)
 		fmt.Fprintln(c.App.Writer, string(data))
 		return nil
 	}
+	procs, err := h.ProcessList()
+	if err != nil {
+		return fail(statusFailed, "ps: %v", err)
+	}
 	t := newTable(c.App.Writer, "PID", "BOX PID", "COMMAND")
-	for _, p := range pids {
-		t.row(strconv.Itoa(p), boxPid(p), cmdline(p))
+	for _, p := range procs {
+		boxPid, command := "?", p.Command
+		if p.BoxPid > 0 {
+			boxPid = strconv.Itoa(p.BoxPid)
+		}
+		if command == "" {
+			command = "?"
+		}
+		t.row(strconv.Itoa(p.Pid), boxPid, command)
 	}
 	t.flush()
 	return nil
-}
-
-// boxPid is the innermost pid of a process (the last NSpid entry).
-func boxPid(pid int) string {
-	f, err := os.Open("/proc/" + strconv.Itoa(pid) + "/status")
-	if err != nil {
-		return "?"
-	}
-	defer f.Close()
-	st, err := inspect.ParseStatus(f)
-	if err != nil || len(st.NSpid) == 0 {
-		return "?"
-	}
-	return strconv.Itoa(st.NSpid[len(st.NSpid)-1])
-}
-
-func cmdline(pid int) string {
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
-	if err != nil || len(data) == 0 {
-		return "?"
-	}
-	return strings.TrimSpace(strings.ReplaceAll(string(data), "\x00", " "))
 }
 
 func newKillCommand() *cli.Command {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -144,6 +145,13 @@ func TestE2EOCILifecycle(t *testing.T) {
 	r := p("ps", "--format", "json", id)
 	if json.Unmarshal([]byte(r.stdout), &pids); len(pids) < 2 {
 		t.Errorf("ps --format json: %+v; want the init and sleep", r)
+	}
+	// The table: each host pid with its pid in the box and its command
+	// line (the init is 1, pbox-init).
+	r = p("ps", id)
+	if len(pids) > 0 && (!regexp.MustCompile(`(?m)^`+strconv.Itoa(pids[0])+` +1 +pbox-init`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`(?m)^[0-9]+ +[0-9]+ +sleep `).MatchString(r.stdout)) {
+		t.Errorf("ps %s:\n%s\nwant PID, BOX PID and COMMAND of the init (pid 1 in the box) and of sleep", id, r.stdout)
 	}
 	// list
 	var list []ociState
