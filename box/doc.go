@@ -23,29 +23,25 @@
 // from a sealed memfd, which starts COMMAND, reaps and forwards signals;
 // a detached box's monitor hands over to the same program (monitor.go).
 //
-// Why that split, measured on the development machine (bench/RESULTS.md,
-// `go run ./bench -breakdown`):
+// Why that split, measured on the development machine (a hybrid host,
+// 2 cores; bench/RESULTS.md, `go run ./bench -start-only`, 2026-12-05):
 //
-//   - The Go init, PID 1 for the box's whole life (before): 6.5 MB RSS,
-//     2.5 MB PSS, 9 threads, each a pid of the box's limit; the Go monitor
-//     of a detached box 6.8 MB RSS, 2.9 MB PSS.
-//   - Chosen — Go builds the box, the tiny init supervises it: 52-72 kB
-//     RSS, one thread, no allocation, so no thread or page a fork bomb
-//     could deny it; the monitor the same. A start is 2.8 ms (5%)
-//     faster (no spare threads to make, a one-thread PID 1 to tear down),
-//     though the exec of the tiny init adds one exec (~2 ms on that slow
-//     day) before COMMAND. The setup — mounts on targets opened inside the
-//     root, OCI hooks, ptys, exec.fifo, the user, seccomp — stays in one
-//     implementation, the Go one the containment tests attack, and the C
-//     is ~400 lines (with the monitor) a learner can read in one sitting.
+//   - The Go init, PID 1 for the box's whole life (before the split):
+//     6.5 MB RSS, 2.5 MB PSS, 9 threads, each a pid of the box's limit;
+//     the Go monitor of a detached box 6.8 MB RSS, 2.9 MB PSS.
+//   - Chosen — Go builds the box, the tiny init supervises it: 88 kB RSS
+//     (84 kB PSS), one thread, no allocation, so no thread or page a fork
+//     bomb could deny it; the monitor the same. The setup — mounts on
+//     targets opened inside the root, OCI hooks, ptys, exec.fifo, the
+//     user, seccomp — stays in one implementation, the Go one the
+//     containment tests attack, and the C is a program a learner can read.
 //   - A C init that also builds the box, so no second Go runtime starts:
 //     the phase it would remove (clone, exec, the init's Go runtime and
-//     package init, decoding the config) is ~12 of ~48 ms of `pbox run --
-//     true`. Not taken: it means a second implementation, in C, of
-//     everything security-critical the Go init does (rootfs.Apply's
-//     race-free mounts, confinement, the OCI hooks and terminals), and it
-//     would still not reach unshare's time: `pbox --version` alone, a Go
-//     runtime start plus package init, takes 1.54x unshare's whole run.
+//     package init, decoding the config, mounts) is ~4 of ~15 ms of `pbox
+//     run -- true` (the -v timeline: 2.6 ms clone to the init's main, 1.4
+//     ms config and mounts). Not taken yet: it means a second
+//     implementation, in C, of everything security-critical the Go init
+//     does; the joiner (below) is the first part of that plan executor.
 //   - A raw-syscall child that never exec's (Go's ForkExec child): it can
 //     only do what syscall.SysProcAttr offers — no mounts, no seccomp, no
 //     keyring — so something must still exec.
