@@ -6,6 +6,7 @@ import (
 	"math/rand"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -443,6 +444,63 @@ func TestCompileCached(t *testing.T) {
 	again, err := CompileCached(dir, prof)
 	if err != nil || !bytes.Equal(again.Code, fresh.Code) {
 		t.Fatalf("after damage: %v", err)
+	}
+}
+
+// The cache key must change with every field of a profile: a field it
+// left out would let two profiles share a compiled program.
+func TestProfileDigestCoversEveryField(t *testing.T) {
+	fields := func(v any) string {
+		var names []string
+		typ := reflect.TypeOf(v)
+		for i := 0; i < typ.NumField(); i++ {
+			names = append(names, typ.Field(i).Name)
+		}
+		return strings.Join(names, " ")
+	}
+	for _, tt := range []struct {
+		v    any
+		want string
+	}{
+		{specs.LinuxSeccomp{}, "DefaultAction DefaultErrnoRet Architectures Flags ListenerPath ListenerMetadata Syscalls"},
+		{specs.LinuxSyscall{}, "Names Action ErrnoRet Args"},
+		{specs.LinuxSeccompArg{}, "Index Value ValueTwo Op"},
+	} {
+		if got := fields(tt.v); got != tt.want {
+			t.Errorf("%T has fields %q; profileDigest writes %q: write the new ones too", tt.v, got, tt.want)
+		}
+	}
+	one := uint(1)
+	base := func() *specs.LinuxSeccomp {
+		return &specs.LinuxSeccomp{DefaultAction: specs.ActErrno, Architectures: []specs.Arch{specs.ArchX86_64},
+			Syscalls: []specs.LinuxSyscall{{Names: []string{"read", "write"}, Action: specs.ActAllow,
+				Args: []specs.LinuxSeccompArg{{Index: 1, Value: 2, ValueTwo: 3, Op: specs.OpEqualTo}}}}}
+	}
+	seen := map[[32]byte]string{profileDigest(base()): "base"}
+	for name, edit := range map[string]func(*specs.LinuxSeccomp){
+		"defaultAction":   func(s *specs.LinuxSeccomp) { s.DefaultAction = specs.ActAllow },
+		"defaultErrnoRet": func(s *specs.LinuxSeccomp) { s.DefaultErrnoRet = &one },
+		"architectures":   func(s *specs.LinuxSeccomp) { s.Architectures = append(s.Architectures, specs.ArchX86) },
+		"flags":           func(s *specs.LinuxSeccomp) { s.Flags = []specs.LinuxSeccompFlag{specs.LinuxSeccompFlagLog} },
+		"listenerPath":    func(s *specs.LinuxSeccomp) { s.ListenerPath = "/x" },
+		"listenerMeta":    func(s *specs.LinuxSeccomp) { s.ListenerMetadata = "x" },
+		"names split":     func(s *specs.LinuxSeccomp) { s.Syscalls[0].Names = []string{"readwrite"} },
+		"action":          func(s *specs.LinuxSeccomp) { s.Syscalls[0].Action = specs.ActLog },
+		"errnoRet":        func(s *specs.LinuxSeccomp) { s.Syscalls[0].ErrnoRet = &one },
+		"arg index":       func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Index = 0 },
+		"arg value":       func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Value = 0 },
+		"arg valueTwo":    func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].ValueTwo = 0 },
+		"arg op":          func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args[0].Op = specs.OpNotEqual },
+		"no args":         func(s *specs.LinuxSeccomp) { s.Syscalls[0].Args = nil },
+		"two syscalls":    func(s *specs.LinuxSeccomp) { s.Syscalls = append(s.Syscalls, specs.LinuxSyscall{Names: []string{"x"}}) },
+	} {
+		s := base()
+		edit(s)
+		d := profileDigest(s)
+		if other, ok := seen[d]; ok {
+			t.Errorf("changing %s gives the digest of %s", name, other)
+		}
+		seen[d] = name
 	}
 }
 
