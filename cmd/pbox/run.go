@@ -66,60 +66,27 @@ func newRunCommand() *cli.Command {
 }
 
 func runAction(c *cli.Context) error {
-	if err := refuseEmptyValues(c, "ns"); err != nil {
-		return err
-	}
-	ns := box.DefaultNamespaces
-	if c.IsSet("ns") {
-		ns = strings.Join(c.StringSlice("ns"), ",")
-	}
-	mon := box.DetachedMonitor()
-	name := c.String("name")
-	if mon != nil && name == "" {
-		name = mon.Name // the name pbox run -d made up and printed
+	if mon := box.DetachedMonitor(); mon != nil {
+		return monitorAction(c, mon)
 	}
 	st := store()
-	req := box.RunRequest{
-		Name: name, Hostname: c.String("hostname"), Namespaces: ns,
-		NoInit: c.Bool("no-init"), Memory: c.String("memory"), CPUs: c.String("cpus"),
-		Pids: c.String("pids-limit"), CgroupParent: c.String("cgroup-parent"),
-		Env: c.StringSlice("env"), Workdir: c.String("workdir"), Verbose: c.Bool("verbose") || globals.debug,
-		Rootfs: c.String("rootfs"), ReadOnly: c.Bool("read-only"), Volumes: c.StringSlice("volume"),
-		Tmpfs: c.StringSlice("tmpfs"), CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"),
-		Privileged: c.Bool("privileged"), NoNewPrivs: c.Bool("no-new-privileges"),
-		SecurityOpts: c.StringSlice("security-opt"), Devices: c.StringSlice("device"),
-		Args: c.Args().Slice(),
-		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
-		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
-	}
 	if c.Bool("print-config") {
+		req, err := runRequest(c, "")
+		if err != nil {
+			return err
+		}
 		return printRunConfig(c, st, req)
 	}
-	cfg, opt, err := st.PlanRun(req, box.CallerEnv())
+	cfg, opt, err := planRun(c, st, "")
 	if err != nil {
-		return fail(statusSetup, "run: %v", err)
-	}
-	if cfg.Terminal {
-		cfg.ConsoleSize = ownTerminalSize()
-	}
-	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
-		return fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+		return err
 	}
 	logOpts, err := box.ParseLogOptions(c.StringSlice("log-opt"))
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
 	}
-	if c.IsSet("log-opt") && !c.Bool("detach") && mon == nil {
+	if c.IsSet("log-opt") && !c.Bool("detach") {
 		return fail(statusSetup, "run: --log-opt is for a detached box's log (-d): a box in the foreground writes to your terminal")
-	}
-	if os.Geteuid() != 0 {
-		return fail(statusSetup, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
-	}
-	if opt.CgroupMode, err = box.DetectCgroups(); err != nil {
-		return fail(statusSetup, "run: %v", err)
-	}
-	if cfg.Verbose {
-		opt.Log = c.App.ErrWriter
 	}
 	var console *box.Console
 	if cfg.Terminal {
@@ -137,34 +104,24 @@ func runAction(c *cli.Context) error {
 		defer console.Close()
 		opt.Console = console.Init
 	}
-	if opt.Network != nil {
-		if other, port := st.PortsInUse(opt.Network.Ports); other != "" {
-			return fail(statusSetup, "run: -p %s: box %s publishes host port %d/%s already: pick another host port, or stop %s", port, other, port.HostPort, port.Protocol, other)
-		}
+	// The state directory makes the name unique among boxes.
+	err = st.ClaimRun(cfg.Name, c.Bool("detach"))
+	if errors.Is(err, box.ErrBoxExists) {
+		return fail(statusSetup, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
 	}
-	if mon == nil {
-		// The state directory makes the name unique among boxes.
-		err := st.ClaimRun(cfg.Name, c.Bool("detach"))
-		if errors.Is(err, box.ErrBoxExists) {
-			return fail(statusSetup, "run: --name %s: a box with this name exists: pick another --name, or remove it with 'pbox rm %s' (see 'pbox ps -a')", cfg.Name, cfg.Name)
+	if err != nil {
+		return fail(statusSetup, "run: %v", err)
+	}
+	logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
+	if c.Bool("detach") {
+		if err := st.RunDetached(cfg.Name, os.Args, c.Int("preserve-fds"), logOpts); err != nil {
+			return fail(setupCode(err), "%v", err)
 		}
-		if err != nil {
-			return fail(statusSetup, "run: %v", err)
-		}
-		logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
-		if c.Bool("detach") {
-			if err := st.RunDetached(cfg.Name, os.Args, c.Int("preserve-fds"), logOpts); err != nil {
-				return fail(setupCode(err), "%v", err)
-			}
-			fmt.Fprintln(c.App.Writer, cfg.Name)
-			return nil
-		}
+		fmt.Fprintln(c.App.Writer, cfg.Name)
+		return nil
 	}
 	restore := func() {}
-	res, err := st.RunRecorded(cfg, opt, mon != nil, c.Bool("rm"), func(b *box.Box) error {
-		if mon != nil {
-			mon.Started() // pbox run -d prints the name and returns
-		}
+	res, err := st.RunRecorded(cfg, opt, false, c.Bool("rm"), func(b *box.Box) error {
 		if console != nil {
 			// Without the master nobody reads COMMAND's terminal: it would
 			// block on its first full buffer, and pbox with it.
@@ -177,14 +134,6 @@ func runAction(c *cli.Context) error {
 		return nil
 	})
 	restore()
-	if mon != nil {
-		if err != nil {
-			// Tell the pbox run -d that waits; it prints the error. (The
-			// failed box's state is already gone when it hears.)
-			return &exitError{code: mon.Failed(err)}
-		}
-		return nil
-	}
 	if res.OOMKills > 0 {
 		fmt.Fprintf(c.App.ErrWriter, "pbox: box %s was OOM-killed (memory limit %s): raise --memory or use less memory\n",
 			cfg.Name, humanize.Bytes(opt.Limits.MemoryBytes))
@@ -200,6 +149,90 @@ func runAction(c *cli.Context) error {
 		return &exitError{code: res.Status}
 	}
 	return nil
+}
+
+// monitorAction is pbox run as a detached box's monitor (box.RunDetached
+// started it with the same command line): it runs the box pbox run -d
+// claimed, tells that pbox once COMMAND runs or why it did not, and
+// records the box's life until it ends.
+func monitorAction(c *cli.Context, mon *box.Monitor) error {
+	st := store()
+	cfg, opt, err := planRun(c, st, mon.Name)
+	if err != nil {
+		return &exitError{code: mon.Failed(err)}
+	}
+	_, err = st.RunRecorded(cfg, opt, true, c.Bool("rm"), func(*box.Box) error {
+		mon.Started() // pbox run -d prints the name and returns
+		return nil
+	})
+	if err != nil {
+		// The failed box's state is already gone when pbox run -d hears.
+		return &exitError{code: mon.Failed(err)}
+	}
+	return nil
+}
+
+// runRequest gathers run's flags; name, if not "", is the name pbox run
+// -d made up and printed, for its monitor.
+func runRequest(c *cli.Context, name string) (box.RunRequest, error) {
+	if err := refuseEmptyValues(c, "ns"); err != nil {
+		return box.RunRequest{}, err
+	}
+	ns := box.DefaultNamespaces
+	if c.IsSet("ns") {
+		ns = strings.Join(c.StringSlice("ns"), ",")
+	}
+	if c.String("name") != "" {
+		name = c.String("name")
+	}
+	return box.RunRequest{
+		Name: name, Hostname: c.String("hostname"), Namespaces: ns,
+		NoInit: c.Bool("no-init"), Memory: c.String("memory"), CPUs: c.String("cpus"),
+		Pids: c.String("pids-limit"), CgroupParent: c.String("cgroup-parent"),
+		Env: c.StringSlice("env"), Workdir: c.String("workdir"), Verbose: c.Bool("verbose") || globals.debug,
+		Rootfs: c.String("rootfs"), ReadOnly: c.Bool("read-only"), Volumes: c.StringSlice("volume"),
+		Tmpfs: c.StringSlice("tmpfs"), CapAdd: c.StringSlice("cap-add"), CapDrop: c.StringSlice("cap-drop"),
+		Privileged: c.Bool("privileged"), NoNewPrivs: c.Bool("no-new-privileges"),
+		SecurityOpts: c.StringSlice("security-opt"), Devices: c.StringSlice("device"),
+		Args: c.Args().Slice(),
+		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
+		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
+	}, nil
+}
+
+// planRun turns run's flags into the box's config and options (one
+// translator: box.PlanRun), with what only this process knows: its
+// terminal's size, the descriptors it passes, its -v output.
+func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options, error) {
+	req, err := runRequest(c, name)
+	if err != nil {
+		return box.Config{}, box.Options{}, err
+	}
+	cfg, opt, err := st.PlanRun(req, box.CallerEnv())
+	if err != nil {
+		return cfg, opt, fail(statusSetup, "run: %v", err)
+	}
+	if cfg.Terminal {
+		cfg.ConsoleSize = ownTerminalSize()
+	}
+	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
+		return cfg, opt, fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
+	}
+	if os.Geteuid() != 0 {
+		return cfg, opt, fail(statusSetup, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
+	}
+	if opt.CgroupMode, err = box.DetectCgroups(); err != nil {
+		return cfg, opt, fail(statusSetup, "run: %v", err)
+	}
+	if cfg.Verbose {
+		opt.Log = c.App.ErrWriter
+	}
+	if opt.Network != nil {
+		if other, port := st.PortsInUse(opt.Network.Ports); other != "" {
+			return cfg, opt, fail(statusSetup, "run: -p %s: box %s publishes host port %d/%s already: pick another host port, or stop %s", port, other, port.HostPort, port.Protocol, other)
+		}
+	}
+	return cfg, opt, nil
 }
 
 // printRunConfig prints the config.json these flags become, what a
