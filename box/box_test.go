@@ -21,6 +21,7 @@ import (
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
+	"golang.org/x/sys/unix"
 )
 
 // TestMain lets this test binary serve as the box's init: box.Run
@@ -432,5 +433,54 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 	events, _ := os.ReadFile(st.Path(name, "events.jsonl"))
 	if !strings.Contains(string(events), `"type":"oom"`) || !strings.Contains(string(events), `"type":"exit"`) {
 		t.Errorf("events:\n%s", events)
+	}
+}
+
+// Issue 21: all five capability sets reach COMMAND, as runc sets them,
+// through the tiny init, the Go init and with no init, for root and for
+// another user: the bounding set, the inheritable and ambient sets as
+// asked, and what exec then makes of effective and permitted (root: the
+// bounding set; another user: its ambient set).
+func TestCapabilitySetsReachCommand(t *testing.T) {
+	bounding := []int{unix.CAP_CHOWN, unix.CAP_KILL, unix.CAP_SETGID, unix.CAP_SETUID, unix.CAP_NET_BIND_SERVICE}
+	inheritable := []int{unix.CAP_KILL, unix.CAP_NET_BIND_SERVICE}
+	mask := func(caps ...int) string {
+		var m uint64
+		for _, c := range caps {
+			m |= 1 << c
+		}
+		return fmt.Sprintf("%016x", m)
+	}
+	for _, who := range []struct {
+		name     string
+		user     *box.User
+		permitted string
+	}{
+		{"root", nil, mask(bounding...)},
+		{"uid 1000", &box.User{UID: 1000, GID: 1000}, mask(inheritable...)},
+	} {
+		for _, pid1 := range []struct {
+			name string
+			edit func(*box.Config)
+		}{
+			{"tiny init", func(*box.Config) {}},
+			{"go init", func(c *box.Config) { c.GoSupervisor = true }},
+			{"no init", func(c *box.Config) { c.NoInit = true }},
+		} {
+			t.Run(who.name+", "+pid1.name, func(t *testing.T) {
+				r := runBox(t, []string{"grep", "^Cap", "/proc/self/status"}, cgroups.Limits{}, func(c *box.Config) {
+					c.Capabilities, c.Inheritable, c.Ambient, c.User = bounding, inheritable, inheritable, who.user
+					pid1.edit(c)
+				})
+				if r.err != nil {
+					t.Fatal(r.err)
+				}
+				want := fmt.Sprintf("CapInh:\t%s\nCapPrm:\t%s\nCapEff:\t%s\nCapBnd:\t%s\nCapAmb:\t%s\n",
+					mask(inheritable...), who.permitted, who.permitted, mask(bounding...), mask(inheritable...))
+				if r.out != want {
+					t.Errorf("got\n%swant\n%s", r.out, want)
+				}
+			})
+		}
 	}
 }

@@ -72,7 +72,8 @@ type Process struct {
 	// Capabilities is the bounding set (numbers); nil keeps all (exec: the
 	// box's), empty drops all (so no omitempty: [] and null differ).
 	Capabilities    []int    `json:"capabilities"`
-	Ambient         []int    `json:"ambient,omitempty"` // ambient capabilities
+	Inheritable     []int    `json:"inheritable,omitempty"` // the inheritable set
+	Ambient         []int    `json:"ambient,omitempty"`     // ambient capabilities (inheritable too)
 	NoNewPrivileges bool     `json:"no_new_privileges,omitempty"`
 	Rlimits         []Rlimit `json:"rlimits,omitempty"`
 	OOMScoreAdj     *int     `json:"oom_score_adj,omitempty"`

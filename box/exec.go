@@ -109,7 +109,8 @@ func execIn(rec *Record, p Process, eio ExecIO) (*Running, error) {
 		proc.Env = rec.Config.Env
 	}
 	if proc.Capabilities == nil {
-		proc.Capabilities = rec.Config.Capabilities
+		// The box's sets, all five, as runc's exec takes the container's.
+		proc.Capabilities, proc.Inheritable, proc.Ambient = rec.Config.Capabilities, rec.Config.Inheritable, rec.Config.Ambient
 	}
 	if proc.Cwd == "" {
 		proc.Cwd = "/"

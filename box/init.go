@@ -202,7 +202,14 @@ func Init() int {
 		warmThreads()
 	}
 
-	// 5c. The Go init stays PID 1: start COMMAND as its child.
+	// 5c. The Go init stays PID 1: start COMMAND as its child. The fork
+	//     takes this thread's inheritable set; Go's child raises the
+	//     ambient ones (attr.Sys.AmbientCaps) after the change of user.
+	if tiny == nil {
+		if err := setInheritedCapabilities(cfg.Inheritable, nil); err != nil {
+			return fail(sock, setupErr("user", err))
+		}
+	}
 	if !cfg.has(namespaces.PID) {
 		attr.Sys.Pdeathsig = syscall.SIGKILL // nothing else would end it with us
 	}
@@ -232,10 +239,8 @@ func Init() int {
 // setting is per task (the clone set it on the main thread only, and the
 // exec'ing thread becomes the process) and a change of user clears it.
 func becomeUserOnThisThread(cfg *Config) *SetupError {
-	if cfg.User != nil {
-		if err := becomeUser(cfg.User, cfg.Ambient); err != nil {
-			return setupErr("user", err)
-		}
+	if err := becomeUser(cfg.User, cfg.Inheritable, cfg.Ambient); err != nil {
+		return setupErr("user", err)
 	}
 	if cfg.DiesWithPbox {
 		unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0)
@@ -618,30 +623,44 @@ func commandAttr(cfg *Config) *syscall.SysProcAttr {
 	return sys
 }
 
-// becomeUser switches to u as Go's exec does (setgroups, setresgid,
-// setresuid on every thread), keeping the ambient capabilities asked
-// for: PR_SET_KEEPCAPS over the switch, then the capabilities into the
-// permitted and inheritable sets and PR_CAP_AMBIENT_RAISE.
-func becomeUser(u *User, ambient []int) error {
-	if len(ambient) > 0 {
-		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
-			return fmt.Errorf("PR_SET_KEEPCAPS: %w", err)
+// becomeUser switches to u (nil: stays root) as Go's exec does
+// (setgroups, setresgid, setresuid on every thread), and gives this
+// thread, the one that exec's, the inheritable and ambient capabilities
+// asked for (setInheritedCapabilities); PR_SET_KEEPCAPS over the switch
+// keeps the permitted set those are set from (as runc keeps it; exec
+// clears the flag, and a user's permitted set after exec is its ambient
+// set alone).
+func becomeUser(u *User, inheritable, ambient []int) error {
+	if u != nil {
+		if len(inheritable)+len(ambient) > 0 {
+			if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+				return fmt.Errorf("PR_SET_KEEPCAPS: %w", err)
+			}
+		}
+		groups := make([]int, len(u.Groups))
+		for i, g := range u.Groups {
+			groups[i] = int(g)
+		}
+		if err := syscall.Setgroups(groups); err != nil {
+			return fmt.Errorf("setgroups %v: %w", u.Groups, err)
+		}
+		if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
+			return fmt.Errorf("setresgid %d: %w", u.GID, err)
+		}
+		if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
+			return fmt.Errorf("setresuid %d: %w", u.UID, err)
 		}
 	}
-	groups := make([]int, len(u.Groups))
-	for i, g := range u.Groups {
-		groups[i] = int(g)
-	}
-	if err := syscall.Setgroups(groups); err != nil {
-		return fmt.Errorf("setgroups %v: %w", u.Groups, err)
-	}
-	if err := syscall.Setresgid(int(u.GID), int(u.GID), int(u.GID)); err != nil {
-		return fmt.Errorf("setresgid %d: %w", u.GID, err)
-	}
-	if err := syscall.Setresuid(int(u.UID), int(u.UID), int(u.UID)); err != nil {
-		return fmt.Errorf("setresuid %d: %w", u.UID, err)
-	}
-	if len(ambient) == 0 {
+	return setInheritedCapabilities(inheritable, ambient)
+}
+
+// setInheritedCapabilities sets this thread's inheritable set and raises
+// its ambient capabilities, as runc does after the change of user: an
+// ambient capability must be permitted and inheritable first. Both sets
+// survive exec (capabilities(7)); Translate checked them against the
+// bounding set, which the kernel requires of the inheritable one.
+func setInheritedCapabilities(inheritable, ambient []int) error {
+	if len(inheritable)+len(ambient) == 0 {
 		return nil
 	}
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -649,16 +668,19 @@ func becomeUser(u *User, ambient []int) error {
 	if err := unix.Capget(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("capget: %w", err)
 	}
-	for _, c := range ambient {
-		data[c/32].Permitted |= 1 << (uint(c) % 32)
+	data[0].Inheritable, data[1].Inheritable = 0, 0
+	for _, c := range append(inheritable[:len(inheritable):len(inheritable)], ambient...) {
 		data[c/32].Inheritable |= 1 << (uint(c) % 32)
 	}
+	for _, c := range ambient {
+		data[c/32].Permitted |= 1 << (uint(c) % 32)
+	}
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
-		return fmt.Errorf("capset: %w", err)
+		return fmt.Errorf("capset (inheritable %v): %w", inheritable, err)
 	}
 	for _, c := range ambient {
 		if err := unix.Prctl(unix.PR_CAP_AMBIENT, unix.PR_CAP_AMBIENT_RAISE, uintptr(c), 0, 0); err != nil {
-			return fmt.Errorf("raise ambient capability %d: %w", c, err)
+			return fmt.Errorf("raise ambient capability %s: %w", capnames.Name(c), err)
 		}
 	}
 	return nil

@@ -83,6 +83,7 @@ const (
 	tagUser       = 'u'
 	tagBounding   = 'b'
 	tagAmbient    = 'A'
+	tagInherit    = 'i'
 	tagNoNewPrivs = 'n'
 	tagKeyring    = 'k'
 	tagSeccomp    = 's'
@@ -142,6 +143,9 @@ func (p *joinPlan) encode(fdOf func(i int) int) ([]byte, error) {
 	}
 	if p.Capabilities != nil {
 		rec(tagBounding, u64(mask(p.Capabilities)))
+	}
+	if len(p.Inheritable) > 0 {
+		rec(tagInherit, u64(mask(p.Inheritable)))
 	}
 	if len(p.Ambient) > 0 {
 		rec(tagAmbient, u64(mask(p.Ambient)))

@@ -263,27 +263,38 @@ func translateProcess(p *specs.Process, cfg *Config) error {
 		}
 		cfg.Rlimits = append(cfg.Rlimits, Rlimit{Name: r.Type, Resource: n, Soft: r.Soft, Hard: r.Hard})
 	}
-	caps, err := translateCapabilities(p.Capabilities, cfg.User == nil || cfg.User.UID == 0)
+	caps, err := translateCapabilities(p.Capabilities)
 	if err != nil {
 		return err
 	}
-	cfg.Capabilities, cfg.Ambient = caps.bounding, caps.ambient
+	cfg.Capabilities, cfg.Inheritable, cfg.Ambient = caps.bounding, caps.inheritable, caps.ambient
 	return nil
 }
 
-type capSets struct{ bounding, ambient []int }
+type capSets struct{ bounding, inheritable, ambient []int }
 
-// translateCapabilities maps the five OCI sets onto what pbox sets: the
-// bounding set, and ambient capabilities. What exec(2) then gives the
-// process must be what the config says, or the config is refused: root
-// gets every bounding capability as effective and permitted; another
-// user gets only the ambient ones (what else its effective and permitted
-// sets name, exec drops, as under runc).
-func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, error) {
+// translateCapabilities maps the five OCI sets onto what pbox sets, as
+// runc sets them: the bounding set, then (after the change of user) the
+// inheritable set and the ambient set, raised one by one. What exec(2)
+// gives the process follows from those (capabilities(7)): root gets its
+// bounding and inheritable sets as effective and permitted, another user
+// its ambient set; the config's effective and permitted sets are checked
+// and accepted, as runc accepts them, but exec recomputes both (containerd
+// sends the default set there for every non-root Kubernetes container).
+//
+// What the kernel would refuse at start is refused here, by field: an
+// inheritable capability outside the bounding set (capset), an ambient one
+// that is not inheritable (PR_CAP_AMBIENT_RAISE), and any capability pbox
+// does not hold itself (runc and crun refuse those too).
+func translateCapabilities(c *specs.LinuxCapabilities) (capSets, error) {
 	var out capSets
 	if c == nil {
 		out.bounding = []int{} // no capabilities at all, as runc does
 		return out, nil
+	}
+	held := map[int]bool{}
+	for _, v := range heldCapabilities() {
+		held[v] = true
 	}
 	parse := func(field string, names []string) ([]int, map[int]bool, error) {
 		var list []int
@@ -292,6 +303,9 @@ func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, erro
 			v, ok := capnames.Parse(n)
 			if !ok {
 				return nil, nil, fmt.Errorf("capabilities.%s: %q is not a capability (see capabilities(7))", field, n)
+			}
+			if !held[v] {
+				return nil, nil, fmt.Errorf("capabilities.%s: %s: pbox does not hold it (it is not in pbox's own bounding set, see CapBnd in /proc/self/status), so no box it starts can: leave it out", field, capnames.Name(v))
 			}
 			if !set[v] {
 				list = append(list, v)
@@ -304,66 +318,38 @@ func translateCapabilities(c *specs.LinuxCapabilities, root bool) (capSets, erro
 	if err != nil {
 		return out, err
 	}
-	ambient, aset, err := parse("ambient", c.Ambient)
-	if err != nil {
-		return out, err
-	}
-	_, eset, err := parse("effective", c.Effective)
-	if err != nil {
-		return out, err
-	}
-	_, pset, err := parse("permitted", c.Permitted)
-	if err != nil {
-		return out, err
-	}
-	_, iset, err := parse("inheritable", c.Inheritable)
-	if err != nil {
-		return out, err
-	}
-	// Root: exec gives it the bounding set, so effective and permitted
-	// must say the same. Another user keeps only its ambient set across
-	// exec, whatever effective and permitted hold (runc sets them and the
-	// kernel drops them at the exec): accepted, as runc does, since
-	// containerd sends the default set there for every non-root
-	// Kubernetes container.
-	if root {
-		for _, s := range []struct {
-			name string
-			set  map[int]bool
-		}{{"effective", eset}, {"permitted", pset}} {
-			if !sameSet(s.set, bset) {
-				return out, fmt.Errorf("capabilities.%s: must equal the bounding set (what exec gives root): %w", s.name, ErrUnsupported)
-			}
+	for _, f := range []struct {
+		name  string
+		names []string
+	}{{"effective", c.Effective}, {"permitted", c.Permitted}} {
+		if _, _, err := parse(f.name, f.names); err != nil {
+			return out, err
 		}
 	}
-	for v := range aset {
+	inheritable, iset, err := parse("inheritable", c.Inheritable)
+	if err != nil {
+		return out, err
+	}
+	ambient, _, err := parse("ambient", c.Ambient)
+	if err != nil {
+		return out, err
+	}
+	for _, v := range inheritable {
 		if !bset[v] {
-			return out, fmt.Errorf("capabilities.ambient: %s is not in the bounding set", capnames.Name(v))
+			return out, fmt.Errorf("capabilities.inheritable: %s is not in the bounding set (the kernel refuses an inheritable capability beyond it): add it to bounding, or leave it out", capnames.Name(v))
 		}
 	}
-	for v := range iset {
-		if !aset[v] {
-			return out, fmt.Errorf("capabilities.inheritable: %s without it in ambient: %w", capnames.Name(v), ErrUnsupported)
+	for _, v := range ambient {
+		if !iset[v] {
+			return out, fmt.Errorf("capabilities.ambient: %s is not in the inheritable set (the kernel raises an ambient capability only if it is permitted and inheritable): add it to inheritable", capnames.Name(v))
 		}
 	}
 	out.bounding = bounding
 	if out.bounding == nil {
 		out.bounding = []int{}
 	}
-	out.ambient = ambient
+	out.inheritable, out.ambient = inheritable, ambient
 	return out, nil
-}
-
-func sameSet(a, b map[int]bool) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k := range a {
-		if !b[k] {
-			return false
-		}
-	}
-	return true
 }
 
 // ociNamespaces maps the runtime-spec's namespace names to pbox's kinds.

@@ -10,9 +10,11 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/capnames"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/oci"
 	"github.com/pbox-dev/pbox/seccomp"
+	"golang.org/x/sys/unix"
 )
 
 // loadFixture reads a config.json containerd 1.6 wrote for
@@ -156,7 +158,9 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"hugepages", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{}} }, "hugepageLimits", true},
 		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
 		{"systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:pbox:x" }, "systemd", true},
-		{"effective caps", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"CAP_KILL"} }, "capabilities.effective", true},
+		{"inheritable beyond bounding", func(s *specs.Spec) { s.Process.Capabilities.Inheritable = []string{"CAP_SYS_ADMIN"} }, "capabilities.inheritable: CAP_SYS_ADMIN is not in the bounding set", false},
+		{"ambient not inheritable", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} }, "capabilities.ambient: CAP_KILL is not in the inheritable set", false},
+		{"bad effective cap", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"CAP_NOPE"} }, "capabilities.effective", false},
 		{"bad cap", func(s *specs.Spec) { s.Process.Capabilities.Bounding = []string{"CAP_NOPE"} }, "CAP_NOPE", false},
 		{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" }, "process.cwd", false},
 		{"no args", func(s *specs.Spec) { s.Process.Args = nil }, "process.args", false},
@@ -207,6 +211,37 @@ func TestCgroupPath(t *testing.T) {
 	for _, bad := range []string{"slice:a:b", "/a/../b", "/"} {
 		if _, _, err := cgroupPath(bad); err == nil {
 			t.Errorf("cgroupPath(%q) accepted", bad)
+		}
+	}
+}
+
+// As runc: root's effective and permitted sets are accepted whatever they
+// say (exec gives root its bounding and inheritable sets), and the five
+// sets are kept as the config gives them.
+func TestFiveCapabilitySets(t *testing.T) {
+	spec := oci.DefaultSpec()
+	c := spec.Process.Capabilities
+	c.Effective, c.Permitted = []string{"CAP_KILL"}, nil
+	c.Inheritable, c.Ambient = []string{"CAP_KILL", "CAP_AUDIT_WRITE"}, []string{"CAP_KILL"}
+	b, err := (Store{}).Translate(spec, "/b", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Config.Capabilities) != 3 || len(b.Config.Inheritable) != 2 || len(b.Config.Ambient) != 1 || b.Config.Ambient[0] != unix.CAP_KILL {
+		t.Errorf("bounding %v inheritable %v ambient %v", b.Config.Capabilities, b.Config.Inheritable, b.Config.Ambient)
+	}
+	// A capability pbox lacks (if this pbox lacks one) is refused by name.
+	held := map[int]bool{}
+	for _, v := range heldCapabilities() {
+		held[v] = true
+	}
+	for v, name := range capnames.Names {
+		if name != "" && !held[v] {
+			c.Bounding = append(c.Bounding, name)
+			if _, err := (Store{}).Translate(spec, "/b", "x"); err == nil || !strings.Contains(err.Error(), name+": pbox does not hold it") {
+				t.Errorf("%s, which pbox lacks: %v", name, err)
+			}
+			break
 		}
 	}
 }

@@ -508,6 +508,7 @@ enum {
 	TAG_USER = 'u',	     /* uid, gid, groups... (32-bit each) */
 	TAG_BOUNDING = 'b',  /* 64-bit mask: the bounding set to keep */
 	TAG_AMBIENT = 'A',   /* 64-bit mask */
+	TAG_INHERITABLE = 'i', /* 64-bit mask: the inheritable set */
 	TAG_NO_NEW_PRIVS = 'n',
 	TAG_KEYRING = 'k',  /* string: a new session keyring's name */
 	TAG_SECCOMP = 's',  /* 32-bit flags, then struct sock_filter[] */
@@ -525,7 +526,7 @@ struct plan {
 	unsigned int uid, gid, ngroups;
 	unsigned int *groups;
 	int has_bounding;
-	unsigned long long bounding, ambient;
+	unsigned long long bounding, inheritable, ambient;
 	int no_new_privs;
 	unsigned int seccomp_flags, seccomp_len;
 	void *seccomp;
@@ -623,6 +624,11 @@ static char *read_plan(int fd, struct plan *p, const char **why)
 			if (len != 8)
 				return NULL;
 			memcpy(&p->ambient, v, 8);
+			break;
+		case TAG_INHERITABLE:
+			if (len != 8)
+				return NULL;
+			memcpy(&p->inheritable, v, 8);
 			break;
 		case TAG_NO_NEW_PRIVS:
 			p->no_new_privs = 1;
@@ -809,7 +815,9 @@ static int confine_and_switch(int sync, struct plan *p)
 	}
 	if (p->has_user) {
 		char text[128];
-		if (p->ambient && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
+		/* Kept over the switch, as runc keeps them: the inheritable and
+		 * ambient sets are set from the permitted one afterwards. */
+		if ((p->inheritable || p->ambient) && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0) {
 			report_error(sync, "user", "PR_SET_KEEPCAPS", errno, STATUS_SETUP);
 			return -1;
 		}
@@ -828,19 +836,22 @@ static int confine_and_switch(int sync, struct plan *p)
 			return -1;
 		}
 	}
-	if (p->ambient) {
-		/* Ambient capabilities must be permitted and inheritable first. */
+	if (p->inheritable || p->ambient) {
+		/* The inheritable set as asked; an ambient capability must be
+		 * permitted and inheritable before it is raised. */
 		struct cap_header h = {.version = CAPABILITY_VERSION_3};
 		struct cap_data d[2];
 		if (syscall(SYS_capget, &h, d) < 0) {
 			report_error(sync, "user", "capget", errno, STATUS_SETUP);
 			return -1;
 		}
-		for (int c = 0; c < 64; c++)
-			if (p->ambient & (1ULL << c)) {
-				d[c / 32].permitted |= 1U << (c % 32);
+		d[0].inheritable = d[1].inheritable = 0;
+		for (int c = 0; c < 64; c++) {
+			if ((p->inheritable | p->ambient) & (1ULL << c))
 				d[c / 32].inheritable |= 1U << (c % 32);
-			}
+			if (p->ambient & (1ULL << c))
+				d[c / 32].permitted |= 1U << (c % 32);
+		}
 		if (syscall(SYS_capset, &h, d) < 0) {
 			report_error(sync, "user", "capset", errno, STATUS_SETUP);
 			return -1;

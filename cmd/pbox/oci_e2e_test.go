@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/cgroups"
+	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/seccomp"
+	"golang.org/x/sys/unix"
 )
 
 // bundle makes an OCI bundle with a busybox rootfs and `pbox spec`'s
@@ -932,5 +934,44 @@ func TestE2EOCINonRootWithoutAmbient(t *testing.T) {
 		t.Errorf("inside: %q; want uid 1000 with no capability", got)
 	}
 	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+}
+
+// Issue 21: a bundle's five capability sets, as a conformance run checks
+// them from inside: root with inheritable = ambient = bounding gets them
+// all (pbox dropped inheritable and ambient for root before), and pbox
+// exec gets the box's sets too. A capability pbox does not hold itself is
+// refused by name, as runc and crun refuse it.
+func TestE2EOCIAllFiveCapabilitySets(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	caps := []any{"CAP_CHOWN", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	b := bundle(t, func(cfg map[string]any) {
+		p := cfg["process"].(map[string]any)
+		p["args"] = []any{"sh", "-c", "grep ^Cap /proc/self/status; sleep 1000"}
+		p["capabilities"] = map[string]any{"bounding": caps, "effective": caps, "permitted": caps, "inheritable": caps, "ambient": caps}
+	})
+	id := boxName(t, "caps5")
+	const want = "CapInh:\t0000000000000421\nCapPrm:\t0000000000000421\nCapEff:\t0000000000000421\nCapBnd:\t0000000000000421\nCapAmb:\t0000000000000421\n"
+	if got := startAndRead(t, root, b, id, 5); got != want {
+		t.Errorf("the box's process:\n%swant\n%s", got, want)
+	}
+	if r := pbox(t, "--root", root, "exec", id, "grep", "^Cap", "/proc/self/status"); r.code != 0 || r.stdout != want {
+		t.Errorf("pbox exec: %+v\nwant\n%s", r, want)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+
+	// From a pbox whose own bounding set lacks CAP_NET_BIND_SERVICE: the
+	// fork takes the bounding set of the thread that forks.
+	var r result
+	osthread.Throwaway(func() {
+		if err := unix.Prctl(unix.PR_CAPBSET_DROP, unix.CAP_NET_BIND_SERVICE, 0, 0, 0); err != nil {
+			r.stderr = err.Error()
+			return
+		}
+		r = runCaptured(t, exec.Command(pboxBin(t), "--root", root, "create", "--bundle", b, id))
+	})
+	assertCleanError(t, r, 1, "capabilities.bounding: CAP_NET_BIND_SERVICE: pbox does not hold it")
 	assertNoLeftovers(t, leafOf(b))
 }
