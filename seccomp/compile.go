@@ -274,6 +274,16 @@ func compileArch(a arch, syscalls []specs.LinuxSyscall, rets []uint32, def uint3
 			jump(unix.BPF_JMP|unix.BPF_JSET|unix.BPF_K, x32SyscallBit, 0, 1),
 			stmt(unix.BPF_RET|unix.BPF_K, retKillProcess))
 	}
+	if def != retAllow && def != retLog {
+		// runc's "enosys stub": a syscall newer than pbox's table (the
+		// kernel's, not the profile's) fails with ENOSYS, not the default
+		// action, so a program falls back as it would on an older kernel
+		// (glibc's clone3 to clone, and the like). A syscall the table
+		// knows but the profile does not list still gets the default.
+		out = append(out,
+			jump(unix.BPF_JMP|unix.BPF_JGT|unix.BPF_K, maxNr, 0, 1),
+			stmt(unix.BPF_RET|unix.BPF_K, retErrno|uint32(unix.ENOSYS)))
+	}
 	for nr := uint32(0); nr <= maxNr; nr++ {
 		if len(rules[nr]) == 0 {
 			continue

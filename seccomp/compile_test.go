@@ -517,6 +517,37 @@ func BenchmarkDefaultCached(b *testing.B) {
 	}
 }
 
+// Issue 21: a syscall newer than pbox's table fails with ENOSYS (runc's
+// stub), so programs fall back; one the table knows but the profile does
+// not list gets the default action; a profile that allows by default
+// allows the new ones too.
+func TestUnknownSyscallsAreENOSYS(t *testing.T) {
+	a := native(t)
+	var maxNr uint32
+	for _, sc := range a.table {
+		maxNr = max(maxNr, sc.nr)
+	}
+	enosys, eperm := uint32(retErrno|uint32(unix.ENOSYS)), uint32(retErrno|uint32(unix.EPERM))
+	deny := compile(t, &specs.LinuxSeccomp{DefaultAction: specs.ActErrno,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"getpid"}, Action: specs.ActAllow}}})
+	for _, tt := range []struct {
+		nr   uint32
+		want uint32
+	}{
+		{maxNr + 1, enosys}, {499, enosys}, {0x3fffffff, enosys},
+		{nr(t, a, "getpid"), retAllow}, {nr(t, a, "mount"), eperm}, {maxNr, eperm},
+	} {
+		if got := run(t, deny, data{nr: tt.nr, arch: a.audit}); got != tt.want {
+			t.Errorf("syscall %d under a denying default: %#x, want %#x", tt.nr, got, tt.want)
+		}
+	}
+	allow := compile(t, &specs.LinuxSeccomp{DefaultAction: specs.ActAllow,
+		Syscalls: []specs.LinuxSyscall{{Names: []string{"mount"}, Action: specs.ActErrno}}})
+	if got := run(t, allow, data{nr: maxNr + 1, arch: a.audit}); got != retAllow {
+		t.Errorf("a new syscall under an allowing default: %#x", got)
+	}
+}
+
 // Issue 19: an architecture name libseccomp does not know is refused by
 // name, as runc refuses it; a list without the native architecture
 // still filters it (libseccomp keeps the native one), so the box runs.

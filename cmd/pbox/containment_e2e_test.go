@@ -308,6 +308,13 @@ func TestContainmentSeccompByDefault(t *testing.T) {
 	}
 	assertNoLeftovers(t, name)
 
+	// A syscall newer than pbox's table: ENOSYS, as under runc, so that a
+	// program falls back as on an older kernel (issue 21).
+	r = pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--", "/attack", "nr", "499")
+	if got := results(r.stdout); got["nr 499"] != "ENOSYS" {
+		t.Errorf("default box: syscall 499: %+v, want ENOSYS", r)
+	}
+
 	// Unconfined, the same box reaches them: the filter is what stopped them.
 	got = results(run("--security-opt", "seccomp=unconfined").stdout)
 	for _, call := range []string{"keyctl", "io_uring_setup", "personality READ_IMPLIES_EXEC"} {

@@ -76,6 +76,16 @@ func main() {
 		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 		fmt.Println("titled")
 		time.Sleep(time.Hour)
+	case "nr":
+		// Raw syscall os.Args[2] (a number), no arguments: what the
+		// seccomp filter answers for it.
+		nr, _ := strconv.Atoi(os.Args[2])
+		_, _, errno := unix.Syscall(uintptr(nr), 0, 0, 0)
+		var err error
+		if errno != 0 {
+			err = errno
+		}
+		report("nr "+os.Args[2], err)
 	case "open":
 		for _, p := range os.Args[2:] {
 			f, err := os.OpenFile(p, os.O_RDONLY, 0)
