@@ -452,8 +452,8 @@ func TestCapabilitySetsReachCommand(t *testing.T) {
 		return fmt.Sprintf("%016x", m)
 	}
 	for _, who := range []struct {
-		name     string
-		user     *box.User
+		name      string
+		user      *box.User
 		permitted string
 	}{
 		{"root", nil, mask(bounding...)},

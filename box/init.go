@@ -182,6 +182,9 @@ func Init() int {
 		if serr := becomeUserOnThisThread(cfg); serr != nil {
 			return fail(sock, serr)
 		}
+		if err := execStdio(stdio, cfg.Terminal); err != nil {
+			return fail(sock, setupErr("terminal", err))
+		}
 		err := syscall.Exec(path, cfg.Args, cfg.Env)
 		return fail(sock, &SetupError{Step: "exec", Err: path + ": " + err.Error(), Code: execErrorCode(err)})
 	}
@@ -232,6 +235,46 @@ func Init() int {
 	//    Go program are all in essentialSignals).
 	time.AfterFunc(lateSignalsAfter, func() { signal.Notify(sigs) })
 	return superviseLoop(pid, sigs)
+}
+
+// execStdio puts what COMMAND gets (stdio, a terminal's slave, preserved
+// descriptors) at 0, 1, 2, 3, ... of this process, which exec's into
+// COMMAND with no init: what the fork of an init's child does
+// (syscall.ForkExec's file list). A source that a lower target would
+// overwrite is first moved above them all. With a terminal, the process
+// starts a session whose controlling terminal it is, as runc's init does.
+func execStdio(fds []uintptr, terminal bool) error {
+	n := len(fds)
+	src := append([]uintptr(nil), fds...)
+	for i, fd := range src {
+		if int(fd) < n && int(fd) != i {
+			moved, err := unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, n)
+			if err != nil {
+				return fmt.Errorf("move descriptor %d: %w", fd, err)
+			}
+			src[i] = uintptr(moved)
+		}
+	}
+	for i, fd := range src {
+		if int(fd) == i {
+			if _, err := unix.FcntlInt(fd, unix.F_SETFD, 0); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := unix.Dup3(int(fd), i, 0); err != nil {
+			return fmt.Errorf("descriptor %d as %d: %w", fd, i, err)
+		}
+	}
+	if terminal {
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+		if err := unix.IoctlSetInt(0, unix.TIOCSCTTY, 0); err != nil {
+			return fmt.Errorf("TIOCSCTTY: %w", err)
+		}
+	}
+	return nil
 }
 
 // becomeUserOnThisThread makes the locked thread (and the process) COMMAND's
@@ -429,7 +472,8 @@ func restrictPrivileges(cfg *Config, log logf.Logf) error {
 
 // lookPath finds COMMAND as a shell would: a name with a slash is used as
 // is; otherwise the first executable match in PATH. A match that exists but
-// cannot be executed is 126, no match at all is 127.
+// cannot be executed is 126, no match at all is 127, in runc's (and Go's)
+// words, which docker matches to exit 127 when a create fails this way.
 func lookPath(name, pathEnv string) (string, *SetupError) {
 	const step = "exec"
 	if strings.Contains(name, "/") {
@@ -455,7 +499,7 @@ func lookPath(name, pathEnv string) (string, *SetupError) {
 	if denied != nil {
 		return "", &SetupError{Step: step, Err: denied.Error(), Code: StatusNotExecutable}
 	}
-	return "", &SetupError{Step: step, Err: name + ": command not found in PATH (" + pathEnv + ")", Code: StatusNotFound}
+	return "", &SetupError{Step: step, Err: name + ": executable file not found in $PATH (" + pathEnv + ")", Code: StatusNotFound}
 }
 
 func checkExecutable(p string) error {

@@ -98,13 +98,12 @@ type RunRequest struct {
 
 // RunExtras is everything pbox run adds beyond its config.json, which
 // no runtime-spec field says: the box's name (create takes it as its
-// argument), COMMAND as PID 1 without pbox-init, -v, and a CNI network
-// to attach once the namespaces exist (-p and --dns with it). pbox-init
-// itself, the pty relay of -t and the monitor of -d are pbox's for every
-// box (Start, the command line, RunDetached).
+// argument), -v, and a CNI network to attach once the namespaces exist
+// (-p and --dns with it). pbox-init as PID 1 is in the config, as an
+// annotation (InitAnnotation); the pty relay of -t and the monitor of -d
+// are the command line's and RunDetached's.
 type RunExtras struct {
 	Name    string
-	NoInit  bool
 	Verbose bool
 	Network *NetworkRequest
 }
@@ -124,7 +123,7 @@ func (s Store) PlanRun(f RunRequest, environ []string) (Config, Options, error) 
 		return Config{}, Options{}, fmt.Errorf("the config of these flags (see pbox run --print-config): %w", err)
 	}
 	cfg, opt := p.Config, p.Options
-	cfg.NoInit, cfg.Verbose = extra.NoInit, extra.Verbose
+	cfg.Verbose = extra.Verbose
 	cfg.HookState = nil // a run has no hooks
 	opt.Network = extra.Network
 	return cfg, opt, nil
@@ -163,7 +162,7 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	if ValidID(ex.Name) != nil {
 		return fail("--name %q: use 1-64 letters, digits, '_', '.' or '-', starting with a letter or digit", ex.Name)
 	}
-	ex.NoInit, ex.Verbose = f.NoInit, f.Verbose
+	ex.Verbose = f.Verbose
 	hostname := f.Hostname
 	if hostname == "" {
 		hostname = ex.Name
@@ -338,6 +337,9 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	}
 	if namespaces.Has(kinds, namespaces.UTS) {
 		spec.Hostname = hostname
+	}
+	if !f.NoInit {
+		spec.Annotations = map[string]string{InitAnnotation: "true"}
 	}
 	for _, k := range kinds {
 		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: ociNamespaceOf(k)})

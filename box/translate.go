@@ -24,6 +24,12 @@ import (
 // and Options. Every door goes through it: pbox create reads a bundle's
 // config.json, pbox run turns its flags into one first (RunSpec).
 
+// InitAnnotation, set to "true" in a config's annotations, makes
+// pbox-init the box's PID 1 with process.args its child; without it
+// process.args is PID 1 itself, as under runc. pbox run's configs set it
+// (but with --no-init).
+const InitAnnotation = "run.pbox.init"
+
 // ErrUnsupported wraps every config field pbox does not implement: it is
 // refused by name, never ignored.
 var ErrUnsupported = errors.New("not supported by pbox")
@@ -87,6 +93,16 @@ func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 	cfg := &b.Config
 	cfg.Name = id
 	cfg.Hostname = spec.Hostname
+	// process.args is the box's PID 1, as under runc; pbox's init (which
+	// reaps and forwards signals) is asked for by an annotation, as pbox
+	// run's config asks for it.
+	switch v := spec.Annotations[InitAnnotation]; v {
+	case "", "false":
+		cfg.NoInit = true
+	case "true":
+	default:
+		return nil, fmt.Errorf("annotations[%q] %q: give true (pbox-init is PID 1 and process.args its child) or false", InitAnnotation, v)
+	}
 	if err := translateProcess(spec.Process, cfg); err != nil {
 		return nil, fmt.Errorf("process.%w", err)
 	}

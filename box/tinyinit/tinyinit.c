@@ -919,7 +919,7 @@ static void exec_command(int sync, struct plan *p)
 		return;
 	}
 	char text[8192 + 64];
-	snprintf(text, sizeof text, "%s: command not found in PATH (%s)", name, p->path);
+	snprintf(text, sizeof text, "%s: executable file not found in $PATH (%s)", name, p->path);
 	report_error(sync, "exec", text, 0, STATUS_NOT_FOUND);
 }
 

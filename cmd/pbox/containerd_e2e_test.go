@@ -75,6 +75,12 @@ func privateContainerd(t *testing.T, dir string) (ctr func(args ...string) resul
 		killShims(t, sock)
 		unmountUnder(t, dir)
 		os.RemoveAll(filepath.Join("/run/containerd/runc", ctrNamespace))
+		// A box whose shim is gone outlives it (no PR_SET_PDEATHSIG for
+		// an OCI box): end what a failed test left running.
+		for _, pid := range testutil.CgroupTreeProcs("", ctrNamespace) {
+			testutil.Kill(t, pid, syscall.SIGKILL)
+		}
+		testutil.WaitFor(5*time.Second, func() bool { return len(testutil.CgroupTreeProcs("", ctrNamespace)) == 0 })
 		for _, d := range testutil.CgroupDirs("", ctrNamespace) {
 			unix.Rmdir(d)
 		}
@@ -139,8 +145,10 @@ func TestE2EContainerdDrivesPbox(t *testing.T) {
 		t.Fatalf("ctr run echo: %+v", r)
 	}
 
-	// A detached task, exec into it, kill, delete.
-	if r := ctr("run", "-d", "--runc-binary", bin, ctrImage, "task1", "sleep", "1000"); r.code != 0 {
+	// A detached task with pbox-init as its PID 1 (the annotation asks for
+	// it; process.args is PID 1 otherwise, as with runc), exec into it,
+	// kill, delete.
+	if r := ctr("run", "-d", "--annotation", "run.pbox.init=true", "--runc-binary", bin, ctrImage, "task1", "sleep", "1000"); r.code != 0 {
 		t.Fatalf("ctr run -d: %+v", r)
 	}
 	r := ctr("task", "exec", "--exec-id", "e1", "task1", "sh", "-c", "ps -o pid,args; hostname; exit 5")

@@ -99,7 +99,8 @@ func TestE2EOCILifecycle(t *testing.T) {
 			"poststart":      hook("poststart"), "poststop": hook("poststop"),
 		}
 		cfg["linux"].(map[string]any)["resources"] = map[string]any{"memory": map[string]any{"limit": 64 << 20}, "pids": map[string]any{"limit": 64}}
-		cfg["annotations"] = map[string]string{"org.example/test": "yes"}
+		// pbox-init as PID 1, asked for (process.args is PID 1 otherwise).
+		cfg["annotations"] = map[string]string{"org.example/test": "yes", "run.pbox.init": "true"}
 	})
 	id := boxName(t, "oci")
 	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
@@ -266,6 +267,11 @@ func TestE2EOCIBadInput(t *testing.T) {
 	assertCleanError(t, p("create", "--bundle", empty, id), 1, "no config.json")
 	os.WriteFile(filepath.Join(empty, "config.json"), []byte("{not json"), 0o644)
 	assertCleanError(t, p("create", "--bundle", empty, id), 1, "invalid JSON")
+	// An id nobody created: the words containerd's shim and podman match
+	// in runc's answer ("does not exist"), for every command that takes one.
+	for _, cmd := range [][]string{{"state", id}, {"delete", id}, {"kill", id, "KILL"}, {"start", id}, {"ps", id}, {"pause", id}} {
+		assertCleanError(t, p(cmd...), 1, "does not exist")
+	}
 
 	cases := []struct {
 		edit func(map[string]any)
@@ -678,6 +684,7 @@ func TestE2EOCIFieldsEnginesSend(t *testing.T) {
 	top := fmt.Sprintf("pbox-e2e-top-%d", os.Getpid())
 	b := bundle(t, func(cfg map[string]any) {
 		setArgs("sh", "-c", "(sleep 2 &); exec sleep 1000")(cfg)
+		cfg["annotations"] = map[string]string{"run.pbox.init": "true"} // it reaps the orphan
 		cfg["hostname"] = "joined-host"
 		l := cfg["linux"].(map[string]any)
 		l["rootfsPropagation"] = "rshared"
@@ -863,8 +870,8 @@ func TestE2EOCIWithoutAMountNamespace(t *testing.T) {
 	if !testutil.WaitFor(5*time.Second, func() bool { d, _ := os.ReadFile(out); line = string(d); return strings.HasPrefix(line, "pid ") }) {
 		t.Fatalf("output %q", line)
 	}
-	// A small pid of the box's own namespace, not 1 (that is pbox-init).
-	if n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "pid "))); n <= 1 || n > 50 {
+	// PID 1 of the box's own namespace: process.args is PID 1, as in runc.
+	if n, _ := strconv.Atoi(strings.TrimSpace(strings.TrimPrefix(line, "pid "))); n != 1 {
 		t.Errorf("the process's pid in the box: %q", line)
 	}
 	pid := stateOfBox(t, root, id).Pid
@@ -974,4 +981,36 @@ func TestE2EOCIAllFiveCapabilitySets(t *testing.T) {
 	})
 	assertCleanError(t, r, 1, "capabilities.bounding: CAP_NET_BIND_SERVICE: pbox does not hold it")
 	assertNoLeftovers(t, leafOf(b))
+}
+
+// Issue 21: process.args is the box's PID 1, as under runc (Kubernetes
+// expects its entrypoint there, docker --init and podman --init put their
+// own init there); pbox-init is PID 1 when the config's annotations ask
+// for it, as pbox run's config does.
+func TestE2EOCIProcessIsPID1(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	for _, tt := range []struct {
+		annotations map[string]string
+		want        string
+	}{
+		{nil, "sh -c cat /proc/1/cmdline"},
+		{map[string]string{"run.pbox.init": "true"}, "pbox-init"},
+	} {
+		b := bundle(t, func(cfg map[string]any) {
+			setArgs("sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '; echo")(cfg)
+			if tt.annotations != nil {
+				cfg["annotations"] = tt.annotations
+			}
+		})
+		id := boxName(t, "pid1")
+		got := strings.TrimSpace(startAndRead(t, root, b, id, 1))
+		if !strings.HasPrefix(got, tt.want) {
+			t.Errorf("annotations %v: PID 1 is %q; want %q", tt.annotations, got, tt.want)
+		}
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}
+	b := bundle(t, func(cfg map[string]any) { cfg["annotations"] = map[string]string{"run.pbox.init": "yes"} })
+	assertCleanError(t, pbox(t, "--root", root, "create", "--bundle", b, boxName(t, "pid1bad")), 1, `annotations["run.pbox.init"] "yes"`)
 }

@@ -53,7 +53,7 @@ func TestE2EBadInputLeavesNothing(t *testing.T) {
 		{[]string{"--ns", "pid,mnt,bogus", "--", "true"}, 125, `unknown namespace "bogus"`},
 		{[]string{"--ns", "pid", "--", "true"}, 125, "add mnt"},
 		{[]string{"--hostname", strings.Repeat("h", 65), "--", "true"}, 125, "at most 64"},
-		{[]string{"--", "no-such-command-xyz"}, 127, "command not found"},
+		{[]string{"--", "no-such-command-xyz"}, 127, "executable file not found in $PATH"},
 		{[]string{"--", "/etc/passwd"}, 126, "not executable"},
 		{[]string{"-w", "/no/such/dir", "--", "true"}, 125, "workdir"},
 		{[]string{"--cgroup-parent", e2eParent + "/cgroup.procs", "--", "true"}, 125, "--cgroup-parent"},

@@ -163,6 +163,26 @@ func CgroupProcs(parent, name string) []int {
 	return pids
 }
 
+// CgroupTreeProcs is every pid in the box's cgroups and those below them.
+func CgroupTreeProcs(parent, name string) []int {
+	var pids []int
+	for _, d := range CgroupDirs(parent, name) {
+		filepath.WalkDir(d, func(p string, e os.DirEntry, err error) error {
+			if err != nil || e.IsDir() || e.Name() != "cgroup.procs" {
+				return nil
+			}
+			data, _ := os.ReadFile(p)
+			for _, f := range strings.Fields(string(data)) {
+				if n, err := strconv.Atoi(f); err == nil {
+					pids = append(pids, n)
+				}
+			}
+			return nil
+		})
+	}
+	return pids
+}
+
 // MountTable is /proc/self/mountinfo without the per-mount ids, which the
 // kernel may renumber: enough to see that nothing was added or removed.
 func MountTable(t testing.TB) string {
