@@ -560,14 +560,18 @@ func namesDevice(rules []cgroups.DeviceRule, typ byte, major, minor int64) bool 
 	return false
 }
 
-// cgroupPath splits linux.cgroupsPath ("/a/b", cgroupfs style) into the
-// parent and the leaf ("" for an empty path).
+// cgroupPath splits linux.cgroupsPath into the parent and the leaf (""
+// for an empty path): "/a/b" (cgroupfs), or "SLICE:PREFIX:NAME" (the
+// systemd form containerd writes under Kubernetes' systemd driver) at the
+// path runc's systemd driver gives it (cgroups.SystemdPath).
 func cgroupPath(p string) (parent, name string, err error) {
 	if p == "" {
 		return "", "", nil
 	}
 	if strings.Contains(p, ":") {
-		return "", "", fmt.Errorf("linux.cgroupsPath %q: systemd slice syntax: %w (pbox writes cgroupfs directly: use a path such as /mygroup/NAME)", p, ErrUnsupported)
+		if p, err = cgroups.SystemdPath(p); err != nil {
+			return "", "", fmt.Errorf("linux.cgroupsPath %w", err)
+		}
 	}
 	if err := cgroups.ValidPath(p); err != nil {
 		return "", "", fmt.Errorf("linux.cgroupsPath: %w", err)

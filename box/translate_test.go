@@ -157,7 +157,7 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"realtime", func(s *specs.Spec) { rt := int64(1); s.Linux.Resources.CPU.RealtimeRuntime = &rt }, "linux.resources.cpu.realtimeRuntime", true},
 		{"hugepages", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{}} }, "hugepageLimits", true},
 		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
-		{"systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system.slice:pbox:x" }, "systemd", true},
+		{"bad systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system:pbox:x" }, "linux.cgroupsPath", false},
 		{"inheritable beyond bounding", func(s *specs.Spec) { s.Process.Capabilities.Inheritable = []string{"CAP_SYS_ADMIN"} }, "capabilities.inheritable: CAP_SYS_ADMIN is not in the bounding set", false},
 		{"ambient not inheritable", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} }, "capabilities.ambient: CAP_KILL is not in the inheritable set", false},
 		{"bad effective cap", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"CAP_NOPE"} }, "capabilities.effective", false},
@@ -202,13 +202,14 @@ func TestCgroupPath(t *testing.T) {
 	for _, tt := range []struct{ in, parent, name string }{
 		{"", "", ""}, {"/default/t3", "default", "t3"}, {"a/b/c", "a/b", "c"}, {"/k8s/pod1/ctr/", "k8s/pod1", "ctr"},
 		{"/top", "", "top"}, // at the top of each hierarchy, as runc allows
+		{"kubepods-pod1.slice:cri-containerd:ab", "kubepods.slice/kubepods-pod1.slice", "cri-containerd-ab.scope"},
 	} {
 		p, n, err := cgroupPath(tt.in)
 		if err != nil || p != tt.parent || n != tt.name {
 			t.Errorf("cgroupPath(%q) = %q %q %v; want %q %q", tt.in, p, n, err, tt.parent, tt.name)
 		}
 	}
-	for _, bad := range []string{"slice:a:b", "/a/../b", "/"} {
+	for _, bad := range []string{"slice:a:b", "a.slice:b", "/a/../b", "/"} {
 		if _, _, err := cgroupPath(bad); err == nil {
 			t.Errorf("cgroupPath(%q) accepted", bad)
 		}

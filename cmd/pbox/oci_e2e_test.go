@@ -1014,3 +1014,35 @@ func TestE2EOCIProcessIsPID1(t *testing.T) {
 	b := bundle(t, func(cfg map[string]any) { cfg["annotations"] = map[string]string{"run.pbox.init": "yes"} })
 	assertCleanError(t, pbox(t, "--root", root, "create", "--bundle", b, boxName(t, "pid1bad")), 1, `annotations["run.pbox.init"] "yes"`)
 }
+
+// Issue 21: the systemd form of linux.cgroupsPath, which containerd writes
+// for every pod under Kubernetes' systemd cgroup driver, puts the box
+// where runc's systemd driver would: the slice expanded, a PREFIX-NAME.scope.
+func TestE2EOCISystemdCgroupsPath(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	slice := fmt.Sprintf("pboxe2e-pod%d", os.Getpid())
+	id := boxName(t, "sdcg")
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sleep", "1000")(cfg)
+		cfg["linux"].(map[string]any)["cgroupsPath"] = slice + ".slice:cri-containerd:" + id
+	})
+	want := "/pboxe2e.slice/" + slice + ".slice/cri-containerd-" + id + ".scope"
+	t.Cleanup(func() {
+		for _, d := range []string{"pboxe2e.slice/" + slice + ".slice", "pboxe2e.slice"} {
+			for _, dir := range testutil.CgroupDirs("", d) {
+				unix.Rmdir(dir)
+			}
+		}
+	})
+	createToFile(t, root, b, id)
+	pid := stateOfBox(t, root, id).Pid
+	cg, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if !strings.Contains(string(cg), ":"+want+"\n") {
+		t.Errorf("the box's cgroups:\n%s\nwant %s", cg, want)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	if left := testutil.CgroupDirs("", strings.TrimPrefix(want, "/")); len(left) > 0 {
+		t.Errorf("the scope's cgroups are left: %v", left)
+	}
+}
