@@ -507,7 +507,10 @@ func runMounts(f RunRequest, kinds []namespaces.Kind) ([]specs.Mount, error) {
 		if len(parts) == 3 {
 			switch parts[2] {
 			case "ro":
-				opts = append(opts, "ro")
+				// Read-only below too, as Docker 25's :ro where the
+				// kernel has mount_setattr: a submount of SRC stays
+				// read-only in the box.
+				opts = append(opts, "ro", "rro")
 			case "rw":
 			default:
 				return nil, fmt.Errorf("--volume %q: the third part must be ro or rw", v)

@@ -396,29 +396,34 @@ func (a *applier) bind(o Op) error {
 		return err
 	}
 	treeFlags := unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC
-	setFlags := unix.AT_EMPTY_PATH
 	if o.Flags&unix.MS_REC != 0 {
 		treeFlags |= unix.AT_RECURSIVE
-		setFlags |= unix.AT_RECURSIVE
 	}
 	tree, err := unix.OpenTree(unix.AT_FDCWD, o.Source, uint(treeFlags))
 	if err != nil {
 		return fmt.Errorf("open_tree %s: %w", o.Source, err)
 	}
 	defer unix.Close(tree)
-	var attr unix.MountAttr
-	for _, f := range []struct {
-		ms   uintptr
-		attr uint64
-	}{{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
-		{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC}} {
-		if o.Flags&f.ms != 0 {
-			attr.Attr_set |= f.attr
+	// The recursive attributes on the whole copy, then the bind mount's
+	// own on its top mount alone (as a remount of it would set them).
+	for _, set := range []struct {
+		flags uintptr
+		at    int
+	}{{o.Recursive, unix.AT_EMPTY_PATH | unix.AT_RECURSIVE}, {o.Flags, unix.AT_EMPTY_PATH}} {
+		var attr unix.MountAttr
+		for _, f := range []struct {
+			ms   uintptr
+			attr uint64
+		}{{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY}, {unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID},
+			{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV}, {unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC}} {
+			if set.flags&f.ms != 0 {
+				attr.Attr_set |= f.attr
+			}
 		}
-	}
-	if attr.Attr_set != 0 {
-		if err := unix.MountSetattr(tree, "", uint(setFlags), &attr); err != nil {
-			return fmt.Errorf("mount_setattr %s: %w", o.Source, err)
+		if attr.Attr_set != 0 {
+			if err := unix.MountSetattr(tree, "", uint(set.at), &attr); err != nil {
+				return fmt.Errorf("mount_setattr %s: %w", o.Source, err)
+			}
 		}
 	}
 	return a.moveOnto(tree, o.Target)

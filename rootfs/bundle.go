@@ -97,11 +97,34 @@ var propagationFlags = map[string]uintptr{
 	"unbindable": unix.MS_UNBINDABLE, "runbindable": unix.MS_UNBINDABLE | unix.MS_REC,
 }
 
+// recursiveFlags are runc's recursive mount attributes (mount_setattr
+// with AT_RECURSIVE): "rro" makes a bind mount and every mount below it
+// read-only, where "ro" makes only the bind mount itself read-only, as
+// MS_RDONLY on a remount does. Their opposites clear nothing pbox set.
+var recursiveFlags = map[string]uintptr{
+	"rro": unix.MS_RDONLY, "rnosuid": unix.MS_NOSUID, "rnodev": unix.MS_NODEV, "rnoexec": unix.MS_NOEXEC,
+	"rrw": 0, "rsuid": 0, "rdev": 0, "rexec": 0,
+}
+
+// RecursiveFlags is what the recursive options among opts ask of a mount
+// and every mount below it.
+func RecursiveFlags(opts []string) uintptr {
+	var flags uintptr
+	for _, o := range opts {
+		flags |= recursiveFlags[o]
+	}
+	return flags
+}
+
 // ParseMountOptions splits mount(8)-style options into mount flags,
-// propagation flags and the data string passed to the filesystem.
+// propagation flags and the data string passed to the filesystem (the
+// recursive options are RecursiveFlags').
 func ParseMountOptions(opts []string) (flags, propagation uintptr, data string) {
 	var rest []string
 	for _, o := range opts {
+		if _, ok := recursiveFlags[o]; ok {
+			continue
+		}
 		if f, ok := mountFlags[o]; ok {
 			if f.clear {
 				flags &^= f.flag
@@ -173,8 +196,12 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 				return nil, fmt.Errorf("mounts[%d]: %w", i, err)
 			}
 			// ro, nosuid, nodev and noexec are set on the detached copy
-			// before it is attached (apply.go), not by a later remount.
-			ops = append(ops, Op{Kind: OpMount, Source: m.Source, Target: target, Flags: unix.MS_BIND | flags&(unix.MS_REC|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC)})
+			// before it is attached (apply.go), not by a later remount:
+			// on the bind mount itself, as runc sets them, and with their
+			// recursive forms (rro, ...) on every mount below it too.
+			ops = append(ops, Op{Kind: OpMount, Source: m.Source, Target: target,
+				Flags:     unix.MS_BIND | flags&(unix.MS_REC|unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC),
+				Recursive: RecursiveFlags(m.Options)})
 		} else {
 			if m.Target == "/dev" && typ == "tmpfs" {
 				devTmpfs = true
@@ -187,7 +214,8 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 				data, copyUp = cutOption(data, "tmpcopyup")
 			}
 			ops = append(ops, Op{Kind: OpMkdir, Target: target},
-				Op{Kind: OpMount, Source: orType(m.Source, typ), Target: target, FSType: typ, Flags: flags, Data: data, CopyUp: copyUp})
+				// A new filesystem has no mount below it: rro is ro.
+				Op{Kind: OpMount, Source: orType(m.Source, typ), Target: target, FSType: typ, Flags: flags | RecursiveFlags(m.Options), Data: data, CopyUp: copyUp})
 		}
 		if propagation != 0 {
 			ops = append(ops, Op{Kind: OpMount, Target: target, Flags: propagation})
@@ -279,6 +307,9 @@ func MountOptionNames() []string {
 		names = append(names, o)
 	}
 	for o := range propagationFlags {
+		names = append(names, o)
+	}
+	for o := range recursiveFlags {
 		names = append(names, o)
 	}
 	return append(names, "tmpcopyup")

@@ -93,6 +93,10 @@ type Op struct {
 	// CopyUp, on a tmpfs mount: fill it with a copy of what the
 	// directory held before (an OCI mount's "tmpcopyup").
 	CopyUp bool `json:",omitempty"`
+	// Recursive, on a bind mount: MS_RDONLY, MS_NOSUID, MS_NODEV or
+	// MS_NOEXEC for every mount below it too (rro, ...); Flags' apply to
+	// the bind mount itself.
+	Recursive uintptr `json:",omitempty"`
 }
 
 func (o Op) String() string {
@@ -115,6 +119,9 @@ func (o Op) String() string {
 			return fmt.Sprintf("make %s %s%s (%s)", o.Target, kind, how, FlagNames(o.Flags))
 		}
 		s := fmt.Sprintf("mount %s on %s type %s (%s)", orNone(o.Source), o.Target, orNone(o.FSType), FlagNames(o.Flags))
+		if o.Recursive != 0 {
+			s += ", every mount below it " + FlagNames(o.Recursive)
+		}
 		if o.Data != "" {
 			s += " data " + o.Data
 		}

@@ -1046,3 +1046,38 @@ func TestE2EOCISystemdCgroupsPath(t *testing.T) {
 		t.Errorf("the scope's cgroups are left: %v", left)
 	}
 }
+
+// Issue 21: "ro" on an rbind makes the bind mount read-only and leaves a
+// mount below it as it is, as runc does; "rro" makes every mount below it
+// read-only too (mount_setattr AT_RECURSIVE).
+func TestE2EOCIReadOnlyAndRecursiveReadOnly(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	src := t.TempDir()
+	sub := filepath.Join(src, "sub")
+	os.Mkdir(sub, 0o755)
+	if err := unix.Mount("tmpfs", sub, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(sub, unix.MNT_DETACH) })
+	for _, tt := range []struct {
+		opt, want string
+	}{
+		{"ro", "top read-only\nsub writable\n"},
+		{"rro", "top read-only\nsub read-only\n"},
+	} {
+		b := bundle(t, func(cfg map[string]any) {
+			setArgs("sh", "-c", `touch /v/x 2>/dev/null && echo top writable || echo top read-only
+				touch /v/sub/x 2>/dev/null && echo sub writable || echo sub read-only`)(cfg)
+			cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+				"destination": "/v", "type": "bind", "source": src, "options": []string{"rbind", "rprivate", tt.opt},
+			})
+		})
+		id := boxName(t, "rro-"+tt.opt)
+		if got := startAndRead(t, root, b, id, 2); got != tt.want {
+			t.Errorf("rbind,%s: %q; want %q", tt.opt, got, tt.want)
+		}
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}
+}
