@@ -509,9 +509,16 @@ func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) er
 	case "", "private", "rprivate":
 	case "slave", "rslave":
 		fs.Propagation = rootfs.PropagationSlave
-	case "shared", "rshared", "unbindable", "runbindable":
-		// pivot_root refuses a shared root: / is made private for it and
-		// given this propagation after it, as crun does.
+	case "shared", "rshared":
+		// As runc: the mounts are shared from the start, so that a mount
+		// shared with the host (a volume of a shared host directory)
+		// stays its peer; PlanBundle makes private only what pivot_root
+		// requires, and / is shared again after it.
+		_, prop, _ := rootfs.ParseMountOptions([]string{l.RootfsPropagation})
+		fs.Propagation, fs.RootPropagation = prop, prop
+	case "unbindable", "runbindable":
+		// Unbindable, the root could not be bound onto itself: given
+		// after pivot_root, as crun does.
 		_, prop, _ := rootfs.ParseMountOptions([]string{l.RootfsPropagation})
 		fs.RootPropagation = prop
 	default:

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
@@ -162,6 +163,21 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 	// mounts are made in place; there is nothing to pivot into.
 	hostRoot := root == "/"
 	ops := []Op{{Kind: OpMount, Target: "/", Flags: prop}}
+	if prop&unix.MS_SHARED != 0 && !hostRoot {
+		// pivot_root refuses a shared new root, a shared mount above it
+		// and a shared current root: the mount that holds the rootfs and
+		// / are made private, each alone (their submounts, volumes of
+		// shared host directories among them, stay shared), as runc
+		// makes the rootfs's parent mount private.
+		parent, err := mountAbove(root)
+		if err != nil {
+			return nil, fmt.Errorf("root.path %s: %w", s.Root, err)
+		}
+		ops = append(ops, Op{Kind: OpMount, Target: parent, Flags: unix.MS_PRIVATE})
+		if parent != "/" {
+			ops = append(ops, Op{Kind: OpMount, Target: "/", Flags: unix.MS_PRIVATE})
+		}
+	}
 	if !hostRoot {
 		ops = append(ops, Op{Kind: OpMount, Source: root, Target: root, Flags: unix.MS_BIND | unix.MS_REC})
 	}
@@ -277,6 +293,26 @@ func PlanBundle(s BundleSpec) ([]Op, error) {
 		ops = append(ops, Op{Kind: OpRemountRO, Target: "/"})
 	}
 	return ops, nil
+}
+
+// mountAbove is the mount point of the mount that holds path (path
+// itself if it is one), as the host's mount table has it now; the box's
+// mount namespace starts as a copy of it.
+func mountAbove(path string) (string, error) {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(path))
+	if err != nil {
+		return "", err
+	}
+	best := ""
+	for _, m := range mounts {
+		if len(m.Mountpoint) > len(best) {
+			best = m.Mountpoint
+		}
+	}
+	if best == "" {
+		return "", fmt.Errorf("no mount holds %s", path)
+	}
+	return best, nil
 }
 
 // cutOption removes one option from a comma-separated data string.

@@ -1081,3 +1081,49 @@ func TestE2EOCIReadOnlyAndRecursiveReadOnly(t *testing.T) {
 		assertNoLeftovers(t, leafOf(b))
 	}
 }
+
+// Issue 21: with rootfsPropagation rshared, a volume of a shared host
+// directory stays its peer, as under runc: a mount the host makes there
+// after the box started appears in the box (pbox made / private first and
+// lost the link).
+func TestE2EOCISharedPropagationKeepsTheHostLink(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	src := t.TempDir()
+	late := filepath.Join(src, "late")
+	os.Mkdir(late, 0o755)
+	if err := unix.Mount(src, src, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unix.Unmount(late, unix.MNT_DETACH)
+		unix.Unmount(src, unix.MNT_DETACH)
+	})
+	if err := unix.Mount("", src, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sh", "-c", `echo up; i=0; while [ $i -lt 50 ]; do
+			grep -q " /v/late " /proc/self/mountinfo && { echo seen; exit 0; }; sleep 0.1; i=$((i+1)); done; echo unseen`)(cfg)
+		cfg["linux"].(map[string]any)["rootfsPropagation"] = "rshared"
+		cfg["mounts"] = append(cfg["mounts"].([]any), map[string]any{
+			"destination": "/v", "type": "bind", "source": src, "options": []string{"rbind"},
+		})
+	})
+	id := boxName(t, "rshared")
+	out := createToFile(t, root, b, id)
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}()
+	pbox(t, "--root", root, "start", id)
+	testutil.WaitFor(5*time.Second, func() bool { d, _ := os.ReadFile(out); return strings.HasPrefix(string(d), "up\n") })
+	if err := unix.Mount("tmpfs", late, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	var got string
+	testutil.WaitFor(10*time.Second, func() bool { d, _ := os.ReadFile(out); got = string(d); return strings.Count(got, "\n") >= 2 })
+	if got != "up\nseen\n" {
+		t.Errorf("the box's output %q; want the host's later mount seen in the shared volume", got)
+	}
+}
