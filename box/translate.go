@@ -42,6 +42,8 @@ type Plan struct {
 	// Rootfs is the box's root on the host; "" for the host's own /.
 	Rootfs              string
 	Poststart, Poststop []Hook
+	// Warnings name fields accepted but not applied (as runc warns).
+	Warnings []string
 }
 
 // LoadSpec reads and parses BUNDLE/config.json.
@@ -596,12 +598,15 @@ func translateResources(l *specs.Linux, b *Plan) error {
 	if l.Resources == nil {
 		return nil
 	}
-	return MergeResources(&b.Options.Limits, l.Resources)
+	warnings, err := MergeResources(&b.Options.Limits, l.Resources)
+	b.Warnings = append(b.Warnings, warnings...)
+	return err
 }
 
 // MergeResources applies linux.resources onto lim (for create and for
-// pbox update, where what is not given stays as it is).
-func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
+// pbox update, where what is not given stays as it is). warnings name
+// the fields accepted and not applied, as runc 1.2 warns of them.
+func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) (warnings []string, err error) {
 	for _, u := range []struct {
 		set   bool
 		field string
@@ -613,27 +618,42 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		{len(r.Unified) > 0, "linux.resources.unified"},
 	} {
 		if u.set {
-			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+			return nil, fmt.Errorf("%s: %w", u.field, ErrUnsupported)
 		}
 	}
 	if m := r.Memory; m != nil {
-		for _, u := range []struct {
-			set   bool
+		// Kernel memory limits: gone from cgroup v2 and deprecated on v1
+		// since Linux 5.4; runc 1.2 accepts them with a warning and does
+		// not apply them, and so does pbox.
+		for _, k := range []struct {
+			v     *int64
 			field string
-		}{
-			{m.Kernel != nil && *m.Kernel != 0, "kernel"}, {m.KernelTCP != nil && *m.KernelTCP != 0, "kernelTCP"},
-			{m.Swappiness != nil, "swappiness"}, {m.DisableOOMKiller != nil && *m.DisableOOMKiller, "disableOOMKiller"},
-			{m.UseHierarchy != nil, "useHierarchy"}, {m.CheckBeforeUpdate != nil, "checkBeforeUpdate"},
-		} {
-			if u.set {
-				return fmt.Errorf("linux.resources.memory.%s: %w", u.field, ErrUnsupported)
+		}{{m.Kernel, "kernel"}, {m.KernelTCP, "kernelTCP"}} {
+			if k.v != nil && *k.v != 0 {
+				warnings = append(warnings, fmt.Sprintf("linux.resources.memory.%s: kernel memory limits are not applied (deprecated by the kernel; runc 1.2 ignores them too)", k.field))
 			}
+		}
+		if m.UseHierarchy != nil && !*m.UseHierarchy {
+			return nil, fmt.Errorf("linux.resources.memory.useHierarchy false: %w: memory cgroups are always hierarchical on this kernel", ErrUnsupported)
+		}
+		if m.Swappiness != nil {
+			if *m.Swappiness > 100 {
+				return nil, fmt.Errorf("linux.resources.memory.swappiness %d: give 0 to 100", *m.Swappiness)
+			}
+			v := *m.Swappiness
+			lim.MemorySwappiness = &v
+		}
+		if m.DisableOOMKiller != nil {
+			lim.DisableOOMKiller = *m.DisableOOMKiller
+		}
+		if m.CheckBeforeUpdate != nil {
+			lim.CheckBeforeUpdate = *m.CheckBeforeUpdate
 		}
 		if m.Limit != nil && (*m.Limit < -1 || (*m.Limit > 0 && *m.Limit < cgroups.MinMemory)) {
 			// -1 is no limit and 0 unset (runc); runc's kernel refuses the
 			// other negatives (EINVAL). A limit below what a box needs to
 			// start would get pbox's own init OOM-killed mid-setup.
-			return fmt.Errorf("linux.resources.memory.limit %d: give -1 (no limit) or at least %d bytes (6 MiB, Docker's floor): pbox's init starts the box under this limit", *m.Limit, int64(cgroups.MinMemory))
+			return nil, fmt.Errorf("linux.resources.memory.limit %d: give -1 (no limit) or at least %d bytes (6 MiB, Docker's floor): pbox's init starts the box under this limit", *m.Limit, int64(cgroups.MinMemory))
 		}
 		if m.Limit != nil && *m.Limit > 0 {
 			lim.MemoryBytes = *m.Limit
@@ -643,11 +663,11 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 			// memory+swap, as runc: equal to the limit is no swap, -1 any.
 			switch sw := *m.Swap; {
 			case lim.MemoryBytes <= 0 && sw > 0:
-				return fmt.Errorf("linux.resources.memory.swap %d: needs memory.limit (swap is memory plus swap)", sw)
+				return nil, fmt.Errorf("linux.resources.memory.swap %d: needs memory.limit (swap is memory plus swap)", sw)
 			case sw == -1 || sw == 0:
 				lim.SwapBytes = sw
 			case sw < lim.MemoryBytes:
-				return fmt.Errorf("linux.resources.memory.swap %d: below memory.limit %d (it is memory plus swap, as in runc)", sw, lim.MemoryBytes)
+				return nil, fmt.Errorf("linux.resources.memory.swap %d: below memory.limit %d (it is memory plus swap, as in runc)", sw, lim.MemoryBytes)
 			case sw == lim.MemoryBytes:
 				lim.SwapBytes = 0
 			default:
@@ -659,16 +679,22 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		}
 	}
 	if c := r.CPU; c != nil {
-		for _, u := range []struct {
-			set   bool
-			field string
-		}{
-			{c.RealtimeRuntime != nil, "realtimeRuntime"},
-			{c.RealtimePeriod != nil, "realtimePeriod"}, {c.Idle != nil, "idle"}, {c.Burst != nil, "burst"},
-		} {
-			if u.set {
-				return fmt.Errorf("linux.resources.cpu.%s: %w", u.field, ErrUnsupported)
+		if c.RealtimeRuntime != nil {
+			lim.CPURealtimeRuntime = *c.RealtimeRuntime
+		}
+		if c.RealtimePeriod != nil {
+			lim.CPURealtimePeriod = *c.RealtimePeriod
+		}
+		if c.Idle != nil {
+			if *c.Idle != 0 && *c.Idle != 1 {
+				return nil, fmt.Errorf("linux.resources.cpu.idle %d: give 0 or 1", *c.Idle)
 			}
+			v := *c.Idle
+			lim.CPUIdle = &v
+		}
+		if c.Burst != nil {
+			v := *c.Burst
+			lim.CPUBurst = &v
 		}
 		if c.Quota != nil && *c.Quota > 0 {
 			lim.CPUQuota = *c.Quota
@@ -691,7 +717,7 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		if *r.Pids.Limit < MinPidsLimit {
 			// As pbox run --pids-limit: below this the init itself (a Go
 			// runtime) cannot start its threads, which is fatal to it.
-			return fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, InitThreadsMax, MinPidsLimit)
+			return nil, fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, InitThreadsMax, MinPidsLimit)
 		}
 		lim.PidsMax = *r.Pids.Limit
 	}
@@ -702,7 +728,7 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 		case "c", "b":
 			rule.Type = d.Type[0]
 		default:
-			return fmt.Errorf("linux.resources.devices[%d].type %q: use a, c or b", i, d.Type)
+			return nil, fmt.Errorf("linux.resources.devices[%d].type %q: use a, c or b", i, d.Type)
 		}
 		if d.Major != nil {
 			rule.Major = *d.Major
@@ -714,11 +740,11 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) error {
 			rule.Access = "rwm"
 		}
 		if strings.Trim(rule.Access, "rwm") != "" {
-			return fmt.Errorf("linux.resources.devices[%d].access %q: use letters of rwm", i, d.Access)
+			return nil, fmt.Errorf("linux.resources.devices[%d].access %q: use letters of rwm", i, d.Access)
 		}
 		lim.Devices = append(lim.Devices, rule)
 	}
-	return nil
+	return warnings, nil
 }
 
 func translateHooks(h *specs.Hooks, b *Plan) error {

@@ -154,7 +154,9 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"uid maps without a user ns", func(s *specs.Spec) { s.Linux.UIDMappings = []specs.LinuxIDMapping{{Size: 1}} }, "uidMappings", false},
 		{"apparmor", func(s *specs.Spec) { s.Process.ApparmorProfile = "x" }, "process.apparmorProfile", true},
 		{"username", func(s *specs.Spec) { s.Process.User.Username = "bob" }, "process.user.username", true},
-		{"realtime", func(s *specs.Spec) { rt := int64(1); s.Linux.Resources.CPU.RealtimeRuntime = &rt }, "linux.resources.cpu.realtimeRuntime", true},
+		{"cpu idle 2", func(s *specs.Spec) { i := int64(2); s.Linux.Resources.CPU.Idle = &i }, "linux.resources.cpu.idle 2", false},
+		{"swappiness 101", func(s *specs.Spec) { v := uint64(101); s.Linux.Resources.Memory.Swappiness = &v }, "swappiness 101", false},
+		{"no memory hierarchy", func(s *specs.Spec) { f := false; s.Linux.Resources.Memory.UseHierarchy = &f }, "useHierarchy false", true},
 		{"hugepages", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{}} }, "hugepageLimits", true},
 		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
 		{"bad systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system:pbox:x" }, "linux.cgroupsPath", false},
@@ -283,7 +285,7 @@ func TestUserNamespaceWithMaps(t *testing.T) {
 // mems reach the limits.
 func TestMergeResourcesSwapReservationCpuset(t *testing.T) {
 	var lim cgroups.Limits
-	err := MergeResources(&lim, &specs.LinuxResources{
+	_, err := MergeResources(&lim, &specs.LinuxResources{
 		Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(int64(128 << 20)), Reservation: ptr(int64(32 << 20))},
 		CPU:    &specs.LinuxCPU{Cpus: "0", Mems: "0"},
 	})
@@ -292,7 +294,7 @@ func TestMergeResourcesSwapReservationCpuset(t *testing.T) {
 	}
 	for swap, want := range map[int64]int64{-1: -1, 64 << 20: 0} {
 		lim = cgroups.Limits{}
-		if err := MergeResources(&lim, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(swap)}}); err != nil || lim.SwapBytes != want {
+		if _, err := MergeResources(&lim, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: ptr(int64(64 << 20)), Swap: ptr(swap)}}); err != nil || lim.SwapBytes != want {
 			t.Errorf("swap %d: %+v %v, want SwapBytes %d", swap, lim, err, want)
 		}
 	}
@@ -302,10 +304,10 @@ func ptr[T any](v T) *T { return &v }
 
 func TestMergeResourcesPidsFloor(t *testing.T) {
 	var lim cgroups.Limits
-	if err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(50))}}); err != nil || lim.PidsMax != 50 {
+	if _, err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(50))}}); err != nil || lim.PidsMax != 50 {
 		t.Errorf("pids 50: %+v %v", lim, err)
 	}
-	err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(5))}})
+	_, err := MergeResources(&lim, &specs.LinuxResources{Pids: &specs.LinuxPids{Limit: ptr(int64(5))}})
 	if err == nil || !strings.Contains(err.Error(), "linux.resources.pids.limit 5") || lim.PidsMax != 50 {
 		t.Errorf("pids 5: %+v %v: want a refusal naming the field, nothing changed", lim, err)
 	}

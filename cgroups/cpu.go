@@ -25,6 +25,25 @@ func (c *Cgroup) cpuSettings() []setting {
 			s = append(s, exact(c.file("cpu", "cpu.shares"), strconv.FormatUint(l.CPUShares, 10)))
 		}
 	}
+	if l.CPUBurst != nil {
+		burst := "cpu.cfs_burst_us"
+		if c.mode == V2 {
+			burst = "cpu.max.burst"
+		}
+		s = append(s, optional("linux.resources.cpu.burst", c.file("cpu", burst), strconv.FormatUint(*l.CPUBurst, 10)))
+	}
+	if l.CPUIdle != nil {
+		// SCHED_IDLE for the whole box: cgroup v2 only (cpu.idle).
+		s = append(s, optional("linux.resources.cpu.idle", c.file("cpu", "cpu.idle"), strconv.FormatInt(*l.CPUIdle, 10)))
+	}
+	// Real-time CPU time: v1 with RT_GROUP_SCHED only (cpu.rt_*). The
+	// period first: the kernel checks the runtime against it.
+	if l.CPURealtimePeriod > 0 {
+		s = append(s, optional("linux.resources.cpu.realtimePeriod", c.file("cpu", "cpu.rt_period_us"), strconv.FormatUint(l.CPURealtimePeriod, 10)))
+	}
+	if l.CPURealtimeRuntime != 0 {
+		s = append(s, optional("linux.resources.cpu.realtimeRuntime", c.file("cpu", "cpu.rt_runtime_us"), strconv.FormatInt(l.CPURealtimeRuntime, 10)))
+	}
 	return s
 }
 
@@ -34,10 +53,10 @@ func (c *Cgroup) cpusetSettings() []setting {
 	l := c.limits
 	var s []setting
 	if l.CpusetCpus != "" {
-		s = append(s, setting{c.file("cpuset", "cpuset.cpus"), l.CpusetCpus, ""})
+		s = append(s, setting{c.file("cpuset", "cpuset.cpus"), l.CpusetCpus, "", ""})
 	}
 	if l.CpusetMems != "" {
-		s = append(s, setting{c.file("cpuset", "cpuset.mems"), l.CpusetMems, ""})
+		s = append(s, setting{c.file("cpuset", "cpuset.mems"), l.CpusetMems, "", ""})
 	}
 	return s
 }

@@ -72,10 +72,11 @@ func Create(s Spec) (*Cgroup, error) {
 // box's processes (hybrid and v2 hosts track them in the cgroup2 tree).
 func (c *Cgroup) controllersNeeded() []string {
 	var ctrls []string
-	if c.limits.MemoryBytes > 0 {
+	l := c.limits
+	if l.MemoryBytes > 0 || l.MemoryReservation > 0 || l.MemorySwappiness != nil || l.DisableOOMKiller {
 		ctrls = append(ctrls, "memory")
 	}
-	if c.limits.CPUQuota > 0 || c.limits.CPUShares > 0 {
+	if l.CPUQuota > 0 || l.CPUShares > 0 || l.CPUBurst != nil || l.CPUIdle != nil || l.CPURealtimePeriod > 0 || l.CPURealtimeRuntime != 0 {
 		ctrls = append(ctrls, "cpu")
 	}
 	if c.limits.PidsMax > 0 || c.mode == V1 {

@@ -29,6 +29,23 @@ type Limits struct {
 	// CpusetCpus and CpusetMems pin the box (cpuset.cpus, cpuset.mems),
 	// in the kernel's list syntax ("0-2,4").
 	CpusetCpus, CpusetMems string
+	// MemorySwappiness (0-100; nil: the host's) is v1's memory.swappiness;
+	// DisableOOMKiller sets v1's memory.oom_control. cgroup v2 has
+	// neither: asking for one there is an error, not a silent no-op.
+	MemorySwappiness *uint64
+	DisableOOMKiller bool
+	// CheckBeforeUpdate refuses, in Update, a memory limit below what the
+	// box uses now (the runtime-spec's memory.checkBeforeUpdate).
+	CheckBeforeUpdate bool
+	// CPURealtimeRuntime and CPURealtimePeriod (µs) are v1's
+	// cpu.rt_runtime_us and cpu.rt_period_us (a kernel with
+	// RT_GROUP_SCHED); CPUIdle is v2's cpu.idle (SCHED_IDLE for the box);
+	// CPUBurst (µs) may exceed the quota for a while: cpu.max.burst (v2),
+	// cpu.cfs_burst_us (v1). A host without the file is an error.
+	CPURealtimeRuntime int64
+	CPURealtimePeriod  uint64
+	CPUIdle            *int64
+	CPUBurst           *uint64
 	// Devices is the device access list (v1 devices controller), in
 	// order; empty leaves device access alone.
 	Devices []DeviceRule

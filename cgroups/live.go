@@ -107,6 +107,13 @@ func (c *Cgroup) Update(l Limits) error {
 	if len(l.Devices) > 0 {
 		return fmt.Errorf("%w: devices: the device list of a running box cannot be changed", ErrNotApplied)
 	}
+	if l.CheckBeforeUpdate && l.MemoryBytes > 0 {
+		// The runtime-spec's memory.checkBeforeUpdate: a limit below what
+		// the box uses now would OOM-kill it at once; refuse it instead.
+		if st, err := c.Stats(); err == nil && st.MemoryBytes > uint64(l.MemoryBytes) {
+			return fmt.Errorf("%w: memory limit %d: the box uses %d bytes now (checkBeforeUpdate): give a higher limit", ErrNotApplied, l.MemoryBytes, st.MemoryBytes)
+		}
+	}
 	next := *c
 	next.limits = l
 	if l.CPUQuota > 0 && l.CPUPeriod == 0 {

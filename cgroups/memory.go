@@ -30,6 +30,13 @@ func (c *Cgroup) memorySettings() []setting {
 		if l.MemoryReservation > 0 {
 			s = append(s, exact(c.file("memory", "memory.low"), strconv.FormatInt(l.MemoryReservation, 10)))
 		}
+		// v2 has no swappiness and no OOM-killer switch: named, refused.
+		if l.MemorySwappiness != nil {
+			s = append(s, optional("linux.resources.memory.swappiness", c.file("memory", "memory.swappiness"), strconv.FormatUint(*l.MemorySwappiness, 10)))
+		}
+		if l.DisableOOMKiller {
+			s = append(s, optional("linux.resources.memory.disableOOMKiller", c.file("memory", "memory.oom_control"), "1"))
+		}
 		return s
 	}
 	if l.MemoryBytes > 0 {
@@ -37,7 +44,7 @@ func (c *Cgroup) memorySettings() []setting {
 		page := int64(os.Getpagesize())
 		v := strconv.FormatInt(l.MemoryBytes, 10)
 		rounded := strconv.FormatInt(l.MemoryBytes/page*page, 10)
-		limit := setting{c.file("memory", "memory.limit_in_bytes"), v, rounded}
+		limit := setting{c.file("memory", "memory.limit_in_bytes"), v, rounded, ""}
 		memsw := c.file("memory", "memory.memsw.limit_in_bytes")
 		if !exists(memsw) {
 			s = append(s, limit)
@@ -45,12 +52,12 @@ func (c *Cgroup) memorySettings() []setting {
 			// memsw is memory+swap: equal to the limit means no swap. The
 			// kernel wants memsw >= limit at every moment: raising (pbox
 			// update) writes memsw first, lowering writes the limit first.
-			sw := setting{memsw, v, rounded}
+			sw := setting{memsw, v, rounded, ""}
 			switch {
 			case l.SwapBytes < 0:
-				sw = setting{memsw, "-1", ""}
+				sw = setting{memsw, "-1", "", ""}
 			case l.SwapBytes > l.MemoryBytes:
-				sw = setting{memsw, strconv.FormatInt(l.SwapBytes, 10), strconv.FormatInt(l.SwapBytes/page*page, 10)}
+				sw = setting{memsw, strconv.FormatInt(l.SwapBytes, 10), strconv.FormatInt(l.SwapBytes/page*page, 10), ""}
 			}
 			cur, _ := os.ReadFile(memsw)
 			if n, err := strconv.ParseInt(strings.TrimSpace(string(cur)), 10, 64); err == nil && n < l.MemoryBytes {
@@ -61,7 +68,14 @@ func (c *Cgroup) memorySettings() []setting {
 		}
 	}
 	if l.MemoryReservation > 0 {
-		s = append(s, setting{c.file("memory", "memory.soft_limit_in_bytes"), strconv.FormatInt(l.MemoryReservation, 10), ""})
+		s = append(s, setting{c.file("memory", "memory.soft_limit_in_bytes"), strconv.FormatInt(l.MemoryReservation, 10), "", ""})
+	}
+	if l.MemorySwappiness != nil {
+		s = append(s, optional("linux.resources.memory.swappiness", c.file("memory", "memory.swappiness"), strconv.FormatUint(*l.MemorySwappiness, 10)))
+	}
+	if l.DisableOOMKiller {
+		// memory.oom_control reads back as several lines: taken as written.
+		s = append(s, setting{c.file("memory", "memory.oom_control"), "1", "", "linux.resources.memory.disableOOMKiller"})
 	}
 	return s
 }

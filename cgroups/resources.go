@@ -19,7 +19,14 @@ import (
 // applyLimits writes every limit file, in order.
 func (c *Cgroup) applyLimits() error {
 	for _, s := range c.expected() {
+		if s.field != "" && !exists(s.file) {
+			return fmt.Errorf("%w: %s: this host's cgroup has no %s (%s cgroups, kernel %s): leave the field out",
+				ErrNoCtrl, s.field, filepath.Base(s.file), c.mode, kernelRelease())
+		}
 		if err := c.write(s.file, s.value); err != nil {
+			if s.field != "" {
+				return fmt.Errorf("%s: %w%s", s.field, err, fieldHint[s.field])
+			}
 			return err
 		}
 	}
@@ -54,9 +61,30 @@ func writeFile(file, value string) error {
 type setting struct {
 	file, value string // what is written
 	want        string // what reading it back must give; "" = it was taken
+	// field, if set, is the runtime-spec field that asked for a file not
+	// every host has: its absence is reported by that name.
+	field string
 }
 
-func exact(file, value string) setting { return setting{file, value, value} }
+// fieldHint says why the kernel may refuse a field's value.
+var fieldHint = map[string]string{
+	"linux.resources.cpu.realtimeRuntime": " (a cgroup's real-time runtime must fit in its parent's: raise cpu.rt_runtime_us of every parent first, as dockerd's --cpu-rt-runtime does)",
+}
+
+// optional is a setting of a file some hosts lack, named by the field
+// that asks for it.
+func optional(field, file, value string) setting { return setting{file, value, value, field} }
+
+func exact(file, value string) setting { return setting{file, value, value, ""} }
+
+// kernelRelease is uname -r, for messages.
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return "?"
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
 
 // expected lists every limit file in the order it is written: one
 // function per controller (memory.go, cpu.go, pids.go), each for v1 and

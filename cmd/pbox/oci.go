@@ -212,6 +212,9 @@ func createAction(c *cli.Context) error {
 		ob.Options.Filesystem.NoPivot = c.Bool("no-pivot")
 	}
 	ob.Config.NoNewKeyring = c.Bool("no-new-keyring")
+	for _, w := range ob.Warnings {
+		warnf(c)(errors.New(w))
+	}
 	if err := box.CheckPreservedFDs(c.Int("preserve-fds")); err != nil {
 		return fail(statusFailed, "create: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
@@ -478,8 +481,12 @@ func updateAction(c *cli.Context) error {
 		// linux.resources, devices included (Kubernetes'
 		// UpdateContainerResources).
 		res.Devices = nil
-		if err := box.MergeResources(&lim, &res); err != nil {
+		warnings, err := box.MergeResources(&lim, &res)
+		if err != nil {
 			return fail(statusFailed, "update: %v", err)
+		}
+		for _, w := range warnings {
+			warnf(c)(errors.New(w))
 		}
 	}
 	if lim, err = box.ParseLimitFlags(lim, c.String("memory"), c.String("cpus"), c.String("pids-limit")); err != nil {

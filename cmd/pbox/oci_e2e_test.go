@@ -1127,3 +1127,111 @@ func TestE2EOCISharedPropagationKeepsTheHostLink(t *testing.T) {
 		t.Errorf("the box's output %q; want the host's later mount seen in the shared volume", got)
 	}
 }
+
+// Issue 21: the memory and CPU fields runc honours, written where the
+// host's cgroups have them and read back from inside the box; on a host
+// without the file, an error that names the field (never a silent
+// no-op); the kernel memory limits accepted with a warning, as runc 1.2.
+func TestE2EOCIMemoryAndCPUFields(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	v2 := cgroupsMode(t) == "v2"
+	type field struct {
+		name string
+		set  func(res map[string]any)
+		file string // as the box sees it, under /sys/fs/cgroup
+		want string // a line of the file
+		v1   bool   // the file is v1's (else v2's)
+		both bool   // both have it (file is then v2's, v1file v1's)
+		v1f  string
+	}
+	fields := []field{
+		{name: "memory.swappiness", set: func(r map[string]any) { r["memory"] = map[string]any{"swappiness": 30} },
+			file: "memory/memory.swappiness", want: "30", v1: true},
+		{name: "memory.disableOOMKiller", set: func(r map[string]any) { r["memory"] = map[string]any{"disableOOMKiller": true} },
+			file: "memory/memory.oom_control", want: "oom_kill_disable 1", v1: true},
+		{name: "cpu.burst", set: func(r map[string]any) { r["cpu"] = map[string]any{"quota": 50000, "period": 100000, "burst": 20000} },
+			file: "cpu.max.burst", want: "20000", both: true, v1f: "cpu/cpu.cfs_burst_us"},
+		{name: "cpu.idle", set: func(r map[string]any) { r["cpu"] = map[string]any{"idle": 1} },
+			file: "cpu.idle", want: "1", both: true, v1f: "cpu/cpu.idle"},
+		{name: "cpu.realtime", set: func(r map[string]any) { r["cpu"] = map[string]any{"realtimePeriod": 1000000, "realtimeRuntime": 10000} },
+			file: "cpu/cpu.rt_runtime_us", want: "10000", v1: true},
+	}
+	for i, f := range fields {
+		t.Run(f.name, func(t *testing.T) {
+			file := f.file
+			if f.both && !v2 {
+				file = f.v1f
+			}
+			b := bundle(t, func(cfg map[string]any) {
+				setArgs("cat", "/sys/fs/cgroup/"+file)(cfg)
+				f.set(cfg["linux"].(map[string]any)["resources"].(map[string]any))
+			})
+			id := boxName(t, fmt.Sprintf("res%d", i))
+			created := pbox(t, "--root", root, "create", "--bundle", b, id)
+			hostHas := !v2 && f.v1 || v2 && !f.v1 || f.both
+			if created.code != 0 {
+				// Refused by name: the host has no such file, or (real-time
+				// runtime under a parent without any) the kernel refused it.
+				assertCleanError(t, created, 1, "linux.resources."+f.name)
+				if hostHas == strings.Contains(created.stderr, "this host's cgroup has no") {
+					t.Errorf("refused for the wrong reason on a %s host: %+v", cgroupsMode(t), created)
+				}
+				assertNoLeftovers(t, leafOf(b))
+				return
+			}
+			if !hostHas {
+				t.Errorf("accepted on a host whose cgroups have no %s", file)
+			}
+			pbox(t, "--root", root, "delete", "--force", id)
+			got := startAndRead(t, root, b, id, 1)
+			if !strings.Contains(got, f.want+"\n") {
+				t.Errorf("%s in the box: %q; want a line %q", file, got, f.want)
+			}
+			pbox(t, "--root", root, "delete", "--force", id)
+			assertNoLeftovers(t, leafOf(b))
+		})
+	}
+	// Kernel memory: accepted, warned of, not applied.
+	b := bundle(t, func(cfg map[string]any) {
+		cfg["linux"].(map[string]any)["resources"].(map[string]any)["memory"] = map[string]any{"kernel": 64 << 20, "kernelTCP": 16 << 20}
+	})
+	id := boxName(t, "kmem")
+	r := pbox(t, "--root", root, "create", "--bundle", b, id)
+	if r.code != 0 || !strings.Contains(r.stderr, "pbox: create: warning: linux.resources.memory.kernel: kernel memory limits are not applied") ||
+		!strings.Contains(r.stderr, "memory.kernelTCP") {
+		t.Errorf("kernel memory limits: %+v; want the box, with a warning naming each field", r)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+	assertNoLeftovers(t, leafOf(b))
+}
+
+// Issue 21: memory.checkBeforeUpdate in pbox update refuses a limit below
+// what the box uses now (which would OOM-kill it at once), and takes one
+// above it.
+func TestE2EOCICheckBeforeUpdate(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		// 24 MB in a tmpfs: memory that cannot be reclaimed without swap.
+		setArgs("sh", "-c", "head -c 24000000 /dev/zero > /dev/shm/f; echo filled; exec sleep 1000")(cfg)
+		cfg["linux"].(map[string]any)["resources"].(map[string]any)["memory"] = map[string]any{"limit": 64 << 20}
+	})
+	id := boxName(t, "cbu")
+	if got := startAndRead(t, root, b, id, 1); got != "filled\n" {
+		t.Fatalf("the box: %q", got)
+	}
+	defer func() {
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+	}()
+	update := func(check bool, limit int) result {
+		res := filepath.Join(t.TempDir(), "res.json")
+		os.WriteFile(res, []byte(fmt.Sprintf(`{"memory": {"limit": %d, "checkBeforeUpdate": %v}}`, limit, check)), 0o644)
+		return pbox(t, "--root", root, "update", "--resources", res, id)
+	}
+	assertCleanError(t, update(true, 16<<20), 1, "checkBeforeUpdate")
+	if r := update(true, 48<<20); r.code != 0 {
+		t.Errorf("a limit above the use, with checkBeforeUpdate: %+v", r)
+	}
+}
