@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"golang.org/x/sys/unix"
 )
 
 const podmanImage = "pbox.test/busybox:latest"
@@ -43,8 +44,27 @@ func TestE2EPodmanDrivesPbox(t *testing.T) {
 		return podmanRun(t, "", append(append([]string{}, base...), args...)...)
 	}
 	var ids []string
+	// podman's cgroup parent, libpod_parent, is made by the test's first
+	// container unless the host had it: then the test removes it too.
+	hadParent, _ := filepath.Glob("/sys/fs/cgroup/*/libpod_parent")
 	t.Cleanup(func() {
 		podman("rm", "-af", "-t", "0")
+		defer func() {
+			if len(hadParent) == 0 {
+				for _, top := range testutil.CgroupDirs("", "libpod_parent") {
+					var dirs []string // conmon's cgroup is below it
+					filepath.WalkDir(top, func(p string, e os.DirEntry, err error) error {
+						if err == nil && e.IsDir() {
+							dirs = append(dirs, p)
+						}
+						return nil
+					})
+					for i := len(dirs) - 1; i >= 0; i-- {
+						unix.Rmdir(dirs[i])
+					}
+				}
+			}
+		}()
 		// Wait for podman's own helpers (conmon, container cleanup) that
 		// still use this directory, then remove it.
 		testutil.WaitFor(20*time.Second, func() bool { return len(processesUsing(dir)) == 0 })
