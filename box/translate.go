@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -607,19 +608,56 @@ func translateResources(l *specs.Linux, b *Plan) error {
 // pbox update, where what is not given stays as it is). warnings name
 // the fields accepted and not applied, as runc 1.2 warns of them.
 func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) (warnings []string, err error) {
-	for _, u := range []struct {
-		set   bool
-		field string
-	}{
-		{blockIOSet(r.BlockIO), "linux.resources.blockIO"},
-		{len(r.HugepageLimits) > 0, "linux.resources.hugepageLimits"},
-		{r.Network != nil, "linux.resources.network"},
-		{len(r.Rdma) > 0, "linux.resources.rdma"},
-		{len(r.Unified) > 0, "linux.resources.unified"},
-	} {
-		if u.set {
-			return nil, fmt.Errorf("%s: %w", u.field, ErrUnsupported)
+	if err := mergeBlockIO(lim, r.BlockIO); err != nil {
+		return nil, err
+	}
+	for i, h := range r.HugepageLimits {
+		if !validPageSize(h.Pagesize) {
+			return nil, fmt.Errorf("linux.resources.hugepageLimits[%d].pageSize %q: give a size such as 2MB or 1GB", i, h.Pagesize)
 		}
+		lim.Hugetlb = append(lim.Hugetlb, cgroups.HugepageLimit{PageSize: h.Pagesize, Limit: h.Limit})
+	}
+	for k, v := range r.Rdma {
+		if k == "" || strings.ContainsAny(k, " \n") {
+			return nil, fmt.Errorf("linux.resources.rdma: %q is not an RDMA device's name", k)
+		}
+		var parts []string
+		if v.HcaHandles != nil {
+			parts = append(parts, fmt.Sprintf("hca_handle=%d", *v.HcaHandles))
+		}
+		if v.HcaObjects != nil {
+			parts = append(parts, fmt.Sprintf("hca_object=%d", *v.HcaObjects))
+		}
+		if len(parts) > 0 {
+			if lim.Rdma == nil {
+				lim.Rdma = map[string]string{}
+			}
+			lim.Rdma[k] = strings.Join(parts, " ")
+		}
+	}
+	if n := r.Network; n != nil {
+		if n.ClassID != nil {
+			v := *n.ClassID
+			lim.NetClassID = &v
+		}
+		for i, p := range n.Priorities {
+			if p.Name == "" || strings.ContainsAny(p.Name, " \n/") {
+				return nil, fmt.Errorf("linux.resources.network.priorities[%d].name %q: give an interface's name", i, p.Name)
+			}
+			if lim.NetPriorities == nil {
+				lim.NetPriorities = map[string]uint32{}
+			}
+			lim.NetPriorities[p.Name] = p.Priority
+		}
+	}
+	for k, v := range r.Unified {
+		if err := cgroups.ValidUnifiedKey(k); err != nil {
+			return nil, fmt.Errorf("linux.resources.unified: %v", err)
+		}
+		if lim.Unified == nil {
+			lim.Unified = map[string]string{}
+		}
+		lim.Unified[k] = v
 	}
 	if m := r.Memory; m != nil {
 		// Kernel memory limits: gone from cgroup v2 and deprecated on v1
@@ -790,11 +828,64 @@ func translateHooks(h *specs.Hooks, b *Plan) error {
 	return err
 }
 
-func blockIOSet(b *specs.LinuxBlockIO) bool {
-	// A weight of 0 is unset, as runc reads it: Docker sends blockIO
-	// {"weight": 0} with every container.
-	set := func(w *uint16) bool { return w != nil && *w != 0 }
-	return b != nil && (set(b.Weight) || set(b.LeafWeight) || len(b.WeightDevice) > 0 ||
-		len(b.ThrottleReadBpsDevice) > 0 || len(b.ThrottleWriteBpsDevice) > 0 ||
-		len(b.ThrottleReadIOPSDevice) > 0 || len(b.ThrottleWriteIOPSDevice) > 0)
+// mergeBlockIO applies linux.resources.blockIO. A weight of 0 is unset,
+// as runc reads it: Docker sends blockIO {"weight": 0} with every
+// container.
+func mergeBlockIO(lim *cgroups.Limits, b *specs.LinuxBlockIO) error {
+	if b == nil {
+		return nil
+	}
+	weight := func(field string, w *uint16) (uint16, error) {
+		if w == nil || *w == 0 {
+			return 0, nil
+		}
+		if *w < 10 || *w > 1000 {
+			return 0, fmt.Errorf("linux.resources.blockIO.%s %d: give 10 to 1000 (0: unset)", field, *w)
+		}
+		return *w, nil
+	}
+	var err error
+	if lim.BlkioWeight, err = weight("weight", b.Weight); err != nil {
+		return err
+	}
+	if lim.BlkioLeafWeight, err = weight("leafWeight", b.LeafWeight); err != nil {
+		return err
+	}
+	for i, d := range b.WeightDevice {
+		wd := cgroups.WeightDevice{Major: d.Major, Minor: d.Minor}
+		if wd.Weight, err = weight(fmt.Sprintf("weightDevice[%d].weight", i), d.Weight); err != nil {
+			return err
+		}
+		if wd.LeafWeight, err = weight(fmt.Sprintf("weightDevice[%d].leafWeight", i), d.LeafWeight); err != nil {
+			return err
+		}
+		lim.BlkioWeightDevice = append(lim.BlkioWeightDevice, wd)
+	}
+	for _, t := range []struct {
+		kind, field string
+		devs        []specs.LinuxThrottleDevice
+	}{
+		{"rbps", "throttleReadBpsDevice", b.ThrottleReadBpsDevice}, {"wbps", "throttleWriteBpsDevice", b.ThrottleWriteBpsDevice},
+		{"riops", "throttleReadIOPSDevice", b.ThrottleReadIOPSDevice}, {"wiops", "throttleWriteIOPSDevice", b.ThrottleWriteIOPSDevice},
+	} {
+		for i, d := range t.devs {
+			if d.Major < 0 || d.Minor < 0 {
+				return fmt.Errorf("linux.resources.blockIO.%s[%d]: major and minor are a block device's numbers", t.field, i)
+			}
+			lim.BlkioThrottle = append(lim.BlkioThrottle, cgroups.ThrottleDevice{Kind: t.kind, Major: d.Major, Minor: d.Minor, Rate: d.Rate})
+		}
+	}
+	return nil
+}
+
+// validPageSize is a hugepage size as the runtime-spec writes it: a
+// number and a unit (KB, MB, GB), as in hugetlb.2MB.max.
+func validPageSize(s string) bool {
+	n := strings.TrimRight(s, "KMGB")
+	unit := s[len(n):]
+	if unit != "KB" && unit != "MB" && unit != "GB" {
+		return false
+	}
+	_, err := strconv.ParseUint(n, 10, 64)
+	return err == nil
 }

@@ -157,7 +157,8 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"cpu idle 2", func(s *specs.Spec) { i := int64(2); s.Linux.Resources.CPU.Idle = &i }, "linux.resources.cpu.idle 2", false},
 		{"swappiness 101", func(s *specs.Spec) { v := uint64(101); s.Linux.Resources.Memory.Swappiness = &v }, "swappiness 101", false},
 		{"no memory hierarchy", func(s *specs.Spec) { f := false; s.Linux.Resources.Memory.UseHierarchy = &f }, "useHierarchy false", true},
-		{"hugepages", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{}} }, "hugepageLimits", true},
+		{"hugepage size", func(s *specs.Spec) { s.Linux.Resources.HugepageLimits = []specs.LinuxHugepageLimit{{Pagesize: "2XB"}} }, "hugepageLimits[0].pageSize", false},
+		{"unified cgroup.procs", func(s *specs.Spec) { s.Linux.Resources.Unified = map[string]string{"cgroup.procs": "1"} }, "linux.resources.unified", false},
 		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
 		{"bad systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system:pbox:x" }, "linux.cgroupsPath", false},
 		{"inheritable beyond bounding", func(s *specs.Spec) { s.Process.Capabilities.Inheritable = []string{"CAP_SYS_ADMIN"} }, "capabilities.inheritable: CAP_SYS_ADMIN is not in the bounding set", false},
@@ -315,16 +316,23 @@ func TestMergeResourcesPidsFloor(t *testing.T) {
 
 // Docker sends linux.resources.blockIO {"weight": 0} with every container:
 // runc reads 0 as unset, and so does pbox (issue 21: docker run through
-// pbox failed at create). A real weight is still refused by name.
+// pbox failed at create). A real weight reaches the limits; one out of
+// the kernel's range is refused by name.
 func TestBlockIOWeightZeroIsUnset(t *testing.T) {
-	zero, ten := uint16(0), uint16(10)
+	zero, ten, big := uint16(0), uint16(10), uint16(2000)
 	s := oci.DefaultSpec()
 	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &zero, LeafWeight: &zero}
-	if _, err := (Store{}).Translate(s, "/b", "x"); err != nil {
+	b, err := (Store{}).Translate(s, "/b", "x")
+	if err != nil || b.Options.Limits.BlkioWeight != 0 {
 		t.Errorf("blockIO weight 0: %v", err)
 	}
-	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &ten}
-	if _, err := (Store{}).Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO") {
-		t.Errorf("blockIO weight 10: %v", err)
+	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &ten,
+		ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 7, Minor: 0}, Rate: 1 << 20}}}
+	if b, err = (Store{}).Translate(s, "/b", "x"); err != nil || b.Options.Limits.BlkioWeight != 10 || len(b.Options.Limits.BlkioThrottle) != 1 {
+		t.Errorf("blockIO weight 10 and a throttle: %v %+v", err, b)
+	}
+	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &big}
+	if _, err := (Store{}).Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO.weight 2000") {
+		t.Errorf("blockIO weight 2000: %v", err)
 	}
 }

@@ -42,7 +42,7 @@ func Create(s Spec) (*Cgroup, error) {
 		// The cgroup2 tree of a hybrid host has no controllers, but a box
 		// born into it (CLONE_INTO_CGROUP) is tracked and killable for
 		// free; v1 hierarchies are joined only for the limits.
-		if err = c.createUnified(filepath.Join(c.root, "unified"), nil); err == nil {
+		if err = c.createUnified(filepath.Join(c.root, "unified"), c.hybridUnifiedControllers()); err == nil {
 			err = c.createV1(c.controllersNeeded())
 		}
 	case V1:
@@ -88,7 +88,55 @@ func (c *Cgroup) controllersNeeded() []string {
 	if c.limits.CpusetCpus != "" || c.limits.CpusetMems != "" {
 		ctrls = append(ctrls, "cpuset")
 	}
+	if l.BlkioWeight > 0 || l.BlkioLeafWeight > 0 || len(l.BlkioWeightDevice) > 0 || len(l.BlkioThrottle) > 0 {
+		ctrls = append(ctrls, c.ioController())
+	}
+	if len(l.Hugetlb) > 0 && !(c.mode == Hybrid && c.onUnified("hugetlb")) {
+		ctrls = append(ctrls, "hugetlb")
+	}
+	if len(l.Rdma) > 0 {
+		ctrls = append(ctrls, "rdma")
+	}
+	if l.NetClassID != nil {
+		ctrls = append(ctrls, "net_cls")
+	}
+	if len(l.NetPriorities) > 0 {
+		ctrls = append(ctrls, "net_prio")
+	}
+	if c.mode == V2 {
+		for k := range l.Unified {
+			if ctrl, _, _ := strings.Cut(k, "."); ctrl != "cgroup" && !contains(ctrls, ctrl) {
+				ctrls = append(ctrls, ctrl)
+			}
+		}
+	}
 	return ctrls
+}
+
+// limitsOf names what asks for a controller: the pbox run flags and the
+// runtime-spec fields.
+func limitsOf(ctrl string) string {
+	what, ok := map[string]string{
+		"memory": "--memory, linux.resources.memory", "cpu": "--cpus, linux.resources.cpu",
+		"pids": "--pids-limit, linux.resources.pids", "cpuset": "linux.resources.cpu.cpus/mems",
+		"blkio": "linux.resources.blockIO", "io": "linux.resources.blockIO",
+		"hugetlb": "linux.resources.hugepageLimits", "rdma": "linux.resources.rdma",
+		"net_cls": "linux.resources.network.classID", "net_prio": "linux.resources.network.priorities",
+		"devices": "--device, linux.resources.devices",
+	}[ctrl]
+	if !ok {
+		return "linux.resources.unified"
+	}
+	return what
+}
+
+// hybridUnifiedControllers are the controllers a hybrid host's limits
+// need in its cgroup2 tree: those it mounts nowhere else (hugetlb, often).
+func (c *Cgroup) hybridUnifiedControllers() []string {
+	if len(c.limits.Hugetlb) > 0 && c.onUnified("hugetlb") {
+		return []string{"hugetlb"}
+	}
+	return nil
 }
 
 // checkFree refuses a directory that holds processes (a running box with
@@ -121,8 +169,8 @@ func (c *Cgroup) createUnified(top string, ctrls []string) error {
 		have := strings.Fields(string(available))
 		for _, ctrl := range ctrls {
 			if !contains(have, ctrl) {
-				return fmt.Errorf("%w: %s (%s/cgroup.controllers lists: %s): enable it in the kernel or boot with it, or drop the limit that needs it",
-					ErrNoCtrl, ctrl, top, strings.Join(have, " "))
+				return fmt.Errorf("%w: %s (%s/cgroup.controllers lists: %s): enable it in the kernel or boot with it, or drop the limit that needs it (%s)",
+					ErrNoCtrl, ctrl, top, strings.Join(have, " "), limitsOf(ctrl))
 			}
 		}
 	}
@@ -187,8 +235,8 @@ func (c *Cgroup) enableControllers(dir string, ctrls []string) error {
 func (c *Cgroup) createV1(ctrls []string) error {
 	for _, ctrl := range ctrls {
 		if !exists(filepath.Join(c.root, ctrl, "cgroup.procs")) {
-			return fmt.Errorf("%w: %s (no v1 hierarchy at %s): mount it, or drop the limit that needs it",
-				ErrNoCtrl, ctrl, filepath.Join(c.root, ctrl))
+			return fmt.Errorf("%w: %s (no v1 hierarchy at %s): mount it, or drop the limit that needs it (%s)",
+				ErrNoCtrl, ctrl, filepath.Join(c.root, ctrl), limitsOf(ctrl))
 		}
 	}
 	all, err := hierarchies(c.root)

@@ -46,9 +46,50 @@ type Limits struct {
 	CPURealtimePeriod  uint64
 	CPUIdle            *int64
 	CPUBurst           *uint64
+	// Block I/O (blkio.* on v1, io.* on v2): the box's weight and leaf
+	// weight (10-1000; 0 unset), per-device weights, and per-device
+	// throttles of bytes or operations per second.
+	BlkioWeight, BlkioLeafWeight uint16
+	BlkioWeightDevice            []WeightDevice
+	BlkioThrottle                []ThrottleDevice
+	// Hugetlb are hugepage limits, per page size (hugetlb.<size>.*).
+	Hugetlb []HugepageLimit
+	// Unified are cgroup v2 files and the values to write to them (the
+	// runtime-spec's linux.resources.unified), checked against the
+	// controllers the host has; v2 only.
+	Unified map[string]string
+	// Rdma caps RDMA/IB resources per device (rdma.max): "mlx4_0" ->
+	// "hca_handle=2 hca_object=2000".
+	Rdma map[string]string
+	// NetClassID and NetPriorities are v1's net_cls.classid and
+	// net_prio.ifpriomap (interface -> priority); cgroup v2 has neither.
+	NetClassID    *uint32
+	NetPriorities map[string]uint32
 	// Devices is the device access list (v1 devices controller), in
 	// order; empty leaves device access alone.
 	Devices []DeviceRule
+}
+
+// WeightDevice is one device's block I/O weight (0: unset).
+type WeightDevice struct {
+	Major, Minor       int64
+	Weight, LeafWeight uint16
+}
+
+// ThrottleDevice caps one device's I/O: Kind is rbps, wbps, riops or
+// wiops (io.max's words), Rate per second.
+type ThrottleDevice struct {
+	Kind         string
+	Major, Minor int64
+	Rate         uint64
+}
+
+// HugepageLimit caps the hugepages of one size ("2MB", "1GB") the box may
+// use, or with Rsvd reserve (hugetlb.<size>.rsvd.*).
+type HugepageLimit struct {
+	PageSize string
+	Limit    uint64
+	Rsvd     bool
 }
 
 // DeviceRule allows or denies access to devices, as in devices.allow:

@@ -18,6 +18,10 @@ import (
 
 // applyLimits writes every limit file, in order.
 func (c *Cgroup) applyLimits() error {
+	if len(c.limits.Unified) > 0 && c.mode != V2 {
+		// runc's words.
+		return fmt.Errorf("%w: linux.resources.unified: cgroup v2 is not enabled on this host (%s cgroups), can't use unified resources", ErrNoCtrl, c.mode)
+	}
 	for _, s := range c.expected() {
 		if s.field != "" && !exists(s.file) {
 			return fmt.Errorf("%w: %s: this host's cgroup has no %s (%s cgroups, kernel %s): leave the field out",
@@ -91,7 +95,8 @@ func kernelRelease() string {
 // v2.
 func (c *Cgroup) expected() []setting {
 	var s []setting
-	for _, controller := range []func() []setting{c.memorySettings, c.cpusetSettings, c.cpuSettings, c.pidsSettings} {
+	for _, controller := range []func() []setting{c.memorySettings, c.cpusetSettings, c.cpuSettings, c.pidsSettings,
+		c.ioSettings, c.hugetlbSettings, c.rdmaSettings, c.netSettings, c.unifiedSettings} {
 		s = append(s, controller()...)
 	}
 	return s

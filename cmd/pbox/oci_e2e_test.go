@@ -1235,3 +1235,79 @@ func TestE2EOCICheckBeforeUpdate(t *testing.T) {
 		t.Errorf("a limit above the use, with checkBeforeUpdate: %+v", r)
 	}
 }
+
+// Issue 21: block I/O, hugepage and unified limits from a bundle, read
+// back from inside the box: a throttle on the loop driver's first device
+// (blkio.throttle.* on v1, io.max on v2), a 2 MB hugepage limit (v1's
+// hugetlb hierarchy, or the cgroup2 tree where a hybrid host has hugetlb
+// only there, as this development host does), and a unified key on v2
+// (refused with runc's words elsewhere).
+func TestE2EOCIBlockIOHugepagesUnified(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	v2 := cgroupsMode(t) == "v2"
+	if _, err := os.Stat("/sys/block/loop0"); err != nil {
+		testutil.SkipOrFail(t, "no /sys/block/loop0: load the loop driver (modprobe loop)")
+	}
+	run := func(name string, res map[string]any, script string, lines int) result {
+		t.Helper()
+		b := bundle(t, func(cfg map[string]any) {
+			setArgs("sh", "-c", script)(cfg)
+			r := cfg["linux"].(map[string]any)["resources"].(map[string]any)
+			for k, v := range res {
+				r[k] = v
+			}
+		})
+		id := boxName(t, name)
+		created := pbox(t, "--root", root, "create", "--bundle", b, id)
+		if created.code != 0 {
+			assertNoLeftovers(t, leafOf(b))
+			return created
+		}
+		pbox(t, "--root", root, "delete", "--force", id)
+		out := startAndRead(t, root, b, id, lines)
+		pbox(t, "--root", root, "delete", "--force", id)
+		assertNoLeftovers(t, leafOf(b))
+		return result{stdout: out}
+	}
+	throttle := map[string]any{"blockIO": map[string]any{"weight": 0,
+		"throttleReadBpsDevice":  []any{map[string]any{"major": 7, "minor": 0, "rate": 1048576}},
+		"throttleWriteIOPSDevice": []any{map[string]any{"major": 7, "minor": 0, "rate": 100}}}}
+	if v2 {
+		if r := run("io", throttle, "cat /sys/fs/cgroup/io.max", 1); r.stdout != "7:0 rbps=1048576 wbps=max riops=max wiops=100\n" {
+			t.Errorf("io.max: %+v", r)
+		}
+	} else if r := run("io", throttle, "cat /sys/fs/cgroup/blkio/blkio.throttle.read_bps_device /sys/fs/cgroup/blkio/blkio.throttle.write_iops_device", 2); r.stdout != "7:0 1048576\n7:0 100\n" {
+		t.Errorf("blkio throttles: %+v", r)
+	}
+
+	// A weight: applied where the host has a weight file (CFQ's or BFQ's,
+	// io.weight), refused by name where it has none.
+	weight := map[string]any{"blockIO": map[string]any{"weight": 500}}
+	if r := run("weight", weight, "cat /sys/fs/cgroup/io.bfq.weight /sys/fs/cgroup/io.weight /sys/fs/cgroup/blkio/blkio.weight /sys/fs/cgroup/blkio/blkio.bfq.weight 2>/dev/null; echo end", 1); r.code != 0 {
+		assertCleanError(t, r, 1, "linux.resources.blockIO.weight")
+	} else if !regexp.MustCompile(`(?m)^(default )?(500|4950)$`).MatchString(r.stdout) {
+		t.Errorf("blockIO weight 500: %q", r.stdout)
+	}
+
+	huge := map[string]any{"hugepageLimits": []any{map[string]any{"pageSize": "2MB", "limit": 8 << 20}}}
+	file := "/sys/fs/cgroup/hugetlb.2MB.max"
+	if _, err := os.Stat("/sys/fs/cgroup/hugetlb"); err == nil && !v2 {
+		file = "/sys/fs/cgroup/hugetlb/hugetlb.2MB.limit_in_bytes"
+	} else if !v2 {
+		file = "/sys/fs/cgroup/unified/hugetlb.2MB.max" // the hybrid host's cgroup2 tree
+	}
+	if r := run("huge", huge, "cat "+file, 1); r.stdout != "8388608\n" {
+		t.Errorf("%s: %+v", file, r)
+	}
+
+	unified := map[string]any{"unified": map[string]any{"pids.max": "77", "memory.high": "67108864"}}
+	r := run("unified", unified, "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.high", 2)
+	if v2 {
+		if r.stdout != "77\n67108864\n" {
+			t.Errorf("unified: %+v", r)
+		}
+	} else {
+		assertCleanError(t, r, 1, "cgroup v2 is not enabled on this host")
+	}
+}

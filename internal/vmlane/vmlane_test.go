@@ -71,6 +71,8 @@ for d in /sys/fs/cgroup/pbox-test /sys/fs/cgroup/pbox-e2e; do
 done
 exit $rc`
 	cmd := exec.Command(tool, "-e", "CI="+os.Getenv("CI"), dir, script)
+	// The loop driver gives the VM block devices, for the block I/O tests.
+	cmd.Env = append(os.Environ(), "VM_MODULES=loop "+os.Getenv("VM_MODULES"))
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	if err := cmd.Run(); err != nil {
 		t.Fatalf("cgroup v2 lane failed: %v", err)
