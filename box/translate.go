@@ -96,6 +96,11 @@ func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 	cfg := &b.Config
 	cfg.Name = id
 	cfg.Hostname = spec.Hostname
+	if spec.Linux.MountLabel != "" && !selinuxEnabled() {
+		// As crun: a label for a security module that is off changes
+		// nothing; say so rather than fail.
+		b.Warnings = append(b.Warnings, fmt.Sprintf("linux.mountLabel %q is not applied: SELinux is off on this host", spec.Linux.MountLabel))
+	}
 	// process.args is the box's PID 1, as under runc; pbox's init (which
 	// reaps and forwards signals) is asked for by an annotation, as pbox
 	// run's config asks for it.
@@ -138,12 +143,14 @@ func (s Store) seccompCache() string {
 }
 
 // checkNoMountNamespace accepts a config without a mount namespace only
-// if it asks for nothing that needs one.
-func checkNoMountNamespace(spec *specs.Spec, root string) error {
+// if it asks for nothing that needs one. A root.path other than / is not
+// used, as runc does not use it there: the box keeps the host's /, and a
+// warning says so.
+func checkNoMountNamespace(spec *specs.Spec, root string, b *Plan) error {
 	const why = "needs a mount namespace of the box's own: add {\"type\": \"mount\"} to linux.namespaces"
-	real, err := filepath.EvalSymlinks(root)
-	if err != nil || real != "/" {
-		return fmt.Errorf("root.path %q: without a mount namespace the box's root can only be the host's /: give \"/\", or add {\"type\": \"mount\"} to linux.namespaces", spec.Root.Path)
+	if real, err := filepath.EvalSymlinks(root); err != nil || real != "/" {
+		b.Warnings = append(b.Warnings, fmt.Sprintf("root.path %q is not used: without a mount namespace the box keeps the host's / (as under runc); add {\"type\": \"mount\"} to linux.namespaces for a root of its own", spec.Root.Path))
+		b.Rootfs = ""
 	}
 	l := spec.Linux
 	for _, f := range []struct {
@@ -371,6 +378,21 @@ func translateCapabilities(c *specs.LinuxCapabilities) (capSets, error) {
 	return out, nil
 }
 
+// selinuxEnabled reports whether SELinux is on (its filesystem mounted and
+// enforcing or permissive): then a mount label would mean something.
+func selinuxEnabled() bool {
+	_, err := os.Stat("/sys/fs/selinux/enforce")
+	return err == nil
+}
+
+// intelRdtWhy says why linux.intelRdt is refused on this host.
+func intelRdtWhy() string {
+	if _, err := os.Stat("/sys/fs/resctrl/schemata"); err != nil {
+		return "resctrl is not mounted at /sys/fs/resctrl (mount -t resctrl resctrl /sys/fs/resctrl), and pbox makes no resctrl groups"
+	}
+	return "pbox makes no resctrl groups (cache and memory-bandwidth allocation)"
+}
+
 // ociNamespaces maps the runtime-spec's namespace names to pbox's kinds.
 var ociNamespaces = map[specs.LinuxNamespaceType]namespaces.Kind{
 	specs.PIDNamespace: namespaces.PID, specs.NetworkNamespace: namespaces.Net,
@@ -386,8 +408,8 @@ func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) er
 		field string
 		why   string
 	}{
-		{l.MountLabel != "", "linux.mountLabel", "no SELinux support"},
-		{l.IntelRdt != nil, "linux.intelRdt", ""},
+		{l.MountLabel != "" && selinuxEnabled(), "linux.mountLabel", "SELinux is on here, and pbox has no SELinux support: its label would not be applied"},
+		{l.IntelRdt != nil, "linux.intelRdt", intelRdtWhy()},
 		{l.Personality != nil, "linux.personality", ""},
 		{l.TimeOffsets != nil, "linux.timeOffsets", "no time namespaces"},
 		{l.MemoryPolicy != nil, "linux.memoryPolicy", ""},
@@ -442,7 +464,7 @@ func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) er
 		// root, as runc allows: nothing can be mounted, masked or made
 		// read-only for it alone, so a config that asks for any of that
 		// is refused by field rather than half done.
-		if err := checkNoMountNamespace(spec, root); err != nil {
+		if err := checkNoMountNamespace(spec, root, b); err != nil {
 			return err
 		}
 	}

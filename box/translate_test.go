@@ -168,7 +168,6 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" }, "process.cwd", false},
 		{"no args", func(s *specs.Spec) { s.Process.Args = nil }, "process.args", false},
 		{"bad rlimit", func(s *specs.Spec) { s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_X"}} }, "rlimits[0].type", false},
-		{"no mount ns, a rootfs", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:1] }, `root.path "rootfs": without a mount namespace`, false},
 		{"no mount ns, mounts", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:1]; s.Root.Path = "/" }, "mounts: needs a mount namespace", false},
 		{"version", func(s *specs.Spec) { s.Version = "2.0.0" }, "ociVersion", false},
 		{"relative hook", func(s *specs.Spec) { s.Hooks = &specs.Hooks{Poststop: []specs.Hook{{Path: "x"}}} }, "hooks.poststop[0].path", false},
@@ -247,6 +246,19 @@ func TestFiveCapabilitySets(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// As runc: without a mount namespace a root.path other than / is not used
+// (the box keeps the host's /), and a warning says so.
+func TestNoMountNamespaceIgnoresTheRoot(t *testing.T) {
+	spec := loadFixture(t)
+	spec.Linux.Namespaces = spec.Linux.Namespaces[:1]
+	spec.Mounts, spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths, spec.Linux.Devices, spec.Root.Readonly = nil, nil, nil, nil, false
+	spec.Linux.Sysctl = nil
+	b, err := (Store{}).Translate(spec, "/b", "x")
+	if err != nil || b.Options.Filesystem != nil || b.Rootfs != "" || len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], `root.path "rootfs" is not used`) {
+		t.Errorf("%v %+v", err, b)
 	}
 }
 
@@ -334,5 +346,25 @@ func TestBlockIOWeightZeroIsUnset(t *testing.T) {
 	s.Linux.Resources.BlockIO = &specs.LinuxBlockIO{Weight: &big}
 	if _, err := (Store{}).Translate(s, "/b", "x"); err == nil || !strings.Contains(err.Error(), "linux.resources.blockIO.weight 2000") {
 		t.Errorf("blockIO weight 2000: %v", err)
+	}
+}
+
+// As crun: linux.mountLabel where SELinux is off is accepted, with a
+// warning; linux.intelRdt is refused with why.
+func TestMountLabelAndIntelRdt(t *testing.T) {
+	spec := loadFixture(t)
+	spec.Linux.MountLabel = "system_u:object_r:container_file_t:s0"
+	b, err := (Store{}).Translate(spec, "/b", "x")
+	if selinuxEnabled() {
+		if err == nil || !strings.Contains(err.Error(), "linux.mountLabel") {
+			t.Errorf("SELinux on: %v", err)
+		}
+	} else if err != nil || len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "linux.mountLabel") {
+		t.Errorf("SELinux off: %v %+v", err, b)
+	}
+	spec = loadFixture(t)
+	spec.Linux.IntelRdt = &specs.LinuxIntelRdt{ClosID: "x"}
+	if _, err := (Store{}).Translate(spec, "/b", "x"); err == nil || !strings.Contains(err.Error(), "resctrl") {
+		t.Errorf("intelRdt: %v", err)
 	}
 }
