@@ -78,6 +78,12 @@ type Process struct {
 	Rlimits         []Rlimit `json:"rlimits,omitempty"`
 	OOMScoreAdj     *int     `json:"oom_score_adj,omitempty"`
 	Umask           *uint32  `json:"umask,omitempty"`
+	// IOPriority (ioprio_set's class<<13 | level; 0: unset), Scheduler
+	// (sched_setattr; nil: unset) and CPUAffinity (CPUs; nil: unset) are
+	// how the process is scheduled (sched.go).
+	IOPriority  int        `json:"io_priority,omitempty"`
+	Scheduler   *SchedAttr `json:"scheduler,omitempty"`
+	CPUAffinity []int      `json:"cpu_affinity,omitempty"`
 	// Terminal gives the process a new pty of the box's.
 	Terminal bool `json:"terminal,omitempty"`
 	// ConsoleSize is the pty's size before the process starts (OCI

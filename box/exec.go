@@ -111,6 +111,8 @@ func execIn(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	if proc.Capabilities == nil {
 		// The box's sets, all five, as runc's exec takes the container's.
 		proc.Capabilities, proc.Inheritable, proc.Ambient = rec.Config.Capabilities, rec.Config.Inheritable, rec.Config.Ambient
+		// And its scheduling, as runc exec starts from the box's process.
+		proc.IOPriority, proc.Scheduler, proc.CPUAffinity = rec.Config.IOPriority, rec.Config.Scheduler, rec.Config.CPUAffinity
 	}
 	if proc.Cwd == "" {
 		proc.Cwd = "/"

@@ -166,6 +166,9 @@ func Init() int {
 	if !cfg.NoInit && tiny == nil { // only a Go PID 1 needs spare threads
 		warmThreads()
 	}
+	if err := applyScheduling(&cfg.Process); err != nil { // before the filter may forbid it
+		return fail(sock, setupErr("scheduler", err))
+	}
 	if serr := confine(cfg, log); serr != nil {
 		return fail(sock, serr)
 	}

@@ -84,6 +84,9 @@ const (
 	tagBounding   = 'b'
 	tagAmbient    = 'A'
 	tagInherit    = 'i'
+	tagIOPrio     = 'o'
+	tagSched      = 'S'
+	tagAffinity   = 'c'
 	tagNoNewPrivs = 'n'
 	tagKeyring    = 'k'
 	tagSeccomp    = 's'
@@ -146,6 +149,19 @@ func (p *joinPlan) encode(fdOf func(i int) int) ([]byte, error) {
 	}
 	if len(p.Inheritable) > 0 {
 		rec(tagInherit, u64(mask(p.Inheritable)))
+	}
+	if p.IOPriority != 0 {
+		rec(tagIOPrio, u32s(uint32(p.IOPriority)))
+	}
+	if p.Scheduler != nil {
+		rec(tagSched, p.Scheduler.bytes())
+	}
+	if p.CPUAffinity != nil {
+		var set [128]byte // a cpu_set_t
+		for _, c := range p.CPUAffinity {
+			set[c/8] |= 1 << (c % 8)
+		}
+		rec(tagAffinity, set[:])
 	}
 	if len(p.Ambient) > 0 {
 		rec(tagAmbient, u64(mask(p.Ambient)))

@@ -55,7 +55,7 @@ func TestTinyInitSharesGosFacts(t *testing.T) {
 	}
 	for name, want := range map[string]byte{
 		"NAMESPACE": tagNamespace, "ARG": tagArg, "ENV": tagEnv, "PATH": tagPath, "WORKDIR": tagWorkdir,
-		"USER": tagUser, "BOUNDING": tagBounding, "AMBIENT": tagAmbient, "INHERITABLE": tagInherit, "NO_NEW_PRIVS": tagNoNewPrivs,
+		"USER": tagUser, "BOUNDING": tagBounding, "AMBIENT": tagAmbient, "INHERITABLE": tagInherit, "IOPRIO": tagIOPrio, "SCHED": tagSched, "AFFINITY": tagAffinity, "NO_NEW_PRIVS": tagNoNewPrivs,
 		"KEYRING": tagKeyring, "SECCOMP": tagSeccomp, "TERMINAL": tagTerminal, "PRESERVE": tagPreserve,
 	} {
 		m := regexp.MustCompile(`\bTAG_` + name + ` = '(.)'`).FindStringSubmatch(c)

@@ -250,12 +250,14 @@ func translateProcess(p *specs.Process, cfg *Config) error {
 		field string
 	}{
 		{p.ApparmorProfile != "", "apparmorProfile"}, {p.SelinuxLabel != "", "selinuxLabel"},
-		{p.IOPriority != nil, "ioPriority"}, {p.Scheduler != nil, "scheduler"},
-		{p.ExecCPUAffinity != nil, "execCPUAffinity"}, {p.User.Username != "", "user.username"},
+		{p.User.Username != "", "user.username"},
 	} {
 		if u.set {
 			return fmt.Errorf("%s: %w", u.field, ErrUnsupported)
 		}
+	}
+	if err := translateScheduling(p, cfg); err != nil {
+		return err
 	}
 	cfg.Args, cfg.Env, cfg.Cwd = p.Args, p.Env, p.Cwd
 	if cfg.Env == nil {

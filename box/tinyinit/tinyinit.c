@@ -509,6 +509,9 @@ enum {
 	TAG_BOUNDING = 'b',  /* 64-bit mask: the bounding set to keep */
 	TAG_AMBIENT = 'A',   /* 64-bit mask */
 	TAG_INHERITABLE = 'i', /* 64-bit mask: the inheritable set */
+	TAG_IOPRIO = 'o',      /* 32-bit: ioprio_set's value */
+	TAG_SCHED = 'S',       /* struct sched_attr, as sched_setattr takes it */
+	TAG_AFFINITY = 'c',    /* a CPU mask, as sched_setaffinity takes it */
 	TAG_NO_NEW_PRIVS = 'n',
 	TAG_KEYRING = 'k',  /* string: a new session keyring's name */
 	TAG_SECCOMP = 's',  /* 32-bit flags, then struct sock_filter[] */
@@ -525,6 +528,9 @@ struct plan {
 	int has_user;
 	unsigned int uid, gid, ngroups;
 	unsigned int *groups;
+	unsigned int ioprio;
+	void *sched, *affinity;
+	unsigned int affinity_len;
 	int has_bounding;
 	unsigned long long bounding, inheritable, ambient;
 	int no_new_privs;
@@ -655,6 +661,22 @@ static char *read_plan(int fd, struct plan *p, const char **why)
 			if (len != 4)
 				return NULL;
 			memcpy(&p->preserve, v, 4);
+			break;
+		case TAG_IOPRIO:
+			if (len != 4)
+				return NULL;
+			memcpy(&p->ioprio, v, 4);
+			break;
+		case TAG_SCHED:
+			if (len < 48)
+				return NULL;
+			p->sched = v;
+			break;
+		case TAG_AFFINITY:
+			if (len == 0 || len % 8)
+				return NULL;
+			p->affinity = v;
+			p->affinity_len = len;
 			break;
 		default:
 			return NULL;
@@ -787,6 +809,20 @@ static int confine_and_switch(int sync, struct plan *p)
 {
 	if (p->keyring && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING_OP, p->keyring) < 0 && errno != ENOSYS) {
 		report_error(sync, "keyring", "keyctl JOIN_SESSION_KEYRING", errno, STATUS_SETUP);
+		return -1;
+	}
+	/* How the process is scheduled (box/sched.go), while it still has its
+	 * capabilities and before the filter. */
+	if (p->affinity && syscall(SYS_sched_setaffinity, 0, p->affinity_len, p->affinity) < 0) {
+		report_error(sync, "scheduler", "sched_setaffinity", errno, STATUS_SETUP);
+		return -1;
+	}
+	if (p->ioprio && syscall(SYS_ioprio_set, 1, 0, p->ioprio) < 0) {
+		report_error(sync, "scheduler", "ioprio_set", errno, STATUS_SETUP);
+		return -1;
+	}
+	if (p->sched && syscall(SYS_sched_setattr, 0, p->sched, 0) < 0) {
+		report_error(sync, "scheduler", "sched_setattr", errno, STATUS_SETUP);
 		return -1;
 	}
 	if (p->has_bounding)

@@ -1311,3 +1311,52 @@ func TestE2EOCIBlockIOHugepagesUnified(t *testing.T) {
 		assertCleanError(t, r, 1, "cgroup v2 is not enabled on this host")
 	}
 }
+
+// Issue 21: process.ioPriority, scheduler and execCPUAffinity (runc 1.2's)
+// for the box's process and, from --process, for pbox exec.
+func TestE2EOCIProcessScheduling(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	sched := map[string]any{
+		"ioPriority":      map[string]any{"class": "IOPRIO_CLASS_IDLE", "priority": 0},
+		"scheduler":       map[string]any{"policy": "SCHED_BATCH", "nice": 5},
+		"execCPUAffinity": map[string]any{"final": "0"},
+	}
+	const want = "ioprio: class 3 level 0\npolicy: 3\nnice: 5\ncpus: 0\n"
+	b := bundle(t, func(cfg map[string]any) {
+		p := cfg["process"].(map[string]any)
+		p["args"] = []any{"/attack", "sched"}
+		for k, v := range sched {
+			p[k] = v
+		}
+	})
+	attack, err := os.ReadFile(attackBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(b, "rootfs", "attack"), attack, 0o755)
+	id := boxName(t, "sched")
+	if got := startAndRead(t, root, b, id, 4); got != want {
+		t.Errorf("the box's process:\n%swant\n%s", got, want)
+	}
+	pbox(t, "--root", root, "delete", "--force", id)
+
+	// pbox exec --process of a running box, as containerd's shim runs it.
+	b2 := bundle(t, setArgs("sleep", "1000"))
+	os.WriteFile(filepath.Join(b2, "rootfs", "attack"), attack, 0o755)
+	id2 := boxName(t, "sched2")
+	createToFile(t, root, b2, id2)
+	pbox(t, "--root", root, "start", id2)
+	proc := map[string]any{"args": []string{"/attack", "sched"}, "cwd": "/", "env": []string{"PATH=/bin"}, "user": map[string]any{"uid": 0, "gid": 0}}
+	for k, v := range sched {
+		proc[k] = v
+	}
+	data, _ := json.Marshal(proc)
+	procFile := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(procFile, data, 0o644)
+	if r := pbox(t, "--root", root, "exec", "--process", procFile, id2); r.code != 0 || r.stdout != want {
+		t.Errorf("pbox exec --process: %+v\nwant\n%s", r, want)
+	}
+	pbox(t, "--root", root, "delete", "--force", id2)
+	assertNoLeftovers(t, leafOf(b2))
+}

@@ -76,6 +76,24 @@ func main() {
 		unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(&name[0])), 0, 0, 0)
 		fmt.Println("titled")
 		time.Sleep(time.Hour)
+	case "sched":
+		// How this process is scheduled: its I/O priority, policy, nice
+		// value and CPUs (what a box's process.scheduler and the like set).
+		prio, _, e := unix.Syscall(unix.SYS_IOPRIO_GET, 1, 0, 0)
+		if e != 0 {
+			prio = 0
+		}
+		var set unix.CPUSet
+		unix.SchedGetaffinity(0, &set)
+		var cpus []string
+		for c := 0; c < 1024; c++ {
+			if set.IsSet(c) {
+				cpus = append(cpus, strconv.Itoa(c))
+			}
+		}
+		policy, _, _ := unix.Syscall(unix.SYS_SCHED_GETSCHEDULER, 0, 0, 0)
+		nice, _ := unix.Getpriority(unix.PRIO_PROCESS, 0)
+		fmt.Printf("ioprio: class %d level %d\npolicy: %d\nnice: %d\ncpus: %s\n", prio>>13, prio&7, policy, 20-nice, strings.Join(cpus, ","))
 	case "nr":
 		// Raw syscall os.Args[2] (a number), no arguments: what the
 		// seccomp filter answers for it.
