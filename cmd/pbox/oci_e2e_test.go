@@ -1271,7 +1271,7 @@ func TestE2EOCIBlockIOHugepagesUnified(t *testing.T) {
 		return result{stdout: out}
 	}
 	throttle := map[string]any{"blockIO": map[string]any{"weight": 0,
-		"throttleReadBpsDevice":  []any{map[string]any{"major": 7, "minor": 0, "rate": 1048576}},
+		"throttleReadBpsDevice":   []any{map[string]any{"major": 7, "minor": 0, "rate": 1048576}},
 		"throttleWriteIOPSDevice": []any{map[string]any{"major": 7, "minor": 0, "rate": 100}}}}
 	if v2 {
 		if r := run("io", throttle, "cat /sys/fs/cgroup/io.max", 1); r.stdout != "7:0 rbps=1048576 wbps=max riops=max wiops=100\n" {
