@@ -60,17 +60,8 @@ func privateContainerd(t *testing.T, dir string) (ctr func(args ...string) resul
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid := cmd.Process.Pid
 	t.Cleanup(func() {
-		testutil.Kill(t, pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			testutil.Kill(t, pid, syscall.SIGKILL)
-			<-done
-		}
+		stopDaemon(t, cmd, 10*time.Second)
 		logf.Close()
 		killShims(t, sock)
 		unmountUnder(t, dir)

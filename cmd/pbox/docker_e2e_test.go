@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -56,17 +55,8 @@ func privateDockerd(t *testing.T) (docker func(args ...string) result) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	pid := cmd.Process.Pid
 	t.Cleanup(func() {
-		testutil.Kill(t, pid, syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			testutil.Kill(t, pid, syscall.SIGKILL)
-			<-done
-		}
+		stopDaemon(t, cmd, 20*time.Second)
 		logf.Close()
 		for _, d := range testutil.CgroupDirs("", dockerCgroupParent) {
 			unix.Rmdir(d)

@@ -330,3 +330,19 @@ func (b *binary) get(t *testing.T) string {
 	}
 	return b.path
 }
+
+// stopDaemon ends a daemon a test started (a private containerd or
+// dockerd): SIGTERM to its recorded pid, SIGKILL after grace.
+func stopDaemon(t *testing.T, cmd *exec.Cmd, grace time.Duration) {
+	t.Helper()
+	pid := cmd.Process.Pid
+	testutil.Kill(t, pid, syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(grace):
+		testutil.Kill(t, pid, syscall.SIGKILL)
+		<-done
+	}
+}

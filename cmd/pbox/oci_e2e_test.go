@@ -297,14 +297,15 @@ func TestE2EOCIBadInput(t *testing.T) {
 		{func(c map[string]any) {
 			c["process"].(map[string]any)["rlimits"] = []any{map[string]any{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}}
 		}, "RLIMIT_BOGUS"},
-		{func(c map[string]any) { c["linux"].(map[string]any)["cgroupsPath"] = "system.slice:pbox:x" }, "systemd"},
+		{func(c map[string]any) { c["linux"].(map[string]any)["cgroupsPath"] = "system:pbox:x" }, "linux.cgroupsPath"},
 		{func(c map[string]any) { c["root"].(map[string]any)["path"] = "/no/such/rootfs" }, "/no/such/rootfs"},
 		{func(c map[string]any) {
 			// CPUs this machine does not have: the kernel refuses the write.
 			c["linux"].(map[string]any)["resources"] = map[string]any{"cpu": map[string]any{"cpus": "0-999"}}
 		}, "cpuset.cpus"},
 		{func(c map[string]any) {
-			c["linux"].(map[string]any)["resources"] = map[string]any{"hugepageLimits": []any{map[string]any{"pageSize": "2MB", "limit": 1}}}
+			// A page size this machine has no hugepages of.
+			c["linux"].(map[string]any)["resources"] = map[string]any{"hugepageLimits": []any{map[string]any{"pageSize": "64KB", "limit": 1 << 20}}}
 		}, "linux.resources.hugepageLimits"},
 		{setArgs("no-such-cmd-xyz"), "not found"},
 		// Issue 19: accepted though wrong, until now.
