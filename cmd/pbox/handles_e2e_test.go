@@ -32,9 +32,17 @@ func TestE2EDetachedPrintedNameIsTheBox(t *testing.T) {
 	if len(all) != 1 || all[name].Status != "running" || all[name].Pid <= 1 {
 		t.Fatalf("ps -a: %+v; want only %s, running", all, name)
 	}
-	// The monitor is named as what it is, in ps and in inspect's parent.
+	// The monitor is named as what it is, in ps and in inspect's parent:
+	// run -d returns once the box runs, and the Go monitor then exec's the
+	// tiny one, which names itself (until then it is "pbox", then the
+	// number of the descriptor it was exec'd from).
 	mon := readRecord(t, root, name).Monitor
-	if comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", mon)); strings.TrimSpace(string(comm)) != "pbox-monitor" {
+	var comm []byte
+	testutil.WaitFor(5*time.Second, func() bool {
+		comm, _ = os.ReadFile(fmt.Sprintf("/proc/%d/comm", mon))
+		return strings.TrimSpace(string(comm)) == "pbox-monitor"
+	})
+	if strings.TrimSpace(string(comm)) != "pbox-monitor" {
 		t.Errorf("the monitor (pid %d) is %q in ps, want pbox-monitor", mon, comm)
 	}
 	if r := p("inspect", name); r.code != 0 || !strings.Contains(r.stdout, "pbox-init") || !strings.Contains(r.stdout, "(pbox-monitor)") {
