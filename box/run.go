@@ -460,8 +460,9 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 			if err != nil {
 				// The init goes on while pbox attaches: if it failed and
 				// is gone (which may be why the attach failed), its own
-				// error is the one to report.
-				if exited(pidfd) {
+				// error is the one to report. Its namespaces go before
+				// its exit is visible on the pidfd: give it a moment.
+				if exitsWithin(pidfd, 1000) {
 					var next message
 					if dec.Decode(&next) == nil && next.Type == msgError {
 						return abort(next.setupError())
@@ -577,10 +578,15 @@ func stdioFDs(stdio [3]*os.File) []uintptr {
 	return fds
 }
 
-// exited reports whether the process behind pidfd has exited (a pidfd
-// polls readable then), without waiting.
-func exited(pidfd int) bool {
+// exitsWithin reports whether the process behind pidfd has exited, or
+// exits within ms milliseconds (a pidfd polls readable then).
+func exitsWithin(pidfd, ms int) bool {
 	fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
-	n, err := unix.Poll(fds, 0)
-	return err == nil && n > 0
+	for {
+		n, err := unix.Poll(fds, ms)
+		if err == unix.EINTR {
+			continue
+		}
+		return err == nil && n > 0
+	}
 }
