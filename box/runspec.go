@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/pbox-dev/pbox/cgroups"
@@ -440,8 +441,9 @@ func capabilityNames(caps []int) []string {
 }
 
 // heldCapabilities is pbox's own bounding set: what "every capability"
-// can give a box (as docker --privileged lists the daemon's).
-func heldCapabilities() []int {
+// can give a box (as docker --privileged lists the daemon's). Read once:
+// RunSpec and Translate both ask, and it does not change.
+var heldCapabilities = sync.OnceValue(func() []int {
 	var held []int
 	for c := range capnames.Names {
 		if ok, err := unix.PrctlRetInt(unix.PR_CAPBSET_READ, uintptr(c), 0, 0, 0); err == nil && ok == 1 {
@@ -449,7 +451,7 @@ func heldCapabilities() []int {
 		}
 	}
 	return held
-}
+})
 
 // runDevices reads --device: the device rules of the box's cgroup (after
 // "deny every device", or "allow every device" with --privileged, as in
