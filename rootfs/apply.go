@@ -35,12 +35,10 @@ import (
 // Apply runs ops in order, logging each one first. It must run in the
 // box's own mount namespace. root is the box's root directory on the host
 // (the pivot_root target) for the ops before the pivot, "/" for those
-// after it, and "" for a box that keeps the host's files.
+// after it and for a box that keeps the host's files (its mounts are
+// made in place).
 func Apply(ops []Op, root string, log Logf) error {
 	a := &applier{root: filepath.Clean(root)}
-	if root == "" {
-		a.root = ""
-	}
 	defer a.close()
 	for _, o := range ops {
 		log.Printf("mount: %s", o)
@@ -86,9 +84,6 @@ func (a *applier) close() {
 
 // inRoot reports whether target lies strictly under the root.
 func (a *applier) inRoot(target string) bool {
-	if a.root == "" {
-		return false
-	}
 	if a.root == "/" {
 		return target != "/"
 	}
