@@ -155,7 +155,17 @@ func attachDeviceFilter(dir string, rules []DeviceRule) error {
 		logSize:  uint32(len(logBuf)),
 		logBuf:   uint64(uintptr(unsafe.Pointer(&logBuf[0]))),
 	}
-	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+	// The verifier may answer EAGAIN when it was interrupted (seen under
+	// emulation in the VM lane): libbpf and cilium/ebpf retry the load,
+	// and so does pbox.
+	var fd uintptr
+	var errno unix.Errno
+	for attempt := 0; attempt < 5; attempt++ {
+		fd, _, errno = unix.Syscall(unix.SYS_BPF, unix.BPF_PROG_LOAD, uintptr(unsafe.Pointer(&load)), unsafe.Sizeof(load))
+		if errno != unix.EAGAIN && errno != unix.EINTR {
+			break
+		}
+	}
 	runtime.KeepAlive(prog)
 	runtime.KeepAlive(license)
 	if errno != 0 {
