@@ -30,10 +30,9 @@ var phases = []phase{
 	{"exec, Go runtime start, package init (pbox)", "pbox: main: started"},
 	{"command line, plan, seccomp profile, state directory", "pbox: state: "},
 	{"cgroup: mkdir, limits, device rules", "pbox: clone: CLONE"},
-	{"clone, exec, Go runtime start, package init (init)", "init: started at "},
-	{"config, mounts, hostname, keyring (init)", "init: seccomp: load"},
-	{"seccomp filter; before: and fork+exec COMMAND", "pbox: init: "},
-	{"exec the tiny init, fork+exec COMMAND; report", "pbox: box: COMMAND runs"},
+	{"clone, exec the box builder, read the plan (init)", "init: started"},
+	{"mounts, pivot_root, masks, hostname (init)", "init: confine: "},
+	{"keyring, caps, seccomp, user; fork+exec COMMAND (init)", "pbox: box: COMMAND runs"},
 	{"COMMAND runs and exits; pbox's wait returns", "pbox: cgroup: rmdir"},
 	{"cgroup and state removed, pbox exits", ""},
 }

@@ -24,15 +24,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// TestMain lets this test binary serve as the box's init: box.Run
-// re-executes /proc/self/exe as "pbox-init", which here is box.test.
-func TestMain(m *testing.M) {
-	if filepath.Base(os.Args[0]) == box.InitArg0 {
-		os.Exit(box.Init())
-	}
-	os.Exit(m.Run())
-}
-
 const testParent = "pbox-test"
 
 type boxRun struct {
@@ -159,12 +150,10 @@ func TestExitStatuses(t *testing.T) {
 	})
 }
 
-// eachInit runs a test of what PID 1 promises against both of pbox's: the
-// tiny init it hands over to (handover.go) and the Go supervisor that
-// other architectures keep.
+// eachInit runs a test of what PID 1 promises against pbox's init (the
+// box builder, tinyinit.c), with the config edit each case needs.
 func eachInit(t *testing.T, test func(t *testing.T, pid1 func(*box.Config))) {
-	t.Run("tiny", func(t *testing.T) { test(t, func(*box.Config) {}) })
-	t.Run("go", func(t *testing.T) { test(t, func(c *box.Config) { c.GoSupervisor = true }) })
+	test(t, func(*box.Config) {})
 }
 
 func TestSetupErrorsCrossThePipe(t *testing.T) {
@@ -376,17 +365,13 @@ func cpuDir(name string) string {
 	return filepath.Join("/sys/fs/cgroup/cpu", testParent, name)
 }
 
-// Once COMMAND runs, PID 1 is the tiny init: one thread, named
-// pbox-init, a few pages resident. The Go supervisor stays a runtime.
+// PID 1 is the tiny init from the clone on: one thread, named pbox-init,
+// run from a memfd (no Go runtime in the box).
 func TestPID1IsTheTinyInit(t *testing.T) {
 	show := []string{"sh", "-c", `grep -E '^(Name|Threads):' /proc/1/status; readlink /proc/1/exe`}
 	r := runBox(t, show, cgroups.Limits{}, nil)
 	if r.err != nil || !strings.Contains(r.out, "Name:\tpbox-init\n") || !strings.Contains(r.out, "Threads:\t1\n") || !strings.Contains(r.out, "/memfd:pbox-init") {
 		t.Errorf("err %v, PID 1: %q; want the tiny init, one thread, run from a memfd", r.err, r.out)
-	}
-	r = runBox(t, show, cgroups.Limits{}, func(c *box.Config) { c.GoSupervisor = true })
-	if r.err != nil || !strings.Contains(r.out, "Name:\tpbox-init\n") || strings.Contains(r.out, "Threads:\t1\n") {
-		t.Errorf("err %v, PID 1: %q; want the Go init (several threads)", r.err, r.out)
 	}
 }
 
@@ -401,8 +386,9 @@ func TestInitForwardsSignals(t *testing.T) {
 	})
 }
 
-// With GoSupervisor, a detached box's monitor stays the Go one (what other
-// architectures run): it still records the exit and an OOM kill.
+// A detached box that joined a namespace by path keeps the Go monitor (the
+// thread its init was forked from must live on): it still records the
+// exit and an OOM kill.
 func TestGoMonitorRecordsTheExit(t *testing.T) {
 	testutil.RequireRoot(t)
 	st := box.Store{Root: t.TempDir()}
@@ -412,7 +398,7 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 	}
 	defer st.Remove(name)
 	kinds, _ := namespaces.Parse("pid,mnt,uts")
-	cfg := box.Config{Name: name, Namespaces: kinds, GoSupervisor: true,
+	cfg := box.Config{Name: name, Namespaces: kinds,
 		Process: box.Process{Args: []string{"sh", "-c", "head -c 314572800 /dev/zero | tail; exit 3"}, Env: os.Environ()}}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -420,7 +406,8 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 	}
 	defer null.Close()
 	res, err := st.RunRecorded(cfg, box.Options{CgroupMode: cgroups.DetectMode(), CgroupParent: testParent,
-		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, State: &st, Stdio: [3]*os.File{null, null, null}}, true, false, nil)
+		Limits: cgroups.Limits{MemoryBytes: 32 << 20}, State: &st, Stdio: [3]*os.File{null, null, null},
+		Join: map[namespaces.Kind]string{namespaces.IPC: "/proc/self/ns/ipc"}}, true, false, nil)
 	// Which processes the OOM killer picks is the kernel's choice (on v2
 	// it may take the shell too): what matters is that it is recorded.
 	if err != nil || (res.Status != 3 && res.Status != 137) || res.OOMKills == 0 {
@@ -437,7 +424,7 @@ func TestGoMonitorRecordsTheExit(t *testing.T) {
 }
 
 // Issue 21: all five capability sets reach COMMAND, as runc sets them,
-// through the tiny init, the Go init and with no init, for root and for
+// through the tiny init and with no init, for root and for
 // another user: the bounding set, the inheritable and ambient sets as
 // asked, and what exec then makes of effective and permitted (root: the
 // bounding set; another user: its ambient set).
@@ -464,7 +451,6 @@ func TestCapabilitySetsReachCommand(t *testing.T) {
 			edit func(*box.Config)
 		}{
 			{"tiny init", func(*box.Config) {}},
-			{"go init", func(c *box.Config) { c.GoSupervisor = true }},
 			{"no init", func(c *box.Config) { c.NoInit = true }},
 		} {
 			t.Run(who.name+", "+pid1.name, func(t *testing.T) {

@@ -27,11 +27,6 @@ type Config struct {
 	// and a change of user clears it, so the thread that exec's COMMAND or
 	// the tiny init sets it again.
 	DiesWithPbox bool `json:"dies_with_pbox,omitempty"`
-	// GoSupervisor keeps the Go init as PID 1 instead of handing over to
-	// the tiny init (handover.go), and a detached box's Go monitor instead
-	// of the tiny one (monitor.go): what other architectures run, kept
-	// tested on this one.
-	GoSupervisor bool `json:"go_supervisor,omitempty"`
 	Verbose      bool `json:"verbose,omitempty"`
 	// Mounts is the filesystem set-up, planned by pbox (rootfs.PlanBundle) and
 	// replayed by the init in the box's mount namespace.

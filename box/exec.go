@@ -8,7 +8,6 @@ import (
 	"syscall"
 
 	"github.com/pbox-dev/pbox/cgroups"
-	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/namespaces"
 	"golang.org/x/sys/unix"
@@ -91,11 +90,6 @@ func execIn(rec *Record, p Process, eio ExecIO) (*Running, error) {
 			return nil, setupErr("exec", fmt.Errorf("read the box's %s namespace: %w (has the box stopped?)", k, err))
 		}
 	}
-	// Per-process settings first, on pbox itself (the joiner and so the
-	// process inherit them), as the init does for COMMAND.
-	if serr := processSettings(&p, logf.To(nil, "")); serr != nil {
-		return nil, serr
-	}
 	cg := cgroups.Reopen(rec.Cgroup, nil)
 	cgfd, err := cg.FD()
 	if err != nil {
@@ -130,6 +124,9 @@ func execIn(rec *Record, p Process, eio ExecIO) (*Running, error) {
 	// born there; cgroup2 uses CLONE_INTO_CGROUP) and is thrown away.
 	var run *Running
 	osthread.Throwaway(func() { run, err = startJoiner(plan, cg, cgfd, eio) })
+	if se, ok := err.(*SetupError); ok {
+		explainSetupError(proc.Rlimits, se)
+	}
 	return run, err
 }
 

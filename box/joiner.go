@@ -185,6 +185,22 @@ func (p *joinPlan) encode(fdOf func(i int) int) ([]byte, error) {
 		binary.NativeEndian.PutUint16(size[2:], cols)
 		rec(tagTerminal, size)
 	}
+	// What a process inherits from the one that starts it: the builder
+	// sets them on itself for COMMAND, the joiner on the process.
+	for _, rl := range p.Rlimits {
+		name := rl.Name
+		if name == "" {
+			name = fmt.Sprint(rl.Resource)
+		}
+		v := append(u32s(uint32(rl.Resource)), append(u64(rl.Soft), u64(rl.Hard)...)...)
+		rec(tagRlimit, append(v, append([]byte(name), 0)...))
+	}
+	if p.OOMScoreAdj != nil {
+		rec(tagOOMScore, u32s(uint32(int32(*p.OOMScoreAdj))))
+	}
+	if p.Umask != nil {
+		rec(tagUmask, u32s(*p.Umask))
+	}
 	rec(tagPreserve, u32s(uint32(p.PreserveFDs)))
 	return b.Bytes(), bad
 }

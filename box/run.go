@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -296,51 +298,78 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	defer parent.Close()
 	defer child.Close()
 
-	files := append(stdioFDs(opt.Stdio), child.Fd())
+	if len(tinyInit) == 0 {
+		return nil, &SetupError{Step: "clone", Code: StatusSetupFailed,
+			Err: "this build of pbox carries no box builder (box/tinyinit) for " + runtime.GOARCH + ": pbox builds boxes on amd64 and arm64"}
+	}
+	// COMMAND's preserved fds are 3, 4, ... of the builder already; what
+	// the builder itself needs comes after them.
+	files := stdioFDs(opt.Stdio)
+	for i := 0; i < opt.PreserveFDs; i++ {
+		files = append(files, uintptr(3+i))
+	}
+	l := initLayout{Preserve: opt.PreserveFDs, RuntimeHooks: len(opt.RuntimeHooks) > 0, AwaitNetwork: opt.Network != nil}
+	syncAt := len(files)
+	files = append(files, child.Fd())
 	if opt.StartFIFO != nil {
-		cfg.StartFD = len(files)
+		l.StartFIFO = len(files)
 		files = append(files, opt.StartFIFO.Fd())
 	}
 	if opt.Console != nil {
-		cfg.ConsoleFD = len(files)
+		l.Console = len(files)
 		files = append(files, opt.Console.Fd())
 	}
-	cfg.PreservedFDs = nil
-	for i := 0; i < opt.PreserveFDs; i++ {
-		cfg.PreservedFDs = append(cfg.PreservedFDs, len(files))
-		files = append(files, uintptr(3+i))
-	}
-	cfg.RuntimeHooks = len(opt.RuntimeHooks) > 0
-	cfg.AwaitNetwork = opt.Network != nil
 	if opt.Network != nil && opt.State == nil {
 		return nil, setupErr("network", errors.New("a CNI network needs a state root to keep the attachment in"))
 	}
 	cfg.DiesWithPbox = !opt.Detach
-
-	// The config goes down the socket while the clone happens: a big one
-	// (long -e values, many annotations) does not fit in the socket's
-	// buffer, and a send that waited for the init to read it would wait
-	// forever, since the init does not exist yet. "go" follows once the
-	// whole config is written.
-	data, err := json.Marshal(message{Type: msgConfig, Config: cfg})
+	join := opt.Join
+	if p, ok := join[namespaces.Mount]; ok {
+		// Joined by the builder, single-threaded, by descriptor: a Go
+		// thread cannot join a mount namespace for its child's exec.
+		fd, err := unix.Open(p, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, setupErr("join namespaces", fmt.Errorf("open mount namespace %s: %w", p, err))
+		}
+		defer unix.Close(fd)
+		l.JoinMount = len(files)
+		files = append(files, uintptr(fd))
+		join = maps.Clone(join)
+		delete(join, namespaces.Mount)
+	}
+	data, err := encodeInitPlan(cfg, l)
+	if err == nil && len(data) > MaxConfigSize {
+		err = fmt.Errorf("the box's config is %d bytes, more than pbox takes (%d): shorten the environment, arguments or annotations", len(data), MaxConfigSize)
+	}
 	if err != nil {
-		return nil, setupErr("send config", err)
+		return nil, &SetupError{Step: "config", Code: StatusSetupFailed, Err: err.Error()}
 	}
-	if len(data) > MaxConfigSize {
-		return nil, &SetupError{Step: "config", Code: StatusSetupFailed,
-			Err: fmt.Sprintf("the box's config is %d bytes, more than pbox takes (%d): shorten the environment, arguments or annotations", len(data), MaxConfigSize)}
+	// The plan goes in a memfd: any size a runtime accepts fits, with
+	// nothing to deadlock on while the builder starts.
+	planFD, err := unix.MemfdCreate("pbox-init-plan", unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, setupErr("clone", fmt.Errorf("memfd_create: %w", err))
 	}
-	configSent := make(chan error, 1)
-	go func() {
-		_, err := parent.Write(append(data, '\n'))
-		configSent <- err
-	}()
+	plan := os.NewFile(uintptr(planFD), "pbox-init-plan")
+	defer plan.Close()
+	if _, err := plan.Write(data); err != nil {
+		return nil, setupErr("clone", fmt.Errorf("write the box's plan: %w", err))
+	}
+	planAt := len(files)
+	files = append(files, plan.Fd())
+	program, err := tinyInitMemfd()
+	if err != nil {
+		return nil, setupErr("clone", err)
+	}
+	defer program.Close()
+	programAt := len(files)
+	files = append(files, program.Fd())
 
 	sys := &syscall.SysProcAttr{
 		// CLONE_NEWCGROUP is part of the clone: the child is born in the
 		// box's cgroups (CLONE_INTO_CGROUP on cgroup2, the forking thread's
 		// v1 cgroups below), so the new cgroup namespace is rooted at the
-		// box's cgroup in every hierarchy, for every thread of the init.
+		// box's cgroup in every hierarchy.
 		Cloneflags: namespaces.CloneFlags(cfg.Namespaces),
 	}
 	if !opt.Detach {
@@ -368,34 +397,21 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	}
 	pidfd := -1
 	sys.PidFD = &pidfd
-	self := opt.Self
-	if self == "" && opt.Join[namespaces.Mount] == "" {
-		// The init runs from a read-only view of pbox (see sealed.go).
-		// (Joining a mount namespace by path resolves /proc/self/fd in
-		// that namespace, where it may not exist: such a box's init runs
-		// from /proc/self/exe.)
-		sealed, err := openSealedExe(len(files))
-		if err != nil {
-			return nil, setupErr("clone", err)
-		}
-		defer sealed.Close()
-		self = sealed.Path
-	}
-	if self == "" {
-		self = "/proc/self/exe"
-	}
 	flags := sys.Cloneflags
 	if sys.UseCgroupFD {
 		flags |= unix.CLONE_INTO_CGROUP
 	}
-	logf("clone: %s, exec %s as %s (PR_SET_PDEATHSIG=%v)", namespaces.FlagNames(flags), self, InitArg0, sys.Pdeathsig)
-	attr := &syscall.ProcAttr{Env: initEnv, Files: files, Sys: sys}
+	self := fmt.Sprintf("/proc/self/fd/%d", programAt)
+	argv := []string{InitArg0, strconv.Itoa(syncAt), strconv.Itoa(planAt)}
+	logf("clone: %s, exec pbox's tiny init (%d bytes, a sealed memfd) as %s with the box's plan (%d bytes; PR_SET_PDEATHSIG=%v)",
+		namespaces.FlagNames(flags), len(tinyInit), InitArg0, len(data), sys.Pdeathsig)
+	attr := &syscall.ProcAttr{Env: []string{}, Files: files, Sys: sys}
 	var pid int
 	release := func() {}
-	if len(opt.Join) > 0 {
-		pid, release, err = forkJoined(self, []string{InitArg0}, attr, opt.Join, cg)
+	if len(join) > 0 {
+		pid, release, err = forkJoined(self, argv, attr, join, cg)
 	} else {
-		pid, err = forkInCgroup(self, []string{InitArg0}, attr, cg)
+		pid, err = forkInCgroup(self, argv, attr, cg)
 	}
 	if err != nil {
 		return nil, setupErr("clone "+namespaces.FlagNames(flags), explainClone(err))
@@ -403,7 +419,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	child.Close()
 	logf("clone: %s is host pid %d", InitArg0, pid)
 	b := &Box{Pid: pid, Cgroup: cg, pidfd: pidfd}
-	if len(opt.Join) > 0 && sys.Pdeathsig != 0 {
+	if len(join) > 0 && sys.Pdeathsig != 0 {
 		b.releaseParent = release // the init's parent thread is parked
 	}
 	b.PidStart, _, _ = procStart(pid)
@@ -422,11 +438,15 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		}
 		return nil, e
 	}
-	cg.Placed()
-	if err := <-configSent; err != nil {
-		return abort(setupErr("send config", err))
+	fromInit := func(m message) *SetupError {
+		return explainSetupError(cfg.Rlimits, m.setupError())
 	}
-	if err := send(parent, message{Type: msgGo, Pid: pid}); err != nil {
+	cg.Placed()
+	goMsg, err := goMessage(cfg, pid)
+	if err == nil {
+		_, err = parent.Write(goMsg)
+	}
+	if err != nil {
 		return abort(setupErr("start init", err))
 	}
 
@@ -441,7 +461,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		case err != nil:
 			return abort(setupErr("read from init", err))
 		case m.Type == msgError:
-			return abort(m.setupError()) // the init is exiting: reap it, as any failure
+			return abort(fromInit(m)) // the init is exiting: reap it, as any failure
 
 		case m.Type == msgHooks:
 			for _, h := range opt.RuntimeHooks {
@@ -452,7 +472,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 					return abort(setupErr(stepRuntimeHook, err))
 				}
 			}
-			if err := send(parent, message{Type: msgResume}); err != nil {
+			if _, err := parent.Write(resumeMessage); err != nil {
 				return abort(setupErr("resume init", err))
 			}
 		case m.Type == msgNetns && opt.Network != nil:
@@ -465,14 +485,14 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 				if exitsWithin(pidfd, 1000) {
 					var next message
 					if dec.Decode(&next) == nil && next.Type == msgError {
-						return abort(next.setupError())
+						return abort(fromInit(next))
 					}
 				}
 				return abort(setupErr("network", err))
 			}
 			b.Network = att
 			// If the init failed meanwhile, its error is the next message.
-			send(parent, message{Type: msgResume})
+			parent.Write(resumeMessage)
 			// ADD's answer, for ps and inspect, off COMMAND's path; DEL
 			// needs only what was written before ADD.
 			opt.State.writeNetwork(cfg.Name, att)

@@ -730,13 +730,13 @@ func ParseLimitFlags(base Limits, memory, cpus, pids string) (Limits, error) {
 	return base, nil
 }
 
-// parsePidsLimit reads --pids-limit, which must leave room for pbox-init's
-// own threads (they count against the limit) and for COMMAND: a lower
-// limit would fail the init's start, or COMMAND's.
+// parsePidsLimit reads --pids-limit, which must leave room for pbox-init
+// (it counts against the limit) and for COMMAND: a lower limit would fail
+// COMMAND's start.
 func parsePidsLimit(s string) (int64, error) {
 	n, err := cgroups.ParsePids(s)
 	if err == nil && n < MinPidsLimit {
-		err = fmt.Errorf("%d is too low: pbox-init's own threads count against the limit (up to %d), so give at least %d", n, InitThreadsMax, MinPidsLimit)
+		err = fmt.Errorf("%d is too low: pbox-init counts against the limit, and COMMAND, so give at least %d", n, MinPidsLimit)
 	}
 	return n, err
 }

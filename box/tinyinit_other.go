@@ -1,7 +1,8 @@
-//go:build !amd64
+//go:build !amd64 && !arm64
 
 package box
 
 // tinyInit is empty where pbox carries no build of tinyinit/tinyinit.c:
-// the Go init stays PID 1 (superviseLoop).
+// there pbox refuses to start or join a box (run.go, exec.go) rather
+// than build one from a multi-threaded Go process.
 var tinyInit []byte

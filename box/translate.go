@@ -777,9 +777,8 @@ func MergeResources(lim *cgroups.Limits, r *specs.LinuxResources) (warnings []st
 	}
 	if r.Pids != nil && r.Pids.Limit != nil && *r.Pids.Limit > 0 {
 		if *r.Pids.Limit < MinPidsLimit {
-			// As pbox run --pids-limit: below this the init itself (a Go
-			// runtime) cannot start its threads, which is fatal to it.
-			return nil, fmt.Errorf("linux.resources.pids.limit %d: pbox-init's own threads count against the limit (up to %d): give at least %d", *r.Pids.Limit, InitThreadsMax, MinPidsLimit)
+			// As pbox run --pids-limit: pbox-init counts, and COMMAND.
+			return nil, fmt.Errorf("linux.resources.pids.limit %d: pbox-init counts against the limit, and COMMAND: give at least %d", *r.Pids.Limit, MinPidsLimit)
 		}
 		lim.PidsMax = *r.Pids.Limit
 	}

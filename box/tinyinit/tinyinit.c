@@ -46,21 +46,29 @@
  * build.sh; CI checks the result matches byte for byte).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -69,6 +77,11 @@
 enum { STATUS_SETUP = 125, STATUS_NOT_EXECUTABLE = 126, STATUS_NOT_FOUND = 127, STATUS_SIGNAL_BASE = 128 };
 
 static int verbose;
+
+/* The socket to pbox that the box builder and the joiner report failures
+ * on: -1 once pbox create has returned, when errors go to stderr. */
+static int bsync = -1;
+static const char *bflags = "-";
 
 /* write_all writes the whole buffer, as one message where it can. */
 static void write_all(int fd, const char *p, size_t n)
@@ -252,67 +265,11 @@ static int block_all(sigset_t *all)
 	return signalfd(-1, all, SFD_CLOEXEC);
 }
 
-static int init_main(int argc, char **argv, char **envp)
+/* supervise is PID 1's life once COMMAND runs: SIGCHLD means "reap every
+ * exited child" (COMMAND and the orphans the kernel gives PID 1), every
+ * other signal is passed on to COMMAND; it returns COMMAND's status. */
+static int supervise(int sfd, pid_t child, int code)
 {
-	/* comm would be the memfd's descriptor number: name PID 1 for ps. */
-	prctl(PR_SET_NAME, "pbox-init", 0, 0, 0);
-	/* A process of the box with the same user could otherwise ptrace its
-	 * PID 1 (runc keeps its init non-dumpable too). */
-	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-	if (argc < 5) {
-		static const char usage[] = "pbox: pbox-init (tiny) is started by pbox-init, not by hand\n";
-		write_all(2, usage, sizeof usage - 1);
-		return STATUS_SETUP;
-	}
-	const char *flags = argv[1];
-	int sync = atoi(argv[2]);
-	char *path = argv[3];
-	verbose = strchr(flags, 'v') != NULL;
-	if (sync >= 0)
-		fcntl(sync, F_SETFD, FD_CLOEXEC);
-
-	/* Every signal, the real-time ones libc keeps for itself included
-	 * (sigfillset leaves them out, and the default action of an unblocked
-	 * one sent from the host would end the box). */
-	sigset_t all;
-	memset(&all, 0xff, sizeof all);
-	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &all, NULL, _NSIG / 8);
-
-	int sfd = signalfd(-1, &all, SFD_CLOEXEC);
-	if (sfd < 0) {
-		static const char msg[] = "pbox: init: signalfd failed\n";
-		write_all(2, msg, sizeof msg - 1);
-		return STATUS_SETUP;
-	}
-
-	if (verbose) {
-		char msg[128], stamp[48];
-		int n = snprintf(msg, sizeof msg, "%spbox: init: the tiny init runs as PID 1\n", time_stamp(flags, stamp, sizeof stamp));
-		write_all(2, msg, (size_t)n);
-	}
-	int code = STATUS_SETUP;
-	pid_t child = start_command(flags, path, argv + 4, envp, sync, &code);
-	if (child < 0)
-		return code;
-	if (sync >= 0) {
-		char msg[64];
-		int n = snprintf(msg, sizeof msg, "{\"type\":\"ready\",\"pid\":%d}\n", (int)child);
-		write_all(sync, msg, (size_t)n);
-		close(sync);
-	}
-	if (verbose) {
-		char msg[4096 + 128], stamp[48];
-		int n = snprintf(msg, sizeof msg, "%spbox: init: started %s as pid %d; reaping and forwarding signals\n",
-				 time_stamp(flags, stamp, sizeof stamp), path, (int)child);
-		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
-	}
-	/* COMMAND has its own copy now: blank ours after argv[0], so that ps
-	 * and /proc/1/cmdline say "pbox-init", as they did for the Go init. */
-	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
-	char *after0 = argv[0] + strlen(argv[0]) + 1;
-	if (end > after0)
-		memset(after0, 0, (size_t)(end - after0));
-
 	for (;;) {
 		struct signalfd_siginfo info;
 		if (read(sfd, &info, sizeof info) != (ssize_t)sizeof info)
@@ -324,7 +281,6 @@ static int init_main(int argc, char **argv, char **envp)
 				kill(child, sig);
 			continue;
 		}
-		/* Reap everything that has exited: COMMAND and orphans alike. */
 		int done = 0;
 		for (;;) {
 			int ws;
@@ -517,9 +473,32 @@ enum {
 	TAG_SECCOMP = 's',  /* 32-bit flags, then struct sock_filter[] */
 	TAG_TERMINAL = 't', /* rows, cols (16-bit each): a new pty */
 	TAG_PRESERVE = 'p', /* 32-bit: fds 3..3+N-1 stay open */
+	/* The box builder's records (box/plan.go writes them). */
+	TAG_MOUNT = 'M',    /* struct op_header, then 5 strings: a mount step */
+	TAG_HOSTNAME = 'h', /* string */
+	TAG_LOOPBACK = 'l', /* bring lo up (a new network namespace) */
+	TAG_RLIMIT = 'r',   /* 32-bit resource, 64-bit soft, 64-bit hard, its name */
+	TAG_OOM_SCORE = 'O', /* 32-bit signed: oom_score_adj */
+	TAG_UMASK = 'm',    /* 32-bit */
+	TAG_RUNTIME_HOOKS = 'H', /* stop for pbox's createRuntime hooks */
+	TAG_AWAIT_NETWORK = 'W', /* pbox attaches a network meanwhile */
+	TAG_START_FIFO = 'F',    /* 32-bit fd: exec.fifo (pbox create) */
+	TAG_CONSOLE = 'C',       /* 32-bit fd: where the pty master goes */
+	TAG_NO_INIT = 'x',       /* exec COMMAND as PID 1 */
+	TAG_DIES_WITH_PBOX = 'd', /* PR_SET_PDEATHSIG again after the user switch */
+	TAG_NO_PID_NS = 'R',     /* no PID namespace: be a subreaper */
+	TAG_CREATE_HOOK = 'Q',   /* a createContainer hook (struct hook_header...) */
+	TAG_START_HOOK = 'q',    /* a startContainer hook */
+	TAG_VERBOSE = 'v',       /* string: "v", or "vT" with time stamps */
 };
 
 enum { MAX_ARGS = 65536 };
+
+/* A mount step's fixed part (box/plan.go's opHeader): kind, copy-up, two
+ * bytes of padding, flags, recursive flags (64-bit), major, minor, mode,
+ * uid, gid (32-bit); then source, target, fstype, data and how pbox -v
+ * words the step, each ending in NUL. */
+enum { OP_HEADER = 40 };
 
 struct plan {
 	int nns, ns_fd[16], ns_type[16];
@@ -539,6 +518,14 @@ struct plan {
 	int terminal;
 	unsigned short rows, cols;
 	unsigned int preserve;
+	/* The box builder's (pbox-init's) part. */
+	int nops, nrlimits, ncreate_hooks, nstart_hooks;
+	const char *ops[4096], *rlimits[64], *create_hooks[64], *start_hooks[64];
+	unsigned int op_len[4096], hook_len[2][64];
+	const char *hostname, *flags;
+	int loopback, runtime_hooks, await_network, no_init, dies_with_pbox, no_pid_ns;
+	int has_oom_score, oom_score, has_umask, start_fifo, console;
+	unsigned int umask;
 };
 
 /* read_plan reads every record of the plan at fd. It returns NULL with a
@@ -578,7 +565,9 @@ static char *read_plan(int fd, struct plan *p, const char **why)
 			return NULL;
 		char *v = buf + at;
 		at += len;
-		int is_string = tag == TAG_ARG || tag == TAG_ENV || tag == TAG_PATH || tag == TAG_WORKDIR || tag == TAG_KEYRING;
+		int is_string = tag == TAG_ARG || tag == TAG_ENV || tag == TAG_PATH || tag == TAG_WORKDIR || tag == TAG_KEYRING ||
+				tag == TAG_HOSTNAME || tag == TAG_VERBOSE || tag == TAG_MOUNT || tag == TAG_RLIMIT ||
+				tag == TAG_CREATE_HOOK || tag == TAG_START_HOOK;
 		if (is_string && (len == 0 || v[len - 1] != 0))
 			return NULL;
 		switch (tag) {
@@ -678,6 +667,73 @@ static char *read_plan(int fd, struct plan *p, const char **why)
 			p->affinity = v;
 			p->affinity_len = len;
 			break;
+		case TAG_MOUNT:
+			if (len < OP_HEADER + 5 || p->nops == 4096)
+				return NULL;
+			p->op_len[p->nops] = len;
+			p->ops[p->nops++] = v;
+			break;
+		case TAG_HOSTNAME:
+			p->hostname = v;
+			break;
+		case TAG_VERBOSE:
+			p->flags = v;
+			break;
+		case TAG_LOOPBACK:
+			p->loopback = 1;
+			break;
+		case TAG_RLIMIT:
+			if (len < 21 || p->nrlimits == 64)
+				return NULL;
+			p->rlimits[p->nrlimits++] = v;
+			break;
+		case TAG_OOM_SCORE:
+			if (len != 4)
+				return NULL;
+			p->has_oom_score = 1;
+			memcpy(&p->oom_score, v, 4);
+			break;
+		case TAG_UMASK:
+			if (len != 4)
+				return NULL;
+			p->has_umask = 1;
+			memcpy(&p->umask, v, 4);
+			break;
+		case TAG_RUNTIME_HOOKS:
+			p->runtime_hooks = 1;
+			break;
+		case TAG_AWAIT_NETWORK:
+			p->await_network = 1;
+			break;
+		case TAG_START_FIFO:
+			if (len != 4)
+				return NULL;
+			memcpy(&p->start_fifo, v, 4);
+			break;
+		case TAG_CONSOLE:
+			if (len != 4)
+				return NULL;
+			memcpy(&p->console, v, 4);
+			break;
+		case TAG_NO_INIT:
+			p->no_init = 1;
+			break;
+		case TAG_DIES_WITH_PBOX:
+			p->dies_with_pbox = 1;
+			break;
+		case TAG_NO_PID_NS:
+			p->no_pid_ns = 1;
+			break;
+		case TAG_CREATE_HOOK:
+		case TAG_START_HOOK: {
+			int start = tag == TAG_START_HOOK;
+			int *n = start ? &p->nstart_hooks : &p->ncreate_hooks;
+			if (len < 16 || *n == 64)
+				return NULL;
+			p->hook_len[start][*n] = len;
+			(start ? p->start_hooks : p->create_hooks)[(*n)++] = v;
+			break;
+		}
 		default:
 			return NULL;
 		}
@@ -767,7 +823,13 @@ static int enter_workdir(int sync, const char *dir)
 {
 	char text[4096 + 256];
 	struct open_how_v0 how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG};
-	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how);
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fd = root < 0 ? -1 : (int)syscall(SYS_openat2, root, dir, &how, sizeof how);
+	if (root >= 0) {
+		int err = errno;
+		close(root);
+		errno = err;
+	}
 	if (fd < 0) {
 		int err = errno;
 		char errtext[128];
@@ -781,9 +843,7 @@ static int enter_workdir(int sync, const char *dir)
 		report_error(sync, "workdir", text, 0, STATUS_SETUP);
 		return -1;
 	}
-	/* openat2 resolves relative to AT_FDCWD, which setns(CLONE_NEWNS) set
-	 * to the box's root; RESOLVE_IN_ROOT keeps ".." and absolute links
-	 * there. */
+	/* RESOLVE_IN_ROOT keeps ".." and absolute links in the box's root. */
 	if (fchdir(fd) < 0) {
 		char errtext[128];
 		snprintf(text, sizeof text, "%s: %s", dir, lower_strerror(errno, errtext, sizeof errtext));
@@ -959,12 +1019,16 @@ static void exec_command(int sync, struct plan *p)
 	report_error(sync, "exec", text, 0, STATUS_NOT_FOUND);
 }
 
+static int process_settings(struct plan *p);
+
 /* joined_child runs in the box: it becomes COMMAND. */
 static int joined_child(int sync, struct plan *p)
 {
 	if (p->terminal && open_terminal(sync, p) < 0)
 		return STATUS_SETUP;
 	if (enter_workdir(sync, p->workdir ? p->workdir : "/") < 0)
+		return STATUS_SETUP;
+	if (process_settings(p) < 0)
 		return STATUS_SETUP;
 	if (confine_and_switch(sync, p) < 0)
 		return STATUS_SETUP;
@@ -999,6 +1063,7 @@ static int exec_main(int argc, char **argv)
 	}
 	fcntl(sync, F_SETFD, FD_CLOEXEC);
 	fcntl(planfd, F_SETFD, FD_CLOEXEC);
+	bsync = sync;
 	struct plan p;
 	memset(&p, 0, sizeof p);
 	const char *why;
@@ -1192,6 +1257,1300 @@ static int logger_main(int argc, char **argv)
 	}
 	log_flush(&l);
 	return 0;
+}
+
+/*
+ * The box builder ("pbox-init"): PID 1 of a new box from the clone until
+ * COMMAND exits. pbox plans the box in Go (box/plan.go: the mount steps
+ * of rootfs.PlanBundle, hostname, rlimits, the compiled seccomp filter,
+ * capability sets, user, hooks) and clones this program, from a sealed
+ * memfd, into the box's new namespaces and cgroups; it executes the plan
+ * and nothing else, single-threaded from its first instruction to
+ * COMMAND's execve, then stays PID 1 as tini does:
+ *
+ *   1. read the plan; wait for pbox's "go" (its host pid; the OCI hooks'
+ *      state); join a mount namespace given by descriptor (an OCI config
+ *      naming one);
+ *   2. stop for pbox's createRuntime hooks, tell pbox to attach a CNI
+ *      network (both only when the plan says so);
+ *   3. the mount steps, in order: those up to pivot_root on host paths
+ *      under the root, createContainer hooks, the rest inside the box.
+ *      Every target under the root is opened with openat2(RESOLVE_IN_ROOT|
+ *      RESOLVE_NO_MAGICLINKS), checked to be the path pbox planned, and
+ *      mounted onto by descriptor (CVE-2019-19921, CVE-2021-30465); a
+ *      target under /proc or /sys must be on procfs or sysfs before it is
+ *      masked or made read-only;
+ *   4. hostname, lo up, COMMAND's path, working directory, rlimits, OOM
+ *      score, umask, a pty (its master to the console socket); wait for
+ *      the network; pbox create: report "created" and wait on exec.fifo,
+ *      then the startContainer hooks;
+ *   5. on itself: keyring, scheduling, bounding set, no_new_privs,
+ *      seccomp, COMMAND's user and inherited capabilities (the joiner's
+ *      confine_and_switch): PID 1 holds nothing COMMAND lacks;
+ *   6. start COMMAND (or, with no init, become it), report "ready", and
+ *      reap and forward signals until COMMAND exits, with its status.
+ *
+ *   pbox-init SYNCFD PLANFD
+ *
+ * SYNCFD is a stream socket to pbox: pbox writes "g" (then its 32-bit
+ * pid and two length-prefixed OCI states) and "r" (resume); this program
+ * writes JSON lines ({"type":"hooks"|"netns"|"created"|"ready"|"error"}).
+ * PLANFD holds the plan's records (read_plan). Descriptors 3.. below
+ * SYNCFD are COMMAND's preserved ones.
+ */
+
+#ifndef SYS_open_tree
+#define SYS_open_tree 428
+#endif
+#ifndef SYS_move_mount
+#define SYS_move_mount 429
+#endif
+#ifndef SYS_fsopen
+#define SYS_fsopen 430
+#endif
+#ifndef SYS_fsconfig
+#define SYS_fsconfig 431
+#endif
+#ifndef SYS_fsmount
+#define SYS_fsmount 432
+#endif
+#ifndef SYS_mount_setattr
+#define SYS_mount_setattr 442
+#endif
+#define OPEN_TREE_CLONE_FLAG 1
+#define AT_RECURSIVE_FLAG 0x8000
+#define MOVE_MOUNT_F_EMPTY 0x4
+#define MOVE_MOUNT_T_EMPTY 0x40
+#define FSCONFIG_SET_STRING_CMD 1
+#define FSCONFIG_CMD_CREATE_CMD 6
+#define MOUNT_ATTR_RDONLY_BIT 1
+#define MOUNT_ATTR_NOSUID_BIT 2
+#define MOUNT_ATTR_NODEV_BIT 4
+#define MOUNT_ATTR_NOEXEC_BIT 8
+#define RESOLVE_NO_SYMLINKS_FLAG 0x04
+#define RESOLVE_BENEATH_FLAG 0x08
+#define PROC_MAGIC 0x9fa0
+#define SYSFS_FS_MAGIC 0x62656572
+
+struct mount_attr_v0 {
+	unsigned long long attr_set, attr_clr, propagation, userns_fd;
+};
+
+
+/* say writes one -v line, "pbox: init: ...", as pbox's own. */
+static void say(const char *fmt, ...)
+{
+	if (!verbose)
+		return;
+	char msg[8192], stamp[48];
+	int n = snprintf(msg, sizeof msg, "%spbox: init: ", time_stamp(bflags, stamp, sizeof stamp));
+	va_list ap;
+	va_start(ap, fmt);
+	n += vsnprintf(msg + n, sizeof msg - (size_t)n - 1, fmt, ap);
+	va_end(ap);
+	if (n > (int)sizeof msg - 2)
+		n = (int)sizeof msg - 2;
+	msg[n++] = '\n';
+	write_all(2, msg, (size_t)n);
+}
+
+/* bfail reports a failed step to pbox (or, once pbox create has
+ * returned, on stderr) and returns -1. */
+static int bfail(const char *step, int err, int code, const char *fmt, ...)
+{
+	char text[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	if (bsync >= 0) {
+		report_error(bsync, step, text, err, code);
+		return -1;
+	}
+	char msg[4096 + 256], errtext[128];
+	int n = snprintf(msg, sizeof msg, "pbox: %s: %s%s%s\n", step, text, err ? ": " : "", err ? lower_strerror(err, errtext, sizeof errtext) : "");
+	write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+	return -1;
+}
+
+/* A mount step's failure: what failed, with errno (0: the text says it). */
+static char why[4096];
+static int why_err;
+
+static int oops(int err, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(why, sizeof why, fmt, ap);
+	va_end(ap);
+	why_err = err;
+	return -1;
+}
+
+struct op {
+	char kind;
+	int copyup;
+	unsigned long long flags, recursive;
+	unsigned int major, minor, mode, uid, gid;
+	const char *source, *target, *fstype, *data, *desc;
+};
+
+/* parse_op reads one TAG_MOUNT record (read_plan checked it ends in NUL). */
+static int parse_op(const char *v, unsigned int len, struct op *o)
+{
+	o->kind = v[0];
+	o->copyup = v[1];
+	memcpy(&o->flags, v + 4, 8);
+	memcpy(&o->recursive, v + 12, 8);
+	memcpy(&o->major, v + 20, 4);
+	memcpy(&o->minor, v + 24, 4);
+	memcpy(&o->mode, v + 28, 4);
+	memcpy(&o->uid, v + 32, 4);
+	memcpy(&o->gid, v + 36, 4);
+	const char **out[] = {&o->source, &o->target, &o->fstype, &o->data, &o->desc};
+	const char *s = v + OP_HEADER, *end = v + len;
+	for (int i = 0; i < 5; i++) {
+		if (s >= end)
+			return -1;
+		*out[i] = s;
+		s += strlen(s) + 1;
+	}
+	return 0;
+}
+
+/* The steps' kinds (rootfs.OpKind; box/plan.go's opKinds). */
+enum {
+	OP_MOUNT = 'm', OP_MKDIR = 'd', OP_MKNOD = 'n', OP_SYMLINK = 'l', OP_PIVOT_ROOT = 'p',
+	OP_MASK = 'M', OP_READ_ONLY = 'r', OP_REMOUNT_RO = 'R', OP_MOVE_ROOT = 'v', OP_WRITE = 'w',
+};
+
+/* The applier: the root the steps' targets are resolved in ("/" after
+ * pivot_root, and for a box on the host's files), its descriptor, and
+ * the directories made in it (removed again if a step fails: the rootfs
+ * is the caller's directory). */
+static struct {
+	const char *root;
+	size_t rootlen;
+	int rootfd, nmade;
+	char *made[512];
+} A;
+
+static int in_root(const char *t)
+{
+	if (strcmp(A.root, "/") == 0)
+		return strcmp(t, "/") != 0;
+	return strncmp(t, A.root, A.rootlen) == 0 && t[A.rootlen] == '/';
+}
+
+static const char *rel(const char *t)
+{
+	return strcmp(A.root, "/") == 0 ? t : t + A.rootlen;
+}
+
+static int openat2_path(int dirfd, const char *path, unsigned long long resolve)
+{
+	struct open_how_v0 how = {.flags = O_PATH | O_CLOEXEC, .resolve = resolve};
+	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof how);
+}
+
+static int open_root(void)
+{
+	if (A.rootfd < 0)
+		A.rootfd = open(A.root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	return A.rootfd;
+}
+
+/* open_in_root opens r (O_PATH) inside the root, making the directories
+ * on its way first if mkdir_, each one resolved inside the root again. */
+static int open_in_root(const char *r, int mkdir_)
+{
+	const unsigned long long in = RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG;
+	int root = open_root();
+	if (root < 0)
+		return oops(errno, "open %s", A.root);
+	int fd = openat2_path(root, r, in);
+	if (fd < 0 && errno == ENOENT && mkdir_) {
+		char prefix[4096] = "", part[4096];
+		for (const char *s = r; *s;) {
+			while (*s == '/')
+				s++;
+			if (!*s)
+				break;
+			size_t n = strcspn(s, "/");
+			if (n >= sizeof part || strlen(prefix) + n + 2 > sizeof prefix)
+				return oops(ENAMETOOLONG, "mkdir %s", r);
+			memcpy(part, s, n);
+			part[n] = 0;
+			s += n;
+			int parent = openat2_path(root, prefix[0] ? prefix : "/", in);
+			if (parent < 0)
+				return oops(errno, "openat2 %s", prefix[0] ? prefix : "/");
+			int rc = mkdirat(parent, part, 0755), err = errno;
+			close(parent);
+			if (rc < 0 && err != EEXIST)
+				return oops(err, "mkdir %s/%s", prefix, part);
+			strcat(prefix, "/");
+			strcat(prefix, part);
+			if (rc == 0 && A.nmade < 512)
+				A.made[A.nmade++] = strdup(prefix + 1);
+		}
+		fd = openat2_path(root, r, in);
+	}
+	if (fd < 0)
+		return oops(errno, "openat2 %s", r);
+	return fd;
+}
+
+/* handle opens target inside the root and checks it is still the path
+ * pbox planned: a target swapped for a symlink fails the start, it never
+ * redirects the mount. */
+static int handle(const char *target, int mkdir_)
+{
+	int fd = open_in_root(rel(target), mkdir_);
+	if (fd < 0 || strcmp(A.root, "/") == 0)
+		return fd;
+	char link[64], got[4096];
+	snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, got, sizeof got - 1);
+	got[n < 0 ? 0 : n] = 0;
+	if (n < 0 || strcmp(got, target) != 0) {
+		close(fd);
+		return oops(0, "rootfs: path escapes the root: %s now leads to \"%s\": the root filesystem changed while the box started (is another box using it?): refused", target, got);
+	}
+	return fd;
+}
+
+/* mkdir_p makes a host path's directories (a target outside the root). */
+static int mkdir_p(const char *path)
+{
+	char p[4096];
+	if (strlen(path) >= sizeof p)
+		return oops(ENAMETOOLONG, "mkdir %s", path);
+	strcpy(p, path);
+	for (char *s = p + 1;; s++) {
+		if (*s == '/' || !*s) {
+			char c = *s;
+			*s = 0;
+			if (mkdir(p, 0755) < 0 && errno != EEXIST)
+				return oops(errno, "mkdir %s", p);
+			*s = c;
+			if (!c)
+				return 0;
+		}
+	}
+}
+
+/* at gives a path for target: itself when it is not under the root, else
+ * /proc/self/fd/N of a verified handle (*fd, for the caller to close). */
+static int at(const char *target, int mkdir_, char *path, size_t size, int *fd)
+{
+	*fd = -1;
+	if (!in_root(target)) {
+		if (mkdir_ && mkdir_p(target) < 0)
+			return -1;
+		snprintf(path, size, "%s", target);
+		return 0;
+	}
+	if ((*fd = handle(target, mkdir_)) < 0)
+		return -1;
+	snprintf(path, size, "/proc/self/fd/%d", *fd);
+	return 0;
+}
+
+/* parent_of opens target's directory (made if missing, verified) and
+ * points *name at target's last name. *owned: the caller closes it. */
+static int parent_of(const char *target, const char **name, int *owned)
+{
+	char parent[4096];
+	const char *slash = strrchr(target, '/');
+	size_t n = slash && slash != target ? (size_t)(slash - target) : 1;
+	if (!slash || n >= sizeof parent)
+		return oops(EINVAL, "%s: not an absolute path", target);
+	memcpy(parent, target, n);
+	parent[n] = 0;
+	*name = slash + 1;
+	*owned = 1;
+	if (strcmp(parent, A.root) == 0) {
+		*owned = 0;
+		int fd = open_root();
+		return fd < 0 ? oops(errno, "open %s", A.root) : fd;
+	}
+	if (!in_root(parent)) {
+		if (mkdir_p(parent) < 0)
+			return -1;
+		int fd = open(parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		return fd < 0 ? oops(errno, "open %s", parent) : fd;
+	}
+	return handle(parent, 1);
+}
+
+static int set_attrs(int tree, unsigned long long ms, unsigned int how)
+{
+	struct mount_attr_v0 a = {0};
+	if (ms & MS_RDONLY)
+		a.attr_set |= MOUNT_ATTR_RDONLY_BIT;
+	if (ms & MS_NOSUID)
+		a.attr_set |= MOUNT_ATTR_NOSUID_BIT;
+	if (ms & MS_NODEV)
+		a.attr_set |= MOUNT_ATTR_NODEV_BIT;
+	if (ms & MS_NOEXEC)
+		a.attr_set |= MOUNT_ATTR_NOEXEC_BIT;
+	if (!a.attr_set)
+		return 0;
+	return (int)syscall(SYS_mount_setattr, tree, "", how, &a, sizeof a);
+}
+
+/* move_onto attaches a detached mount at target (verified under the root). */
+static int move_onto(int tree, const char *target)
+{
+	if (!in_root(target)) {
+		if (syscall(SYS_move_mount, tree, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY) < 0)
+			return oops(errno, "move_mount onto %s", target);
+		return 0;
+	}
+	int fd = handle(target, 0);
+	if (fd < 0)
+		return -1;
+	int rc = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY | MOVE_MOUNT_T_EMPTY), err = errno;
+	close(fd);
+	return rc < 0 ? oops(err, "move_mount onto %s", target) : 0;
+}
+
+/* op_bind: the source cloned (open_tree), given its flags while still
+ * detached (mount_setattr: the recursive ones on every mount of the copy,
+ * the bind's own on its top), then moved onto the verified target, which
+ * is made like the source: a directory for a directory, else a file. */
+static int op_bind(const struct op *o)
+{
+	struct stat st;
+	if (stat(o->source, &st) < 0)
+		return oops(errno, "stat %s", o->source);
+	if (S_ISDIR(st.st_mode)) {
+		char p[4160];
+		int fd;
+		if (at(o->target, 1, p, sizeof p, &fd) < 0)
+			return -1;
+		if (fd >= 0)
+			close(fd);
+	} else {
+		const char *name;
+		int owned, d = parent_of(o->target, &name, &owned);
+		if (d < 0)
+			return -1;
+		int f = openat(d, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644), err = errno;
+		if (owned)
+			close(d);
+		if (f < 0)
+			return oops(err, "create %s", o->target);
+		close(f);
+	}
+	unsigned int flags = OPEN_TREE_CLONE_FLAG | O_CLOEXEC | ((o->flags & MS_REC) ? AT_RECURSIVE_FLAG : 0);
+	int tree = (int)syscall(SYS_open_tree, AT_FDCWD, o->source, flags);
+	if (tree < 0)
+		return oops(errno, "open_tree %s", o->source);
+	if (set_attrs(tree, o->recursive, AT_EMPTY_PATH | AT_RECURSIVE_FLAG) < 0 || set_attrs(tree, o->flags, AT_EMPTY_PATH) < 0) {
+		int err = errno;
+		close(tree);
+		return oops(err, "mount_setattr %s", o->source);
+	}
+	int rc = move_onto(tree, o->target);
+	close(tree);
+	return rc;
+}
+
+/* copy_tree copies directory src's entries into dst: files, directories,
+ * symlinks, with modes and owners; nothing is followed. */
+static int copy_tree(int src, int dst)
+{
+	int dup_fd = dup(src);
+	DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+	if (!d)
+		return oops(errno, "read a directory to copy up");
+	rewinddir(d);
+	int rc = 0;
+	for (struct dirent *e; rc == 0 && (e = readdir(d));) {
+		const char *name = e->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+			rc = oops(errno, "copy up %s", name);
+			break;
+		}
+		mode_t mode = st.st_mode & 07777;
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(dst, name, mode) < 0) {
+				rc = oops(errno, "copy up %s", name);
+				break;
+			}
+			int s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int t = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			rc = (s < 0 || t < 0) ? oops(errno, "copy up %s", name) : copy_tree(s, t);
+			if (s >= 0)
+				close(s);
+			if (t >= 0)
+				close(t);
+		} else if (S_ISREG(st.st_mode)) {
+			int s = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+			int t = s < 0 ? -1 : openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+			if (s < 0 || t < 0)
+				rc = oops(errno, "copy up %s", name);
+			char buf[16384];
+			for (ssize_t n; rc == 0 && (n = read(s, buf, sizeof buf)) != 0;) {
+				if (n < 0 && errno == EINTR)
+					continue;
+				if (n < 0 || write(t, buf, (size_t)n) != n)
+					rc = oops(errno, "copy up %s", name);
+			}
+			if (s >= 0)
+				close(s);
+			if (t >= 0)
+				close(t);
+		} else if (S_ISLNK(st.st_mode)) {
+			char link[4096];
+			ssize_t n = readlinkat(src, name, link, sizeof link - 1);
+			if (n < 0)
+				rc = oops(errno, "copy up %s", name);
+			else {
+				link[n] = 0;
+				if (symlinkat(link, dst, name) < 0)
+					rc = oops(errno, "copy up %s", name);
+			}
+		} else {
+			continue; /* devices, fifos and sockets are not copied up */
+		}
+		if (rc == 0 && fchownat(dst, name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+			rc = oops(errno, "copy up %s: chown", name);
+		if (rc == 0 && !S_ISLNK(st.st_mode) && fchmodat(dst, name, mode, 0) < 0)
+			rc = oops(errno, "copy up %s: chmod", name);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* op_copy_up mounts a tmpfs on the target and fills it with what the
+ * directory held: the directory is opened before the mount (its
+ * descriptor keeps the old contents reachable), the new mount after. */
+static int op_copy_up(const struct op *o)
+{
+	char p[4160];
+	int fd;
+	if (at(o->target, 0, p, sizeof p, &fd) < 0)
+		return -1;
+	int rc = -1, src = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (src < 0)
+		oops(errno, "open %s", o->target);
+	else if (mount(o->source, p, o->fstype, o->flags, o->data[0] ? o->data : NULL) < 0)
+		oops(errno, "mount");
+	else {
+		char q[4160];
+		int fd2;
+		if (at(o->target, 0, q, sizeof q, &fd2) == 0) {
+			int dst = open(q, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			rc = dst < 0 ? oops(errno, "open %s", o->target) : copy_tree(src, dst);
+			if (dst >= 0)
+				close(dst);
+			if (fd2 >= 0)
+				close(fd2);
+		}
+	}
+	if (src >= 0)
+		close(src);
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* kernel_fs opens a target under /proc or /sys (after pivot_root) and
+ * checks it is on procfs or sysfs: something mounted over /proc by the
+ * box's own config, or /proc swapped for a symlink by a neighbour sharing
+ * the root, must not turn a mask into a mount elsewhere, or into none
+ * (CVE-2019-19921). The directory is checked first and the target looked
+ * up beneath it with no symlinks. 0: the kernel has no such file. */
+static int kernel_fs(const char *target, int *out)
+{
+	long want = strncmp(target, "/proc/", 6) == 0 ? PROC_MAGIC : strncmp(target, "/sys/", 5) == 0 ? SYSFS_FS_MAGIC : 0;
+	const char *fsname = want == PROC_MAGIC ? "procfs" : "sysfs";
+	char dir[4096];
+	const char *slash = strrchr(target, '/');
+	size_t n = slash && slash != target ? (size_t)(slash - target) : 1;
+	if (!slash || n >= sizeof dir)
+		return oops(EINVAL, "%s: not an absolute path", target);
+	memcpy(dir, target, n);
+	dir[n] = 0;
+	int d = handle(dir, 0);
+	if (d < 0) {
+		if (want == 0 && why_err == ENOENT)
+			return 0;
+		char inner[4096];
+		snprintf(inner, sizeof inner, "%s", why);
+		return oops(why_err, "%s: %s (its directory %s should be there)", target, inner, dir);
+	}
+	struct statfs sf;
+	if (want && (fstatfs(d, &sf) < 0 || (long)sf.f_type != want)) {
+		close(d);
+		return oops(0, "%s is not on %s (filesystem type %#lx): something is mounted over it, or the root filesystem changed while the box started; refused", dir, fsname, (unsigned long)sf.f_type);
+	}
+	int fd = openat2_path(d, slash + 1, RESOLVE_BENEATH_FLAG | RESOLVE_NO_SYMLINKS_FLAG | RESOLVE_NO_MAGICLINKS_FLAG);
+	int err = errno;
+	close(d);
+	if (fd < 0)
+		return err == ENOENT ? 0 : oops(err, "openat2 %s", target);
+	if (want && (fstatfs(fd, &sf) < 0 || (long)sf.f_type != want)) {
+		close(fd);
+		return oops(0, "%s is not on %s (filesystem type %#lx): something is mounted over it, or the root filesystem changed while the box started; refused", target, fsname, (unsigned long)sf.f_type);
+	}
+	*out = fd;
+	return 1;
+}
+
+/* op_mask hides target: /dev/null bound over a file, an empty read-only
+ * tmpfs over a directory (the new mount API: no /proc needed). */
+static int op_mask(const char *target)
+{
+	int fd, found = kernel_fs(target, &fd);
+	if (found <= 0)
+		return found;
+	struct stat st;
+	int tree = -1, rc = -1;
+	if (fstat(fd, &st) < 0)
+		oops(errno, "fstat %s", target);
+	else if (S_ISDIR(st.st_mode)) {
+		int fs = (int)syscall(SYS_fsopen, "tmpfs", 1);
+		if (fs < 0)
+			oops(errno, "fsopen tmpfs");
+		else {
+			if (syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING_CMD, "size", "0", 0) < 0 ||
+			    syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE_CMD, NULL, NULL, 0) < 0)
+				oops(errno, "fsconfig tmpfs");
+			else if ((tree = (int)syscall(SYS_fsmount, fs, 1, MOUNT_ATTR_RDONLY_BIT | MOUNT_ATTR_NOSUID_BIT | MOUNT_ATTR_NODEV_BIT | MOUNT_ATTR_NOEXEC_BIT)) < 0)
+				oops(errno, "fsmount tmpfs");
+			close(fs);
+		}
+	} else if ((tree = (int)syscall(SYS_open_tree, AT_FDCWD, "/dev/null", OPEN_TREE_CLONE_FLAG | O_CLOEXEC)) < 0)
+		oops(errno, "open_tree /dev/null");
+	if (tree >= 0) {
+		rc = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY | MOVE_MOUNT_T_EMPTY);
+		if (rc < 0)
+			oops(errno, "move_mount onto %s", target);
+		close(tree);
+	}
+	close(fd);
+	return rc;
+}
+
+/* op_read_only binds target on itself, read-only before it is attached. */
+static int op_read_only(const char *target)
+{
+	int fd, found = kernel_fs(target, &fd);
+	if (found <= 0)
+		return found;
+	int rc = -1, tree = (int)syscall(SYS_open_tree, fd, "", OPEN_TREE_CLONE_FLAG | O_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE_FLAG);
+	if (tree < 0)
+		oops(errno, "open_tree %s", target);
+	else if (set_attrs(tree, MS_RDONLY, AT_EMPTY_PATH | AT_RECURSIVE_FLAG) < 0)
+		oops(errno, "mount_setattr %s", target);
+	else if ((rc = (int)syscall(SYS_move_mount, tree, "", fd, "", MOVE_MOUNT_F_EMPTY | MOVE_MOUNT_T_EMPTY)) < 0)
+		oops(errno, "move_mount onto %s", target);
+	if (tree >= 0)
+		close(tree);
+	close(fd);
+	return rc;
+}
+
+/* op_remount_ro makes the mount at p read-only, keeping the flags the
+ * kernel refuses to drop (nosuid, nodev, noexec) and the atime ones. */
+static int op_remount_ro(const char *p)
+{
+	struct statfs sf;
+	if (statfs(p, &sf) < 0)
+		return oops(errno, "statfs");
+	unsigned long keep = 0;
+	static const unsigned long map[][2] = {{ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
+					       {ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME}};
+	for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+		if ((unsigned long)sf.f_flags & map[i][0])
+			keep |= map[i][1];
+	return mount("", p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL) < 0 ? oops(errno, "remount") : 0;
+}
+
+/* op_mknod makes a device node: a character device of the standard set
+ * (bound from the host's /dev where mknod is not allowed, as in a user
+ * namespace), or an OCI device of any type, with its mode and owner. */
+static int op_mknod(const struct op *o)
+{
+	mode_t type = S_IFCHR;
+	if (o->fstype[0] == 'b')
+		type = S_IFBLK;
+	else if (o->fstype[0] == 'p')
+		type = S_IFIFO;
+	else if (o->fstype[0] && strcmp(o->fstype, "c") != 0 && strcmp(o->fstype, "u") != 0)
+		return oops(0, "device type \"%s\": use c, b, u or p", o->fstype);
+	const char *name;
+	int owned, d = parent_of(o->target, &name, &owned), rc = -1;
+	if (d < 0)
+		return -1;
+	if (mknodat(d, name, type | 0666, makedev(o->major, o->minor)) < 0) {
+		int err = errno;
+		if (err == EPERM && !o->fstype[0]) {
+			/* No CAP_MKNOD (a user namespace): bind the host's node. */
+			char host[4096];
+			snprintf(host, sizeof host, "/dev/%s", name);
+			int f = openat(d, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+			int tree = f < 0 ? -1 : (int)syscall(SYS_open_tree, AT_FDCWD, host, OPEN_TREE_CLONE_FLAG | O_CLOEXEC);
+			if (f >= 0)
+				close(f);
+			if (tree < 0)
+				oops(errno, "bind %s", host);
+			else {
+				rc = (int)syscall(SYS_move_mount, tree, "", d, name, MOVE_MOUNT_F_EMPTY);
+				if (rc < 0)
+					oops(errno, "bind %s", host);
+				close(tree);
+			}
+			goto out;
+		}
+		if (!(err == EEXIST && o->fstype[0])) {
+			oops(err, "mknod");
+			goto out;
+		}
+	}
+	mode_t mode = o->mode & 07777;
+	if (fchmodat(d, name, mode ? mode : 0666, 0) < 0)
+		oops(errno, "chmod");
+	else if ((o->uid || o->gid) && fchownat(d, name, o->uid, o->gid, AT_SYMLINK_NOFOLLOW) < 0)
+		oops(errno, "chown");
+	else
+		rc = 0;
+out:
+	if (owned)
+		close(d);
+	return rc;
+}
+
+static int op_pivot_root(const char *root)
+{
+	if (chdir(root) < 0)
+		return oops(errno, "chdir");
+	if (syscall(SYS_pivot_root, ".", ".") < 0) {
+		if (errno == EINVAL)
+			return oops(EINVAL, "pivot_root (the host's / is probably an initramfs (rootfs), where pivot_root is impossible: boot from a real root filesystem, or switch_root first)");
+		return oops(errno, "pivot_root");
+	}
+	/* Make sure unmounting the old root cannot propagate anywhere. */
+	if (mount("", ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return oops(errno, "make the old root a slave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return oops(errno, "detach the old root");
+	return chdir("/") < 0 ? oops(errno, "chdir /") : 0;
+}
+
+/* op_move_root is --no-pivot: move the new root over / and chroot. */
+static int op_move_root(const char *root)
+{
+	if (chdir(root) < 0 || mount(root, "/", NULL, MS_MOVE, NULL) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		return oops(errno, "move the root");
+	return 0;
+}
+
+static int apply_op(const struct op *o)
+{
+	char p[4160];
+	int fd = -1, rc = 0;
+	switch (o->kind) {
+	case OP_MOUNT:
+		if ((o->flags & MS_BIND) && !(o->flags & MS_REMOUNT))
+			return op_bind(o);
+		if (o->copyup)
+			return op_copy_up(o);
+		if (at(o->target, 0, p, sizeof p, &fd) < 0)
+			return -1;
+		if (mount(o->source, p, o->fstype[0] ? o->fstype : NULL, o->flags, o->data[0] ? o->data : NULL) < 0)
+			rc = oops(errno, "mount");
+		break;
+	case OP_MKDIR:
+		rc = at(o->target, 1, p, sizeof p, &fd);
+		break;
+	case OP_MKNOD:
+		return op_mknod(o);
+	case OP_SYMLINK: {
+		const char *name;
+		int owned, d = parent_of(o->target, &name, &owned);
+		if (d < 0)
+			return -1;
+		if (symlinkat(o->source, d, name) < 0)
+			rc = oops(errno, "symlink");
+		if (owned)
+			close(d);
+		return rc;
+	}
+	case OP_PIVOT_ROOT:
+		return op_pivot_root(o->target);
+	case OP_MASK:
+		return op_mask(o->target);
+	case OP_READ_ONLY:
+		return op_read_only(o->target);
+	case OP_REMOUNT_RO:
+		if (at(o->target, 0, p, sizeof p, &fd) < 0)
+			return -1;
+		rc = op_remount_ro(p);
+		break;
+	case OP_MOVE_ROOT:
+		return op_move_root(o->target);
+	case OP_WRITE: {
+		int w = open(o->target, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		size_t n = strlen(o->data);
+		if (w < 0 || write(w, o->data, n) != (ssize_t)n)
+			rc = oops(errno, "write %s", o->target);
+		if (w >= 0)
+			close(w);
+		return rc;
+	}
+	default:
+		return oops(0, "unknown mount step '%c'", o->kind);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* apply_ops runs the steps [from, to) with targets resolved in root. If
+ * one fails, the directories they made in the root are removed again
+ * (newest first; one not empty, or mounted on, stays). */
+static int apply_ops(struct plan *p, int from, int to, const char *root)
+{
+	A.root = root;
+	A.rootlen = strlen(root);
+	A.rootfd = -1;
+	A.nmade = 0;
+	int rc = 0;
+	for (int i = from; i < to && rc == 0; i++) {
+		struct op o;
+		if (parse_op(p->ops[i], p->op_len[i], &o) < 0)
+			return bfail("mount", 0, STATUS_SETUP, "a malformed mount step");
+		say("mount: %s", o.desc);
+		if (apply_op(&o) < 0) {
+			for (int m = A.nmade - 1; m >= 0 && A.rootfd >= 0; m--) {
+				char *slash = strrchr(A.made[m], '/');
+				const char *name = slash ? slash + 1 : A.made[m];
+				if (slash)
+					*slash = 0;
+				int parent = openat2_path(A.rootfd, slash ? A.made[m] : "/", RESOLVE_IN_ROOT_FLAG | RESOLVE_NO_MAGICLINKS_FLAG);
+				if (parent >= 0) {
+					unlinkat(parent, name, AT_REMOVEDIR);
+					close(parent);
+				}
+			}
+			rc = bfail("mount", why_err, STATUS_SETUP, "%s: %s", o.desc, why);
+		}
+	}
+	for (int m = 0; m < A.nmade; m++)
+		free(A.made[m]);
+	if (A.rootfd >= 0)
+		close(A.rootfd);
+	return rc;
+}
+
+/* read_full reads exactly n bytes; -1 at EOF or error. */
+static int read_full(int fd, void *buf, size_t n)
+{
+	for (size_t got = 0; got < n;) {
+		ssize_t r = read(fd, (char *)buf + got, n - got);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* The OCI state hooks get on stdin, as pbox sent it with "go". */
+static char *hook_state[2];
+static unsigned int hook_state_len[2];
+
+/* run_hook runs one OCI hook (a createContainer or startContainer one)
+ * with the box's state on stdin, as box/hooks.go's RunHook does for
+ * pbox's: args[0] is argv[0], a timeout kills it, a non-zero exit is an
+ * error carrying what it wrote to stderr. */
+static int run_hook(const char *rec, unsigned int len, int start, const char *step)
+{
+	unsigned int timeout, nargs, nenv;
+	memcpy(&timeout, rec, 4);
+	memcpy(&nargs, rec + 4, 4);
+	memcpy(&nenv, rec + 8, 4);
+	if (nargs > 4096 || nenv > 4096)
+		return bfail(step, 0, STATUS_SETUP, "a malformed hook");
+	char **args = calloc(nargs + 1, sizeof(char *)), **env = calloc(nenv + 1, sizeof(char *));
+	const char *s = rec + 16, *end = rec + len, *path = s;
+	s += strlen(s) + 1;
+	for (unsigned int i = 0; i < nargs + nenv; i++) {
+		if (s >= end || !args || !env)
+			return bfail(step, 0, STATUS_SETUP, "a malformed hook");
+		*(i < nargs ? &args[i] : &env[i - nargs]) = (char *)s;
+		s += strlen(s) + 1;
+	}
+	say("%s: %s", step, path);
+	int in[2], errp[2], execp[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(errp, O_CLOEXEC) < 0 || pipe2(execp, O_CLOEXEC) < 0)
+		return bfail(step, errno, STATUS_SETUP, "hook %s: pipe", path);
+	pid_t pid = fork();
+	if (pid < 0)
+		return bfail(step, errno, STATUS_SETUP, "hook %s: fork", path);
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		dup2(in[0], 0);
+		dup2(null >= 0 ? null : errp[1], 1);
+		dup2(errp[1], 2);
+		sigset_t none;
+		sigemptyset(&none);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+		execve(path, args, env);
+		int err = errno;
+		write_all(execp[1], (const char *)&err, sizeof err);
+		_exit(127);
+	}
+	close(in[0]);
+	close(errp[1]);
+	close(execp[1]);
+	write_all(in[1], hook_state[start], hook_state_len[start]);
+	close(in[1]);
+	char out[4096];
+	size_t got = 0;
+	int timed_out = 0;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int wait_ms = -1;
+		if (timeout) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			long long left = (long long)timeout * 1000 - ((now.tv_sec - t0.tv_sec) * 1000LL + (now.tv_nsec - t0.tv_nsec) / 1000000);
+			if (left <= 0) {
+				timed_out = 1;
+				break;
+			}
+			wait_ms = (int)left;
+		}
+		struct pollfd pfd = {.fd = errp[0], .events = POLLIN};
+		int r = poll(&pfd, 1, wait_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0) {
+			timed_out = 1;
+			break;
+		}
+		char buf[1024];
+		ssize_t n = read(errp[0], buf, sizeof buf);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		size_t keep = (size_t)n < sizeof out - 1 - got ? (size_t)n : sizeof out - 1 - got;
+		memcpy(out + got, buf, keep);
+		got += keep;
+	}
+	close(errp[0]);
+	if (timed_out && pid > 1)
+		kill(pid, SIGKILL);
+	int ws = 0;
+	while (waitpid(pid, &ws, 0) < 0 && errno == EINTR)
+		;
+	int exec_err = 0;
+	ssize_t n = read(execp[0], &exec_err, sizeof exec_err);
+	close(execp[0]);
+	free(args);
+	free(env);
+	if (n == (ssize_t)sizeof exec_err)
+		return bfail(step, exec_err, STATUS_SETUP, "hook %s: fork/exec %s", path, path);
+	while (got > 0 && (out[got - 1] == '\n' || out[got - 1] == ' ' || out[got - 1] == '\t' || out[got - 1] == '\r'))
+		got--;
+	out[got] = 0;
+	const char *o = out;
+	while (*o == '\n' || *o == ' ' || *o == '\t')
+		o++;
+	char what[128];
+	if (timed_out)
+		snprintf(what, sizeof what, "timed out after %us", timeout);
+	else if (WIFEXITED(ws) && WEXITSTATUS(ws) == 0)
+		return 0;
+	else if (WIFEXITED(ws))
+		snprintf(what, sizeof what, "exit status %d", WEXITSTATUS(ws));
+	else {
+		snprintf(what, sizeof what, "signal: %s", WIFSIGNALED(ws) ? strsignal(WTERMSIG(ws)) : "?");
+		if (what[8] >= 'A' && what[8] <= 'Z')
+			what[8] = (char)(what[8] - 'A' + 'a');
+	}
+	return bfail(step, 0, STATUS_SETUP, "hook %s: %s%s%s", path, what, *o ? ": " : "", o);
+}
+
+static int run_hooks(const char **recs, unsigned int *lens, int n, int start, const char *step)
+{
+	for (int i = 0; i < n; i++)
+		if (run_hook(recs[i], lens[i], start, step) < 0)
+			return -1;
+	return 0;
+}
+
+/* find_command finds COMMAND as a shell would (box/init.go's lookPath
+ * did): a name with a slash as it is, else the first executable match in
+ * PATH; one that exists but cannot be executed is 126, none 127. */
+static int check_executable(const char *p, int *err, char *text, size_t size)
+{
+	struct stat st;
+	if (stat(p, &st) < 0) {
+		*err = errno;
+		snprintf(text, size, "stat %s", p);
+		return -1;
+	}
+	if (S_ISDIR(st.st_mode)) {
+		*err = EISDIR;
+		snprintf(text, size, "%s", p);
+		return -1;
+	}
+	if (access(p, X_OK) < 0) {
+		char e[128];
+		*err = 0;
+		snprintf(text, size, "%s: not executable (%s): check its mode (chmod +x)", p, lower_strerror(errno, e, sizeof e));
+		return -1;
+	}
+	return 0;
+}
+
+static char command_path[8192];
+
+static int find_command(struct plan *p)
+{
+	const char *name = p->argv[0];
+	char text[8192 + 256];
+	int err;
+	if (strchr(name, '/')) {
+		if (check_executable(name, &err, text, sizeof text) < 0)
+			return bfail("exec", err, (err == ENOENT || err == ENOTDIR) ? STATUS_NOT_FOUND : STATUS_NOT_EXECUTABLE, "%s", text);
+		snprintf(command_path, sizeof command_path, "%s", name);
+		return 0;
+	}
+	char denied[8192 + 256] = "";
+	int denied_err = 0, have_denied = 0;
+	for (const char *dir = p->path;;) {
+		const char *end = strchr(dir, ':');
+		size_t n = end ? (size_t)(end - dir) : strlen(dir);
+		int len = n == 0 ? snprintf(command_path, sizeof command_path, "./%s", name)
+				 : snprintf(command_path, sizeof command_path, "%.*s/%s", (int)n, dir, name);
+		if (len > 0 && (size_t)len < sizeof command_path) {
+			if (check_executable(command_path, &err, text, sizeof text) == 0)
+				return 0;
+			if (err != ENOENT && !have_denied) {
+				have_denied = 1;
+				denied_err = err;
+				memcpy(denied, text, sizeof denied);
+			}
+		}
+		if (!end)
+			break;
+		dir = end + 1;
+	}
+	if (have_denied)
+		return bfail("exec", denied_err, STATUS_NOT_EXECUTABLE, "%s", denied);
+	return bfail("exec", 0, STATUS_NOT_FOUND, "%s: executable file not found in $PATH (%s)", name, p->path);
+}
+
+/* console_pty opens COMMAND's terminal in the box's /dev/ptmx (without
+ * blocking: the box could have put a FIFO there), sends the master to
+ * the console socket and puts the slave at this process's 0, 1, 2. */
+static int console_pty(struct plan *p)
+{
+	const char *step = "terminal";
+	int m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (m < 0)
+		return bfail(step, errno, STATUS_SETUP, "open /dev/ptmx");
+	unsigned int ptn;
+	if (ioctl(m, TIOCGPTN, &ptn) < 0)
+		return bfail(step, errno, STATUS_SETUP, "/dev/ptmx in the box is not a pty multiplexer");
+	fcntl(m, F_SETFL, fcntl(m, F_GETFL) & ~O_NONBLOCK);
+	struct winsize ws = {.ws_row = p->rows, .ws_col = p->cols};
+	if ((p->rows || p->cols) && ioctl(m, TIOCSWINSZ, &ws) < 0)
+		return bfail(step, errno, STATUS_SETUP, "set the pty's size");
+	int unlock = 0;
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0)
+		return bfail(step, errno, STATUS_SETUP, "unlock pty");
+	int s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (s < 0)
+		return bfail(step, errno, STATUS_SETUP, "open pty peer");
+	char control[CMSG_SPACE(sizeof(int))];
+	memset(control, 0, sizeof control);
+	static const char what[] = "pty-master";
+	struct iovec iov = {.iov_base = (void *)what, .iov_len = sizeof what - 1};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &m, sizeof(int));
+	if (sendmsg(p->console, &msg, MSG_NOSIGNAL) < 0)
+		return bfail("console socket", errno, STATUS_SETUP, "send the pty master");
+	close(m);
+	close(p->console);
+	for (int i = 0; i < 3; i++)
+		if (dup2(s, i) < 0)
+			return bfail(step, errno, STATUS_SETUP, "dup the pty");
+	if (s > 2)
+		close(s);
+	return 0;
+}
+
+/* loopback_up is `ip link set lo up`: a new network namespace has only
+ * lo, and it is down. */
+static int loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr;
+	memset(&ifr, 0, sizeof ifr);
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return bfail("network", errno, STATUS_SETUP, "read lo's flags");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		return bfail("network", errno, STATUS_SETUP, "set lo up");
+	close(s);
+	return 0;
+}
+
+/* process_settings: what COMMAND inherits from its init, rlimits, OOM
+ * score and umask. */
+static int process_settings(struct plan *p)
+{
+	for (int i = 0; i < p->nrlimits; i++) {
+		unsigned int res;
+		struct rlimit rl;
+		unsigned long long soft, hard;
+		memcpy(&res, p->rlimits[i], 4);
+		memcpy(&soft, p->rlimits[i] + 4, 8);
+		memcpy(&hard, p->rlimits[i] + 12, 8);
+		rl.rlim_cur = soft;
+		rl.rlim_max = hard;
+		say("setrlimit %u soft %llu hard %llu", res, soft, hard);
+		if (setrlimit((int)res, &rl) < 0)
+			return bfail("rlimit", errno, STATUS_SETUP, "%s soft %llu hard %llu", p->rlimits[i] + 20, soft, hard);
+	}
+	if (p->has_oom_score) {
+		char v[16];
+		int n = snprintf(v, sizeof v, "%d", p->oom_score);
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		say("oom_score_adj %d", p->oom_score);
+		if (fd < 0 || write(fd, v, (size_t)n) != n)
+			return bfail("oom_score_adj", errno, STATUS_SETUP, "write /proc/self/oom_score_adj");
+		close(fd);
+	}
+	if (p->has_umask)
+		umask(p->umask);
+	return 0;
+}
+
+/* wait_for_start is pbox create's end: report "created", then block on
+ * exec.fifo until pbox start writes to it; errors go to stderr now. */
+static int wait_for_start(struct plan *p, int host_pid)
+{
+	char msg[64];
+	int n = snprintf(msg, sizeof msg, "{\"type\":\"created\",\"pid\":%d}\n", host_pid);
+	write_all(bsync, msg, (size_t)n);
+	close(bsync);
+	bsync = -1;
+	char b;
+	for (;;) {
+		ssize_t r = read(p->start_fifo, &b, 1);
+		if (r == 1)
+			break;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return bfail("wait for pbox start", r < 0 ? errno : 0, STATUS_SETUP, "read exec.fifo%s", r == 0 ? ": closed" : "");
+	}
+	close(p->start_fifo);
+	say("started by pbox start");
+	return run_hooks(p->start_hooks, p->hook_len[1], p->nstart_hooks, 1, "startContainer hook");
+}
+
+/* build runs the plan up to COMMAND's start; -1 once reported. */
+static int build(struct plan *p, int host_pid)
+{
+	/* 2. Stops for pbox: its createRuntime hooks, a CNI network's ADD. */
+	if (p->runtime_hooks) {
+		static const char hooks[] = "{\"type\":\"hooks\"}\n";
+		char c;
+		write_all(bsync, hooks, sizeof hooks - 1);
+		if (read_full(bsync, &c, 1) < 0 || c != 'r')
+			return bfail("hooks", 0, STATUS_SETUP, "pbox did not resume the box");
+	}
+	if (p->await_network) {
+		static const char netns[] = "{\"type\":\"netns\"}\n";
+		write_all(bsync, netns, sizeof netns - 1);
+	}
+	/* 3. The mount steps: up to pivot_root on host paths under the
+	 *    root, then createContainer hooks, then the rest in the box. */
+	int pivot = p->nops;
+	const char *root = "/";
+	static char pivot_target[4096];
+	for (int i = 0; i < p->nops; i++)
+		if (p->ops[i][0] == OP_PIVOT_ROOT || p->ops[i][0] == OP_MOVE_ROOT) {
+			struct op o;
+			if (parse_op(p->ops[i], p->op_len[i], &o) < 0)
+				return bfail("mount", 0, STATUS_SETUP, "a malformed mount step");
+			snprintf(pivot_target, sizeof pivot_target, "%s", o.target);
+			root = pivot_target;
+			pivot = i;
+			break;
+		}
+	if (apply_ops(p, 0, pivot, root) < 0)
+		return -1;
+	if (run_hooks(p->create_hooks, p->hook_len[0], p->ncreate_hooks, 0, "createContainer hook") < 0)
+		return -1;
+	if (apply_ops(p, pivot, p->nops, "/") < 0)
+		return -1;
+	/* 4. The box's names and COMMAND's start. */
+	if (p->hostname) {
+		say("sethostname \"%s\"", p->hostname);
+		if (sethostname(p->hostname, strlen(p->hostname)) < 0)
+			return bfail("hostname", errno, STATUS_SETUP, "sethostname %s", p->hostname);
+	}
+	if (p->loopback) {
+		say("ip link set lo up (a new network namespace has only lo, and it is down)");
+		if (loopback_up() < 0)
+			return -1;
+	}
+	if (find_command(p) < 0)
+		return -1;
+	if (p->workdir && p->workdir[0] && enter_workdir(bsync, p->workdir) < 0)
+		return -1;
+	if (process_settings(p) < 0)
+		return -1;
+	if (p->terminal && console_pty(p) < 0)
+		return -1;
+	if (p->await_network) {
+		char c;
+		if (read_full(bsync, &c, 1) < 0 || c != 'r')
+			return bfail("network", 0, STATUS_SETUP, "pbox did not attach the network");
+		say("network attached by pbox");
+	}
+	if (p->start_fifo > 0 && wait_for_start(p, host_pid) < 0)
+		return -1;
+	/* 5. On this process, which COMMAND inherits it all from. */
+	say("confine: %s%s, bounding set %s, no_new_privs %s, seccomp %s%u%s, user %s",
+	    p->keyring ? "a new session keyring " : "the caller's session keyring", p->keyring ? p->keyring : "",
+	    p->has_bounding ? "as planned" : "kept", p->no_new_privs ? "on" : "off",
+	    p->seccomp ? "filter of " : "none", p->seccomp ? p->seccomp_len : 0, p->seccomp ? " BPF instructions" : "",
+	    p->has_user ? "as planned" : "root");
+	if (confine_and_switch(bsync, p) < 0)
+		return -1;
+	if (p->dies_with_pbox)
+		prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0); /* a change of user cleared it */
+	if (p->no_pid_ns)
+		prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); /* not PID 1: adopt orphans */
+	return 0;
+}
+
+static int init_main(int argc, char **argv, char **envp)
+{
+	(void)envp;
+	/* comm would be the memfd's descriptor number: name PID 1 for ps. */
+	prctl(PR_SET_NAME, "pbox-init", 0, 0, 0);
+	/* A process of the box with the same user could otherwise ptrace its
+	 * PID 1 or open its /proc/1/fd (runc keeps its init non-dumpable). */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	int type = 0;
+	socklen_t tlen = sizeof type;
+	if (argc != 3 || (bsync = atoi(argv[1])) < 3 || getsockopt(bsync, SOL_SOCKET, SO_TYPE, &type, &tlen) < 0) {
+		static const char usage[] = "pbox: pbox-init is started by pbox run, not by hand\n";
+		write_all(2, usage, sizeof usage - 1);
+		return STATUS_SETUP;
+	}
+	/* Every signal blocked, the real-time ones libc keeps for itself
+	 * included: none is lost or fatal to PID 1 before COMMAND runs; they
+	 * are read from a signalfd once it does. */
+	sigset_t all;
+	int sfd = block_all(&all);
+	int planfd = atoi(argv[2]);
+	fcntl(bsync, F_SETFD, FD_CLOEXEC);
+	fcntl(planfd, F_SETFD, FD_CLOEXEC);
+	struct plan *p = calloc(1, sizeof *p);
+	const char *bad;
+	if (!p || !read_plan(planfd, p, &bad))
+		return bfail("read the plan", errno, STATUS_SETUP, "%s", p ? bad : "out of memory");
+	close(planfd);
+	if (p->flags)
+		bflags = p->flags;
+	verbose = strchr(bflags, 'v') != NULL;
+	if (p->start_fifo > 0)
+		fcntl(p->start_fifo, F_SETFD, FD_CLOEXEC);
+	if (p->console > 0)
+		fcntl(p->console, F_SETFD, FD_CLOEXEC);
+
+	/* 1. "go": pbox has the init's pid, and it is in its cgroups. */
+	char g;
+	int host_pid = 0;
+	if (read_full(bsync, &g, 1) < 0 || g != 'g' || read_full(bsync, &host_pid, 4) < 0)
+		return bfail("wait for pbox", 0, STATUS_SETUP, "no \"go\" from pbox");
+	for (int i = 0; i < 2; i++) {
+		if (read_full(bsync, &hook_state_len[i], 4) < 0 || hook_state_len[i] > (64u << 20) ||
+		    !(hook_state[i] = malloc(hook_state_len[i] + 1)) || read_full(bsync, hook_state[i], hook_state_len[i]) < 0)
+			return bfail("wait for pbox", 0, STATUS_SETUP, "a malformed \"go\" from pbox");
+	}
+	say("started: pbox's tiny init, from a sealed memfd (no Go runtime in the box); plan read");
+	/* A mount namespace an OCI config names, joined by descriptor. */
+	for (int i = 0; i < p->nns; i++) {
+		if (setns(p->ns_fd[i], p->ns_type[i]) < 0)
+			return bfail("join the box", errno, STATUS_SETUP, "setns (namespace type 0x%x)", (unsigned)p->ns_type[i]);
+		close(p->ns_fd[i]);
+	}
+	if (build(p, host_pid) < 0)
+		return STATUS_SETUP;
+
+	/* Nothing pbox passed crosses into COMMAND but stdio (a pty's
+	 * slave) and the preserved fds, 3.. below the sync socket. */
+	syscall(SYS_close_range, 3 + p->preserve, ~0U, CLOSE_RANGE_CLOEXEC_FLAG);
+	char flags[8] = "-";
+	int nf = 0;
+	if (p->terminal)
+		flags[nf++] = 't';
+	if (p->no_pid_ns)
+		flags[nf++] = 'p';
+	flags[nf ? nf : 1] = 0;
+
+	/* 6a. No init: COMMAND becomes PID 1 itself. */
+	if (p->no_init) {
+		say("exec %s as PID 1 (no init: nothing reaps orphans, signals without a handler are ignored)", command_path);
+		if (p->terminal) {
+			setsid();
+			ioctl(0, TIOCSCTTY, 0);
+		}
+		sigset_t none;
+		sigemptyset(&none);
+		syscall(SYS_rt_sigprocmask, SIG_SETMASK, &none, NULL, _NSIG / 8);
+		execve(command_path, p->argv, p->envp);
+		int err = errno;
+		bfail("exec", err, (err == ENOENT || err == ENOTDIR) ? STATUS_NOT_FOUND : STATUS_NOT_EXECUTABLE, "%s", command_path);
+		return (err == ENOENT || err == ENOTDIR) ? STATUS_NOT_FOUND : STATUS_NOT_EXECUTABLE;
+	}
+
+	/* 6b. Start COMMAND, then reap and forward until it exits. */
+	int code = STATUS_SETUP;
+	pid_t child = start_command(flags, command_path, p->argv, p->envp, bsync, &code);
+	if (child < 0)
+		return code;
+	if (bsync >= 0) {
+		char msg[64];
+		int n = snprintf(msg, sizeof msg, "{\"type\":\"ready\",\"pid\":%d}\n", (int)child);
+		write_all(bsync, msg, (size_t)n);
+		close(bsync);
+	}
+	say("started %s as pid %d; reaping and forwarding signals", command_path, (int)child);
+	/* COMMAND has its own copy now: blank ours after argv[0], so that ps
+	 * and /proc/1/cmdline say "pbox-init". */
+	char *end = argv[argc - 1] + strlen(argv[argc - 1]);
+	char *after0 = argv[0] + strlen(argv[0]) + 1;
+	if (end > after0)
+		memset(after0, 0, (size_t)(end - after0));
+	free(p);
+	return supervise(sfd, child, code);
 }
 
 int main(int argc, char **argv, char **envp)

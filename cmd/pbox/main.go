@@ -20,10 +20,6 @@ import (
 var version = "dev"
 
 func main() {
-	// The re-executed init: dispatch before any flag parsing.
-	if filepath.Base(os.Args[0]) == box.InitArg0 {
-		os.Exit(box.Init())
-	}
 	if len(os.Args) > 1 && os.Args[0] == box.MonitorArg0 && os.Args[1] == box.FinishArg {
 		os.Exit(box.FinishMonitor(os.Args[2:]))
 	}

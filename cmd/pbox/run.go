@@ -31,7 +31,7 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
 			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
-			&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once (at least 12: pbox-init's own threads count)"},
+			&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once (at least 2: pbox-init counts, and COMMAND)"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
 			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},

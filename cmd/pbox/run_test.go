@@ -27,7 +27,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "run", "--ns", "pid,pid,mnt", "true"}, 125, "pbox: run: --ns \"pid,pid,mnt\": namespaces: namespace named twice: pid"},
 		{[]string{"pbox", "run", "--ns", "pid,mnt", "--ns", "mnt", "true"}, 125, "pbox: run: --ns \"pid,mnt,mnt\": namespaces: namespace named twice: mnt"},
 		{[]string{"pbox", "run", "--hostname", "lab\nroot", "true"}, 125, "pbox: run: --hostname: hostname \"lab\\nroot\": use letters"},
-		{[]string{"pbox", "run", "--pids-limit", "1", "true"}, 125, "pbox: run: --pids-limit: 1 is too low: pbox-init's own threads count"},
+		{[]string{"pbox", "run", "--pids-limit", "1", "true"}, 125, "pbox: run: --pids-limit: 1 is too low: pbox-init counts against the limit"},
 		{[]string{"pbox", "run", "--cgroup-parent", "/", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/\": give a path relative"},
 		{[]string{"pbox", "run", "--cgroup-parent", "/sys/fs/cgroup/x", "true"}, 125, "pbox: run: --cgroup-parent: cgroup path \"/sys/fs/cgroup/x\": give a path relative"},
 		{[]string{"pbox", "exec"}, 125, "pbox: exec: give a box id"},

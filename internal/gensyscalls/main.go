@@ -26,6 +26,11 @@ var arches = []struct{ file, table string }{
 	{"zsysnum_linux_arm.go", "arm"},
 }
 
+// armPrivate are ARM's own syscalls (arch/arm/include/uapi/asm/unistd.h,
+// __ARM_NR_BASE 0x0f0000 + n), which x/sys leaves out and Docker's
+// default profile names for arm and arm64 (libseccomp knows them).
+var armPrivate = map[string]int{"breakpoint": 0xf0001, "cacheflush": 0xf0002, "usr26": 0xf0003, "usr32": 0xf0004, "set_tls": 0xf0005}
+
 var line = regexp.MustCompile(`^\s*SYS_([A-Z0-9_]+)\s*=\s*(\d+)`)
 
 func main() {
@@ -61,6 +66,11 @@ func main() {
 			list = append(list, entry{strings.ToLower(m[1]), nr})
 		}
 		f.Close()
+		if a.table == "arm" {
+			for name, nr := range armPrivate {
+				list = append(list, entry{name, nr})
+			}
+		}
 		sort.Slice(list, func(i, j int) bool { return list[i].name < list[j].name })
 		fmt.Fprintf(&out, "// syscalls%s is sorted by name (from %s).\nvar syscalls%s = []syscallNumber{\n", strings.Title(a.table), a.file, strings.Title(a.table))
 		for _, e := range list {
@@ -83,6 +93,9 @@ func main() {
 				all[strings.ToLower(m[1])] = true
 			}
 		}
+	}
+	for name := range armPrivate {
+		all[name] = true
 	}
 	names := make([]string, 0, len(all))
 	for n := range all {
