@@ -111,9 +111,11 @@ func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 	default:
 		return nil, fmt.Errorf("annotations[%q] %q: give true (pbox-init is PID 1 and process.args its child) or false", InitAnnotation, v)
 	}
-	if err := translateProcess(spec.Process, cfg); err != nil {
+	var processWarnings []string
+	if err := translateProcess(spec.Process, cfg, &processWarnings); err != nil {
 		return nil, fmt.Errorf("process.%w", err)
 	}
+	b.Warnings = append(b.Warnings, processWarnings...)
 	root := spec.Root.Path
 	if !filepath.IsAbs(root) {
 		root = filepath.Join(bundle, root)
@@ -226,16 +228,18 @@ var rlimits = map[string]int{
 	"RLIMIT_STACK": unix.RLIMIT_STACK,
 }
 
-// TranslateProcess is the process part alone, for pbox exec --process.
-func TranslateProcess(p *specs.Process) (Process, error) {
+// TranslateProcess is the process part alone, for pbox exec --process;
+// warnings name what is accepted but not applied.
+func TranslateProcess(p *specs.Process) (Process, []string, error) {
 	var cfg Config
-	if err := translateProcess(p, &cfg); err != nil {
-		return Process{}, fmt.Errorf("process.%w", err)
+	var warnings []string
+	if err := translateProcess(p, &cfg, &warnings); err != nil {
+		return Process{}, nil, fmt.Errorf("process.%w", err)
 	}
-	return cfg.Process, nil
+	return cfg.Process, warnings, nil
 }
 
-func translateProcess(p *specs.Process, cfg *Config) error {
+func translateProcess(p *specs.Process, cfg *Config, warnings *[]string) error {
 	if len(p.Args) == 0 || p.Args[0] == "" {
 		return errors.New("args: empty: name the program to run")
 	}
@@ -296,10 +300,14 @@ func translateProcess(p *specs.Process, cfg *Config) error {
 		return err
 	}
 	cfg.Capabilities, cfg.Inheritable, cfg.Ambient = caps.bounding, caps.inheritable, caps.ambient
+	*warnings = append(*warnings, caps.warnings...)
 	return nil
 }
 
-type capSets struct{ bounding, inheritable, ambient []int }
+type capSets struct {
+	bounding, inheritable, ambient []int
+	warnings                       []string
+}
 
 // translateCapabilities maps the five OCI sets onto what pbox sets, as
 // runc sets them: the bounding set, then (after the change of user) the
@@ -311,9 +319,11 @@ type capSets struct{ bounding, inheritable, ambient []int }
 // sends the default set there for every non-root Kubernetes container).
 //
 // What the kernel would refuse at start is refused here, by field: an
-// inheritable capability outside the bounding set (capset), an ambient one
-// that is not inheritable (PR_CAP_AMBIENT_RAISE), and any capability pbox
-// does not hold itself (runc and crun refuse those too).
+// inheritable capability outside the bounding set (capset) and any
+// capability pbox does not hold itself (runc and crun refuse those too).
+// An ambient one that is not inheritable, which the kernel will not raise,
+// is left out with a warning, as runc warns and goes on: `runc spec` and
+// `crun spec` write exactly that (ambient without inheritable).
 func translateCapabilities(c *specs.LinuxCapabilities) (capSets, error) {
 	var out capSets
 	if c == nil {
@@ -367,11 +377,15 @@ func translateCapabilities(c *specs.LinuxCapabilities) (capSets, error) {
 			return out, fmt.Errorf("capabilities.inheritable: %s is not in the bounding set (the kernel refuses an inheritable capability beyond it): add it to bounding, or leave it out", capnames.Name(v))
 		}
 	}
+	var raised []int
 	for _, v := range ambient {
 		if !iset[v] {
-			return out, fmt.Errorf("capabilities.ambient: %s is not in the inheritable set (the kernel raises an ambient capability only if it is permitted and inheritable): add it to inheritable", capnames.Name(v))
+			out.warnings = append(out.warnings, fmt.Sprintf("process.capabilities.ambient: %s is not raised: it is not in the inheritable set (the kernel raises an ambient capability only if it is permitted and inheritable; runc skips it too): add it to inheritable", capnames.Name(v)))
+			continue
 		}
+		raised = append(raised, v)
 	}
+	ambient = raised
 	out.bounding = bounding
 	if out.bounding == nil {
 		out.bounding = []int{}

@@ -93,7 +93,7 @@ func TestTranslateContainerdExecProcess(t *testing.T) {
 	if err := json.Unmarshal(data, &p); err != nil {
 		t.Fatal(err)
 	}
-	proc, err := TranslateProcess(&p)
+	proc, _, err := TranslateProcess(&p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +162,6 @@ func TestTranslateRefusesByName(t *testing.T) {
 		{"swap below the limit", func(s *specs.Spec) { s.Linux.Resources.Memory.Swap = i64(1 << 20) }, "below memory.limit", false},
 		{"bad systemd cgroup", func(s *specs.Spec) { s.Linux.CgroupsPath = "system:pbox:x" }, "linux.cgroupsPath", false},
 		{"inheritable beyond bounding", func(s *specs.Spec) { s.Process.Capabilities.Inheritable = []string{"CAP_SYS_ADMIN"} }, "capabilities.inheritable: CAP_SYS_ADMIN is not in the bounding set", false},
-		{"ambient not inheritable", func(s *specs.Spec) { s.Process.Capabilities.Ambient = []string{"CAP_KILL"} }, "capabilities.ambient: CAP_KILL is not in the inheritable set", false},
 		{"bad effective cap", func(s *specs.Spec) { s.Process.Capabilities.Effective = []string{"CAP_NOPE"} }, "capabilities.effective", false},
 		{"bad cap", func(s *specs.Spec) { s.Process.Capabilities.Bounding = []string{"CAP_NOPE"} }, "CAP_NOPE", false},
 		{"relative cwd", func(s *specs.Spec) { s.Process.Cwd = "tmp" }, "process.cwd", false},
@@ -246,6 +245,29 @@ func TestFiveCapabilitySets(t *testing.T) {
 			}
 			break
 		}
+	}
+}
+
+// `runc spec` and `crun spec` write ambient capabilities without an
+// inheritable set, which the kernel will not raise: as runc, pbox runs the
+// config, leaves them out and warns, for create and for exec --process.
+func TestAmbientNotInheritableIsWarnedAndSkipped(t *testing.T) {
+	spec := oci.DefaultSpec()
+	c := spec.Process.Capabilities
+	c.Inheritable, c.Ambient = []string{"CAP_KILL"}, []string{"CAP_KILL", "CAP_AUDIT_WRITE"}
+	b, err := (Store{}).Translate(spec, "/b", "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(b.Config.Ambient) != 1 || b.Config.Ambient[0] != unix.CAP_KILL {
+		t.Errorf("ambient %v, want CAP_KILL alone", b.Config.Ambient)
+	}
+	if len(b.Warnings) != 1 || !strings.Contains(b.Warnings[0], "process.capabilities.ambient: CAP_AUDIT_WRITE is not raised") {
+		t.Errorf("warnings %q", b.Warnings)
+	}
+	p, warnings, err := TranslateProcess(spec.Process)
+	if err != nil || len(p.Ambient) != 1 || len(warnings) != 1 {
+		t.Errorf("exec --process: ambient %v, warnings %q, err %v", p.Ambient, warnings, err)
 	}
 }
 

@@ -83,8 +83,12 @@ func execAction(c *cli.Context) error {
 		if len(args) > 0 {
 			sp.Args = args
 		}
-		if p, err = box.TranslateProcess(&sp); err != nil {
+		var warnings []string
+		if p, warnings, err = box.TranslateProcess(&sp); err != nil {
 			return fail(statusSetup, "exec: --process %s: %v", file, err)
+		}
+		for _, w := range warnings {
+			warnf(c)(errors.New(w))
 		}
 		if c.Bool("tty") {
 			p.Terminal = true
