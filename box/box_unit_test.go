@@ -1,13 +1,13 @@
 package box
 
 import (
-	"bytes"
-	"encoding/json"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"syscall"
 	"testing"
 
+	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,29 +71,29 @@ func TestCheckPreservedFDs(t *testing.T) {
 	}
 }
 
-func TestSyncUnexpectedMessage(t *testing.T) {
-	var buf bytes.Buffer
-	send(&buf, message{Type: msgReady, Pid: 7})
-	_, err := expect(json.NewDecoder(&buf), msgConfig)
-	if err == nil || err.Error() != `unexpected message: got "ready", expected "config"` {
-		t.Errorf("err = %v", err)
-	}
-}
-
-func TestSyncRoundTrip(t *testing.T) {
-	var buf bytes.Buffer
-	cfg := &Config{Name: "b", Process: Process{Args: []string{"sh"}, Env: []string{"A=1"}}}
-	send(&buf, message{Type: msgConfig, Config: cfg})
-	send(&buf, message{Type: msgGo})
-	d := json.NewDecoder(&buf)
-	m, err := expect(d, msgConfig)
-	if err != nil || m.Config.Name != "b" || m.Config.Args[0] != "sh" {
-		t.Fatalf("config: %+v %v", m, err)
-	}
-	if _, err := expect(d, msgGo); err != nil {
+// A mount step's record is the layout tinyinit.c's parse_op reads: the
+// header, then source, target, fstype, data and -v's words, each ending
+// in NUL; a NUL inside a field is refused, not cut.
+func TestMountStepRecord(t *testing.T) {
+	o := rootfs.Op{Kind: rootfs.OpMount, Source: "proc", Target: "/r/proc", FSType: "proc", Flags: unix.MS_NOSUID, Recursive: unix.MS_RDONLY, Major: 1, Minor: 3, Mode: 0o620, UID: 5, GID: 6}
+	v, err := encodeOp(o)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := expect(d, msgGo); err == nil {
-		t.Error("reading past the end must fail")
+	ne := binary.NativeEndian
+	if v[0] != 'm' || ne.Uint64(v[4:]) != unix.MS_NOSUID || ne.Uint64(v[12:]) != unix.MS_RDONLY ||
+		ne.Uint32(v[20:]) != 1 || ne.Uint32(v[24:]) != 3 || ne.Uint32(v[28:]) != 0o620 || ne.Uint32(v[32:]) != 5 || ne.Uint32(v[36:]) != 6 {
+		t.Errorf("header %v", v[:opHeaderSize])
+	}
+	want := "proc\x00/r/proc\x00proc\x00\x00" + o.String() + "\x00"
+	if got := string(v[opHeaderSize:]); got != want {
+		t.Errorf("strings %q, want %q", got, want)
+	}
+	o.Target = "/r/a\x00b"
+	if _, err := encodeOp(o); err == nil || !strings.Contains(err.Error(), "NUL") {
+		t.Errorf("a NUL in a target: %v, want it refused", err)
+	}
+	if _, err := encodeOp(rootfs.Op{Kind: "teleport"}); err == nil {
+		t.Error("an unknown step kind must be refused")
 	}
 }

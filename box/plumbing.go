@@ -8,8 +8,8 @@ import (
 )
 
 // The small pieces of plumbing between pbox processes and engines: the
-// start FIFO of an OCI box, the console socket. (handover.go is the
-// init's hand-over to the tiny init; detach.go the run -d monitor's pipe.)
+// start FIFO of an OCI box, the console socket. (detach.go is the
+// run -d monitor's pipe.)
 
 // StartFIFO makes box id's exec.fifo and opens it for reading and
 // writing (so that opening never blocks): the init waits on it for one

@@ -576,18 +576,6 @@ func explainClone(err error) error {
 	return err
 }
 
-// initEnv is the init's own environment (COMMAND's comes in the config).
-// GOMAXPROCS=1 from the very start keeps the Go runtime of PID 1 to a few
-// threads: each one counts against the box's pids limit. -v's timestamps
-// (logf.TimestampsEnv) reach it too.
-var initEnv = func() []string {
-	env := []string{"GOMAXPROCS=1"}
-	if logf.Timestamps() {
-		env = append(env, logf.TimestampsEnv+"=1")
-	}
-	return env
-}()
-
 func stdioFDs(stdio [3]*os.File) []uintptr {
 	fds := []uintptr{0, 1, 2}
 	for i, f := range stdio {

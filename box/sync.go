@@ -1,26 +1,24 @@
 package box
 
 import (
-	"encoding/json"
-	"fmt"
-	"io"
 	"os"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// The parent and the init talk over one socketpair, one JSON object per
-// line. The parent writes first; the init answers once:
+// pbox and the box's init (the box builder, plan.go) talk over one
+// stream socketpair. The plan itself is in a memfd the init reads at
+// once; on the socket pbox writes single bytes (tinyinit.c reads them
+// without a parser) and the init answers with one JSON object per line:
 //
 //	pbox run (parent)                            pbox-init (child)
 //	-----------------                            -----------------
-//	config  ─────────────────────────────────▶   (queued before the clone,
-//	                                             which puts the child in its
-//	                                             cgroups: see forkInCgroup)
-//	go      ─────────────────────────────────▶   make / rprivate, mount /proc,
-//	                                             sethostname, lo up, find COMMAND
-//	        ◀─────────────────────────────────   error {step, error, code}, exit
+//	clone(CLONE_NEW*, CLONE_INTO_CGROUP)  ────▶  read the plan
+//	g pid, hook states  ─────────────────────▶   make / rprivate, mounts,
+//	                                             pivot_root, hostname, lo up,
+//	                                             find COMMAND, confine itself
+//	        ◀─────────────────────────────────   error {step, error, errno, code}
 //	        ◀─────────────────────────────────   ready {pid}: COMMAND started
 //	        ◀───── EOF ───────────────────────   --no-init: COMMAND exec'd, the
 //	                                             close-on-exec socket closed
@@ -29,7 +27,7 @@ import (
 //
 //	        ◀─────────────────────────────────   hooks: namespaces made, nothing
 //	run prestart + createRuntime hooks           mounted yet (only with hooks)
-//	resume  ─────────────────────────────────▶   mounts, createContainer hooks,
+//	r       ─────────────────────────────────▶   mounts, createContainer hooks,
 //	                                             pivot_root, find COMMAND, pty
 //	        ◀─────────────────────────────────   created: pbox create exits; the
 //	                                             init blocks reading exec.fifo
@@ -39,22 +37,19 @@ import (
 //
 //	        ◀─────────────────────────────────   netns: namespaces made; the
 //	pin the netns, CNI ADD, /etc files           init goes on with its mounts
-//	resume  ─────────────────────────────────▶   (awaited before COMMAND)
+//	r       ─────────────────────────────────▶   (awaited before COMMAND)
 //
 // The child is born in its cgroups on every host (CLONE_INTO_CGROUP, and
-// for v1 a forking thread that joined them), so "go" follows at once; it
+// for v1 a forking thread that joined them), so "g" follows at once; it
 // carries the init's host pid, which the init cannot see from inside.
 
 type msgType string
 
 const (
-	msgConfig msgType = "config"
-	msgGo     msgType = "go"
-	msgReady  msgType = "ready"
-	msgError  msgType = "error"
+	msgReady msgType = "ready"
+	msgError msgType = "error"
 	// OCI create adds:
 	msgHooks   msgType = "hooks"   // init: namespaces exist, run prestart/createRuntime
-	msgResume  msgType = "resume"  // parent: hooks done, go on
 	msgCreated msgType = "created" // init: set up; COMMAND waits for exec.fifo
 	// A CNI network adds:
 	msgNetns msgType = "netns" // init: namespaces exist; pbox attaches, then resume
@@ -64,13 +59,12 @@ const (
 )
 
 type message struct {
-	Type   msgType `json:"type"`
-	Config *Config `json:"config,omitempty"`
-	Step   string  `json:"step,omitempty"`
-	Error  string  `json:"error,omitempty"`
-	Code   int     `json:"code,omitempty"`
-	Pid    int     `json:"pid,omitempty"`
-	// Errno comes from the tiny init (handover.go) and the exec joiner
+	Type  msgType `json:"type"`
+	Step  string  `json:"step,omitempty"`
+	Error string  `json:"error,omitempty"`
+	Code  int     `json:"code,omitempty"`
+	Pid   int     `json:"pid,omitempty"`
+	// Errno comes from the box builder (plan.go) and the exec joiner
 	// (joiner.go), which leave the wording of an errno to pbox, as Go
 	// words every other one.
 	Errno int `json:"errno,omitempty"`
@@ -93,20 +87,4 @@ func socketPair(name string) (parent, child *os.File, err error) {
 		return nil, nil, err
 	}
 	return os.NewFile(uintptr(fds[0]), name+"-parent"), os.NewFile(uintptr(fds[1]), name+"-child"), nil
-}
-
-func send(w io.Writer, m message) error {
-	return json.NewEncoder(w).Encode(m)
-}
-
-// expect reads one message and checks its type.
-func expect(d *json.Decoder, want msgType) (message, error) {
-	var m message
-	if err := d.Decode(&m); err != nil {
-		return m, fmt.Errorf("read %s message: %w", want, err)
-	}
-	if m.Type != want {
-		return m, fmt.Errorf("unexpected message: got %q, expected %q", m.Type, want)
-	}
-	return m, nil
 }

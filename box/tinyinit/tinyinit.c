@@ -54,6 +54,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -2448,6 +2449,24 @@ static int build(struct plan *p, int host_pid)
 	return 0;
 }
 
+/* release_build_pages drops from PID 1's resident set what only building
+ * the box used: the stack below this frame (nothing runs there again:
+ * signals are read from a signalfd, never delivered to a handler) and the
+ * program's text, which faults back in page by page for the reaping loop
+ * alone, as if the supervisor had been exec'd fresh. */
+extern char __executable_start[], etext[];
+
+static void __attribute__((noinline)) release_build_pages(void)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	char here;
+	uintptr_t top = ((uintptr_t)&here & ~(uintptr_t)(page - 1)) - 2 * (uintptr_t)page;
+	size_t below = 256 * 1024;
+	madvise((void *)(top - below), below, MADV_DONTNEED);
+	uintptr_t text = (uintptr_t)__executable_start & ~(uintptr_t)(page - 1);
+	madvise((void *)text, (size_t)((uintptr_t)etext - text), MADV_DONTNEED);
+}
+
 static int init_main(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -2473,7 +2492,8 @@ static int init_main(int argc, char **argv, char **envp)
 	fcntl(planfd, F_SETFD, FD_CLOEXEC);
 	struct plan *p = calloc(1, sizeof *p);
 	const char *bad;
-	if (!p || !read_plan(planfd, p, &bad))
+	char *plan_buf = NULL;
+	if (!p || !(plan_buf = read_plan(planfd, p, &bad)))
 		return bfail("read the plan", errno, STATUS_SETUP, "%s", p ? bad : "out of memory");
 	close(planfd);
 	if (p->flags)
@@ -2549,7 +2569,17 @@ static int init_main(int argc, char **argv, char **envp)
 	char *after0 = argv[0] + strlen(argv[0]) + 1;
 	if (end > after0)
 		memset(after0, 0, (size_t)(end - after0));
+	/* What PID 1 keeps for the box's life is the reaping loop: the plan
+	 * and what building the box touched go back to the kernel. */
+	free(p->argv);
+	free(p->envp);
+	free(p->groups);
+	free(p->seccomp);
+	free(hook_state[0]);
+	free(hook_state[1]);
 	free(p);
+	free(plan_buf);
+	release_build_pages();
 	return supervise(sfd, child, code);
 }
 
