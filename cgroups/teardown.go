@@ -47,14 +47,26 @@ func (c *Cgroup) Kill() error {
 
 // Destroy kills what is left in the box and removes its directories from
 // every hierarchy. The parent (--cgroup-parent) stays, shared by boxes.
+//
+// Most boxes are empty by then (a box's PID namespace ends with its init),
+// so each directory is removed before anything is killed: only when one
+// still holds a process (EBUSY) does it cost the kill and the wait.
 func (c *Cgroup) Destroy() error {
 	defer c.Placed()
-	killErr := c.Kill()
-	var err error
+	var busy []string
 	dirs := c.Dirs()
 	for i := len(dirs) - 1; i >= 0; i-- {
 		c.log.Printf("cgroup: rmdir %s", dirs[i])
-		if e := rmdirRetry(dirs[i]); e != nil && err == nil {
+		if e := unix.Rmdir(dirs[i]); e != nil && !errors.Is(e, unix.ENOENT) {
+			busy = append(busy, dirs[i])
+		}
+	}
+	var killErr, err error
+	if len(busy) > 0 {
+		killErr = c.Kill()
+	}
+	for _, dir := range busy {
+		if e := rmdirRetry(dir); e != nil && err == nil {
 			err = e
 		}
 	}
