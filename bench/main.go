@@ -82,6 +82,11 @@ func main() {
 	if empty, err := emptyGoProgram(work); err == nil {
 		startRows = append(startRows, row{name: "an empty Go program (func main() {})", argv: []string{empty}})
 	}
+	if minimal, err := goBuild(work, "minimalinit", "./bench/minimalinit"); err == nil {
+		startRows = append(startRows, row{name: minimalInitRow, argv: []string{minimal, trueBin}})
+	} else {
+		fmt.Printf("(minimal Go re-exec init left out: %v)\n", err)
+	}
 	if *before != "" {
 		startRows = append(startRows,
 			row{name: "pbox (before) run -- true", argv: []string{*before, "run", "--cgroup-parent", "pbox-bench", "--", trueBin}},
@@ -141,6 +146,9 @@ func main() {
 	med := map[string]time.Duration{}
 	for _, r := range startRows {
 		med[r.name] = median(r.times)
+	}
+	if m, p := med[minimalInitRow], med["pbox run -- true"]; m > 0 && p > 0 {
+		fmt.Printf("  pbox run -- true / the minimal Go re-exec init: %.2fx\n", float64(p)/float64(m))
 	}
 	if w, c := med["crun run, in a mount ns without cgroup2 (wrapped)"], med["the same wrapper around true"]; w > 0 && c > 0 {
 		crun := w - c
@@ -499,6 +507,21 @@ func check(err error) {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// minimalInitRow is the yardstick of issue 22 (bench/minimalinit).
+const minimalInitRow = "minimal Go re-exec init (two Go starts, private /proc, reap, forward)"
+
+// goBuild builds the package at pkg (a path in this module) into work, as
+// pbox is built.
+func goBuild(work, name, pkg string) (string, error) {
+	bin := filepath.Join(work, name)
+	cmd := exec.Command("go", "build", "-o", bin, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("%v: %s", err, out)
+	}
+	return bin, nil
 }
 
 // emptyGoProgram builds `func main() {}` into work, as pbox is built.
