@@ -254,23 +254,33 @@ func printRunConfig(c *cli.Context, st box.Store, req box.RunRequest) error {
 
 // refuseEmptyValues refuses a flag given an empty value (--cpus ""),
 // which would otherwise read as not given at all; the flags in allowed
-// mean something when empty (--ns "": no namespaces).
+// mean something when empty (--ns "": no namespaces). It looks only at
+// the flags given (c.LocalFlagNames): urfave/cli's IsSet of a flag not
+// given compares every flag's names through a regexp, which for run's 60
+// flags cost ~0.4 ms of every start.
 func refuseEmptyValues(c *cli.Context, allowed ...string) error {
+	given := map[string]bool{}
+	for _, n := range c.LocalFlagNames() {
+		given[n] = true
+	}
 	for _, f := range c.Command.Flags {
-		name := f.Names()[0]
-		if !c.IsSet(name) || slices.Contains(allowed, name) {
-			continue
-		}
+		var name string
+		var aliases []string
 		empty := false
-		switch f.(type) {
+		switch f := f.(type) {
 		case *cli.StringFlag:
+			name, aliases = f.Name, f.Aliases
 			empty = c.String(name) == ""
 		case *cli.StringSliceFlag:
+			name, aliases = f.Name, f.Aliases
 			empty = slices.Contains(c.StringSlice(name), "")
+		default:
+			continue
 		}
-		if empty {
-			return fail(usageStatus(c.Command.Name), "%s: --%s is empty: give a value, or leave the flag out", c.Command.Name, name)
+		if !empty || slices.Contains(allowed, name) || !(given[name] || slices.ContainsFunc(aliases, func(a string) bool { return given[a] })) {
+			continue
 		}
+		return fail(usageStatus(c.Command.Name), "%s: --%s is empty: give a value, or leave the flag out", c.Command.Name, name)
 	}
 	return nil
 }

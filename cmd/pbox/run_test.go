@@ -24,6 +24,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "run", "--memory", "1", "true"}, 125, "pbox: run: --memory: cgroups: bad size \"1\": a box needs at least 6 MiB"},
 		{[]string{"pbox", "run", "--name", "", "true"}, 125, "pbox: run: --name is empty"},
 		{[]string{"pbox", "run", "--cpus", "", "true"}, 125, "pbox: run: --cpus is empty"},
+		{[]string{"pbox", "run", "-w", "", "true"}, 125, "pbox: run: --workdir is empty"},
+		{[]string{"pbox", "run", "-e", "", "true"}, 125, "pbox: run: --env is empty"},
 		{[]string{"pbox", "run", "--ns", "pid,pid,mnt", "true"}, 125, "pbox: run: --ns \"pid,pid,mnt\": namespaces: namespace named twice: pid"},
 		{[]string{"pbox", "run", "--ns", "pid,mnt", "--ns", "mnt", "true"}, 125, "pbox: run: --ns \"pid,mnt,mnt\": namespaces: namespace named twice: mnt"},
 		{[]string{"pbox", "run", "--hostname", "lab\nroot", "true"}, 125, "pbox: run: --hostname: hostname \"lab\\nroot\": use letters"},
