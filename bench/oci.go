@@ -48,13 +48,11 @@ func lifecycleRows(pbox, before, work string, rounds int) {
 		wrap bool // crun on a hybrid host: in a mount ns without cgroup2
 	}
 	runtimes := []*rt{{name: "pbox", bin: pbox}, {name: "runc"}, {name: "crun"}}
-	hybrid := false
 	if _, err := os.Stat("/sys/fs/cgroup/unified"); err == nil {
 		// crun refuses a hybrid host; wrapped as in the start-up rows,
 		// each of its three commands, and the wrapper's cost measured
 		// alone (three times a round) to be subtracted.
-		hybrid = true
-		runtimes = append(runtimes, &rt{name: "crun (wrapped)", bin: "crun", wrap: true}, &rt{name: "3 wrappers around true", wrap: true})
+		runtimes = append(runtimes, &rt{name: "crun (wrapped)", bin: "crun", wrap: true}, &rt{name: "3 wrappers around true", bin: "true", wrap: true})
 	}
 	command := func(r *rt, args ...string) *exec.Cmd {
 		if !r.wrap {
@@ -116,9 +114,6 @@ func lifecycleRows(pbox, before, work string, rounds int) {
 		return time.Since(start), nil
 	}
 	var rows []row
-	if hybrid {
-		runtimes[len(runtimes)-1].bin = "true"
-	}
 	for _, r := range runtimes {
 		if r.bin == "" {
 			p, err := exec.LookPath(r.name)
