@@ -135,10 +135,18 @@ static const char *lower_strerror(int err, char *buf, size_t size)
 
 /* report_error sends pbox one error message on the sync socket:
  * {"type":"error","step":STEP,"error":TEXT,"errno":N,"code":C}. pbox words
- * a non-zero errno as it does its own errors, after TEXT. */
+ * a non-zero errno as it does its own errors, after TEXT. Without a socket
+ * (pbox start has returned) it is one line on stderr, as pbox prints it. */
 static void report_error(int sync, const char *step, const char *text, int err, int code)
 {
 	char msg[4096 + 256];
+	if (sync < 0) {
+		/* pbox start has returned: stderr is where the user looks. */
+		char errtext[128];
+		int n = snprintf(msg, sizeof msg, "pbox: %s: %s%s%s\n", step, text, err ? ": " : "", err ? lower_strerror(err, errtext, sizeof errtext) : "");
+		write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+		return;
+	}
 	size_t at = (size_t)snprintf(msg, sizeof msg, "{\"type\":\"error\",\"step\":");
 	at = json_string(msg, at, 128, step);
 	at += (size_t)snprintf(msg + at, sizeof msg - at, ",\"error\":");
@@ -1364,13 +1372,7 @@ static int bfail(const char *step, int err, int code, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(text, sizeof text, fmt, ap);
 	va_end(ap);
-	if (bsync >= 0) {
-		report_error(bsync, step, text, err, code);
-		return -1;
-	}
-	char msg[4096 + 256], errtext[128];
-	int n = snprintf(msg, sizeof msg, "pbox: %s: %s%s%s\n", step, text, err ? ": " : "", err ? lower_strerror(err, errtext, sizeof errtext) : "");
-	write_all(2, msg, n < (int)sizeof msg ? (size_t)n : sizeof msg - 1);
+	report_error(bsync, step, text, err, code);
 	return -1;
 }
 
