@@ -141,6 +141,24 @@ func Start(c Config) (*Lab, error) {
 		return fail(err)
 	}
 	l.Runtime = cri.NewRuntimeServiceClient(l.conn)
+	// The CRI plugin learns of imported images from containerd's events,
+	// a moment after ctr returns: a pod started at once may find no pause
+	// image and try to pull it (seen once in CI). Wait until CRI sees both.
+	images := cri.NewImageServiceClient(l.conn)
+	for _, img := range []string{BusyboxImage, PauseImage} {
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			st, err := images.ImageStatus(ctx, &cri.ImageStatusRequest{Image: &cri.ImageSpec{Image: img}})
+			cancel()
+			if err == nil && st.Image != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fail(fmt.Errorf("CRI does not list the imported image %s (%v):\n%s", img, err, l.LogTail(20)))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
 	return l, nil
 }
 
