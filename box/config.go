@@ -6,11 +6,12 @@ import (
 	"github.com/pbox-dev/pbox/seccomp"
 )
 
-// InitArg0 is the argv[0] of the re-executed init; main dispatches on it and
-// ps inside the box shows it.
+// InitArg0 is the box builder's argv[0]: the mode of the tiny C program
+// (tinyinit.c dispatches on it), and what ps inside the box shows as PID 1.
 const InitArg0 = "pbox-init"
 
-// Config is everything the init needs; it crosses to the init as JSON.
+// Config is the box as pbox plans it; the init gets it as a plan
+// (plan.go), and the state record keeps it as JSON.
 type Config struct {
 	// Process is COMMAND: the one process type of pbox-init's COMMAND and
 	// of every process pbox exec starts (its fields are Config's in JSON).
@@ -38,20 +39,10 @@ type Config struct {
 	// (--security-opt seccomp=unconfined, --privileged).
 	Seccomp *seccomp.Program `json:"seccomp,omitempty"`
 
-	// What the OCI runtime command line adds (pbox create).
-	// ConsoleFD is the console socket (SCM_RIGHTS) in the init, where
-	// the master of COMMAND's pty goes (Process.Terminal).
-	ConsoleFD int `json:"console_fd,omitempty"`
-	// PreservedFDs are the init's fds that COMMAND gets as 3, 4, ...
-	PreservedFDs []int `json:"preserved_fds,omitempty"`
-	// StartFD is exec.fifo, when COMMAND must wait for `pbox start`.
-	StartFD int `json:"start_fd,omitempty"`
-	// RuntimeHooks: stop once the namespaces exist, for the parent's
-	// prestart and createRuntime hooks.
-	RuntimeHooks bool `json:"runtime_hooks,omitempty"`
-	// AwaitNetwork: pbox attaches the box to a CNI network once the init
-	// reports its namespaces; COMMAND waits until it has.
-	AwaitNetwork    bool      `json:"await_network,omitempty"`
+	// What the OCI runtime command line adds (pbox create): the hooks the
+	// init runs itself (createContainer before pivot_root, startContainer
+	// once `pbox start` came) and the state they read. Where the console
+	// socket, exec.fifo and preserved fds are is the plan's (initLayout).
 	CreateContainer []Hook    `json:"create_container,omitempty"`
 	StartContainer  []Hook    `json:"start_container,omitempty"`
 	HookState       *OCIState `json:"hook_state,omitempty"`

@@ -234,13 +234,10 @@ func startJoiner(plan joinPlan, cg *cgroups.Cgroup, cgfd int, eio ExecIO) (*Runn
 	syncAt := len(files)
 	files = append(files, child.Fd())
 	planAt := len(files)
-	// The plan goes in a memfd, not down the socket: any size a runtime
-	// accepts fits, with nothing to deadlock on.
-	pfd, err := unix.MemfdCreate("pbox-exec-plan", unix.MFD_CLOEXEC)
+	planFile, err := planMemfd("pbox-exec-plan")
 	if err != nil {
-		return nil, setupErr("exec", fmt.Errorf("memfd_create: %w", err))
+		return nil, setupErr("exec", err)
 	}
-	planFile := os.NewFile(uintptr(pfd), "pbox-exec-plan")
 	defer planFile.Close()
 	files = append(files, planFile.Fd())
 	programAt := len(files)

@@ -4,12 +4,14 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"os"
 	"strings"
 	"syscall"
 
 	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/namespaces"
 	"github.com/pbox-dev/pbox/rootfs"
+	"golang.org/x/sys/unix"
 )
 
 // A new box is built by one single-threaded program, never by Go: pbox
@@ -229,6 +231,17 @@ func goMessage(cfg *Config, pid int) ([]byte, error) {
 		b = append(b, state...)
 	}
 	return b, nil
+}
+
+// planMemfd makes the memfd a plan goes in, not down the sync socket: any
+// size a runtime accepts fits, with nothing to deadlock on while the
+// program starts.
+func planMemfd(name string) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("memfd_create: %w", err)
+	}
+	return os.NewFile(uintptr(fd), name), nil
 }
 
 // resumeMessage lets the builder go on after pbox's hooks or network.

@@ -37,7 +37,6 @@ type Options struct {
 	CgroupParent string
 	Limits       cgroups.Limits
 	Log          io.Writer   // -v output; nil = quiet
-	Self         string      // the binary to re-execute; "" = /proc/self/exe
 	Stdio        [3]*os.File // the box's stdin, stdout, stderr; nil = pbox's own
 	// Filesystem is the box's root and mounts, as its config.json gave
 	// them (Translate); Start plans it into cfg.Mounts. nil: no mount
@@ -134,7 +133,7 @@ type Box struct {
 }
 
 // Start creates the box's cgroup, clones the init and waits until it
-// reports COMMAND started (or, with cfg.StartFD, ready and waiting for
+// reports COMMAND started (or, with opt.StartFIFO, ready and waiting for
 // `pbox start`). On error nothing is left: no cgroup, no process.
 // Unless opt.Detach, the caller must keep its OS thread locked until the
 // box is gone (PR_SET_PDEATHSIG).
@@ -344,13 +343,10 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	if err != nil {
 		return nil, &SetupError{Step: "config", Code: StatusSetupFailed, Err: err.Error()}
 	}
-	// The plan goes in a memfd: any size a runtime accepts fits, with
-	// nothing to deadlock on while the builder starts.
-	planFD, err := unix.MemfdCreate("pbox-init-plan", unix.MFD_CLOEXEC)
+	plan, err := planMemfd("pbox-init-plan")
 	if err != nil {
-		return nil, setupErr("clone", fmt.Errorf("memfd_create: %w", err))
+		return nil, setupErr("clone", err)
 	}
-	plan := os.NewFile(uintptr(planFD), "pbox-init-plan")
 	defer plan.Close()
 	if _, err := plan.Write(data); err != nil {
 		return nil, setupErr("clone", fmt.Errorf("write the box's plan: %w", err))

@@ -1,36 +1,26 @@
 /*
- * pbox's tiny init: PID 1 of a box for as long as COMMAND runs.
+ * pbox's tiny program: one small static C program, run from a sealed memfd,
+ * in four modes chosen by argv[0]:
  *
- * pbox-init (Go) builds the box — mounts, hostname, keyring, capabilities,
- * seccomp, user — and then exec's this program from a sealed memfd, so
- * that what stays resident for the life of the box is a few pages, not a
- * Go runtime (box/handover.go). It does what tini does and nothing else:
+ *   pbox-init     the box builder and PID 1 of a box (the section "The box
+ *                 builder" below; box/plan.go writes its plan): it builds
+ *                 the box single-threaded from its first instruction, then
+ *                 does what tini does and nothing else —
+ *     1. fork COMMAND and exec it, with the signal mask it should have;
+ *     2. tell pbox COMMAND's pid (or why the exec failed) on the sync socket;
+ *     3. wait for signals (blocked, read from a signalfd: SigBlk in
+ *        /proc/1/status shows what it takes, which pbox inspect reads):
+ *        SIGCHLD means "reap every exited child"; every other signal is
+ *        passed on to COMMAND;
+ *     4. once COMMAND is reaped, exit with its status (128+N if signal N
+ *        killed it). The kernel then ends the rest of the box.
+ *     Once COMMAND runs it never allocates memory or starts a thread, so a
+ *     fork bomb that uses up the box's pids limit cannot take it down.
+ *   pbox-exec     the exec joiner (box/joiner.go);
+ *   pbox-monitor  a detached box's monitor (box/monitor.go);
+ *   pbox-logger   a detached box's log writer (box/logger.go).
  *
- *   1. fork COMMAND and exec it, with the signal mask it should have;
- *   2. tell pbox COMMAND's pid (or why the exec failed) on the sync socket;
- *   3. wait for signals (blocked, read from a signalfd: SigBlk in
- *      /proc/1/status shows what it takes, which pbox inspect reads):
- *      SIGCHLD means "reap every exited child"; every other signal is
- *      passed on to COMMAND;
- *   4. once COMMAND is reaped, exit with its status (128+N if signal N
- *      killed it). The kernel then ends the rest of the box.
- *
- * It never allocates memory or starts a thread, so a fork bomb that uses up
- * the box's pids limit cannot take it down.
- *
- * Usage (only pbox-init runs it):
- *   pbox-init FLAGS SYNCFD PATH ARGV0 [ARG...]      environment = COMMAND's
- * FLAGS is "-" or any of: t (COMMAND gets fd 0 as its controlling terminal,
- * in a new session), p (COMMAND dies with this init: there is no PID
- * namespace to do it), v (explain on stderr, as pbox run -v), T (start
- * that line with the time, as PBOX_TIMESTAMPS=1 does pbox's). SYNCFD is
- * the socket to pbox, or -1. Descriptors 0, 1, 2 (and any others without
- * close-on-exec) are COMMAND's already. Every signal is blocked on entry
- * (pbox-init blocks them before the exec), so none is lost or fatal in
- * between; COMMAND gets an empty mask.
- *
- * The same program is also a detached box's monitor (run as
- * "pbox-monitor", box/monitor.go): the `pbox run -d` process that started
+ * The monitor: the `pbox run -d` process that started
  * the box exec's it once the box runs, so that what waits for the box is
  * a few pages, not a Go runtime. It waits for the init (its child),
  * passes on the signals it gets, appends an "oom" event when the box's OOM
@@ -42,8 +32,8 @@
  * the OOM kills already reported. pbox is exec'd with PBOX-ARGV followed
  * by the init's wait status and the OOM kills reported.
  *
- * Rebuild the committed binary from this file: go generate ./box (it runs
- * build.sh; CI checks the result matches byte for byte).
+ * Rebuild the committed binaries from this file: go generate ./box (it
+ * runs build.sh for amd64 and arm64; CI checks each matches byte for byte).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
