@@ -10,12 +10,12 @@
 // bubblewrap's SetupOp list in Go: data that `pbox run -v` prints and
 // that can be tested without root.
 //
-// Applying runs inside the box's new mount namespace (the init calls
-// Apply after clone(CLONE_NEWNS)): it makes every mount point private, so
-// nothing the box mounts propagates back to the host, and replays the ops,
-// each target opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
+// Applying is not this package's: the ops are executed, single-threaded,
+// by pbox's box builder (box/plan.go, box/tinyinit/tinyinit.c), inside
+// the box's new mount namespace: it makes every mount point private, so
+// nothing the box mounts propagates back to the host, and replays the
+// ops, each target opened with openat2(RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS)
 // and checked against the path the plan resolved before anything is
-// mounted on it. Called on the host, Apply would change the host's mount
-// table: never use it outside a new mount namespace. A failed Apply
-// removes the directories it made for its targets.
+// mounted on it. Op's fields are the builder's record (box/plan.go's
+// encodeOp); a failed start removes the directories made for targets.
 package rootfs
