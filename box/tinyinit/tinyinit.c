@@ -2329,10 +2329,23 @@ static int process_settings(struct plan *p)
 	if (p->has_oom_score) {
 		char v[16];
 		int n = snprintf(v, sizeof v, "%d", p->oom_score);
-		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		/* The joiner writes this in a running box, whose /proc the box
+		 * may have replaced (a --privileged box can mount over it): never
+		 * block on a FIFO planted there, and write only to procfs. */
+		int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 		say("oom_score_adj %d", p->oom_score);
-		if (fd < 0 || write(fd, v, (size_t)n) != n)
-			return bfail("oom_score_adj", errno, STATUS_SETUP, "write /proc/self/oom_score_adj");
+		if (fd < 0)
+			return bfail("oom_score_adj", errno, STATUS_SETUP, "open /proc/self/oom_score_adj");
+		struct statfs sf;
+		if (fstatfs(fd, &sf) < 0 || (long)sf.f_type != PROC_MAGIC) {
+			close(fd);
+			return bfail("oom_score_adj", 0, STATUS_SETUP, "/proc/self/oom_score_adj in the box is not on procfs: something is mounted over /proc; refused");
+		}
+		if (write(fd, v, (size_t)n) != n) {
+			int err = errno;
+			close(fd);
+			return bfail("oom_score_adj", err, STATUS_SETUP, "write /proc/self/oom_score_adj");
+		}
 		close(fd);
 	}
 	if (p->has_umask)

@@ -6,6 +6,7 @@ package main
 // descriptors, keyrings, sysctls, cgroups and the pbox binary out of reach.
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
@@ -19,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
@@ -894,5 +896,60 @@ func TestContainmentOutputIsEscaped(t *testing.T) {
 	r := pbox(t, "inspect", "--json", strconv.Itoa(pid))
 	if !strings.Contains(r.stdout, `\u001b]0;owned\u0007`) {
 		t.Errorf("inspect --json should keep the name, escaped by JSON: %s", r.stdout)
+	}
+}
+
+// Attack (issue 22): exec's OOM score is now written by the joiner inside
+// the running box, whose /proc a --privileged box can replace. A FIFO
+// planted at /proc/self/oom_score_adj must neither hang pbox exec nor
+// take the write: it is refused, quickly, with one line.
+func TestContainmentExecOOMScoreOnlyOnProcfs(t *testing.T) {
+	root := busyboxRootfs(t)
+	name := boxName(t, "fakeproc")
+	r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "--privileged", "--",
+		"sh", "-c", "mount -t tmpfs none /proc && mkdir /proc/self && mkfifo /proc/self/oom_score_adj && touch /proc/ready && exec sleep 1000")
+	if r.code != 0 {
+		t.Fatalf("start the box: %+v", r)
+	}
+	defer func() {
+		pbox(t, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	rec := readRecord(t, box.DefaultStateRoot, name)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/proc/ready", rec.Pid)); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the box did not mount its own /proc")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	procFile := filepath.Join(t.TempDir(), "process.json")
+	os.WriteFile(procFile, []byte(`{"args":["true"],"cwd":"/","env":["PATH=/bin"],"user":{"uid":0,"gid":0},"oomScoreAdj":100}`), 0o644)
+	execOOM := func(want string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, pboxBin(t), "exec", "--process", procFile, name)
+		cmd.WaitDelay = 5 * time.Second // a joiner left blocking must not hang the test
+		out, err := cmd.CombinedOutput()
+		if ctx.Err() != nil {
+			t.Fatalf("pbox exec hung on what the box planted: %s", out)
+		}
+		if code := cmd.ProcessState.ExitCode(); code != 125 || !strings.Contains(string(out), want) {
+			t.Errorf("exec with an OOM score into a box with a fake /proc: status %d (%v), %q; want 125 and %q", code, err, out, want)
+		}
+	}
+	// A FIFO: opened without blocking, so refused at once.
+	execOOM("pbox: exec: oom_score_adj: open /proc/self/oom_score_adj")
+	// A plain file on the box's tmpfs: not procfs, so not written.
+	if r := pbox(t, "exec", name, "sh", "-c", "rm /proc/self/oom_score_adj && echo 0 > /proc/self/oom_score_adj"); r.code != 0 {
+		t.Fatalf("plant a file: %+v", r)
+	}
+	execOOM("pbox: exec: oom_score_adj: /proc/self/oom_score_adj in the box is not on procfs")
+	if data, _ := os.ReadFile(fmt.Sprintf("/proc/%d/root/proc/self/oom_score_adj", rec.Pid)); string(data) != "0\n" {
+		t.Errorf("the planted file holds %q: pbox wrote to it", data)
 	}
 }
