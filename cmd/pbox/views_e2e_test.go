@@ -7,10 +7,12 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,6 +119,31 @@ func TestE2ELogsFollowAndTail(t *testing.T) {
 	}
 }
 
+// boxProcesses describes what box name's processes and its log writer
+// are doing (state and kernel wait channel), for a test that waited in
+// vain.
+func boxProcesses(t *testing.T, root, name string) string {
+	t.Helper()
+	var b strings.Builder
+	b.WriteString(pbox(t, "--root", root, "top", name).stdout)
+	var pids []string
+	if box := psAll(t, root)[name]; box.Pid > 0 {
+		pids = append(pids, strconv.Itoa(box.Pid))
+		for i := 0; i < len(pids) && i < 50; i++ { // the box's tree
+			data, _ := os.ReadFile("/proc/" + pids[i] + "/task/" + pids[i] + "/children")
+			pids = append(pids, strings.Fields(string(data))...)
+		}
+	}
+	out, _ := exec.Command("pgrep", "-x", "pbox-logger").Output()
+	pids = append(pids, strings.Fields(string(out))...)
+	for _, pid := range pids {
+		stat, _ := os.ReadFile("/proc/" + pid + "/stat")
+		wchan, _ := os.ReadFile("/proc/" + pid + "/wchan")
+		fmt.Fprintf(&b, "%s wchan %s\n", strings.TrimSpace(string(stat)), wchan)
+	}
+	return b.String()
+}
+
 func readAll(r *bufio.Reader) (string, error) {
 	var b strings.Builder
 	_, err := r.WriteTo(&b)
@@ -144,12 +171,21 @@ func TestE2ELogsAreThePboxsToWrite(t *testing.T) {
 		pbox(t, "--root", root, "rm", "-f", name)
 		assertNoLeftovers(t, name)
 	}()
+	// Two waits, so that a failure says which part did not come: the
+	// 300 MB, then the attack on the log (its answer comes after them).
 	var logs result
-	if !testutil.WaitFor(120*time.Second, func() bool {
-		logs = pbox(t, "--root", root, "logs", "--tail", "3", name)
-		return strings.Contains(logs.stderr, "cannot-truncate") || psAll(t, root)[name].Status != "running"
-	}) {
-		t.Fatalf("the box never finished writing: %+v", logs)
+	wrote := func() bool { return strings.Contains(logs.stdout, "done-writing") }
+	attacked := func() bool { return strings.Contains(logs.stderr, "cannot-truncate") }
+	for _, step := range []struct {
+		what string
+		done func() bool
+	}{{"the 300 MB", wrote}, {"its truncate of the log", attacked}} {
+		if !testutil.WaitFor(180*time.Second, func() bool {
+			logs = pbox(t, "--root", root, "logs", "--tail", "3", name)
+			return step.done() || psAll(t, root)[name].Status != "running"
+		}) {
+			t.Fatalf("the box never finished %s: logs %+v\n%s", step.what, logs, boxProcesses(t, root, name))
+		}
 	}
 	if s := psAll(t, root)[name].Status; s != "running" {
 		t.Fatalf("the box writing 300 MB of logs under --memory 48M is %s (OOM-killed?): %+v", s, pbox(t, "--root", root, "events", name))
