@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/network"
 	"github.com/pbox-dev/pbox/rootfs"
 	"golang.org/x/sys/unix"
@@ -41,16 +42,25 @@ type NetworkRequest struct {
 const (
 	networkFile = "network.json" // the network.Attachment
 	netnsPin    = "netns"        // bind mount of the box's network namespace
+	// pluginsPin pins the network namespace the plugins ran in (pbox's
+	// own at ADD: the host's, or the one `ip netns exec` or a test put it
+	// in), where the bridge, the veth's other end and the NAT rules are:
+	// DEL, CHECK and the rules' reading run there, wherever pbox rm or
+	// inspect is typed.
+	pluginsPin = "plugins-netns"
+	hostsFile  = "hosts" // the box's /etc/hosts
 )
 
-// etcFiles are the files a --rootfs box on a CNI network gets, as Docker
-// writes them: state file name -> path in the box.
-var etcFiles = map[string]string{"hosts": "/etc/hosts", "resolv.conf": "/etc/resolv.conf", "hostname": "/etc/hostname"}
+// etcFiles are the files a box gets, as Docker writes them: state file
+// name -> path in the box. Every box on a CNI network (and one given
+// --add-host) gets /etc/hosts, kept current with the names of the boxes
+// on its network; a --rootfs box on one also its resolv.conf and
+// hostname (a box on the host's files keeps the host's).
+var etcFiles = map[string]string{hostsFile: "/etc/hosts", "resolv.conf": "/etc/resolv.conf", "hostname": "/etc/hostname"}
 
-// cniCacheDir and cniDataDir keep libcni's result cache and host-local's
-// leases under the state root: each root has its own pool.
+// cniCacheDir keeps libcni's result cache under the state root; the
+// leases of the built-in network are host-wide (network.Host).
 func (s Store) cniCacheDir() string { return filepath.Join(s.Root, ".cni", "cache") }
-func (s Store) cniDataDir() string  { return filepath.Join(s.Root, ".cni", "networks") }
 
 // containerID is the box's CNI container id: unique on the host, as the
 // cgroup leaf is ('@' is not allowed in one).
@@ -58,13 +68,34 @@ func (s Store) containerID(id string) string {
 	return strings.ReplaceAll(s.CgroupLeaf(id), "@", "-")
 }
 
-// etcMounts creates the box's /etc files, empty, and returns their bind
-// mounts for the plan; attachNetwork fills them once ADD gave an address.
-func (s Store) etcMounts(id string) ([]rootfs.Mount, error) {
+// etcMounts creates the box's /etc files and returns their bind mounts
+// for the plan. On a CNI network they start empty and attachNetwork
+// fills them once ADD gave an address; without one, /etc/hosts is
+// written now: --add-host's lines after the host's own file (a box on
+// the host's files) or the loopback names (a --rootfs box).
+func (s Store) etcMounts(id string, req *NetworkRequest, extra []network.ExtraHost, hostFiles bool) ([]rootfs.Mount, error) {
+	names := []string{hostsFile}
+	if req != nil && req.EtcFiles {
+		names = append(names, "resolv.conf", "hostname")
+	}
 	var out []rootfs.Mount
-	for _, name := range []string{"hostname", "hosts", "resolv.conf"} {
+	for _, name := range names {
+		var text []byte
+		if req == nil { // --add-host alone
+			if hostFiles {
+				text, _ = os.ReadFile("/etc/hosts")
+				if len(text) > 0 && text[len(text)-1] != '\n' {
+					text = append(text, '\n')
+				}
+				for _, x := range extra {
+					text = fmt.Appendf(text, "%s\t%s\n", x.IP, x.Name)
+				}
+			} else {
+				text = []byte(network.Hosts(network.HostsEntry{Extra: extra}, nil))
+			}
+		}
 		p := filepath.Join(s.Dir(id), name)
-		if err := os.WriteFile(p, nil, 0o644); err != nil {
+		if err := os.WriteFile(p, text, 0o644); err != nil {
 			return nil, err
 		}
 		out = append(out, rootfs.Mount{Source: p, Target: etcFiles[name], Type: "bind", Options: []string{"bind"}})
@@ -74,7 +105,7 @@ func (s Store) etcMounts(id string) ([]rootfs.Mount, error) {
 
 // attachNetwork puts the box whose init is pid on its network. The
 // caller records ADD's answer (writeNetwork) once COMMAND may go on.
-func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, log logf.Logf) (*network.Attachment, error) {
+func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, extra []network.ExtraHost, pid int, log logf.Logf) (*network.Attachment, error) {
 	pin := s.Path(id, netnsPin)
 	if err := os.WriteFile(pin, nil, 0o600); err != nil {
 		return nil, err
@@ -85,10 +116,24 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, 
 		os.Remove(pin)
 		return nil, fmt.Errorf("pin the box's network namespace: %w", err)
 	}
-	att := &network.Attachment{Network: req.Config.Name, ConfList: req.Config.WithDataDir(s.cniDataDir()), ContainerID: s.containerID(id),
+	here := s.Path(id, pluginsPin)
+	if err := os.WriteFile(here, nil, 0o600); err != nil {
+		return nil, err
+	}
+	if err := unix.Mount("/proc/thread-self/ns/net", here, "", unix.MS_BIND, ""); err != nil {
+		os.Remove(here)
+		return nil, fmt.Errorf("pin the network namespace the plugins run in: %w", err)
+	}
+	host := network.TheHost()
+	att := &network.Attachment{Network: req.Config.Name, ConfList: req.Config.WithDataDir(host.LeaseDir()), ContainerID: s.containerID(id),
 		IfName: network.IfName, NetNS: pin, Ports: req.Ports}
-	// Written before ADD: a pbox killed during ADD leaves what DEL needs.
+	// Written before ADD: a pbox killed during ADD leaves what DEL needs
+	// (and what keeps its host-wide claims).
 	if err := s.writeNetwork(id, att); err != nil {
+		return nil, err
+	}
+	claim := network.Claim{ContainerID: att.ContainerID, Box: id, Keep: s.Path(id, networkFile)}
+	if err := host.ClaimPorts(claim, req.Ports); err != nil {
 		return nil, err
 	}
 	log("network: CNI ADD %q (%s; plugins %s) for container %s, %s in %s", att.Network, req.Config.Source, strings.Join(req.Config.Plugins, ", "), att.ContainerID, att.IfName, pin)
@@ -99,13 +144,28 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, pid int, 
 	if err := runner.Add(ctx, att); err != nil {
 		return nil, err
 	}
+	if err := network.GuardLoopback(); err != nil {
+		return nil, fmt.Errorf("keep boxes out of the host's loopback: %w", err)
+	}
 	log("network: ADD took %.1f ms: %s on %s, gateway %s%s", float64(time.Since(start).Microseconds())/1000,
 		strings.Join(att.Addresses, " "), att.IfName, att.Gateway, portsNote(att.Ports))
 	for _, line := range att.Explain() {
 		log("network:   %s", line)
 	}
+	names := []string{id}
+	if hostname != "" && hostname != id {
+		names = append(names, hostname)
+	}
+	entry := network.HostsEntry{Claim: claim, Network: att.Network, Names: names, Extra: extra, HostsFile: s.Path(id, hostsFile)}
+	for _, a := range att.Addresses {
+		ip, _, _ := strings.Cut(a, "/")
+		entry.Addresses = append(entry.Addresses, ip)
+	}
+	if err := host.JoinNames(entry); err != nil {
+		return nil, err
+	}
 	if req.EtcFiles {
-		if err := s.writeEtcFiles(id, hostname, att, req.DNS); err != nil {
+		if err := s.writeEtcFiles(id, hostname, req.DNS); err != nil {
 			return nil, err
 		}
 	}
@@ -161,21 +221,47 @@ func (s Store) releaseNetwork(id string, log logf.Logf) error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		start := time.Now()
-		err = network.Runner{CacheDir: s.cniCacheDir()}.Del(ctx, att, netns)
+		err = s.inPluginsNetns(id, func() error { return network.Runner{CacheDir: s.cniCacheDir()}.Del(ctx, att, netns) })
 		if err == nil {
 			log("network: DEL took %.1f ms", float64(time.Since(start).Microseconds())/1000)
+			err = network.TheHost().Release(att.ContainerID)
 			os.Remove(s.Path(id, networkFile))
 		}
 	}
-	if pinned(pin) {
-		if uerr := unix.Unmount(pin, unix.MNT_DETACH); uerr != nil && err == nil {
-			err = fmt.Errorf("unpin the box's network namespace: %w", uerr)
+	for _, p := range []string{pin, s.Path(id, pluginsPin)} {
+		if err != nil {
+			break // DEL is to be tried again: it needs both
+		}
+		if pinned(p) {
+			if uerr := unix.Unmount(p, unix.MNT_DETACH); uerr != nil {
+				err = fmt.Errorf("unpin %s: %w", p, uerr)
+			}
+		}
+		if err == nil {
+			os.Remove(p)
 		}
 	}
-	if err == nil {
-		os.Remove(pin)
-	}
 	return err
+}
+
+// inPluginsNetns runs f in the network namespace box id's plugins ran in
+// (its pin), or in pbox's own if there is none (a box attached by an
+// older pbox, or the pin is not visible from this mount namespace).
+func (s Store) inPluginsNetns(id string, f func() error) error {
+	p := s.Path(id, pluginsPin)
+	if !pinned(p) {
+		return f()
+	}
+	return osthread.InNamespace(p, unix.CLONE_NEWNET, f)
+}
+
+// PluginsNetns is the pin of the network namespace box id's plugins ran
+// in, where its veth's other end is; "" if there is none.
+func (s Store) PluginsNetns(id string) string {
+	if p := s.Path(id, pluginsPin); pinned(p) {
+		return p
+	}
+	return ""
 }
 
 // pinned reports whether path is a bind mount of a namespace (nsfs).
@@ -184,15 +270,10 @@ func pinned(path string) bool {
 	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
 }
 
-// writeEtcFiles fills the box's /etc/hosts, /etc/resolv.conf and
-// /etc/hostname, as Docker writes them for a container.
-func (s Store) writeEtcFiles(id, hostname string, att *network.Attachment, dns []string) error {
-	var hosts strings.Builder
-	hosts.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
-	for _, a := range att.Addresses {
-		ip, _, _ := strings.Cut(a, "/")
-		fmt.Fprintf(&hosts, "%s\t%s\n", ip, hostname)
-	}
+// writeEtcFiles fills a --rootfs box's /etc/resolv.conf and
+// /etc/hostname, as Docker writes them for a container (its /etc/hosts
+// is its network's: network.Host.JoinNames).
+func (s Store) writeEtcFiles(id, hostname string, dns []string) error {
 	var resolv strings.Builder
 	if len(dns) == 0 {
 		dns = hostNameservers()
@@ -200,7 +281,7 @@ func (s Store) writeEtcFiles(id, hostname string, att *network.Attachment, dns [
 	for _, ns := range dns {
 		fmt.Fprintf(&resolv, "nameserver %s\n", ns)
 	}
-	for name, data := range map[string]string{"hosts": hosts.String(), "resolv.conf": resolv.String(), "hostname": hostname + "\n"} {
+	for name, data := range map[string]string{"resolv.conf": resolv.String(), "hostname": hostname + "\n"} {
 		if err := os.WriteFile(s.Path(id, name), []byte(data), 0o644); err != nil {
 			return err
 		}
@@ -241,27 +322,6 @@ func (s Store) NetnsOf(id string) (string, error) {
 	return fmt.Sprintf("/proc/%d/ns/net", rec.Pid), nil
 }
 
-// PortsInUse names the box of this state root that already publishes one
-// of ports (the portmap plugin would stack a second rule, and the first
-// box would keep the traffic), or "" if none does.
-func (s Store) PortsInUse(ports []network.Port) (string, network.Port) {
-	ids, _ := s.List()
-	for _, id := range ids {
-		att, err := s.Network(id)
-		if err != nil || att == nil {
-			continue
-		}
-		for _, theirs := range att.Ports {
-			for _, p := range ports {
-				if p.HostPort == theirs.HostPort && p.Protocol == theirs.Protocol {
-					return id, p
-				}
-			}
-		}
-	}
-	return "", network.Port{}
-}
-
 // PublishedPort is one of a box's published ports with the NAT rules the
 // portmap plugin made for it (iptables-save lines of the nat table).
 type PublishedPort struct {
@@ -278,7 +338,11 @@ func (s Store) PublishedPorts(id string) ([]PublishedPort, error) {
 	if err != nil || att == nil || len(att.Ports) == 0 {
 		return nil, err
 	}
-	out, err := exec.Command("iptables-save", "-t", "nat").Output()
+	var out []byte
+	err = s.inPluginsNetns(id, func() (err error) {
+		out, err = exec.Command("iptables-save", "-t", "nat").Output()
+		return err
+	})
 	if err != nil {
 		return nil, fmt.Errorf("iptables-save -t nat: %w", err)
 	}
@@ -347,5 +411,5 @@ func (s Store) CheckNetwork(id string) (string, error) {
 	att.NetNS = pin
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	return att.Network, network.Runner{CacheDir: s.cniCacheDir()}.Check(ctx, att)
+	return att.Network, s.inPluginsNetns(id, func() error { return network.Runner{CacheDir: s.cniCacheDir()}.Check(ctx, att) })
 }

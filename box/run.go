@@ -61,6 +61,10 @@ type Options struct {
 	// Network puts the box on a CNI network once its namespaces exist
 	// (State then keeps the attachment).
 	Network *NetworkRequest
+	// ExtraHosts are --add-host's lines for the box's /etc/hosts (a file
+	// in the state directory, bound over the box's; kept current with the
+	// names of its network's boxes when it has a CNI network).
+	ExtraHosts []network.ExtraHost
 	// State, if not nil, is the state root the box belongs to: it marks
 	// the box's cgroup from before its mkdir to after its rmdir (see
 	// MarkCgroup), so that rm and `pbox cleanup` find it if pbox is killed
@@ -263,9 +267,9 @@ func planFilesystem(cfg *Config, opt Options) error {
 		return nil
 	}
 	fs := *opt.Filesystem
-	if opt.Network != nil && opt.Network.EtcFiles && opt.State != nil {
-		// Bound over the image's; filled once ADD has given an address.
-		etc, err := opt.State.etcMounts(cfg.Name)
+	if opt.State != nil && (opt.Network != nil || len(opt.ExtraHosts) > 0) {
+		// Bound over the box's; filled once ADD has given an address.
+		etc, err := opt.State.etcMounts(cfg.Name, opt.Network, opt.ExtraHosts, fs.BoxRoot() == "")
 		if err != nil {
 			return setupErr("network", err)
 		}
@@ -472,7 +476,7 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 				return abort(setupErr("resume init", err))
 			}
 		case m.Type == msgNetns && opt.Network != nil:
-			att, err := opt.State.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, pid, logf)
+			att, err := opt.State.attachNetwork(cfg.Name, cfg.Hostname, opt.Network, opt.ExtraHosts, pid, logf)
 			if err != nil {
 				// The init goes on while pbox attaches: if it failed and
 				// is gone (which may be why the attach failed), its own

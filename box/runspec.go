@@ -95,6 +95,8 @@ type RunRequest struct {
 	Network  string
 	Ports    []string // -p [HOSTIP:]HOSTPORT:BOXPORT[/PROTO]
 	DNS      []string
+	// --add-host NAME:IP lines for the box's /etc/hosts.
+	AddHosts []string
 }
 
 // RunExtras is everything pbox run adds beyond its config.json, which
@@ -104,9 +106,10 @@ type RunRequest struct {
 // annotation (InitAnnotation); the pty relay of -t and the monitor of -d
 // are the command line's and RunDetached's.
 type RunExtras struct {
-	Name    string
-	Verbose bool
-	Network *NetworkRequest
+	Name       string
+	Verbose    bool
+	Network    *NetworkRequest
+	ExtraHosts []network.ExtraHost // --add-host
 }
 
 // PlanRun checks every flag of a pbox run and turns them into the box's
@@ -127,6 +130,7 @@ func (s Store) PlanRun(f RunRequest, environ []string) (Config, Options, error) 
 	cfg.Verbose = extra.Verbose
 	cfg.HookState = nil // a run has no hooks
 	opt.Network = extra.Network
+	opt.ExtraHosts = extra.ExtraHosts
 	return cfg, opt, nil
 }
 
@@ -232,6 +236,16 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 			}
 		}
 		ex.Network.Ports = append(ex.Network.Ports, port)
+	}
+	for _, spec := range f.AddHosts {
+		x, err := network.ParseExtraHost(spec)
+		if err != nil {
+			return nil, ex, err
+		}
+		if !namespaces.Has(kinds, namespaces.Mount) {
+			return fail("--add-host writes the box's /etc/hosts, bound over its own: it needs a mount namespace (mnt in --ns)")
+		}
+		ex.ExtraHosts = append(ex.ExtraHosts, x)
 	}
 	if len(f.DNS) > 0 {
 		if ex.Network == nil || f.Rootfs == "" {

@@ -31,6 +31,13 @@ import (
 //	                            (logger.go; output.log.lock while written)
 //	/run/pbox/<id>/events.jsonl start, oom, exit
 //	/run/pbox/<id>/cgroup.path  the box's cgroup, named before it is made
+//	/run/pbox/<id>/network.json a CNI network's attachment, netns and
+//	                            plugins-netns its pins, hosts (and for a
+//	                            --rootfs box resolv.conf, hostname) the
+//	                            files bound into it (network.go)
+//
+// What a network hands out host-wide (leases, host ports, names) is not
+// under any root: network.HostDir.
 //
 // Every change to a box is made under an exclusive flock on its directory,
 // so two pbox processes racing on one id cannot interleave. A record says

@@ -31,6 +31,9 @@ type Options struct {
 	Published []Published
 	// CNICheck is the outcome of CNI CHECK for a box on a CNI network.
 	CNICheck string
+	// HostNetns is the network namespace the box's veth's other end is in
+	// (where its CNI plugins ran); "" for the inspector's own.
+	HostNetns string
 	// Box is the box the process belongs to, if the caller found one.
 	Box *BoxInfo
 }

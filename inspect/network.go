@@ -83,7 +83,15 @@ func (c *collector) network(pid int) {
 		return
 	}
 	host := inside
-	if ns.Isolated {
+	if ns.Isolated && c.opt.HostNetns != "" {
+		err = osthread.InNamespace(c.opt.HostNetns, unix.CLONE_NEWNET, func() (err error) {
+			host, err = readNetlink()
+			return err
+		})
+		if err != nil {
+			c.noteErr("the network namespace of the box's CNI plugins", err)
+		}
+	} else if ns.Isolated {
 		if host, err = readNetlink(); err != nil {
 			c.noteErr("the host's network interfaces", err)
 		}

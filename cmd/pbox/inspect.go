@@ -8,6 +8,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/inspect"
+	"github.com/pbox-dev/pbox/network"
 	"github.com/urfave/cli/v2"
 )
 
@@ -92,7 +93,11 @@ func inspectAction(c *cli.Context) error {
 		for _, p := range ports {
 			opts.Published = append(opts.Published, inspect.Published{Port: p.Port, Rules: p.Rules})
 		}
-		if name, err := store().CheckNetwork(id); err != nil {
+		opts.HostNetns = store().PluginsNetns(id)
+		var limit *network.PortmapCheckLimit
+		if name, err := store().CheckNetwork(id); errors.As(err, &limit) {
+			opts.CNICheck = limit.Error()
+		} else if err != nil {
 			opts.CNICheck = err.Error()
 		} else if name != "" {
 			opts.CNICheck = "ok: the plugins find the attachment to " + name + " as ADD made it"

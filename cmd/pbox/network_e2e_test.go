@@ -8,15 +8,20 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/internal/testutil"
+	"github.com/pbox-dev/pbox/network"
+	"golang.org/x/sys/unix"
 )
 
 // netLab is a network namespace that plays the host, and a state root.
@@ -104,9 +109,16 @@ func (l *netLab) assertNoNetworkLeftovers(name string) {
 	if nat := l.sh("iptables-save -t nat"); strings.Contains(nat, name+"-") {
 		l.t.Errorf("NAT rules of %s left:\n%s", name, nat)
 	}
-	leases, _ := filepath.Glob(filepath.Join(l.root, ".cni", "networks", "pbox", "10.*"))
-	if len(leases) > 0 {
-		l.t.Errorf("leases left: %v", leases)
+	// The host-wide leases, port claims and names: none names the box.
+	var left []string
+	filepath.WalkDir(network.HostDir, func(p string, d os.DirEntry, err error) error {
+		if data, rerr := os.ReadFile(p); err == nil && !d.IsDir() && rerr == nil && strings.Contains(string(data), name+"-") {
+			left = append(left, p)
+		}
+		return nil
+	})
+	if len(left) > 0 {
+		l.t.Errorf("host-wide leases, claims or names of %s left: %v", name, left)
 	}
 	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), l.root) {
 		l.t.Errorf("a mount under %s is left:\n%s", l.root, mi)
@@ -291,4 +303,157 @@ func TestE2ENetworkFailedStartLeavesNothing(t *testing.T) {
 		"--rootfs", busyboxRootfs(t), "-w", "/no/such/dir", "--", "true")
 	assertCleanError(t, r, 125, "/no/such/dir")
 	l.assertNoNetworkLeftovers(name)
+}
+
+// pboxIn runs pbox with another state root inside the lab's network
+// namespace, and removes that root's boxes there when the test ends.
+func (l *netLab) pboxIn(root string, args ...string) result {
+	l.t.Helper()
+	argv := append([]string{"--net=" + l.ns, pboxBin(l.t), "--root", root}, args...)
+	return runCaptured(l.t, exec.Command("nsenter", argv...))
+}
+
+func (l *netLab) otherRoot() string {
+	l.t.Helper()
+	root := l.t.TempDir()
+	l.t.Cleanup(func() {
+		entries, _ := os.ReadDir(root)
+		for _, e := range entries {
+			if !strings.HasPrefix(e.Name(), ".") {
+				l.pboxIn(root, "rm", "-f", e.Name())
+			}
+		}
+	})
+	return root
+}
+
+// Attack (issue 23, the CVE-2020-8558 class): once a box publishes a
+// port, portmap has set route_localnet=1 on pbox0; a box sends a UDP
+// datagram for 127.0.0.1 to the gateway's MAC, and a service bound to
+// the host's loopback must not receive it. The same frame reaches the
+// service once pbox's DROP rule is taken away: the test proves something.
+// (Box to box and the host's own 127.0.0.1:PORT to a published port keep
+// working: TestE2ENetworkBridgeBoxToBoxAndPorts.)
+func TestContainmentBoxCannotReachHostLoopback(t *testing.T) {
+	l := newNetLab(t)
+	root := attackRootfs(t)
+	var conn net.PacketConn
+	err := osthread.InNamespace(l.ns, unix.CLONE_NEWNET, func() (err error) {
+		conn, err = net.ListenPacket("udp4", "127.0.0.1:0") // the host's loopback service
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	port := strconv.Itoa(conn.LocalAddr().(*net.UDPAddr).Port)
+	pub := boxName(t, "pub")
+	if r := l.pbox("run", "-d", "--name", pub, "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "18080:80", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d -p: %+v", r)
+	}
+	if got := strings.TrimSpace(l.sh("cat /proc/sys/net/ipv4/conf/pbox0/route_localnet")); got != "1" {
+		t.Fatalf("route_localnet on pbox0 is %q: portmap's snat did not set it, so this test proves nothing", got)
+	}
+	gw := strings.TrimSpace(l.sh("ip -br link show pbox0 | awk '{print $3}'"))
+	// The attacker is a running box the frames are sent from with exec:
+	// attaching a box puts the rule back.
+	attacker := boxName(t, "attacker")
+	if r := l.pbox("run", "-d", "--name", attacker, "--cgroup-parent", e2eParent, "--network", "bridge", "--rootfs", root, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d the attacker: %+v", r)
+	}
+	received := func() string {
+		r := l.pbox("exec", attacker, "/attack", "localnet", gw, port)
+		if got := results(r.stdout)["localnet"]; got != "ok" {
+			t.Fatalf("the box could not send its frame: %+v", r)
+		}
+		buf := make([]byte, 256)
+		conn.SetReadDeadline(time.Now().Add(time.Second))
+		n, _, _ := conn.ReadFrom(buf)
+		return string(buf[:n])
+	}
+	if got := received(); got != "" {
+		t.Errorf("a service on the host's 127.0.0.1 received %q from a box", got)
+	}
+	rule := l.sh("iptables-save -t filter | grep -- '-A INPUT .*CVE-2020-8558'")
+	l.sh("iptables -D " + strings.TrimPrefix(strings.TrimSpace(rule), "-A "))
+	if got := received(); got == "" {
+		t.Errorf("without pbox's DROP rule the frame did not arrive either: the test proves nothing")
+	}
+}
+
+// Issue 23: what is host-wide is owned host-wide. Boxes under two state
+// roots on one host get different addresses from the one pool, and the
+// second root cannot publish a host port the first has; on the network,
+// boxes reach each other by name whatever their root, and a box that goes
+// leaves no name behind.
+func TestE2ENetworkHostWideAcrossRoots(t *testing.T) {
+	l := newNetLab(t)
+	other := l.otherRoot()
+	root := webRootfs(t)
+	web, cli, long := boxName(t, "web"), boxName(t, "cli"), boxName(t, "long")
+	if r := l.pbox("run", "-d", "--name", web, "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8090:80",
+		"--rootfs", root, "--", "httpd", "-f", "-p", "80", "-h", "/www"); r.code != 0 {
+		t.Fatalf("run -d web: %+v", r)
+	}
+	if r := l.pboxIn(other, "run", "-d", "--name", long, "--cgroup-parent", e2eParent, "--network", "bridge", "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d under the second root: %+v", r)
+	}
+	a, b := l.box(web).Addresses, []string{}
+	var entries []psJSON
+	json.Unmarshal([]byte(l.pboxIn(other, "ps", "--json").stdout), &entries)
+	for _, e := range entries {
+		if e.ID == long {
+			b = e.Addresses
+		}
+	}
+	if len(a) == 0 || len(b) == 0 || a[0] == b[0] {
+		t.Errorf("two roots, one bridge: addresses %v and %v; want two different ones", a, b)
+	}
+	assertCleanError(t, l.pboxIn(other, "run", "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8090:81", "--", "true"),
+		125, "publishes host port 8090/tcp already")
+
+	// By name, from the other root, and in the long-running box's hosts.
+	r := l.pboxIn(other, "run", "--rm", "--name", cli, "--cgroup-parent", e2eParent, "--network", "bridge", "--rootfs", root, "--",
+		"wget", "-qO-", "http://"+web+"/")
+	if r.code != 0 || !strings.Contains(r.stdout, "hello from web") {
+		t.Errorf("wget http://%s/ from a box under another root: %+v", web, r)
+	}
+	if hosts := l.pboxIn(other, "exec", long, "cat", "/etc/hosts").stdout; !strings.Contains(hosts, ipOf(a[0])+"\t"+web+"\n") {
+		t.Errorf("the running box's /etc/hosts does not name %s at %s:\n%s", web, ipOf(a[0]), hosts)
+	}
+	if r := l.pbox("rm", "-f", web); r.code != 0 {
+		t.Fatalf("rm -f: %+v", r)
+	}
+	if hosts := l.pboxIn(other, "exec", long, "cat", "/etc/hosts").stdout; strings.Contains(hosts, web) {
+		t.Errorf("%s is gone, its name is not:\n%s", web, hosts)
+	}
+	// The port is free again, for the other root.
+	if r := l.pboxIn(other, "run", "--rm", "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8090:81", "--", "true"); r.code != 0 {
+		t.Errorf("host port 8090 after its box went: %+v", r)
+	}
+	l.pboxIn(other, "rm", "-f", long)
+	for _, n := range []string{web, cli, long} {
+		l.assertNoNetworkLeftovers(n)
+	}
+}
+
+// --add-host, as docker's: the line is in the box's /etc/hosts, with or
+// without a network, and the host's file is untouched.
+func TestE2EAddHost(t *testing.T) {
+	l := newNetLab(t)
+	before, _ := os.ReadFile("/etc/hosts")
+	r := l.pbox("run", "--rm", "--cgroup-parent", e2eParent, "--add-host", "db:10.1.2.3", "--add-host", "v6:[fd00::5]", "--", "cat", "/etc/hosts")
+	if r.code != 0 || !strings.Contains(r.stdout, "10.1.2.3\tdb\n") || !strings.Contains(r.stdout, "fd00::5\tv6\n") || !strings.HasPrefix(r.stdout, string(before)) {
+		t.Errorf("--add-host on the host's files: %+v; want the host's /etc/hosts and then the two lines", r)
+	}
+	r = l.pbox("run", "--rm", "--cgroup-parent", e2eParent, "--network", "bridge", "--add-host", "db:10.1.2.3", "--rootfs", busyboxRootfs(t), "--", "cat", "/etc/hosts")
+	if r.code != 0 || !strings.Contains(r.stdout, "10.1.2.3\tdb\n") || !strings.Contains(r.stdout, "127.0.0.1\tlocalhost") {
+		t.Errorf("--add-host on the bridge: %+v", r)
+	}
+	if after, _ := os.ReadFile("/etc/hosts"); string(after) != string(before) {
+		t.Errorf("the host's /etc/hosts changed")
+	}
+	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--add-host", "nocolon", "--", "true"), 125, "NAME:IP")
+	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--add-host", "db:notip", "--", "true"), 125, "NAME:IP")
+	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--ns", "pid", "--add-host", "db:10.1.2.3", "--", "true"), 125, "mount namespace")
 }

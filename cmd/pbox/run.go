@@ -11,6 +11,7 @@ import (
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/humanize"
 	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/network"
 	"github.com/urfave/cli/v2"
 )
 
@@ -56,6 +57,7 @@ func newRunCommand() *cli.Command {
 			&cli.StringFlag{Name: "network", Aliases: []string{"net"}, Usage: "host (the host's network: the default), none (a network namespace with only lo), bridge (the default CNI network \"pbox\": a veth pair to the host's pbox0 bridge, an address from 10.99.0.0/16, outbound NAT), container:BOX (join a running box's network namespace) or the name of a CNI network (a .conflist in /etc/pbox/net.d or /etc/cni/net.d)"},
 			&cli.StringSliceFlag{Name: "publish", Aliases: []string{"p"}, Usage: "publish the box's port on the host, [HOSTIP:]HOSTPORT:BOXPORT[/tcp|udp] (repeatable; with --network bridge or a CNI network: the portmap plugin's NAT rules)"},
 			&cli.StringSliceFlag{Name: "dns", Usage: "nameserver for the box's /etc/resolv.conf (repeatable; with --rootfs and a CNI network; default: the host's, but its loopback ones)"},
+			&cli.StringSliceFlag{Name: "add-host", Usage: "add NAME:IP to the box's /etc/hosts (repeatable, as docker's; IPv6 as NAME:[IP]); on a CNI network the file also names every box on it"},
 			&cli.BoolFlag{Name: "init", Usage: "accepted for docker's habit: every box has pbox-init as PID 1 already (see --no-init)"},
 			&cli.BoolFlag{Name: "print-config", Usage: "print the OCI config.json these flags become (what docker would hand runc) and run nothing: pbox create of it makes the same box; what run adds beyond a config (--no-init, -v, a CNI network, -d, -t's relay) is not in it"},
 			&cli.IntFlag{Name: "preserve-fds", Usage: "pass N more file descriptors (3 to 3+N-1) to COMMAND; no other descriptor of the caller reaches the box (LISTEN_FDS of socket activation are passed first)"},
@@ -197,6 +199,7 @@ func runRequest(c *cli.Context, name string) (box.RunRequest, error) {
 		Args: c.Args().Slice(),
 		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
+		AddHosts: c.StringSlice("add-host"),
 	}, nil
 }
 
@@ -228,8 +231,9 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 		opt.Log = c.App.ErrWriter
 	}
 	if opt.Network != nil {
-		if other, port := st.PortsInUse(opt.Network.Ports); other != "" {
-			return cfg, opt, fail(statusSetup, "run: -p %s: box %s publishes host port %d/%s already: pick another host port, or stop %s", port, other, port.HostPort, port.Protocol, other)
+		// Checked again, under a host-wide lock, when the box claims them.
+		if other, port, taken := network.TheHost().PortTaken(opt.Network.Ports, ""); taken {
+			return cfg, opt, fail(statusSetup, "run: %v", &network.PortTakenError{Port: port, By: other})
 		}
 	}
 	return cfg, opt, nil

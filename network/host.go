@@ -1,0 +1,325 @@
+package network
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// What a network makes on the host — the bridge and its subnet, the host
+// ports portmap forwards, the NAT chains — is host-wide, whatever pbox
+// state root (--root) a box was started under. So what hands it out is
+// host-wide too: host-local's leases, the claims on host ports and the
+// names boxes know each other by live in one directory, HostDir, and a
+// claim names the file that keeps it alive (the box's attachment record
+// in its state directory): a claim whose box is gone, even one whose
+// pbox was killed and whose root was deleted, is dropped when next seen.
+// HostDir is on /run: a reboot empties it, as it empties the bridge and
+// the rules.
+
+// HostDir is the host-wide directory of pbox's networks.
+var HostDir = "/run/pbox-network"
+
+// Host is HostDir, for the operations on it.
+type Host struct{ Dir string }
+
+// TheHost is the host's HostDir.
+func TheHost() Host { return Host{Dir: HostDir} }
+
+// LeaseDir is host-local's dataDir for the built-in network: one pool of
+// addresses for every state root.
+func (h Host) LeaseDir() string { return filepath.Join(h.Dir, "leases") }
+
+// Claim is a box's claim on something host-wide: which box, and the file
+// whose existence keeps the claim (it must name ContainerID).
+type Claim struct {
+	ContainerID string `json:"container_id"`
+	Box         string `json:"box"`
+	Keep        string `json:"keep"`
+}
+
+// live reports whether the claim's box still holds it: its Keep file
+// exists and names its container id.
+func (c Claim) live() bool {
+	data, err := os.ReadFile(c.Keep)
+	return err == nil && strings.Contains(string(data), strconv.Quote(c.ContainerID))
+}
+
+// lock takes HostDir's lock (an flock, so a killed pbox never leaves it
+// taken) and returns its release.
+func (h Host) lock() (func(), error) {
+	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
+		return nil, fmt.Errorf("host-wide network directory: %w", err)
+	}
+	fd, err := unix.Open(filepath.Join(h.Dir, "lock"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("host-wide network lock: %w", err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("host-wide network lock: %w", err)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+func (h Host) portsDir() string { return filepath.Join(h.Dir, "ports") }
+
+func portFile(p Port) string {
+	ip := p.HostIP
+	if ip == "" {
+		ip = "any"
+	}
+	return fmt.Sprintf("%s-%d-%s", p.Protocol, p.HostPort, strings.ReplaceAll(ip, ":", "_"))
+}
+
+// readClaim reads one claim file; ok is false if there is none or it is
+// not a claim.
+func readClaim(path string) (Claim, bool) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return Claim{}, false
+	}
+	var c Claim
+	return c, json.Unmarshal(data, &c) == nil && c.ContainerID != ""
+}
+
+// PortTaken is the live claim of another box on one of ports (with the
+// port), if there is one: a second DNAT rule for a host port would sit
+// behind the first, and the first box would keep the traffic. A port
+// bound to one address collides with the same port bound to any.
+func (h Host) PortTaken(ports []Port, containerID string) (Claim, Port, bool) {
+	ents, _ := os.ReadDir(h.portsDir())
+	for _, e := range ents {
+		c, ok := readClaim(filepath.Join(h.portsDir(), e.Name()))
+		if !ok || c.ContainerID == containerID || !c.live() {
+			continue
+		}
+		for _, p := range ports {
+			proto, port, ip, _ := splitPortFile(e.Name())
+			if proto == p.Protocol && port == p.HostPort && (ip == "any" || p.HostIP == "" || ip == strings.ReplaceAll(p.HostIP, ":", "_")) {
+				return c, p, true
+			}
+		}
+	}
+	return Claim{}, Port{}, false
+}
+
+func splitPortFile(name string) (proto string, port int, ip string, ok bool) {
+	f := strings.SplitN(name, "-", 3)
+	if len(f) != 3 {
+		return "", 0, "", false
+	}
+	n, err := strconv.Atoi(f[1])
+	return f[0], n, f[2], err == nil
+}
+
+// ClaimPorts claims ports for c's box, under the lock, or says whose
+// they are. Claims of boxes that are gone are dropped on the way.
+func (h Host) ClaimPorts(c Claim, ports []Port) error {
+	if len(ports) == 0 {
+		return nil
+	}
+	unlock, err := h.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if other, p, taken := h.PortTaken(ports, c.ContainerID); taken {
+		return &PortTakenError{Port: p, By: other}
+	}
+	if err := os.MkdirAll(h.portsDir(), 0o700); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(c)
+	for _, p := range ports {
+		if err := os.WriteFile(filepath.Join(h.portsDir(), portFile(p)), data, 0o600); err != nil {
+			return fmt.Errorf("claim host port %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// PortTakenError says which box holds a host port.
+type PortTakenError struct {
+	Port Port
+	By   Claim
+}
+
+func (e *PortTakenError) Error() string {
+	return fmt.Sprintf("-p %s: box %s publishes host port %d/%s already (its state is in %s): pick another host port, or stop %s",
+		e.Port, e.By.Box, e.Port.HostPort, e.Port.Protocol, filepath.Dir(e.By.Keep), e.By.Box)
+}
+
+// Release drops every claim of containerID's box: its ports and its
+// names (and rewrites the hosts files of the boxes that knew it).
+func (h Host) Release(containerID string) error {
+	unlock, err := h.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	ents, _ := os.ReadDir(h.portsDir())
+	for _, e := range ents {
+		p := filepath.Join(h.portsDir(), e.Name())
+		if c, ok := readClaim(p); ok && c.ContainerID == containerID {
+			os.Remove(p)
+		}
+	}
+	return h.forgetName(containerID)
+}
+
+// Names: on a network, the boxes know each other by name, as on a Docker
+// user-defined network. Each box on it has an entry in HostDir; every
+// box's /etc/hosts (a file in its state directory, bound into the box) is
+// written from them whenever a box comes or goes, in place, so that the
+// bind mount keeps showing it. A box that goes leaves no name behind.
+
+// HostsEntry is one box's place in the names of its network, and what
+// its own /etc/hosts says beyond them.
+type HostsEntry struct {
+	Claim
+	Network   string      `json:"network"`
+	Addresses []string    `json:"addresses"` // bare IPs
+	Names     []string    `json:"names"`     // the box's name, its hostname
+	Extra     []ExtraHost `json:"extra,omitempty"`
+	HostsFile string      `json:"hosts_file"` // "": the box has none to keep current
+}
+
+// ExtraHost is one --add-host NAME:IP.
+type ExtraHost struct {
+	Name string `json:"name"`
+	IP   string `json:"ip"`
+}
+
+// ParseExtraHost reads --add-host NAME:IP (IPv6 addresses may be given
+// in brackets, as docker takes them).
+func ParseExtraHost(spec string) (ExtraHost, error) {
+	name, ip, ok := strings.Cut(spec, ":")
+	ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
+	if !ok || name == "" || strings.ContainsAny(name, " \t\n#") || net.ParseIP(ip) == nil {
+		return ExtraHost{}, fmt.Errorf("--add-host %q: give NAME:IP (e.g. db:10.0.0.5, or db:[fd00::5])", spec)
+	}
+	return ExtraHost{Name: name, IP: ip}, nil
+}
+
+// Hosts is the text of a box's /etc/hosts, as Docker writes it: the
+// loopback names, the --add-host lines, the box's own addresses and
+// names, then the other boxes of its network.
+func Hosts(own HostsEntry, others []HostsEntry) string {
+	var b strings.Builder
+	b.WriteString("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n")
+	for _, x := range own.Extra {
+		fmt.Fprintf(&b, "%s\t%s\n", x.IP, x.Name)
+	}
+	line := func(e HostsEntry) {
+		if len(e.Names) == 0 {
+			return
+		}
+		for _, ip := range e.Addresses {
+			fmt.Fprintf(&b, "%s\t%s\n", ip, strings.Join(e.Names, " "))
+		}
+	}
+	line(own)
+	for _, o := range others {
+		if o.ContainerID != own.ContainerID {
+			line(o)
+		}
+	}
+	return b.String()
+}
+
+func (h Host) namesDir(network string) string { return filepath.Join(h.Dir, "names", network) }
+
+// JoinNames enters e into its network's names and rewrites the /etc/hosts
+// of every box on it (e's own included).
+func (h Host) JoinNames(e HostsEntry) error {
+	unlock, err := h.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	dir := h.namesDir(e.Network)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	data, _ := json.Marshal(e)
+	if err := os.WriteFile(filepath.Join(dir, e.ContainerID), data, 0o600); err != nil {
+		return err
+	}
+	return h.writeHostsFiles(e.Network)
+}
+
+// forgetName takes containerID's box out of the names of its network and
+// rewrites the others' /etc/hosts. Under the lock.
+func (h Host) forgetName(containerID string) error {
+	nets, _ := os.ReadDir(filepath.Join(h.Dir, "names"))
+	for _, n := range nets {
+		p := filepath.Join(h.namesDir(n.Name()), containerID)
+		if _, err := os.Stat(p); err == nil {
+			os.Remove(p)
+			return h.writeHostsFiles(n.Name())
+		}
+	}
+	return nil
+}
+
+// writeHostsFiles writes every live box's /etc/hosts on network, and
+// drops the entries of boxes that are gone. Under the lock.
+func (h Host) writeHostsFiles(network string) error {
+	dir := h.namesDir(network)
+	ents, _ := os.ReadDir(dir)
+	var live []HostsEntry
+	for _, ent := range ents {
+		p := filepath.Join(dir, ent.Name())
+		data, err := os.ReadFile(p)
+		var e HostsEntry
+		if err != nil || json.Unmarshal(data, &e) != nil || !e.live() {
+			os.Remove(p)
+			continue
+		}
+		live = append(live, e)
+	}
+	var errs []error
+	for _, e := range live {
+		if e.HostsFile == "" {
+			continue
+		}
+		if err := writeInPlace(e.HostsFile, Hosts(e, live)); err != nil {
+			errs = append(errs, fmt.Errorf("box %s's /etc/hosts: %w", e.Box, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeInPlace rewrites the file at path without replacing it (a rename
+// would leave the box's bind mount on the old file); it never follows a
+// link, and never opens what is not a regular file.
+func writeInPlace(path, text string) error {
+	fd, err := unix.Open(path, unix.O_WRONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if st, err := f.Stat(); err != nil || !st.Mode().IsRegular() {
+		return fmt.Errorf("%s is not a regular file", path)
+	}
+	if err := f.Truncate(0); err != nil {
+		return err
+	}
+	_, err = f.WriteAt([]byte(text), 0)
+	return err
+}
