@@ -758,6 +758,9 @@ func parsePidsLimit(s string) (int64, error) {
 // DetectCgroups finds the host's cgroup layout (v1, hybrid, v2), or says
 // how to get one.
 func DetectCgroups() (cgroups.Mode, error) {
+	if _, err := cgroups.MountMissing(nil); err != nil {
+		return cgroups.Unavailable, err
+	}
 	mode := cgroups.DetectMode()
 	if mode == cgroups.Unavailable {
 		return mode, fmt.Errorf("no cgroup filesystem at %s: mount cgroup2 (or the v1 controllers) there", cgroups.DefaultRoot)
@@ -767,6 +770,11 @@ func DetectCgroups() (cgroups.Mode, error) {
 
 // CgroupLayout names the host's cgroup layout: "v1", "hybrid" or "v2".
 func CgroupLayout() string { return cgroups.DetectMode().String() }
+
+// MountMissingCgroups mounts the cgroup hierarchies where a mount
+// namespace of pbox's own lacks them (`ip netns exec`): every command
+// calls it first; run reports its error (DetectCgroups).
+func MountMissingCgroups() { cgroups.MountMissing(nil) }
 
 // ValidCgroupParent checks a --cgroup-parent: a relative path inside the
 // hierarchy (cgroups.ValidParent).

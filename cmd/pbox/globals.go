@@ -44,6 +44,7 @@ func setupGlobals(c *cli.Context) error {
 	if c.Bool("systemd-cgroup") {
 		return fail(statusFailed, "--systemd-cgroup: pbox manages cgroups through cgroupfs, not systemd: set SystemdCgroup = false in containerd's runc options")
 	}
+	box.MountMissingCgroups()
 	if abs, err := filepath.Abs(globals.store.Root); err == nil {
 		globals.store.Root = abs
 	}

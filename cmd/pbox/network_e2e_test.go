@@ -334,7 +334,7 @@ func (l *netLab) otherRoot() string {
 // service once pbox's DROP rule is taken away: the test proves something.
 // (Box to box and the host's own 127.0.0.1:PORT to a published port keep
 // working: TestE2ENetworkBridgeBoxToBoxAndPorts.)
-func TestContainmentBoxCannotReachHostLoopback(t *testing.T) {
+func TestE2ENetworkNoWayIntoHostLoopback(t *testing.T) {
 	l := newNetLab(t)
 	root := attackRootfs(t)
 	var conn net.PacketConn
@@ -439,7 +439,7 @@ func TestE2ENetworkHostWideAcrossRoots(t *testing.T) {
 
 // --add-host, as docker's: the line is in the box's /etc/hosts, with or
 // without a network, and the host's file is untouched.
-func TestE2EAddHost(t *testing.T) {
+func TestE2ENetworkAddHost(t *testing.T) {
 	l := newNetLab(t)
 	before, _ := os.ReadFile("/etc/hosts")
 	r := l.pbox("run", "--rm", "--cgroup-parent", e2eParent, "--add-host", "db:10.1.2.3", "--add-host", "v6:[fd00::5]", "--", "cat", "/etc/hosts")

@@ -502,3 +502,51 @@ func TestE2EBigConfigStarts(t *testing.T) {
 	}
 	assertNoLeftovers(t, name)
 }
+
+// Issue 23: `ip netns exec NS pbox run` works. ip netns exec runs its
+// command in a mount namespace of its own with a fresh /sys, whose
+// /sys/fs/cgroup is empty; pbox mounts the hierarchies it is in there
+// (and only there), so limits work, a detached box is handled from
+// outside, and the host's mount table is as it was. The test makes that
+// namespace as ip netns exec does (busybox's unshare: the VM lane has no
+// ip netns).
+func TestE2ECgroupsMountedWhereMissing(t *testing.T) {
+	testutil.RequireRoot(t)
+	bb, err := exec.LookPath("busybox")
+	if err != nil {
+		testutil.SkipOrFail(t, "busybox not found (apt-get install busybox-static)")
+	}
+	countCgroupMounts := func() int {
+		data, _ := os.ReadFile("/proc/self/mountinfo")
+		return strings.Count(string(data), " - cgroup")
+	}
+	before := countCgroupMounts()
+	root := stateRoot(t)
+	name, detached := boxName(t, "netnsexec"), boxName(t, "netnsexecd")
+	inIPNetnsExec := func(args ...string) result {
+		script := `umount -l /sys && mount -t sysfs sysfs /sys && echo "hierarchies: $(ls /sys/fs/cgroup | wc -l)" && exec "$@"`
+		argv := append([]string{"unshare", "-m", "--propagation", "slave", "sh", "-c", script, "sh", pboxBin(t), "--root", root}, args...)
+		return runCaptured(t, exec.Command(bb, argv...))
+	}
+	r := inIPNetnsExec("run", "--rm", "--name", name, "--cgroup-parent", e2eParent, "--ns", "pid,mnt,uts,ipc", "--memory", "32M", "--pids-limit", "20", "--", "cat", "/proc/self/cgroup")
+	if !strings.HasPrefix(r.stdout, "hierarchies: 0\n") {
+		t.Fatalf("the namespace has cgroup hierarchies mounted: this test proves nothing: %+v", r)
+	}
+	if r.code != 0 || !strings.Contains(r.stdout, name) {
+		t.Errorf("pbox run with limits where /sys/fs/cgroup is empty: %+v", r)
+	}
+	assertNoLeftovers(t, name)
+	if r := inIPNetnsExec("run", "-d", "--name", detached, "--cgroup-parent", e2eParent, "--memory", "32M", "--", "sleep", "100"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "stats", "--no-stream", detached); r.code != 0 || !strings.Contains(r.stdout, "32 MiB") {
+		t.Errorf("stats from the host of a box started there: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "rm", "-f", detached); r.code != 0 {
+		t.Errorf("rm -f from the host: %+v", r)
+	}
+	assertNoLeftovers(t, detached)
+	if after := countCgroupMounts(); after != before {
+		t.Errorf("the host has %d cgroup mounts, had %d: pbox's mounts leaked out of the private namespace", after, before)
+	}
+}
