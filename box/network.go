@@ -330,8 +330,8 @@ type PublishedPort struct {
 }
 
 // PublishedPorts lists box id's published ports and their rules, read
-// with iptables-save (in pbox's network namespace, where the plugins put
-// them). The rules are those that name the box's container id and the
+// with iptables-save and ip6tables-save (in the network namespace the
+// plugins ran in, where they put them). The rules are those that name the box's container id and the
 // chains they jump to, for the port's number.
 func (s Store) PublishedPorts(id string) ([]PublishedPort, error) {
 	att, err := s.Network(id)
@@ -339,12 +339,18 @@ func (s Store) PublishedPorts(id string) ([]PublishedPort, error) {
 		return nil, err
 	}
 	var out []byte
-	err = s.inPluginsNetns(id, func() (err error) {
-		out, err = exec.Command("iptables-save", "-t", "nat").Output()
-		return err
+	err = s.inPluginsNetns(id, func() error {
+		for _, save := range []string{"iptables-save", "ip6tables-save"} {
+			rules, err := exec.Command(save, "-t", "nat").Output()
+			if err != nil && save == "iptables-save" {
+				return fmt.Errorf("%s -t nat: %w", save, err)
+			}
+			out = append(out, rules...) // ip6tables-save: where the host has IPv6
+		}
+		return nil
 	})
 	if err != nil {
-		return nil, fmt.Errorf("iptables-save -t nat: %w", err)
+		return nil, err
 	}
 	lines := strings.Split(string(out), "\n")
 	// The plugins' comments name the box: id: "ID" (iptables-save escapes

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"sort"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -47,7 +48,7 @@ type HostLink struct {
 	Bridge string `json:"bridge,omitempty"` // the bridge it is attached to
 }
 
-// Route is one IPv4 route of the box's main table.
+// Route is one route of the box's main table (IPv4, then IPv6).
 type Route struct {
 	Dst     string `json:"dst"` // "default" or a CIDR
 	Gateway string `json:"gateway,omitempty"`
@@ -143,8 +144,8 @@ type netlinkView struct {
 	routes  []nlRoute
 }
 
-// readNetlink dumps links, IPv4 addresses and main-table IPv4 routes of
-// the calling thread's network namespace.
+// readNetlink dumps links, addresses and main-table routes (IPv4, then
+// IPv6) of the calling thread's network namespace.
 func readNetlink() (netlinkView, error) {
 	v := netlinkView{byIndex: map[int]nlLink{}, addrs: map[int][]string{}}
 	msgs, err := dump(syscall.RTM_GETLINK, syscall.AF_UNSPEC)
@@ -181,8 +182,20 @@ func readNetlink() (netlinkView, error) {
 		v.byIndex[l.index] = l
 	}
 	sort.Slice(v.links, func(i, j int) bool { return v.links[i].index < v.links[j].index })
-	if msgs, err = dump(syscall.RTM_GETADDR, syscall.AF_INET); err != nil {
-		return v, fmt.Errorf("netlink addresses: %w", err)
+	for _, family := range []int{syscall.AF_INET, syscall.AF_INET6} {
+		if err := v.readAddrsAndRoutes(family); err != nil {
+			return v, err
+		}
+	}
+	return v, nil
+}
+
+// readAddrsAndRoutes adds one family's addresses (IPv6: not the
+// link-local ones every interface has) and main-table unicast routes.
+func (v *netlinkView) readAddrsAndRoutes(family int) error {
+	msgs, err := dump(syscall.RTM_GETADDR, family)
+	if err != nil {
+		return fmt.Errorf("netlink addresses: %w", err)
 	}
 	for _, m := range msgs {
 		if m.Header.Type != syscall.RTM_NEWADDR || len(m.Data) < syscall.SizeofIfAddrmsg {
@@ -191,20 +204,24 @@ func readNetlink() (netlinkView, error) {
 		am := (*syscall.IfAddrmsg)(unsafe.Pointer(&m.Data[0]))
 		attrs, _ := syscall.ParseNetlinkRouteAttr(&m)
 		for _, a := range attrs {
-			if a.Attr.Type == syscall.IFA_LOCAL || (a.Attr.Type == syscall.IFA_ADDRESS && len(attrs) == 1) {
-				v.addrs[int(am.Index)] = append(v.addrs[int(am.Index)], fmt.Sprintf("%s/%d", net.IP(a.Value), am.Prefixlen))
+			ip := net.IP(a.Value)
+			if ip.IsLinkLocalUnicast() {
+				continue
+			}
+			if a.Attr.Type == syscall.IFA_LOCAL || (a.Attr.Type == syscall.IFA_ADDRESS && (len(attrs) == 1 || family == syscall.AF_INET6)) {
+				v.addrs[int(am.Index)] = append(v.addrs[int(am.Index)], fmt.Sprintf("%s/%d", ip, am.Prefixlen))
 			}
 		}
 	}
-	if msgs, err = dump(syscall.RTM_GETROUTE, syscall.AF_INET); err != nil {
-		return v, fmt.Errorf("netlink routes: %w", err)
+	if msgs, err = dump(syscall.RTM_GETROUTE, family); err != nil {
+		return fmt.Errorf("netlink routes: %w", err)
 	}
 	for _, m := range msgs {
 		if m.Header.Type != syscall.RTM_NEWROUTE || len(m.Data) < syscall.SizeofRtMsg {
 			continue
 		}
 		rt := (*syscall.RtMsg)(unsafe.Pointer(&m.Data[0]))
-		if rt.Table != syscall.RT_TABLE_MAIN {
+		if rt.Table != syscall.RT_TABLE_MAIN || rt.Type != syscall.RTN_UNICAST {
 			continue
 		}
 		r := nlRoute{dst: "default"}
@@ -219,9 +236,12 @@ func readNetlink() (netlinkView, error) {
 				r.oif = int(binary.NativeEndian.Uint32(a.Value))
 			}
 		}
+		if strings.HasPrefix(r.dst, "fe80:") {
+			continue // every IPv6 interface's link-local route
+		}
 		v.routes = append(v.routes, r)
 	}
-	return v, nil
+	return nil
 }
 
 func dump(typ, family int) ([]syscall.NetlinkMessage, error) {

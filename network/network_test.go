@@ -43,9 +43,18 @@ func TestParsePort(t *testing.T) {
 // The built-in network is a valid config list with the plugins the issue
 // of a bridge network needs, its leases where the caller says.
 func TestDefaultNetwork(t *testing.T) {
-	list, err := libcni.NetworkConfFromBytes(Default("/tmp/leases"))
+	list, err := libcni.NetworkConfFromBytes(Default("/tmp/leases", false))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if strings.Contains(string(list.Bytes), DefaultSubnet6) || strings.Contains(string(list.Bytes), "::/0") {
+		t.Errorf("without IPv6 the network has an IPv6 range or route:\n%s", list.Bytes)
+	}
+	dual, _ := libcni.NetworkConfFromBytes(Default("/tmp/leases", true))
+	for _, want := range []string{`"subnet": "` + DefaultSubnet6 + `"`, `"dst": "::/0"`, `"subnet": "` + DefaultSubnet + `"`} {
+		if dual == nil || !strings.Contains(string(dual.Bytes), want) {
+			t.Errorf("the dual-stack network lacks %s", want)
+		}
 	}
 	if list.Name != DefaultName || len(list.Plugins) != 2 || list.Plugins[0].Network.Type != "bridge" || list.Plugins[1].Network.Type != "portmap" {
 		t.Fatalf("%+v", list)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -155,8 +156,8 @@ func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
 		t.Fatalf("run -d on the bridge: %+v", r)
 	}
 	e := l.box(web)
-	if len(e.Addresses) != 1 || !strings.HasPrefix(e.Addresses[0], "10.99.") || len(e.Ports) != 1 || e.Ports[0] != "8080->80/tcp" {
-		t.Fatalf("ps: %+v; want one address in 10.99.0.0/16 and 8080->80/tcp", e)
+	if len(e.Addresses) != 2 || !strings.HasPrefix(e.Addresses[0], "10.99.") || !strings.HasPrefix(e.Addresses[1], "fd99:b0c5::") || len(e.Ports) != 1 || e.Ports[0] != "8080->80/tcp" {
+		t.Fatalf("ps: %+v; want an address in 10.99.0.0/16, one in fd99:b0c5::/64 and 8080->80/tcp", e)
 	}
 	ip := ipOf(e.Addresses[0])
 
@@ -201,7 +202,7 @@ func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
 	}
 	var eth0 bool
 	for _, i := range rep.Network.Interfaces {
-		if i.Name == "eth0" && len(i.Addresses) == 1 && i.Addresses[0] == e.Addresses[0] && i.Peer != nil && i.Peer.Bridge == "pbox0" && strings.HasPrefix(i.Peer.Name, "veth") {
+		if i.Name == "eth0" && slices.Equal(i.Addresses, e.Addresses) && i.Peer != nil && i.Peer.Bridge == "pbox0" && strings.HasPrefix(i.Peer.Name, "veth") {
 			eth0 = true
 		}
 	}
@@ -245,7 +246,7 @@ func TestE2ENetworkCleanupAfterKilledPbox(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	if !testutil.WaitFor(10*time.Second, func() bool { return len(l.box(name).Addresses) == 1 }) {
+	if !testutil.WaitFor(10*time.Second, func() bool { return len(l.box(name).Addresses) > 0 }) {
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Fatal("the box never got an address")
@@ -456,4 +457,45 @@ func TestE2ENetworkAddHost(t *testing.T) {
 	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--add-host", "nocolon", "--", "true"), 125, "NAME:IP")
 	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--add-host", "db:notip", "--", "true"), 125, "NAME:IP")
 	assertCleanError(t, l.pbox("run", "--cgroup-parent", e2eParent, "--ns", "pid", "--add-host", "db:10.1.2.3", "--", "true"), 125, "mount namespace")
+}
+
+// Issue 23: the built-in network is dual-stack where the host has IPv6:
+// a box has an address from fd99:b0c5::/64 next to its IPv4 one, pings
+// the gateway and another box over IPv6, fetches a page from it over
+// IPv6, and -p publishes the port in both families.
+func TestE2ENetworkIPv6(t *testing.T) {
+	l := newNetLab(t)
+	root := webRootfs(t)
+	web := boxName(t, "web6")
+	if r := l.pbox("run", "-d", "--name", web, "--cgroup-parent", e2eParent, "--network", "bridge", "-p", "8091:80",
+		"--rootfs", root, "--", "httpd", "-f", "-p", "80", "-h", "/www"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	var v6 string
+	for _, a := range l.box(web).Addresses {
+		if strings.HasPrefix(a, "fd99:b0c5::") {
+			v6 = ipOf(a)
+		}
+	}
+	if v6 == "" {
+		t.Fatalf("no IPv6 address: %+v", l.box(web))
+	}
+	r := l.pbox("run", "--rm", "--cgroup-parent", e2eParent, "--network", "bridge", "--rootfs", root, "--", "sh", "-c",
+		"ip -6 route show default; ping -6 -c1 -W5 fd99:b0c5::1 && ping -6 -c1 -W5 "+v6+" && wget -qO- http://["+v6+"]/")
+	if r.code != 0 || !strings.Contains(r.stdout, "default via fd99:b0c5::1") || strings.Count(r.stdout, "1 packets received") != 2 || !strings.Contains(r.stdout, "hello from web") {
+		t.Errorf("over IPv6 from a box: %+v", r)
+	}
+	if got := l.sh("busybox wget -qO- http://[fd99:b0c5::1]:8091/"); !strings.Contains(got, "hello from web") {
+		t.Errorf("the published port over IPv6 from the host: %q", got)
+	}
+	if nat := l.sh("ip6tables-save -t nat"); !strings.Contains(nat, "--to-destination ["+v6+"]:80") {
+		t.Errorf("no IPv6 DNAT rule for 8091 -> [%s]:80:\n%s", v6, nat)
+	}
+	if r := l.pbox("rm", "-f", web); r.code != 0 {
+		t.Fatalf("rm -f: %+v", r)
+	}
+	l.assertNoNetworkLeftovers(web)
+	if nat := l.sh("ip6tables-save -t nat"); strings.Contains(nat, web+"-") {
+		t.Errorf("IPv6 NAT rules of %s left:\n%s", web, nat)
+	}
 }
