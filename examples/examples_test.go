@@ -16,7 +16,7 @@ import (
 // Experiments lists the lab in the order examples/README.md walks it.
 var Experiments = []string{
 	"fork-exec-cow", "init-and-zombies", "ps-inside-outside", "proc-tour", "limits", "uts-and-mounts",
-	"netns-and-veth", "bridge-box-to-box", "nat-and-ports",
+	"netns-and-veth", "bridge-box-to-box", "nat-and-ports", "host-gw-routing", "vxlan-overlay",
 }
 
 // pboxDir builds pbox (or takes $PBOX_BIN) and returns a directory to put

@@ -110,3 +110,59 @@ web_rootfs() {
 box_ip() {
   in_host pbox inspect --json "$1" | tr -d ' \n' | sed -n 's/.*"name":"eth0"[^}]*"addresses":\["\([0-9.]*\)\/.*/\1/p'
 }
+
+# two_hosts NAME DIR: two network namespaces that play two hosts, A and
+# B, joined by a veth pair that plays the wire between them (the
+# underlay: 192.168.50.1 on A's ul-a, 192.168.50.2 on B's ul-b). Each host
+# gets its own box network, a .conflist in DIR: a bridge pbox0 (one per
+# host: a bridge's name is its namespace's) with its own subnet,
+# 10.10.1.0/24 on A and 10.10.2.0/24 on B, and no NAT — boxes keep their
+# addresses across hosts, as Kubernetes asks of pod networks. Run
+# commands on a host with in_a and in_b; both hosts and this run's boxes
+# go on exit.
+two_hosts() {
+  lab_host "$1-a"
+  HOST_B="lab-$1-b-$$"
+  LAB_EXTRA_NS="$HOST_B"
+  ip netns add "$HOST_B"
+  ip -n "$HOST_B" link set lo up
+  ip -n "$LAB_NS" link add ul-a type veth peer name ul-b netns "$HOST_B"
+  ip -n "$LAB_NS" addr add 192.168.50.1/24 dev ul-a
+  ip -n "$HOST_B" addr add 192.168.50.2/24 dev ul-b
+  ip -n "$LAB_NS" link set ul-a up
+  ip -n "$HOST_B" link set ul-b up
+  for h in a b; do
+    n=1
+    [ "$h" = b ] && n=2
+    cat >"$2/host-$h.conflist" <<CONF
+{"cniVersion": "1.0.0", "name": "lab-host-$h", "plugins": [
+  {"type": "bridge", "bridge": "pbox0", "isGateway": true, "ipMasq": false,
+   "ipam": {"type": "host-local", "dataDir": "$2/leases",
+            "ranges": [[{"subnet": "10.10.$n.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
+CONF
+  done
+}
+
+in_a() { nsenter --net="/run/netns/$LAB_NS" "$@"; }
+in_b() { nsenter --net="/run/netns/$HOST_B" "$@"; }
+
+# whoami_rootfs DIR: web_rootfs, plus a CGI script that answers with the
+# address the request came from (httpd's REMOTE_ADDR): what the server
+# sees, NAT or not.
+whoami_rootfs() {
+  web_rootfs "$1"
+  mkdir -p "$1/www/cgi-bin"
+  cat >"$1/www/cgi-bin/whoami" <<'CGI'
+#!/bin/sh
+# httpd gives an IPv4 peer as [::ffff:A.B.C.D]: show A.B.C.D
+echo "Content-Type: text/plain"
+echo
+echo "the server saw the request come from $(echo "$REMOTE_ADDR" | sed 's/^\[::ffff://; s/^\[//; s/\]$//')"
+CGI
+  chmod 755 "$1/www/cgi-bin/whoami"
+}
+
+# box_ip_in HOSTFN NAME: box_ip on one of two hosts (in_a or in_b).
+box_ip_in() {
+  "$1" pbox inspect --json "$2" | tr -d ' \n' | sed -n 's/.*"name":"eth0"[^}]*"addresses":\["\([0-9.]*\)\/.*/\1/p'
+}

@@ -127,8 +127,17 @@ func Find(name string) (Config, error) {
 
 // Lookup finds network name's config list and says where it came from. A
 // file in ConfigDirs wins over the built-in default of the same name (whose
-// leases' directory Config.WithDataDir fills in).
+// leases' directory Config.WithDataDir fills in); a name with a slash is
+// the path of a .conflist (a lab's network, kept out of the host's
+// directories).
 func Lookup(name string) (*libcni.NetworkConfigList, string, error) {
+	if strings.Contains(name, "/") { // a file: an experiment's own network
+		list, err := libcni.ConfListFromFile(name)
+		if err != nil {
+			return nil, "", fmt.Errorf("network file %s: %w", name, err)
+		}
+		return list, name, nil
+	}
 	for _, dir := range ConfigDirs {
 		list, err := libcni.LoadNetworkConf(dir, name)
 		if err == nil {
@@ -144,7 +153,7 @@ func Lookup(name string) (*libcni.NetworkConfigList, string, error) {
 		list, err := libcni.NetworkConfFromBytes(Default("", false))
 		return list, "built in", err
 	}
-	return nil, "", fmt.Errorf("no such network: pbox has none, host, bridge (the default CNI network %q), container:BOX, or the name of a .conflist in %s",
+	return nil, "", fmt.Errorf("no such network: pbox has none, host, bridge (the default CNI network %q), container:BOX, the name of a .conflist in %s, or the path of one",
 		DefaultName, strings.Join(ConfigDirs, " or "))
 }
 

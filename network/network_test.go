@@ -2,6 +2,7 @@ package network
 
 import (
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -71,6 +72,11 @@ func TestLookupAndMissingPlugins(t *testing.T) {
 	old := ConfigDirs
 	ConfigDirs = []string{dir}
 	defer func() { ConfigDirs = old }()
+	lab := filepath.Join(dir, "lab-a.conflist")
+	os.WriteFile(lab, []byte(`{"cniVersion": "1.0.0", "name": "lab-a", "plugins": [{"type": "bridge"}]}`), 0o644)
+	if list, source, err := Lookup(lab); err != nil || list.Name != "lab-a" || source != lab {
+		t.Errorf("a network by its file's path: %+v %s %v", list, source, err)
+	}
 	if _, _, err := Lookup("nope"); err == nil || !strings.Contains(err.Error(), "no such network") {
 		t.Errorf("unknown network: %v", err)
 	}

@@ -275,6 +275,7 @@ func TestE2ENetworkBadInput(t *testing.T) {
 		want string
 	}{
 		{[]string{"--network", "no-such-net"}, "no such network"},
+		{[]string{"--network", "/no/such.conflist"}, "network file /no/such.conflist"},
 		{[]string{"--network", "bridge", "-p", "80"}, "name both ports"},
 		{[]string{"--network", "bridge", "-p", "70000:80"}, "not between 1 and 65535"},
 		{[]string{"--network", "bridge", "-p", "8080:80/sctp"}, "tcp or udp"},

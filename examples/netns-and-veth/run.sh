@@ -33,5 +33,20 @@ name=$(box_name veth)
 lab_box "$name"
 in_host pbox run -v --name "$name" --network bridge -- ip -br -4 addr show eth0 2>&1 |
   grep -E '^pbox: network:|^eth0'
-echo "== after the box: its veth is gone, the bridge stays (as docker0 does)"
+echo "== a box that stays: the host pings it, and the two ends of its veth pair name each other"
+stay=$(box_name veth-stay)
+lab_box "$stay"
+in_host pbox run -d --name "$stay" --network bridge -- sleep 1000 >/dev/null
+in_host busybox ping -c 1 -W 2 "$(box_ip "$stay")" | grep 'packets transmitted'
+# "5: veth1234@if2: <...>": the index, then the name with its peer's index.
+host_end=$(in_host ip -o link show master pbox0 | awk -F': ' '{print $1 " " $2}')
+box_end=$(in_host pbox exec "$stay" ip -o link show eth0 | awk -F': ' '{print $1 " " $2}')
+echo "host: index ${host_end% *} is ${host_end#* }"
+echo "box:  index ${box_end% *} is ${box_end#* }"
+if [ "${host_end##*@if}" = "${box_end% *}" ] && [ "${box_end##*@if}" = "${host_end% *}" ]; then
+  echo "each end names the other's index: one pair, two namespaces"
+fi
+in_host pbox rm -f "$stay" >/dev/null
+
+echo "== after the boxes: their veths are gone, the bridge stays (as docker0 does)"
 in_host ip -br link | awk '{print $1}' | sed 's/@.*//' | sort
