@@ -217,6 +217,29 @@ func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
 		t.Errorf("CNI CHECK: %q", rep.Network.Check)
 	}
 
+	// The same seen from outside the lab's network namespace (as after
+	// `ip netns exec NS pbox run`): CHECK, the NAT rules and the veth's
+	// host end are read where the plugins ran.
+	var outside struct {
+		Network struct {
+			Interfaces []struct {
+				Name string
+				Peer *struct{ Name, Bridge string }
+			}
+			Published []struct{ Rules []string }
+			Check     string `json:"cni_check"`
+		}
+	}
+	r = pbox(t, "--root", l.root, "inspect", "--json", web)
+	json.Unmarshal([]byte(r.stdout), &outside)
+	var peer bool
+	for _, i := range outside.Network.Interfaces {
+		peer = peer || (i.Name == "eth0" && i.Peer != nil && i.Peer.Bridge == "pbox0")
+	}
+	if !peer || len(outside.Network.Published) != 1 || len(outside.Network.Published[0].Rules) == 0 || !strings.HasPrefix(outside.Network.Check, "ok") {
+		t.Errorf("inspect from outside the plugins' network namespace: %+v", outside.Network)
+	}
+
 	// A second box in the first one's network namespace.
 	r = l.pbox("run", "--name", side, "--cgroup-parent", e2eParent, "--network", "container:"+web, "--rootfs", root, "--",
 		"sh", "-c", "ip -4 -o addr show eth0; wget -qO- http://127.0.0.1/")
