@@ -132,7 +132,7 @@ func (s Store) attachNetwork(id, hostname string, req *NetworkRequest, extra []n
 	if err := s.writeNetwork(id, att); err != nil {
 		return nil, err
 	}
-	claim := network.Claim{ContainerID: att.ContainerID, Box: id, Keep: s.Path(id, networkFile)}
+	claim := network.Claim{ContainerID: att.ContainerID, Box: id, Netns: network.HostNetns(), Keep: s.Path(id, networkFile)}
 	if err := host.ClaimPorts(claim, req.Ports); err != nil {
 		return nil, err
 	}

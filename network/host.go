@@ -37,12 +37,25 @@ func TheHost() Host { return Host{Dir: HostDir} }
 // addresses for every state root.
 func (h Host) LeaseDir() string { return filepath.Join(h.Dir, "leases") }
 
-// Claim is a box's claim on something host-wide: which box, and the file
+// Claim is a box's claim on something host-wide: which box, the network
+// namespace its plugins ran in (the "host" the bridge, the ports and the
+// rules are in: a lab's namespaces are hosts of their own), and the file
 // whose existence keeps the claim (it must name ContainerID).
 type Claim struct {
 	ContainerID string `json:"container_id"`
 	Box         string `json:"box"`
+	Netns       string `json:"netns"` // HostNetns at the claim
 	Keep        string `json:"keep"`
+}
+
+// HostNetns names the calling thread's network namespace (its inode
+// number), for Claim.Netns.
+func HostNetns() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/thread-self/ns/net", &st); err != nil {
+		return "unknown"
+	}
+	return strconv.FormatUint(st.Ino, 10)
 }
 
 // live reports whether the claim's box still holds it: its Keep file
@@ -77,12 +90,12 @@ func (h Host) lock() (func(), error) {
 
 func (h Host) portsDir() string { return filepath.Join(h.Dir, "ports") }
 
-func portFile(p Port) string {
+func portFile(netns string, p Port) string {
 	ip := p.HostIP
 	if ip == "" {
 		ip = "any"
 	}
-	return fmt.Sprintf("%s-%d-%s", p.Protocol, p.HostPort, strings.ReplaceAll(ip, ":", "_"))
+	return fmt.Sprintf("%s-%s-%d-%s", netns, p.Protocol, p.HostPort, strings.ReplaceAll(ip, ":", "_"))
 }
 
 // readClaim reads one claim file; ok is false if there is none or it is
@@ -96,19 +109,20 @@ func readClaim(path string) (Claim, bool) {
 	return c, json.Unmarshal(data, &c) == nil && c.ContainerID != ""
 }
 
-// PortTaken is the live claim of another box on one of ports (with the
-// port), if there is one: a second DNAT rule for a host port would sit
-// behind the first, and the first box would keep the traffic. A port
-// bound to one address collides with the same port bound to any.
-func (h Host) PortTaken(ports []Port, containerID string) (Claim, Port, bool) {
+// PortTaken is the live claim of another box on one of ports in network
+// namespace netns (with the port), if there is one: a second DNAT rule
+// for a host port would sit behind the first, and the first box would
+// keep the traffic. A port bound to one address collides with the same
+// port bound to any.
+func (h Host) PortTaken(ports []Port, containerID, netns string) (Claim, Port, bool) {
 	ents, _ := os.ReadDir(h.portsDir())
 	for _, e := range ents {
 		c, ok := readClaim(filepath.Join(h.portsDir(), e.Name()))
-		if !ok || c.ContainerID == containerID || !c.live() {
+		if !ok || c.ContainerID == containerID || c.Netns != netns || !c.live() {
 			continue
 		}
 		for _, p := range ports {
-			proto, port, ip, _ := splitPortFile(e.Name())
+			_, proto, port, ip, _ := splitPortFile(e.Name())
 			if proto == p.Protocol && port == p.HostPort && (ip == "any" || p.HostIP == "" || ip == strings.ReplaceAll(p.HostIP, ":", "_")) {
 				return c, p, true
 			}
@@ -117,13 +131,13 @@ func (h Host) PortTaken(ports []Port, containerID string) (Claim, Port, bool) {
 	return Claim{}, Port{}, false
 }
 
-func splitPortFile(name string) (proto string, port int, ip string, ok bool) {
-	f := strings.SplitN(name, "-", 3)
-	if len(f) != 3 {
-		return "", 0, "", false
+func splitPortFile(name string) (netns, proto string, port int, ip string, ok bool) {
+	f := strings.SplitN(name, "-", 4)
+	if len(f) != 4 {
+		return "", "", 0, "", false
 	}
-	n, err := strconv.Atoi(f[1])
-	return f[0], n, f[2], err == nil
+	n, err := strconv.Atoi(f[2])
+	return f[0], f[1], n, f[3], err == nil
 }
 
 // ClaimPorts claims ports for c's box, under the lock, or says whose
@@ -137,7 +151,7 @@ func (h Host) ClaimPorts(c Claim, ports []Port) error {
 		return err
 	}
 	defer unlock()
-	if other, p, taken := h.PortTaken(ports, c.ContainerID); taken {
+	if other, p, taken := h.PortTaken(ports, c.ContainerID, c.Netns); taken {
 		return &PortTakenError{Port: p, By: other}
 	}
 	if err := os.MkdirAll(h.portsDir(), 0o700); err != nil {
@@ -145,7 +159,7 @@ func (h Host) ClaimPorts(c Claim, ports []Port) error {
 	}
 	data, _ := json.Marshal(c)
 	for _, p := range ports {
-		if err := os.WriteFile(filepath.Join(h.portsDir(), portFile(p)), data, 0o600); err != nil {
+		if err := os.WriteFile(filepath.Join(h.portsDir(), portFile(c.Netns, p)), data, 0o600); err != nil {
 			return fmt.Errorf("claim host port %s: %w", p, err)
 		}
 	}
@@ -241,7 +255,10 @@ func Hosts(own HostsEntry, others []HostsEntry) string {
 	return b.String()
 }
 
-func (h Host) namesDir(network string) string { return filepath.Join(h.Dir, "names", network) }
+// namesDir holds the names of one network in one network namespace.
+func (h Host) namesDir(netns, network string) string {
+	return filepath.Join(h.Dir, "names", netns+"-"+network)
+}
 
 // JoinNames enters e into its network's names and rewrites the /etc/hosts
 // of every box on it (e's own included).
@@ -251,7 +268,7 @@ func (h Host) JoinNames(e HostsEntry) error {
 		return err
 	}
 	defer unlock()
-	dir := h.namesDir(e.Network)
+	dir := h.namesDir(e.Netns, e.Network)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
@@ -259,7 +276,7 @@ func (h Host) JoinNames(e HostsEntry) error {
 	if err := os.WriteFile(filepath.Join(dir, e.ContainerID), data, 0o600); err != nil {
 		return err
 	}
-	return h.writeHostsFiles(e.Network)
+	return h.writeHostsFiles(dir)
 }
 
 // forgetName takes containerID's box out of the names of its network and
@@ -267,19 +284,19 @@ func (h Host) JoinNames(e HostsEntry) error {
 func (h Host) forgetName(containerID string) error {
 	nets, _ := os.ReadDir(filepath.Join(h.Dir, "names"))
 	for _, n := range nets {
-		p := filepath.Join(h.namesDir(n.Name()), containerID)
-		if _, err := os.Stat(p); err == nil {
-			os.Remove(p)
-			return h.writeHostsFiles(n.Name())
+		dir := filepath.Join(h.Dir, "names", n.Name())
+		if _, err := os.Stat(filepath.Join(dir, containerID)); err == nil {
+			os.Remove(filepath.Join(dir, containerID))
+			return h.writeHostsFiles(dir)
 		}
 	}
 	return nil
 }
 
-// writeHostsFiles writes every live box's /etc/hosts on network, and
-// drops the entries of boxes that are gone. Under the lock.
-func (h Host) writeHostsFiles(network string) error {
-	dir := h.namesDir(network)
+// writeHostsFiles writes the /etc/hosts of every live box named in dir
+// (one network in one namespace), and drops the entries of boxes that
+// are gone. Under the lock.
+func (h Host) writeHostsFiles(dir string) error {
 	ents, _ := os.ReadDir(dir)
 	var live []HostsEntry
 	for _, ent := range ents {

@@ -17,7 +17,7 @@ func box(t *testing.T, id string) Claim {
 	if err := os.WriteFile(keep, []byte(`{"container_id": "`+id+`-1"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return Claim{ContainerID: id + "-1", Box: id, Keep: keep}
+	return Claim{ContainerID: id + "-1", Box: id, Netns: "4026531840", Keep: keep}
 }
 
 func TestPortClaimsAreHostWide(t *testing.T) {
@@ -35,9 +35,16 @@ func TestPortClaimsAreHostWide(t *testing.T) {
 	if err := h.ClaimPorts(b, []Port{{HostPort: 8080, ContainerPort: 81, Protocol: "udp"}}); err != nil {
 		t.Errorf("8080/udp: %v", err)
 	}
-	if _, _, taken := h.PortTaken([]Port{{HostIP: "10.0.0.1", HostPort: 8080, Protocol: "tcp"}}, ""); !taken {
+	if _, _, taken := h.PortTaken([]Port{{HostIP: "10.0.0.1", HostPort: 8080, Protocol: "tcp"}}, "", a.Netns); !taken {
 		t.Errorf("10.0.0.1:8080 is not taken by a claim on every address's 8080")
 	}
+	// Another network namespace is another host, with ports of its own.
+	lab := box(t, "lab")
+	lab.Netns = "4026532999"
+	if err := h.ClaimPorts(lab, []Port{p8080}); err != nil {
+		t.Errorf("8080 in another network namespace: %v", err)
+	}
+	h.Release(lab.ContainerID)
 	// A box whose state is gone (its root deleted, its pbox killed)
 	// holds nothing.
 	os.RemoveAll(filepath.Dir(a.Keep))
@@ -89,7 +96,7 @@ func TestNamesKeepEveryHostsFileCurrent(t *testing.T) {
 	// A box whose state went without a Release drops out when next seen.
 	os.RemoveAll(filepath.Dir(cli.Keep))
 	must(h.JoinNames(HostsEntry{Claim: web, Network: "pbox", Addresses: []string{"10.99.0.2"}, Names: []string{"web"}}))
-	if ents, _ := os.ReadDir(h.namesDir("pbox")); len(ents) != 1 {
+	if ents, _ := os.ReadDir(h.namesDir(web.Netns, "pbox")); len(ents) != 1 {
 		t.Errorf("names left: %v", ents)
 	}
 }

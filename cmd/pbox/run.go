@@ -232,7 +232,7 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 	}
 	if opt.Network != nil {
 		// Checked again, under a host-wide lock, when the box claims them.
-		if other, port, taken := network.TheHost().PortTaken(opt.Network.Ports, ""); taken {
+		if other, port, taken := network.TheHost().PortTaken(opt.Network.Ports, "", network.HostNetns()); taken {
 			return cfg, opt, fail(statusSetup, "run: %v", &network.PortTakenError{Port: port, By: other})
 		}
 	}
