@@ -11,6 +11,8 @@ need ip iproute2
 need nsenter util-linux
 need busybox busybox-static
 lab_host veth
+tmp=$(mktemp -d)
+trap 'lab_cleanup; rm -rf "$tmp"' EXIT
 hand="lab-hand-$$"
 LAB_EXTRA_NS="$hand"
 
@@ -31,8 +33,12 @@ in_host busybox ping -c 1 -W 2 10.200.0.2 | grep 'packets transmitted'
 echo "== the same made by pbox run --network bridge -v"
 name=$(box_name veth)
 lab_box "$name"
-in_host pbox run -v --name "$name" --network bridge -- ip -br -4 addr show eth0 2>&1 |
-  grep -E '^pbox: network:|^eth0'
+# -v's steps (stderr) and the box's output (stdout) apart, then in order:
+# one pipe for both would let their lines interleave.
+in_host pbox run -v --name "$name" --network bridge -- ip -br -4 addr show eth0 >"$tmp/out" 2>"$tmp/steps"
+grep '^pbox: network:' "$tmp/steps" | grep -v -E '^pbox: network: (CNI DEL|DEL took)'
+grep '^eth0' "$tmp/out"
+grep -E '^pbox: network: (CNI DEL|DEL took)' "$tmp/steps"
 echo "== a box that stays: the host pings it, and the two ends of its veth pair name each other"
 stay=$(box_name veth-stay)
 lab_box "$stay"
