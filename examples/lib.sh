@@ -166,3 +166,20 @@ CGI
 box_ip_in() {
   "$1" pbox inspect --json "$2" | tr -d ' \n' | sed -n 's/.*"name":"eth0"[^}]*"addresses":\["\([0-9.]*\)\/.*/\1/p'
 }
+
+# box_on_each_host NAME DIR: on two_hosts' hosts, a box on each host's own
+# network: on B a web server (whoami_rootfs), on A a box to ask it from.
+# Sets A1 and B1 (their names) and A1_IP and B1_IP.
+box_on_each_host() {
+  whoami_rootfs "$2/rootfs"
+  A1=$(box_name "$1-a1")
+  B1=$(box_name "$1-b1")
+  lab_box "$A1"
+  lab_box "$B1"
+  in_b pbox run -d --name "$B1" --network "$2/host-b.conflist" --rootfs "$2/rootfs" -- httpd -f -p 80 -h /www >/dev/null
+  in_a pbox run -d --name "$A1" --network "$2/host-a.conflist" --rootfs "$2/rootfs" -- sleep 1000 >/dev/null
+  # shellcheck disable=SC2034 # for the experiment that sourced this
+  A1_IP=$(box_ip_in in_a "$A1")
+  # shellcheck disable=SC2034
+  B1_IP=$(box_ip_in in_b "$B1")
+}

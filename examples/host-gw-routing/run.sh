@@ -13,7 +13,6 @@ need busybox busybox-static
 work=$(mktemp -d)
 two_hosts hostgw "$work"
 trap 'lab_cleanup; rm -rf "$work"' EXIT
-whoami_rootfs "$work/rootfs"
 
 echo "== two hosts on one wire (the underlay)"
 in_a ip -br -4 addr show ul-a
@@ -21,18 +20,12 @@ in_b ip -br -4 addr show ul-b
 in_a busybox ping -c 1 -W 2 192.168.50.2 | grep 'packets transmitted'
 
 echo "== a box on each host: each host has its own pbox0 and subnet"
-a1=$(box_name hostgw-a1)
-b1=$(box_name hostgw-b1)
-lab_box "$a1"
-lab_box "$b1"
-in_b pbox run -d --name "$b1" --network "$work/host-b.conflist" --rootfs "$work/rootfs" -- httpd -f -p 80 -h /www >/dev/null
-in_a pbox run -d --name "$a1" --network "$work/host-a.conflist" --rootfs "$work/rootfs" -- sleep 1000 >/dev/null
-b1ip=$(box_ip_in in_b "$b1")
-echo "box on host A: $(box_ip_in in_a "$a1"), box on host B: $b1ip"
+box_on_each_host hostgw "$work"
+echo "box on host A: $A1_IP, box on host B: $B1_IP"
 
 echo "== without routes: host A does not know where 10.10.2.0/24 is"
 in_a ip -4 route
-in_a pbox exec "$a1" wget -qO- "http://$b1ip/cgi-bin/whoami" 2>&1 ||
+in_a pbox exec "$A1" wget -qO- "http://$B1_IP/cgi-bin/whoami" 2>&1 ||
   echo "the request from A's box to B's box failed"
 
 echo "== host-gw: each host routes the other host's box subnet via that host"
@@ -42,6 +35,6 @@ in_a ip -4 route show 10.10.2.0/24
 in_b ip -4 route show 10.10.1.0/24
 
 echo "== box to box across the hosts: no NAT, the server sees the box's own address"
-in_a pbox exec "$a1" wget -qO- "http://$b1ip/cgi-bin/whoami"
+in_a pbox exec "$A1" wget -qO- "http://$B1_IP/cgi-bin/whoami"
 echo "== the path, hop by hop: A's bridge, host B, B's box"
-in_a pbox exec "$a1" traceroute -n -q 1 -w 2 "$b1ip" 2>&1 | tail -n +2 | awk '{print "hop " $1 ": " $2}'
+in_a pbox exec "$A1" traceroute -n -q 1 -w 2 "$B1_IP" 2>&1 | tail -n +2 | awk '{print "hop " $1 ": " $2}'

@@ -16,16 +16,9 @@ need busybox busybox-static
 work=$(mktemp -d)
 two_hosts vxlan "$work"
 trap 'lab_cleanup; rm -rf "$work"' EXIT
-whoami_rootfs "$work/rootfs"
 
-a1=$(box_name vxlan-a1)
-b1=$(box_name vxlan-b1)
-lab_box "$a1"
-lab_box "$b1"
-in_b pbox run -d --name "$b1" --network "$work/host-b.conflist" --rootfs "$work/rootfs" -- httpd -f -p 80 -h /www >/dev/null
-in_a pbox run -d --name "$a1" --network "$work/host-a.conflist" --rootfs "$work/rootfs" -- sleep 1000 >/dev/null
-b1ip=$(box_ip_in in_b "$b1")
-echo "== two hosts on one wire, a box on each: A's is $(box_ip_in in_a "$a1"), B's is $b1ip"
+box_on_each_host vxlan "$work"
+echo "== two hosts on one wire, a box on each: A's is $A1_IP, B's is $B1_IP"
 
 echo "== a VXLAN device on each host: network 42, UDP port 4789, to the other host over the wire"
 in_a ip link add vxlan42 type vxlan id 42 local 192.168.50.1 remote 192.168.50.2 dstport 4789 dev ul-a
@@ -50,9 +43,9 @@ in_b iptables -I INPUT -i ul-b -p udp --dport 4789 -m comment --comment lab-vxla
 in_b iptables -I INPUT -i ul-b -s 10.10.1.0/24 -m comment --comment lab-inner
 count() { in_b iptables -L INPUT -v -n -x | awk -v c="$1" '$0 ~ c {print $1}'; }
 before=$(count lab-vxlan)
-in_a pbox exec "$a1" wget -qO- "http://$b1ip/cgi-bin/whoami"
+in_a pbox exec "$A1" wget -qO- "http://$B1_IP/cgi-bin/whoami"
 echo "UDP packets to port 4789 that reached host B on the wire: $before before, $(count lab-vxlan) after"
 echo "packets on the wire with a box's address as their source: $(count lab-inner)"
 
 echo "== the path, hop by hop: the wire is not a hop any more"
-in_a pbox exec "$a1" traceroute -n -q 1 -w 2 "$b1ip" 2>&1 | tail -n +2 | awk '{print "hop " $1 ": " $2}'
+in_a pbox exec "$A1" traceroute -n -q 1 -w 2 "$B1_IP" 2>&1 | tail -n +2 | awk '{print "hop " $1 ": " $2}'
