@@ -66,6 +66,10 @@ func CheckWorkdir(dir string) error {
 	return nil
 }
 
+// DefaultPath is a --rootfs box's PATH unless its image sets one:
+// Docker's.
+const DefaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 // DefaultNamespaces are a box's namespaces unless --ns says otherwise:
 // Docker's on cgroup v2 (a private IPC and cgroup namespace) without net.
 // Without a private IPC namespace a box could read, overwrite and remove
@@ -270,11 +274,24 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	if err := cgroups.ValidParent(f.CgroupParent); err != nil {
 		return fail("--cgroup-parent: %v", err)
 	}
-	// The box starts from pbox's own environment, or the image's (its
-	// PATH, not the caller's with their home directory in it).
+	// A box on the host's files starts from pbox's own environment (as
+	// unshare and sudo's would). A --rootfs box starts clean, as Docker's
+	// containers do: never the caller's variables (a token in the
+	// caller's environment is not the box's), but Docker's PATH,
+	// HOSTNAME, TERM with -t, then the image's Env over them; HOME once
+	// the user is known (below).
 	env := append([]string(nil), environ...)
-	if img != nil && len(img.Env) > 0 {
-		env = append([]string(nil), img.Env...)
+	if f.Rootfs != "" {
+		env = []string{"PATH=" + DefaultPath, "HOSTNAME=" + hostname}
+		if f.TTY {
+			env = append(env, "TERM=xterm")
+		}
+	}
+	if img != nil {
+		for _, kv := range img.Env {
+			k, _, _ := strings.Cut(kv, "=")
+			env = setEnv(env, k, kv)
+		}
 	}
 	for _, file := range f.EnvFiles {
 		if env, err = readEnvFile(file, env, environ); err != nil {
@@ -320,6 +337,9 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 			return fail("--user %v", err)
 		}
 		user = specs.User{UID: u.UID, GID: u.GID, AdditionalGids: u.Groups}
+	}
+	if _, set := lookupEnv(env, "HOME"); f.Rootfs != "" && !set {
+		env = append(env, "HOME="+HomeOf(root, user.UID)) // as Docker: the user's, from the box's passwd
 	}
 	hostNetwork := !namespaces.Has(kinds, namespaces.Net) && joinNet == ""
 	caps, err := runCapabilities(f, hostNetwork)

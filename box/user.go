@@ -6,6 +6,17 @@ import (
 	"strings"
 )
 
+// HomeOf is uid's home directory in the box's /etc/passwd under root,
+// "/" where it has none (as runc's and Docker's default user).
+func HomeOf(root string, uid uint32) string {
+	for _, e := range readColonFile(root, "etc/passwd") {
+		if len(e) >= 6 && e[2] == strconv.FormatUint(uint64(uid), 10) && strings.HasPrefix(e[5], "/") {
+			return e[5]
+		}
+	}
+	return "/"
+}
+
 // ResolveUser reads docker's -u: USER[:GROUP], each a number or a name,
 // names looked up in the box's own /etc/passwd and /etc/group under root
 // (the rootfs, or /proc/<init>/root of a running box), never the host's.

@@ -141,3 +141,38 @@ func TestE2ERunTerminalFollowsAResize(t *testing.T) {
 		t.Errorf("the box's terminal: %q, want 30 100, then resized to 40 120", got)
 	}
 }
+
+// Issue 24: the caller's environment does not leak into a --rootfs box.
+// It starts as Docker's containers do: Docker's PATH, HOSTNAME, HOME
+// from the box's passwd ("/" for a uid it lacks), then --env-file and
+// -e (KEY alone passes the caller's value, on purpose). A box on the
+// host's files keeps the caller's environment, as unshare does.
+func TestE2ERootfsEnvironmentIsClean(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := busyboxRootfs(t)
+	secret := []string{"SECRET_TOKEN=abc123"}
+	name := boxName(t, "env")
+	r := pboxWith(t, nil, secret, "run", "--rm", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", root, "-e", "FOO=bar", "--", "env")
+	env := map[string]string{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		k, v, _ := strings.Cut(line, "=")
+		env[k] = v
+	}
+	want := map[string]string{"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOSTNAME": name, "HOME": "/root", "FOO": "bar"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("%s=%q in the box, want %q (%+v)", k, env[k], v, r)
+		}
+	}
+	if _, leaked := env["SECRET_TOKEN"]; leaked || len(env) != len(want) {
+		t.Errorf("the caller's environment leaked into a --rootfs box: %v", env)
+	}
+	r = pboxWith(t, nil, secret, "run", "--rm", "--cgroup-parent", e2eParent, "--rootfs", root, "-u", "4321", "-e", "SECRET_TOKEN", "--", "env")
+	if !strings.Contains(r.stdout, "HOME=/\n") || !strings.Contains(r.stdout, "SECRET_TOKEN=abc123\n") {
+		t.Errorf("-u 4321 (not in passwd) and -e SECRET_TOKEN: %+v", r)
+	}
+	r = pboxWith(t, nil, secret, "run", "--rm", "--cgroup-parent", e2eParent, "--", "env")
+	if !strings.Contains(r.stdout, "SECRET_TOKEN=abc123\n") {
+		t.Errorf("a box on the host's files keeps the caller's environment: %+v", r)
+	}
+}

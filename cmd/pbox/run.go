@@ -34,7 +34,7 @@ func newRunCommand() *cli.Command {
 			&cli.StringFlag{Name: "cpus", Usage: "CPU limit as a number of CPUs, e.g. 0.5 (= quota 50000 per 100000 µs period)"},
 			&cli.StringFlag{Name: "pids-limit", Usage: "most processes and threads the box may have at once (at least 2: pbox-init counts, and COMMAND)"},
 			&cli.StringFlag{Name: "cgroup-parent", Value: "pbox", Usage: "cgroup under which the box's cgroup is created"},
-			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); the box starts from pbox's environment"},
+			&cli.StringSliceFlag{Name: "env", Aliases: []string{"e"}, Usage: "set KEY=VALUE in the box (repeatable); a --rootfs box starts from Docker's clean environment (PATH, HOSTNAME, HOME, the image's Env), a box on the host's files from pbox's"},
 			&cli.StringFlag{Name: "workdir", Aliases: []string{"w"}, Usage: "working directory of COMMAND inside the box"},
 			&cli.BoolFlag{Name: "verbose", Aliases: []string{"v"}, Usage: "explain each step: clone flags, cgroup files, each mount in order"},
 			&cli.StringFlag{Name: "rootfs", Usage: "directory that becomes the box's / (pivot_root); COMMAND defaults to the imported image's Entrypoint and Cmd (its Env, WorkingDir and User apply too), else /bin/sh"},
