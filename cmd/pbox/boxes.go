@@ -53,6 +53,7 @@ type psEntry struct {
 func newPsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "ps",
+		Aliases:   []string{"top"}, // docker top BOX is ps BOX
 		Usage:     "list boxes; with an ID, list the processes in that box",
 		ArgsUsage: "[ID]",
 		Description: `Without ID: running boxes (-a: stopped ones too), with their limits.

@@ -88,7 +88,9 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 		for _, f := range flags {
 			names = append(names, f.Names()...)
 		}
-		if s := closest(name, names); s != "" {
+		if answer, ok := dockerFlags[name]; ok && c.Command != nil && c.Command.Name == "run" {
+			msg += ": " + answer + ";"
+		} else if s := closest(name, names); s != "" {
 			if len(s) > 1 {
 				s = "-" + s
 			}
@@ -96,7 +98,7 @@ func usageError(c *cli.Context, err error, isSubcommand bool) error {
 		}
 	}
 	sep := ": " // "did you mean --memory? see ...", not "...?: see"
-	if strings.HasSuffix(msg, "?") {
+	if strings.HasSuffix(msg, "?") || strings.HasSuffix(msg, ";") {
 		sep = " "
 	}
 	if c.Command == nil || c.Command.Name == "" || c.Command.Name == c.App.Name {
@@ -119,6 +121,9 @@ func closest(typed string, names []string) string {
 		s := smetrics.JaroWinkler(typed, n, 0.7, 4)
 		if len(typed) > 1 && smetrics.WagnerFischer(typed, n, 1, 1, 1) <= max(1, len(typed)/3) {
 			s = max(s, 0.9)
+		}
+		if swapped(typed, n) { // rnu: two letters swapped is one slip, not two
+			s = max(s, 0.95)
 		}
 		if s > score {
 			best, score = n, s
@@ -146,4 +151,42 @@ func setupCode(err error) int {
 		return se.Code
 	}
 	return statusSetup
+}
+
+// swapped reports whether a and b differ only by two adjacent letters
+// swapped.
+func swapped(a, b string) bool {
+	if len(a) != len(b) || a == b {
+		return false
+	}
+	i := 0
+	for i < len(a) && a[i] == b[i] {
+		i++
+	}
+	return i+1 < len(a) && a[i] == b[i+1] && a[i+1] == b[i] && a[i+2:] == b[i+2:]
+}
+
+// Docker's words for what pbox does otherwise, or not at all: the answer
+// a docker user gets instead of the nearest pbox word (restart is not
+// start, --pid is not --pids-limit).
+var dockerCommands = map[string]string{
+	"restart": "pbox restarts no box in place: pbox stop ID, then pbox run it again",
+	"rename":  "a box's name is fixed when it starts: pbox run --name NAME",
+	"images":  "pbox keeps no images: a root filesystem is a directory (pbox rootfs import IMAGE.tar DIR; pbox run --rootfs DIR)",
+	"image":   "pbox keeps no images: a root filesystem is a directory (pbox rootfs import IMAGE.tar DIR; pbox run --rootfs DIR)",
+	"pull":    "pbox pulls no images: docker save IMAGE -o IMAGE.tar (or skopeo), then pbox rootfs import IMAGE.tar DIR",
+	"save":    "pbox saves no images: its root filesystems are directories already (tar them, or pbox rootfs import from docker save)",
+	"build":   "pbox builds no images: build with docker or buildah, docker save it, then pbox rootfs import IMAGE.tar DIR",
+}
+
+// dockerFlags are docker run's flags pbox names otherwise (or has not).
+var dockerFlags = map[string]string{
+	"pid":          "the box's namespaces are --ns (docker's --pid host: leave pid out of --ns, e.g. --ns mnt,uts,ipc)",
+	"ipc":          "the box's namespaces are --ns (docker's --ipc host: leave ipc out of --ns)",
+	"uts":          "the box's namespaces are --ns (docker's --uts host: leave uts out of --ns)",
+	"memory-swap":  "pbox has no swap limit: --memory limits the box's memory",
+	"restart":      "pbox restarts no box: a supervisor (systemd) restarts pbox run",
+	"gpus":         "pbox passes devices with --device HOST[:BOX][:PERMS]",
+	"cpu-shares":   "pbox's CPU limit is --cpus N",
+	"memory-limit": "the memory limit is --memory",
 }

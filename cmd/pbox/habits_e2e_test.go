@@ -176,3 +176,24 @@ func TestE2ERootfsEnvironmentIsClean(t *testing.T) {
 		t.Errorf("a box on the host's files keeps the caller's environment: %+v", r)
 	}
 }
+
+// Issue 24: docker's commands get docker's answers: pbox top BOX lists
+// its processes, and an image's name where COMMAND goes says how to get
+// an image's files (127, nothing left behind).
+func TestE2EDockerHabitsTopAndImageNames(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "top")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "top", name); r.code != 0 || !strings.Contains(r.stdout, "sleep 1000") {
+		t.Errorf("pbox top %s: %+v", name, r)
+	}
+	pbox(t, "--root", root, "rm", "-f", name)
+	assertNoLeftovers(t, name)
+	img := boxName(t, "img")
+	r := pbox(t, "--root", root, "run", "--name", img, "--cgroup-parent", e2eParent, "alpine", "sh")
+	assertCleanError(t, r, 127, "alpine: executable file not found in $PATH; pbox runs commands, not images: if alpine is an image, docker save alpine -o alpine.tar && pbox rootfs import alpine.tar ./alpine, then pbox run --rootfs ./alpine -- sh")
+	assertNoLeftovers(t, img)
+}

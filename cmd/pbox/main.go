@@ -159,6 +159,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Action: func(c *cli.Context) error {
 			if c.NArg() > 0 {
 				typed := c.Args().First()
+				if answer := dockerCommands[typed]; answer != "" {
+					return fail(statusUsage, "unknown command %q: %s; see 'pbox --help'", typed, answer)
+				}
 				var names []string
 				for _, cmd := range c.App.Commands {
 					names = append(names, cmd.Names()...)

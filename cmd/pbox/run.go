@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -215,6 +217,9 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 	if err != nil {
 		return cfg, opt, fail(statusSetup, "run: %v", err)
 	}
+	if err := imageNameHint(req); err != nil {
+		return cfg, opt, err
+	}
 	if cfg.Terminal {
 		cfg.ConsoleSize = ownTerminalSize()
 	}
@@ -287,4 +292,32 @@ func refuseEmptyValues(c *cli.Context, allowed ...string) error {
 		return fail(usageStatus(c.Command.Name), "%s: --%s is empty: give a value, or leave the flag out", c.Command.Name, name)
 	}
 	return nil
+}
+
+// imageReference looks like an image name a docker user would type
+// where COMMAND goes: alpine, nginx:1.27, library/redis.
+var imageReference = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]+)?$`)
+
+// imageNameHint answers `pbox run alpine sh` (docker's habit: an image's
+// name where COMMAND goes) when the box is on the host's files and no
+// such command is there: pbox runs commands, not images, and says how to
+// get an image's files. It looks only where the box would (the host's
+// PATH, unchanged by -e or a volume); elsewhere the box's own lookup
+// answers, 127 as here.
+func imageNameHint(req box.RunRequest) error {
+	if req.Rootfs != "" || len(req.Args) == 0 || len(req.Volumes)+len(req.Tmpfs)+len(req.EnvFiles) > 0 ||
+		!imageReference.MatchString(req.Args[0]) || slices.ContainsFunc(req.Env, func(kv string) bool { return strings.HasPrefix(kv, "PATH") }) {
+		return nil
+	}
+	if _, err := exec.LookPath(req.Args[0]); err == nil {
+		return nil
+	}
+	name, _, _ := strings.Cut(req.Args[0], ":")
+	base := name[strings.LastIndex(name, "/")+1:]
+	then := "pbox run --rootfs ./" + base
+	if len(req.Args) > 1 {
+		then += " -- " + strings.Join(req.Args[1:], " ")
+	}
+	return fail(box.StatusNotFound, "run: %s: executable file not found in $PATH; pbox runs commands, not images: if %s is an image, docker save %s -o %s.tar && pbox rootfs import %s.tar ./%s, then %s",
+		req.Args[0], req.Args[0], req.Args[0], base, base, base, then)
 }
