@@ -189,6 +189,42 @@ func (s Store) logFiles(id string) []string {
 type LogsRequest struct {
 	Tail   int  // only the last Tail lines; -1: all
 	Follow bool // then wait for more until the box has stopped
+	// Timestamps prefixes each line with the time the log writer read it
+	// (RFC 3339, nanoseconds, UTC), as docker logs -t.
+	Timestamps bool
+	// Since and Until keep only the lines written in [Since, Until]; zero
+	// leaves that end open.
+	Since, Until time.Time
+}
+
+// ParseLogTime reads --since/--until as docker logs does: an RFC 3339
+// time (2026-12-05T10:00:00Z, or without zone: UTC), a date, Unix
+// seconds, or a duration before now (10m, 1h30m).
+func ParseLogTime(v string, now time.Time) (time.Time, error) {
+	if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+		return now.Add(-d), nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02T15:04", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t, nil
+		}
+	}
+	if secs, err := strconv.ParseFloat(v, 64); err == nil && secs >= 0 {
+		return time.Unix(0, int64(secs*1e9)).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q: give a time (2026-12-05T10:00:00Z, 2026-12-05), Unix seconds, or a duration before now (10m)", v)
+}
+
+// keeps reports whether a record written at stamp is in [Since, Until].
+func (req LogsRequest) keeps(stamp string) bool {
+	if req.Since.IsZero() && req.Until.IsZero() {
+		return true
+	}
+	t, err := time.Parse(time.RFC3339Nano, stamp)
+	if err != nil {
+		return false
+	}
+	return (req.Since.IsZero() || !t.Before(req.Since)) && (req.Until.IsZero() || !t.After(req.Until))
 }
 
 // Logs writes what detached box id wrote, its stdout to stdout and its
@@ -206,6 +242,7 @@ func (s Store) Logs(id string, req LogsRequest, stdout, stderr io.Writer) error 
 	// Buffered writers keep the order of the two streams only if the one
 	// written last is flushed before the other is written to.
 	lastErr := false
+	midLine := [2]bool{} // per stream: a partial record began the line
 	write := func(r logRecord) {
 		if r.stderr != lastErr {
 			if lastErr {
@@ -215,11 +252,26 @@ func (s Store) Logs(id string, req LogsRequest, stdout, stderr io.Writer) error 
 			}
 			lastErr = r.stderr
 		}
+		stream := 0
+		if r.stderr {
+			stream = 1
+		}
+		if req.Timestamps && !midLine[stream] {
+			w := stdout
+			if r.stderr {
+				w = stderr
+			}
+			io.WriteString(w, r.time+" ")
+		}
+		midLine[stream] = r.partial
 		r.write(stdout, stderr)
 	}
 	var tail [][]logRecord // the last lines, with Tail
 	var line []logRecord
 	emit := func(r logRecord) {
+		if !req.keeps(r.time) {
+			return
+		}
 		if req.Tail < 0 {
 			write(r)
 			return

@@ -143,6 +143,9 @@ func newLogsCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep printing what the box writes, until it stops"},
 			&cli.StringFlag{Name: "tail", Usage: "only the last N lines (all: everything)", Value: "all"},
+			&cli.BoolFlag{Name: "timestamps", Aliases: []string{"t"}, Usage: "begin each line with the time it was written (RFC 3339, UTC)"},
+			&cli.StringFlag{Name: "since", Usage: "only lines written at or after TIME: 2026-12-05T10:00:00Z, 2026-12-05, Unix seconds, or a duration before now (10m)"},
+			&cli.StringFlag{Name: "until", Usage: "only lines written at or before TIME (as --since)"},
 		},
 		Action: logsAction,
 	}
@@ -157,6 +160,20 @@ func logsAction(c *cli.Context) error {
 		}
 		tail = n
 	}
+	req := box.LogsRequest{Tail: tail, Follow: c.Bool("follow"), Timestamps: c.Bool("timestamps")}
+	now := time.Now()
+	for _, b := range []struct {
+		flag string
+		to   *time.Time
+	}{{"since", &req.Since}, {"until", &req.Until}} {
+		if v := c.String(b.flag); v != "" {
+			t, err := box.ParseLogTime(v, now)
+			if err != nil {
+				return fail(statusUsage, "logs: --%s %v", b.flag, err)
+			}
+			*b.to = t
+		}
+	}
 	h, err := lookBox(c)
 	if err != nil {
 		return err
@@ -166,7 +183,7 @@ func logsAction(c *cli.Context) error {
 		return fail(statusFailed, "logs: box %s was not started with 'pbox run -d': its output went where pbox's did", id)
 	}
 	w, ew := bufio.NewWriter(c.App.Writer), bufio.NewWriter(c.App.ErrWriter)
-	err = st.Logs(id, box.LogsRequest{Tail: tail, Follow: c.Bool("follow")}, w, ew)
+	err = st.Logs(id, req, w, ew)
 	w.Flush()
 	ew.Flush()
 	if err != nil {

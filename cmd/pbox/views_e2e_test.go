@@ -214,3 +214,52 @@ func TestE2ELogsAreThePboxsToWrite(t *testing.T) {
 		t.Errorf("pbox logs 2>/dev/null: %q %v", out, err)
 	}
 }
+
+// Issue 24: pbox logs -t, --since and --until, as docker logs: each line
+// with the time it was written, and only the lines of a time range;
+// stdout and stderr stay apart.
+func TestE2ELogsTimestampsSinceUntil(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	name := boxName(t, "stamps")
+	r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c",
+		"echo early; echo early-err >&2; sleep 1.5; echo late; exec sleep 1000")
+	if r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", root, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	var all result
+	testutil.WaitFor(10*time.Second, func() bool {
+		all = pbox(t, "--root", root, "logs", "-t", name)
+		return strings.Contains(all.stdout, "late")
+	})
+	lines := strings.Split(strings.TrimSpace(all.stdout), "\n")
+	if len(lines) != 2 || !strings.HasSuffix(lines[0], " early") || !strings.HasSuffix(lines[1], " late") {
+		t.Fatalf("logs -t: %+v", all)
+	}
+	stamp := func(line string) time.Time {
+		ts, err := time.Parse(time.RFC3339Nano, strings.Fields(line)[0])
+		if err != nil {
+			t.Fatalf("logs -t: %q does not begin with an RFC 3339 time: %v", line, err)
+		}
+		return ts
+	}
+	early, late := stamp(lines[0]), stamp(lines[1])
+	if late.Sub(early) < time.Second || !strings.HasSuffix(strings.TrimSpace(all.stderr), " early-err") {
+		t.Errorf("logs -t: times %s and %s, stderr %q", early, late, all.stderr)
+	}
+	between := early.Add(late.Sub(early) / 2).Format(time.RFC3339Nano)
+	if r := pbox(t, "--root", root, "logs", "--since", between, name); r.stdout != "late\n" || r.stderr != "" {
+		t.Errorf("logs --since %s: %+v", between, r)
+	}
+	if r := pbox(t, "--root", root, "logs", "--until", between, name); r.stdout != "early\n" || r.stderr != "early-err\n" {
+		t.Errorf("logs --until %s: %+v", between, r)
+	}
+	if r := pbox(t, "--root", root, "logs", "--since", "1h", name); r.stdout != "early\nlate\n" {
+		t.Errorf("logs --since 1h: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "logs", "--since", "yesterday-ish", name), 2, "--since")
+}
