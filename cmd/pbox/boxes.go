@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -366,4 +367,43 @@ func parseSignal(s string) (unix.Signal, bool) {
 	}
 	sig := unix.SignalNum(name)
 	return sig, sig != 0
+}
+
+// newWaitCommand is docker wait: block until each box has stopped, and
+// print its exit status.
+func newWaitCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "wait",
+		Usage:     "wait until boxes stop, and print each one's exit status",
+		ArgsUsage: "ID...",
+		Description: `As docker wait: one line per box, in the order given, once it has stopped.
+	The status is 1 if a box does not exist, or stopped without a pbox to see
+	its exit status (its pbox was killed), or was removed before it could be read.
+
+	example: sudo pbox wait web`,
+		Action: func(c *cli.Context) error {
+			return eachBox(c, c.Args().Slice(), func(id string) error {
+				h, err := lookBoxID(c, id)
+				if err != nil {
+					return err
+				}
+				st := h.Store
+				for rec := h.Record; ; {
+					if st.Finished(rec) {
+						if rec.Exit == nil {
+							return fail(statusFailed, "wait: box %s stopped, but no pbox was there to see its exit status (its pbox was killed)", id)
+						}
+						fmt.Fprintln(c.App.Writer, rec.Exit.Status)
+						return nil
+					}
+					time.Sleep(50 * time.Millisecond)
+					if rec, err = st.Read(id); errors.Is(err, box.ErrNoSuchBox) {
+						return fail(statusFailed, "wait: box %s was removed before its exit status could be read (pbox run --rm, or pbox rm)", id)
+					} else if err != nil {
+						return fail(statusFailed, "wait: %v", err)
+					}
+				}
+			})
+		},
+	}
 }

@@ -197,3 +197,26 @@ func TestE2EDockerHabitsTopAndImageNames(t *testing.T) {
 	assertCleanError(t, r, 127, "alpine: executable file not found in $PATH; pbox runs commands, not images: if alpine is an image, docker save alpine -o alpine.tar && pbox rootfs import alpine.tar ./alpine, then pbox run --rootfs ./alpine -- sh")
 	assertNoLeftovers(t, img)
 }
+
+// Issue 24: pbox wait BOX... blocks until each box stops and prints its
+// exit status, as docker wait; a box that does not exist makes it 1.
+func TestE2EWait(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	slow, fast := boxName(t, "wslow"), boxName(t, "wfast")
+	for name, script := range map[string]string{slow: "sleep 0.5; exit 3", fast: "exit 0"} {
+		if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c", script); r.code != 0 {
+			t.Fatalf("run -d: %+v", r)
+		}
+		defer func(name string) {
+			pbox(t, "--root", root, "rm", "-f", name)
+			assertNoLeftovers(t, name)
+		}(name)
+	}
+	if r := pbox(t, "--root", root, "wait", slow, fast); r.code != 0 || r.stdout != "3\n0\n" {
+		t.Errorf("wait %s %s: %+v; want 3 then 0", slow, fast, r)
+	}
+	if r := pbox(t, "--root", root, "wait", fast, "no-such-box"); r.code != 1 || r.stdout != "0\n" || !strings.Contains(r.stderr, "pbox: wait: box does not exist: no-such-box") {
+		t.Errorf("wait with a box that does not exist: %+v", r)
+	}
+}

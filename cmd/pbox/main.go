@@ -98,6 +98,7 @@ func newCommands() []*cli.Command {
 		newKillCommand(),
 		newRmCommand(),
 		newLogsCommand(),
+		newWaitCommand(),
 		newStatsCommand(),
 		newEventsCommand(),
 		// The OCI runtime command line (runc's), for containerd.
@@ -120,7 +121,7 @@ const ociCategory = "OCI runtime (runc's command line, for containerd)"
 
 var categories = map[string]string{
 	"run": "boxes", "ps": "boxes", "exec": "boxes", "stop": "boxes", "kill": "boxes",
-	"rm": "boxes", "logs": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
+	"rm": "boxes", "logs": "boxes", "wait": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
 	"spec": ociCategory, "create": ociCategory,
 	"start": ociCategory, "state": ociCategory,
 	"delete": ociCategory, "list": ociCategory,
@@ -178,7 +179,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 // boxArgCommands take box names as arguments: completion offers them.
 var boxArgCommands = map[string]bool{
-	"ps": true, "exec": true, "stop": true, "kill": true, "rm": true, "logs": true, "stats": true,
+	"ps": true, "exec": true, "stop": true, "kill": true, "rm": true, "logs": true, "stats": true, "wait": true,
 	"events": true, "inspect": true, "state": true, "start": true, "delete": true,
 	"pause": true, "resume": true, "update": true,
 }
