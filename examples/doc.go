@@ -4,3 +4,6 @@
 // user would (as root, with pbox on PATH) and checks its output against
 // the experiment's `expected` patterns, so the lab cannot rot.
 package examples
+
+// The pictures the READMEs show, drawn by the experiments themselves.
+//go:generate sh gen-pictures.sh

@@ -150,3 +150,35 @@ func pboxBuildCmd(out string) *exec.Cmd {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	return cmd
 }
+
+// Every picture a README shows is in the repository (a fresh clone, or a
+// web view of it, shows no broken image): box.svg is committed, drawn by
+// `go generate ./examples`; your-box.svg is each reader's own.
+func TestREADMEPicturesExist(t *testing.T) {
+	readmes, _ := filepath.Glob("*/README.md")
+	readmes = append(readmes, "README.md", "../README.md")
+	link := regexp.MustCompile(`!\[[^\]]*\]\(([^)]+)\)`)
+	seen := 0
+	for _, readme := range readmes {
+		data, err := os.ReadFile(readme)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(data), -1) {
+			seen++
+			if strings.Contains(m[1], "://") {
+				continue
+			}
+			path := filepath.Join(filepath.Dir(readme), m[1])
+			if _, err := os.Stat(path); err != nil {
+				t.Errorf("%s shows %s, which is not in the repository: %v", readme, m[1], err)
+			}
+			if tracked := exec.Command("git", "ls-files", "--error-unmatch", path); tracked.Run() != nil {
+				t.Errorf("%s shows %s, which git does not track (a fresh clone lacks it)", readme, m[1])
+			}
+		}
+	}
+	if seen == 0 {
+		t.Fatal("no picture in any README: the pattern is wrong")
+	}
+}

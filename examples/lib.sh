@@ -57,9 +57,11 @@ box_name() {
 }
 
 # draw_box PID: the picture of PID's box (pbox inspect --svg), next to the
-# experiment's README, which shows it. Generated, not committed.
+# experiment's README as your-box.svg (not committed). The README shows
+# box.svg, the same picture drawn by `go generate ./examples`
+# (gen-pictures.sh), which sets LAB_SVG_NAME=box.svg.
 draw_box() {
-  svg="$(cd "$(dirname "$0")" && pwd)/box.svg"
+  svg="$(cd "$(dirname "$0")" && pwd)/${LAB_SVG_NAME:-your-box.svg}"
   if pbox inspect --svg "$1" >"$svg" 2>/dev/null; then
     echo "picture of the box: $svg (open it in a browser, or read the README beside it)"
   fi
