@@ -97,6 +97,11 @@ lab_cleanup() {
 
 # in_host CMD...: run CMD in the lab's host namespace (network only: the
 # files and mounts stay the machine's, so pbox sees its boxes' state).
+# Not `ip netns exec`, which pbox runs under too (it mounts the cgroup
+# hierarchies that command's fresh /sys lacks): ip netns exec gives each
+# command a mount namespace of its own, so the pins a detached box's
+# network needs (state directory bind mounts) would be seen only by the
+# command that made them, not by the later pbox rm.
 in_host() {
   nsenter --net="/run/netns/$LAB_NS" "$@"
 }
