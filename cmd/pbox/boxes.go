@@ -5,10 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/escape"
@@ -67,11 +71,14 @@ func newPsCommand() *cli.Command {
 			&cli.BoolFlag{Name: "all", Aliases: []string{"a"}, Usage: "include stopped boxes"},
 			&cli.BoolFlag{Name: "json", Usage: "print JSON"},
 			&cli.BoolFlag{Name: "quiet", Aliases: []string{"q"}, Usage: "print the box names only (as docker ps -q)"},
-			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table or json (json: as --json; with ID, the host pids, as runc ps)"},
+			&cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: "table", Usage: "table, json (as --json; with ID, the host pids, as runc ps), or a Go template over the JSON's fields, as docker's: '{{.Names}}', 'table {{.ID}}\t{{.Status}}', '{{json .}}'"},
+			&cli.BoolFlag{Name: "no-trunc", Usage: "print whole commands (the table cuts COMMAND so that a row fits 120 columns)"},
 		},
 		Action: func(c *cli.Context) error {
-			if f := c.String("format"); f != "table" && f != "json" {
-				return fail(statusUsage, "ps: --format %q: use table or json", f)
+			f := c.String("format")
+			isTemplate := strings.Contains(f, "{{")
+			if f != "table" && f != "json" && (!isTemplate || c.NArg() > 0) {
+				return fail(statusUsage, "ps: --format %q: use table, json or a Go template such as '{{.Names}}' (a template lists boxes, not one box's processes)", f)
 			}
 			if c.NArg() > 0 {
 				return psBox(c)
@@ -121,7 +128,10 @@ func newPsCommand() *cli.Command {
 				fmt.Fprintln(c.App.Writer, string(data))
 				return nil
 			}
-			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS", "NETWORK")
+			if isTemplate {
+				return psTemplate(c.App.Writer, entries, f)
+			}
+			var rows [][]string
 			for _, e := range entries {
 				status := e.Status
 				if e.Exit != nil {
@@ -135,12 +145,97 @@ func newPsCommand() *cli.Command {
 				if len(e.Addresses)+len(e.Ports) > 0 {
 					netText = strings.Join(append(append([]string{}, e.Addresses...), e.Ports...), " ")
 				}
-				t.row(e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits), netText)
+				rows = append(rows, []string{e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits), netText})
+			}
+			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS", "NETWORK")
+			if !c.Bool("no-trunc") {
+				fitCommand(rows, 4, psWidth)
+			}
+			for _, r := range rows {
+				t.row(r...)
 			}
 			t.flush()
 			return nil
 		},
 	}
+}
+
+// psWidth is what a ps row fits in unless --no-trunc: docker ps's habit
+// of a line per box on an ordinary terminal.
+const psWidth = 120
+
+// fitCommand cuts column col of rows (the command) so that each row
+// fits width columns with the table's padding, keeping at least 20
+// characters of it, and marks a cut with "...".
+func fitCommand(rows [][]string, col, width int) {
+	others := 0
+	for c := range rows[0:min(len(rows), 1)][0] {
+		if c == col {
+			continue
+		}
+		w := len(psHeaders[c])
+		for _, r := range rows {
+			w = max(w, utf8.RuneCountInString(r[c]))
+		}
+		others += w + 3
+	}
+	room := max(20, width-others)
+	for _, r := range rows {
+		if runes := []rune(r[col]); len(runes) > room {
+			r[col] = string(runes[:room-3]) + "..."
+		}
+	}
+}
+
+var psHeaders = []string{"ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS", "NETWORK"}
+
+// Names, RunningFor and CreatedAt are docker ps's template fields, for
+// --format '{{.Names}}'; the JSON's fields (ID, Status, Command...) are
+// there as they are.
+func (e psEntry) Names() string      { return e.ID }
+func (e psEntry) RunningFor() string { return ago(e.Created) }
+func (e psEntry) CreatedAt() string  { return e.Created.Format(time.RFC3339) }
+
+// psTemplate prints each box through a Go template, as docker ps
+// --format: "\t" and "\n" typed in the format are a tab and a newline,
+// "table " in front adds a header row and aligns columns, {{json .}}
+// prints the entry as JSON. The command, which the box chose, has its
+// control characters printed as '?', as in the table.
+func psTemplate(out io.Writer, entries []psEntry, format string) error {
+	table := strings.HasPrefix(format, "table ")
+	format = strings.NewReplacer(`\t`, "\t", `\n`, "\n").Replace(strings.TrimPrefix(format, "table "))
+	tmpl, err := template.New("format").Funcs(template.FuncMap{
+		"json": func(v any) (string, error) { data, err := json.Marshal(v); return string(data), err },
+		"join": strings.Join,
+	}).Parse(format)
+	if err != nil {
+		return fail(statusUsage, "ps: --format: %v", err)
+	}
+	w := out
+	var tw *tabwriter.Writer
+	if table {
+		tw = tabwriter.NewWriter(out, 0, 8, 3, ' ', 0)
+		w = tw
+		header := regexp.MustCompile(`{{\s*\.(\w+)\s*}}`).ReplaceAllStringFunc(format, func(m string) string {
+			return strings.ToUpper(strings.Trim(m, "{}. \t"))
+		})
+		fmt.Fprintln(w, header)
+	}
+	for _, e := range entries {
+		e.Command = slices.Clone(e.Command)
+		for i := range e.Command {
+			e.Command[i] = escape.Text(e.Command[i])
+		}
+		var b strings.Builder
+		if err := tmpl.Execute(&b, e); err != nil {
+			return fail(statusUsage, "ps: --format: %v", err)
+		}
+		fmt.Fprintln(w, b.String())
+	}
+	if tw != nil {
+		tw.Flush()
+	}
+	return nil
 }
 
 // ago says how long ago t was, as docker ps does.

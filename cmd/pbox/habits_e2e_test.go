@@ -220,3 +220,42 @@ func TestE2EWait(t *testing.T) {
 		t.Errorf("wait with a box that does not exist: %+v", r)
 	}
 }
+
+// Issue 24: ps --format takes Go templates over the JSON's fields, as
+// docker's ('{{.Names}}', 'table ...', '{{json .}}'), and the table cuts
+// a long command so that a row fits 120 columns unless --no-trunc.
+func TestE2EPsFormatAndWidth(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	long, short := boxName(t, "long"), boxName(t, "short")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", long, "--cgroup-parent", e2eParent, "--", "sh", "-c", "sleep 1000; echo "+strings.Repeat("x", 150)); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "run", "-d", "--name", short, "--cgroup-parent", e2eParent, "--", "sleep", "999"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "ps", "--format", "{{.Names}}"); r.code != 0 || r.stdout != long+"\n"+short+"\n" && r.stdout != short+"\n"+long+"\n" {
+		t.Errorf("ps --format '{{.Names}}': %+v", r)
+	}
+	r := pbox(t, "--root", root, "ps", "--format", `table {{.Names}}\t{{.Status}}`)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); len(lines) != 3 || strings.Fields(lines[0])[0] != "NAMES" || strings.Fields(lines[1])[1] != "running" {
+		t.Errorf("ps --format 'table ...': %+v", r)
+	}
+	if r := pbox(t, "--root", root, "ps", "--format", `{{json .Command}}`); !strings.Contains(r.stdout, `["sleep","999"]`) {
+		t.Errorf("ps --format '{{json .Command}}': %+v", r)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(pbox(t, "--root", root, "ps").stdout), "\n") {
+		if len(line) > 120 {
+			t.Errorf("a ps row of %d columns: %q", len(line), line)
+		}
+	}
+	if r := pbox(t, "--root", root, "ps", "--no-trunc"); !strings.Contains(r.stdout, strings.Repeat("x", 150)) {
+		t.Errorf("ps --no-trunc cut the command: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "--root", root, "ps", "--format", "{{.Nope}}"), 2, "ps: --format")
+	assertCleanError(t, pbox(t, "--root", root, "ps", "--format", "yaml"), 2, "use table, json or a Go template")
+	for _, n := range []string{long, short} {
+		pbox(t, "--root", root, "rm", "-f", n)
+		assertNoLeftovers(t, n)
+	}
+}

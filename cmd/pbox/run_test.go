@@ -61,7 +61,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "kill", "-s", "NOPE", "a"}, 1, `pbox: kill: --signal "NOPE" is not a signal`},
 		{[]string{"pbox", "logs", "a", "b"}, 2, "pbox: logs: takes one box id, got 2 arguments"},
 		{[]string{"pbox", "stats"}, 2, "pbox: stats: give a box id"},
-		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table or json`},
+		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table, json or a Go template`},
 		{[]string{"pbox", "ps", "--bogus"}, 2, "pbox: ps: unknown flag --bogus"},
 		{[]string{"pbox", "state"}, 1, "pbox: state: give a box id"},
 		{[]string{"pbox", "delete", "a", "b"}, 1, "pbox: delete: takes one box id"},
