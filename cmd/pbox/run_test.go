@@ -60,7 +60,6 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"pbox", "kill"}, 2, "pbox: kill: give a box id"},
 		{[]string{"pbox", "kill", "-s", "NOPE", "a"}, 1, `pbox: kill: --signal "NOPE" is not a signal`},
 		{[]string{"pbox", "logs", "a", "b"}, 2, "pbox: logs: takes one box id, got 2 arguments"},
-		{[]string{"pbox", "stats"}, 2, "pbox: stats: give a box id"},
 		{[]string{"pbox", "ps", "--format", "yaml"}, 2, `pbox: ps: --format "yaml": use table, json or a Go template`},
 		{[]string{"pbox", "ps", "--bogus"}, 2, "pbox: ps: unknown flag --bogus"},
 		{[]string{"pbox", "state"}, 1, "pbox: state: give a box id"},

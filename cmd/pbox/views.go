@@ -24,16 +24,18 @@ const refreshEvery = time.Second
 func newStatsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stats",
-		Usage:     "show a box's memory, CPU and pids usage against its limits, and OOM kills, live",
-		ArgsUsage: "ID",
-		Description: `On a terminal the table is redrawn every second until the box stops or
-	you press Ctrl-C, as docker stats; --no-stream prints it once (the
-	default when stdout is not a terminal, so scripts get one reading);
-	--stream redraws anyway. --json prints one JSON object per reading.
-	
-	example: sudo pbox stats web; sudo pbox stats --no-stream --json web`,
+		Usage:     "show boxes' CPU, memory and pids usage against their limits, and OOM kills, live",
+		ArgsUsage: "[ID...]",
+		Description: `Every running box, one row each (IDs narrow it), as docker stats: CPU %
+	over the last interval (100% is one CPU), memory against its limit, pids.
+	On a terminal the table is redrawn every second until the boxes stop or
+	you press Ctrl-C; --no-stream prints one reading (the default when stdout
+	is not a terminal, so scripts get one); --stream redraws anyway. --json
+	prints one JSON object per box and reading.
+
+	example: sudo pbox stats; sudo pbox stats --no-stream --json web`,
 		Flags: []cli.Flag{
-			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per reading)"},
+			&cli.BoolFlag{Name: "json", Usage: "print JSON (one object per box and reading)"},
 			&cli.BoolFlag{Name: "no-stream", Usage: "print one reading and return"},
 			&cli.BoolFlag{Name: "stream", Usage: "keep printing readings even when stdout is not a terminal"},
 		},
@@ -41,42 +43,104 @@ func newStatsCommand() *cli.Command {
 	}
 }
 
+// firstWindow is how long the first reading measures CPU use over (a
+// percentage needs two samples; later readings use the refresh interval).
+const firstWindow = 300 * time.Millisecond
+
+// boxStats is one box's reading: its cgroup's figures and CPU use over
+// the interval since the last one.
+type boxStats struct {
+	ID         string  `json:"id"`
+	CPUPercent float64 `json:"cpu_percent"`
+	box.Stats
+}
+
 func statsAction(c *cli.Context) error {
 	if c.Bool("stream") && c.Bool("no-stream") {
 		return fail(statusUsage, "stats: --stream and --no-stream exclude each other: pick one")
 	}
-	h, err := lookBox(c)
+	st := store()
+	ids := c.Args().Slice()
+	named := len(ids) > 0
+	for _, id := range ids {
+		if _, err := lookBoxID(c, id); err != nil {
+			return err
+		}
+	}
+	if !named {
+		all, err := st.List()
+		if err != nil {
+			return fail(statusFailed, "stats: %v", err)
+		}
+		for _, id := range all {
+			if h, err := st.Look(id); err == nil && h.Allows(box.OpStats) == nil {
+				ids = append(ids, id)
+			}
+		}
+	}
+	live := c.Bool("stream") || (!c.Bool("no-stream") && isTerminal(os.Stdout))
+	prev := map[string]uint64{}
+	read := func() ([]boxStats, error) {
+		var out []boxStats
+		var still []string
+		for _, id := range ids {
+			h, err := st.Look(id)
+			if err != nil {
+				continue // removed meanwhile (rm -f): nothing more to show
+			}
+			s, err := h.Stats()
+			if errors.Is(err, box.ErrWrongState) {
+				if named {
+					rec := h.Record
+					if settled, err := st.Settled(id); err == nil {
+						rec = settled // with the exit its monitor records
+					}
+					fmt.Fprintf(c.App.ErrWriter, "pbox: stats: box %s %s\n", id, stoppedText(rec))
+				}
+				continue
+			}
+			if err != nil {
+				return nil, fail(statusFailed, "stats: %v", err)
+			}
+			still = append(still, id)
+			out = append(out, boxStats{ID: id, Stats: s})
+		}
+		ids = still
+		return out, nil
+	}
+	last := time.Now()
+	readings, err := read()
 	if err != nil {
 		return err
 	}
-	live := c.Bool("stream") || (!c.Bool("no-stream") && isTerminal(os.Stdout))
-	s, err := h.Stats()
-	if err != nil {
-		return fail(statusFailed, "stats: %v", err)
+	for _, r := range readings {
+		prev[r.ID] = r.CPUNanos
 	}
-	for n := 0; ; n++ {
+	if len(readings) > 0 {
+		time.Sleep(firstWindow)
+	}
+	for {
+		readings, err = read()
+		if err != nil {
+			return err
+		}
+		now := time.Now()
+		for i := range readings {
+			r := &readings[i]
+			if before, ok := prev[r.ID]; ok && r.CPUNanos >= before {
+				r.CPUPercent = float64(r.CPUNanos-before) / float64(now.Sub(last).Nanoseconds()) * 100
+			}
+			prev[r.ID] = r.CPUNanos
+		}
+		last = now
 		if live && !c.Bool("json") && isTerminal(os.Stdout) {
 			fmt.Fprint(c.App.Writer, "\x1b[H\x1b[2J") // redraw in place
 		}
-		printStats(c, h.ID(), s, live)
-		if !live {
+		printStats(c, readings, live || len(readings) != 1)
+		if !live || len(ids) == 0 {
 			return nil
 		}
 		time.Sleep(refreshEvery)
-		if h, err = store().Look(h.ID()); err != nil {
-			return nil // removed meanwhile (rm -f): nothing more to show
-		}
-		if s, err = h.Stats(); err != nil {
-			if errors.Is(err, box.ErrWrongState) {
-				rec := h.Record
-				if settled, err := store().Settled(h.ID()); err == nil {
-					rec = settled // with the exit its monitor records
-				}
-				fmt.Fprintf(c.App.ErrWriter, "pbox: stats: box %s %s\n", h.ID(), stoppedText(rec))
-				return nil
-			}
-			return fail(statusFailed, "stats: %v", err)
-		}
 	}
 }
 
@@ -92,42 +156,43 @@ func stoppedText(rec *box.Record) string {
 	return text
 }
 
-// printStats prints one reading: JSON lines while live, one indented
-// object otherwise.
-func printStats(c *cli.Context, id string, s box.Stats, live bool) {
+// printStats prints one reading of every box: JSON lines (or one
+// indented object for one box, once), or a table as docker stats.
+func printStats(c *cli.Context, readings []boxStats, lines bool) {
 	if c.Bool("json") {
-		v := struct {
-			ID string `json:"id"`
-			box.Stats
-		}{id, s}
-		var data []byte
-		if live {
-			data, _ = json.Marshal(v)
-		} else {
-			data, _ = json.MarshalIndent(v, "", "  ")
+		for _, r := range readings {
+			var data []byte
+			if lines {
+				data, _ = json.Marshal(r)
+			} else {
+				data, _ = json.MarshalIndent(r, "", "  ")
+			}
+			fmt.Fprintln(c.App.Writer, string(data))
 		}
-		fmt.Fprintln(c.App.Writer, string(data))
 		return
 	}
-	limit := func(n int64, f func(int64) string) string {
-		if n <= 0 {
-			return "no limit"
+	t := newTable(c.App.Writer, "ID", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS / LIMIT", "CPUS", "OOM KILLS")
+	for _, r := range readings {
+		s := r.Stats
+		mem, memPct := humanize.Bytes(int64(s.MemoryBytes))+" / no limit", "-"
+		if s.MemoryLimit > 0 {
+			mem = humanize.Bytes(int64(s.MemoryBytes)) + " / " + humanize.Bytes(s.MemoryLimit)
+			memPct = fmt.Sprintf("%.2f%%", float64(s.MemoryBytes)/float64(s.MemoryLimit)*100)
 		}
-		return f(n)
+		pids := strconv.FormatUint(s.Pids, 10) + " / no limit"
+		if s.PidsLimit > 0 {
+			pids = fmt.Sprintf("%d / %d", s.Pids, s.PidsLimit)
+		}
+		cpus := "no limit"
+		if s.CPUQuota > 0 && s.CPUPeriod > 0 {
+			cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
+		}
+		t.row(r.ID, fmt.Sprintf("%.2f%%", r.CPUPercent), mem, memPct, pids, cpus, strconv.FormatUint(s.OOMKills, 10))
+		if s.Partial != "" {
+			defer fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s: %s\n", r.ID, s.Partial)
+		}
 	}
-	t := newTable(c.App.Writer, "ID", "MEMORY", "LIMIT", "CPU TIME", "CPUS", "PIDS", "LIMIT", "OOM KILLS")
-	cpus := "no limit"
-	if s.CPUQuota > 0 && s.CPUPeriod > 0 {
-		cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
-	}
-	t.row(id, humanize.Bytes(int64(s.MemoryBytes)), limit(s.MemoryLimit, humanize.Bytes),
-		(time.Duration(s.CPUNanos) * time.Nanosecond).Round(time.Millisecond).String(), cpus,
-		strconv.FormatUint(s.Pids, 10), limit(s.PidsLimit, func(n int64) string { return strconv.FormatInt(n, 10) }),
-		strconv.FormatUint(s.OOMKills, 10))
 	t.flush()
-	if s.Partial != "" {
-		fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s\n", s.Partial)
-	}
 }
 
 func newLogsCommand() *cli.Command {

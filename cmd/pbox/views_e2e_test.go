@@ -263,3 +263,50 @@ func TestE2ELogsTimestampsSinceUntil(t *testing.T) {
 	}
 	assertCleanError(t, pbox(t, "--root", root, "logs", "--since", "yesterday-ish", name), 2, "--since")
 }
+
+// Issue 24: pbox stats without an id shows every running box, one row
+// each, with its CPU % over the interval and memory against its limit,
+// as docker stats; an id narrows it.
+func TestE2EStatsEveryBox(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	spin, idle := boxName(t, "spin"), boxName(t, "idle")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", spin, "--cgroup-parent", e2eParent, "--cpus", "0.5", "--memory", "64M", "--", "sh", "-c", "while :; do :; done"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r := pbox(t, "--root", root, "run", "-d", "--name", idle, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		for _, n := range []string{spin, idle} {
+			pbox(t, "--root", root, "rm", "-f", n)
+			assertNoLeftovers(t, n)
+		}
+	}()
+	r := pbox(t, "--root", root, "stats", "--no-stream", "--json")
+	readings := map[string]struct {
+		CPUPercent  float64 `json:"cpu_percent"`
+		MemoryLimit int64   `json:"memory_limit"`
+	}{}
+	for _, line := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+		var v struct {
+			ID          string  `json:"id"`
+			CPUPercent  float64 `json:"cpu_percent"`
+			MemoryLimit int64   `json:"memory_limit"`
+		}
+		if err := json.Unmarshal([]byte(line), &v); err != nil {
+			t.Fatalf("stats --json line %q: %v", line, err)
+		}
+		readings[v.ID] = struct {
+			CPUPercent  float64 `json:"cpu_percent"`
+			MemoryLimit int64   `json:"memory_limit"`
+		}{v.CPUPercent, v.MemoryLimit}
+	}
+	if len(readings) != 2 || readings[spin].MemoryLimit != 64<<20 || readings[spin].CPUPercent <= readings[idle].CPUPercent {
+		t.Errorf("stats of every box: %v; want both, the spinner's CPU %% above the sleeper's, its 64 MiB limit", readings)
+	}
+	r = pbox(t, "--root", root, "stats", "--no-stream", idle)
+	if lines := strings.Split(strings.TrimSpace(r.stdout), "\n"); r.code != 0 || len(lines) != 2 || !strings.HasPrefix(lines[1], idle+" ") || !strings.Contains(lines[0], "CPU %") {
+		t.Errorf("stats ID: %+v", r)
+	}
+}
