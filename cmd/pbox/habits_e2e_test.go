@@ -259,3 +259,106 @@ func TestE2EPsFormatAndWidth(t *testing.T) {
 		assertNoLeftovers(t, n)
 	}
 }
+
+// Issue 24: pbox cp, both ways, files and directories, and tar streams
+// with "-". Attacks: the box plants symlinks to host paths (to read a
+// host file through, to write one through, as the destination itself),
+// a FIFO (which would hang a reader or writer) and a setuid file on the
+// host side; pbox reads and writes only the box's own files, never
+// blocks, and no setuid bit crosses into the box.
+func TestE2ECp(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	rfs := busyboxRootfs(t)
+	name := boxName(t, "cp")
+	if r := pbox(t, "--root", root, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", rfs, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", root, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	host := t.TempDir()
+	secret := filepath.Join(host, "secret")
+	os.WriteFile(secret, []byte("host secret\n"), 0o600)
+	target := filepath.Join(host, "target")
+	os.MkdirAll(filepath.Join(target, "sub"), 0o755)
+	in := filepath.Join(host, "in")
+	os.MkdirAll(filepath.Join(in, "sub"), 0o755)
+	os.WriteFile(filepath.Join(in, "sub", "file"), []byte("from the host\n"), 0o644)
+	os.WriteFile(filepath.Join(in, "suid"), []byte("x"), 0o4755)
+	os.Chmod(filepath.Join(in, "suid"), 0o4755)
+	exec1 := func(script string) result { return pbox(t, "--root", root, "exec", name, "sh", "-c", script) }
+	cp := func(args ...string) result { return pbox(t, append([]string{"--root", root, "cp"}, args...)...) }
+
+	// Into the box: a directory, under its own name in an existing one.
+	if r := cp(in, name+":/tmp"); r.code != 0 {
+		t.Fatalf("cp DIR BOX:/tmp: %+v", r)
+	}
+	if r := exec1("cat /tmp/in/sub/file; stat -c %a /tmp/in/suid"); r.stdout != "from the host\n755\n" {
+		t.Errorf("in the box after cp: %+v; want the file, and 755 (no setuid bit)", r)
+	}
+	// Out of the box: a file to a new name, a directory into one.
+	out := t.TempDir()
+	if r := cp(name+":/etc/hostname", filepath.Join(out, "h")); r.code != 0 {
+		t.Errorf("cp BOX:FILE NEW: %+v", r)
+	}
+	if data, _ := os.ReadFile(filepath.Join(out, "h")); strings.TrimSpace(string(data)) == "" {
+		t.Errorf("the copied hostname is empty")
+	}
+	// The box plants its traps.
+	r := exec1("mkfifo /tmp/fifo && ln -s " + host + " /tmp/hostdir && ln -s " + secret + " /tmp/secretlink && ln -s " + target + " /tmp/drop")
+	if r.code != 0 {
+		t.Fatalf("planting: %+v", r)
+	}
+	// Reading through a symlink to a host directory reads the box's own
+	// path (there is none), never the host's file.
+	if r := cp(name+":/tmp/hostdir/secret", filepath.Join(out, "stolen")); r.code == 0 || strings.Contains(readFile(filepath.Join(out, "stolen")), "host secret") {
+		t.Errorf("cp BOX:/tmp/hostdir/secret read the host's file: %+v", r)
+	}
+	// A symlink is copied as a symlink, not read through.
+	if r := cp(name+":/tmp/secretlink", filepath.Join(out, "link")); r.code != 0 {
+		t.Errorf("cp of a symlink: %+v", r)
+	} else if fi, err := os.Lstat(filepath.Join(out, "link")); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the box's symlink did not arrive as a symlink: %v %v", fi, err)
+	}
+	// Writing through the box's symlinks: into the host's directory, or
+	// as the symlink itself.
+	for _, dst := range []string{"/tmp/drop/sub", "/tmp/drop/x", "/tmp/drop", "/tmp/hostdir/secret"} {
+		r := cp(filepath.Join(in, "sub", "file"), name+":"+dst)
+		if ents, _ := os.ReadDir(filepath.Join(target, "sub")); len(ents) > 0 || readFile(secret) != "host secret\n" {
+			t.Errorf("cp FILE BOX:%s wrote on the host through the box's symlink (%+v): target has %v", dst, r, ents)
+		}
+	}
+	// The FIFO: never opened, so neither direction hangs.
+	if r := cp(filepath.Join(in, "sub", "file"), name+":/tmp/fifo"); r.code != 1 || !strings.Contains(r.stderr, "not a regular file") {
+		t.Errorf("cp FILE BOX:/tmp/fifo: %+v", r)
+	}
+	if r := cp(name+":/tmp/fifo", filepath.Join(out, "fifo")); !strings.Contains(r.stderr, "left out") {
+		t.Errorf("cp BOX:/tmp/fifo: %+v", r)
+	}
+	// Tar streams: out of the box to stdout, and into it from stdin.
+	r = cp(name+":/tmp/in", "-")
+	if r.code != 0 || !strings.Contains(r.stdout, "from the host") {
+		t.Errorf("cp BOX:/tmp/in -: %+v", r)
+	}
+	tarFile := filepath.Join(host, "in.tar")
+	os.WriteFile(tarFile, []byte(r.stdout), 0o644)
+	exec1("mkdir /tmp/again")
+	f, _ := os.Open(tarFile)
+	defer f.Close()
+	if r := pboxFrom(t, f, nil, nil, "--root", root, "cp", "-", name+":/tmp/again"); r.code != 0 {
+		t.Errorf("cp - BOX:DIR: %+v", r)
+	}
+	if r := exec1("cat /tmp/again/in/sub/file"); r.stdout != "from the host\n" {
+		t.Errorf("after cp -: %+v", r)
+	}
+	assertCleanError(t, cp("a", "b"), 2, "name a box")
+	assertCleanError(t, cp(name+":/x", name+":/y"), 2, "between two boxes")
+	assertCleanError(t, cp(name+":/no/such", out), 1, "no such file")
+}
+
+func readFile(p string) string {
+	data, _ := os.ReadFile(p)
+	return string(data)
+}

@@ -99,6 +99,7 @@ func newCommands() []*cli.Command {
 		newRmCommand(),
 		newLogsCommand(),
 		newWaitCommand(),
+		newCpCommand(),
 		newStatsCommand(),
 		newEventsCommand(),
 		// The OCI runtime command line (runc's), for containerd.
@@ -121,7 +122,7 @@ const ociCategory = "OCI runtime (runc's command line, for containerd)"
 
 var categories = map[string]string{
 	"run": "boxes", "ps": "boxes", "exec": "boxes", "stop": "boxes", "kill": "boxes",
-	"rm": "boxes", "logs": "boxes", "wait": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
+	"rm": "boxes", "logs": "boxes", "wait": "boxes", "cp": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
 	"spec": ociCategory, "create": ociCategory,
 	"start": ociCategory, "state": ociCategory,
 	"delete": ociCategory, "list": ociCategory,
