@@ -134,7 +134,11 @@ func (b *manWriter) flags(flags []cli.Flag) {
 		tag := strings.Join(names, ", ")
 		df, ok := f.(cli.DocGenerationFlag)
 		if ok && df.TakesValue() {
-			tag += ` \fIvalue\fR`
+			ph := placeholders[f.Names()[0]]
+			if ph == "" {
+				ph = "value"
+			}
+			tag += ` \fI` + esc(ph) + `\fR`
 		}
 		usage := ""
 		if ok {

@@ -2,8 +2,10 @@ package main
 
 import (
 	"bytes"
+	"regexp"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/urfave/cli/v2"
 )
@@ -87,6 +89,39 @@ func TestHelpShowsExamples(t *testing.T) {
 		var out, errOut bytes.Buffer
 		if code := runApp(a, &out, &errOut); code != 0 || !strings.Contains(out.String(), "example: ") {
 			t.Errorf("%q: status %d, no example line in:\n%s", a, code, out.String())
+		}
+	}
+}
+
+// Issue 24: every flag's value has a name that means something
+// (--memory BYTES), never urfave/cli's "value", and help fits 100
+// columns.
+func TestHelpPlaceholdersAndWidth(t *testing.T) {
+	args := [][]string{{"pbox", "--help"}}
+	for _, cmd := range newCommands() {
+		args = append(args, []string{"pbox", cmd.Name, "--help"})
+		for _, sub := range cmd.Subcommands {
+			args = append(args, []string{"pbox", cmd.Name, sub.Name, "--help"})
+		}
+	}
+	valueFlag := regexp.MustCompile(`-[a-z-]+ value\b`)
+	for _, a := range args {
+		var out, errOut bytes.Buffer
+		runApp(a, &out, &errOut)
+		if m := valueFlag.FindString(out.String()); m != "" {
+			t.Errorf("%q: %q has no placeholder (add it to placeholders)", a, m)
+		}
+		for _, line := range strings.Split(out.String(), "\n") {
+			if utf8.RuneCountInString(line) > helpWidth {
+				t.Errorf("%q: a line of %d columns: %q", a, utf8.RuneCountInString(line), line)
+			}
+		}
+	}
+	var out, errOut bytes.Buffer
+	runApp([]string{"pbox", "run", "--help"}, &out, &errOut)
+	for _, want := range []string{"--memory BYTES, -m BYTES", "--network MODE", "--volume SRC:DST", "--publish HOST:BOX, -p HOST:BOX"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("run --help lacks %q", want)
 		}
 	}
 }
