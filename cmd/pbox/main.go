@@ -146,7 +146,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 	return &cli.App{
 		Name:                      "pbox",
 		Usage:                     "run a command in an isolated box: namespaces, cgroup limits, a real PID 1",
-		UsageText:                 "pbox [--help] COMMAND [FLAGS] [ARGS]\n\nexample: sudo pbox run --hostname lab --memory 64M -- sh",
+		UsageText:                 "pbox [--help] COMMAND [FLAGS] [ARGS]\n\nexample: sudo pbox run -it --hostname lab --memory 64M -- sh",
 		Version:                   version,
 		Writer:                    stdout,
 		ErrWriter:                 stderr,

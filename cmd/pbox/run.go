@@ -26,7 +26,7 @@ func newRunCommand() *cli.Command {
 	cgroup limits, with pbox-init as PID 1: it reaps orphans, forwards
 	signals, and exits with COMMAND's status.
 	
-	example: sudo pbox run --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 -- sh`,
+	example: sudo pbox run -it --hostname lab --memory 64M --cpus 0.5 --pids-limit 50 -- sh`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
