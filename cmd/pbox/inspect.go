@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/inspect"
@@ -46,6 +47,18 @@ func inspectAction(c *cli.Context) error {
 		}
 		st := store()
 		rec, rerr := st.Read(name)
+		if errors.Is(rerr, box.ErrNoSuchBox) {
+			// Under another state root, if exactly one has it.
+			switch roots := box.RootsWith(name, st.Root); len(roots) {
+			case 0:
+			case 1:
+				globals.store = box.Store{Root: roots[0]}
+				st = store()
+				rec, rerr = st.Read(name)
+			default:
+				return fail(statusUsage, "inspect: no box %q under %s, and several other state roots have one: add --root (one of %s)", name, st.Root, strings.Join(roots, ", "))
+			}
+		}
 		if errors.Is(rerr, box.ErrNoSuchBox) {
 			return fail(statusUsage, "inspect: %q is not a pid, and no box has that name: give a process id, e.g. $(pgrep -n sleep), or a name from 'pbox ps'", name)
 		}

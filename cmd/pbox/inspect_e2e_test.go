@@ -199,3 +199,27 @@ func TestE2EInspectSVGWantsAFile(t *testing.T) {
 		t.Errorf("--svg to a terminal: %v %q", err, stderr.String())
 	}
 }
+
+// Issue 24: pbox inspect BOX finds a box under another state root (every
+// root a box was made under is registered), or, where several have one
+// of that name, says which --root to add.
+func TestE2EInspectBoxUnderAnotherRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	a, b := stateRoot(t), stateRoot(t)
+	name := boxName(t, "elsewhere")
+	if r := pbox(t, "--root", a, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	defer func() {
+		pbox(t, "--root", a, "rm", "-f", name)
+		pbox(t, "--root", b, "rm", "-f", name)
+		assertNoLeftovers(t, name)
+	}()
+	if r := pbox(t, "inspect", name); r.code != 0 || !strings.Contains(r.stdout, "pbox-init") {
+		t.Errorf("inspect %s without --root: %+v", name, r)
+	}
+	if r := pbox(t, "--root", b, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sleep", "1000"); r.code != 0 {
+		t.Fatalf("run -d under the second root: %+v", r)
+	}
+	assertCleanError(t, pbox(t, "inspect", name), 2, "add --root (one of ")
+}
