@@ -157,6 +157,24 @@ func Lookup(name string) (*libcni.NetworkConfigList, string, error) {
 		DefaultName, strings.Join(ConfigDirs, " or "))
 }
 
+// Names lists the networks the config directories define (each
+// .conflist's "name"), sorted, without repeats.
+func Names() []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, dir := range ConfigDirs {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.conflist"))
+		for _, f := range files {
+			if list, err := libcni.ConfListFromFile(f); err == nil && !seen[list.Name] {
+				seen[list.Name] = true
+				out = append(out, list.Name)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // MissingPlugins names the plugins list needs that no PluginDirs holds.
 func MissingPlugins(list *libcni.NetworkConfigList) []string {
 	var missing []string

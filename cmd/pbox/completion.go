@@ -22,7 +22,7 @@ _pbox_complete() {
   COMPREPLY=($(compgen -W "${opts}" -- "${cur}"))
   return 0
 }
-complete -o bashdefault -o default -F _pbox_complete pbox
+complete -o bashdefault -o default -F _pbox_complete pbox ./pbox
 `
 
 const zshCompletion = `#compdef pbox
@@ -42,7 +42,7 @@ _pbox() {
     _files
   fi
 }
-compdef _pbox pbox
+compdef _pbox pbox ./pbox
 `
 
 const fishCompletion = `# fish completion for pbox

@@ -108,4 +108,15 @@ func TestCompletion(t *testing.T) {
 	if r := pbox(t, "--root", root, "exec", "web", "--generate-bash-completion"); r.stdout != "" {
 		t.Errorf("after exec's box, COMMAND (files): %q", r.stdout)
 	}
+	// --network's values (the boxes above have no record: not running).
+	for _, flag := range []string{"--network", "--net"} {
+		if r := pbox(t, "--root", root, "run", flag, "--generate-bash-completion"); !strings.HasPrefix(r.stdout, "host\nnone\nbridge\n") || strings.Contains(r.stdout, "container:web") {
+			t.Errorf("completion of run %s: %q", flag, r.stdout)
+		}
+	}
+	// The script completes ./pbox too (the README builds it in place).
+	runApp([]string{"pbox", "completion", "bash"}, &out, &errOut)
+	if !strings.Contains(out.String(), "_pbox_complete pbox ./pbox") {
+		t.Errorf("the bash script does not complete ./pbox")
+	}
 }

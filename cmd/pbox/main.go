@@ -13,6 +13,7 @@ import (
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/logf"
+	"github.com/pbox-dev/pbox/network"
 	"github.com/urfave/cli/v2"
 )
 
@@ -138,6 +139,9 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		if boxArgCommands[cmd.Name] {
 			cmd.BashComplete = completeBoxNames(cmd)
 		}
+		if cmd.Name == "run" {
+			cmd.BashComplete = completeRun(cmd)
+		}
 		cmd.OnUsageError = usageError
 		for _, sub := range cmd.Subcommands {
 			sub.OnUsageError = usageError
@@ -208,6 +212,35 @@ func completeBoxNames(cmd *cli.Command) cli.BashCompleteFunc {
 		for _, id := range ids {
 			fmt.Fprintln(c.App.Writer, id)
 		}
+	}
+}
+
+// completeRun offers --network's values after --network (host, none,
+// bridge, container:BOX for each running box, the CNI networks' names),
+// and run's flags elsewhere.
+func completeRun(cmd *cli.Command) cli.BashCompleteFunc {
+	flags := cli.DefaultCompleteWithFlags(cmd)
+	return func(c *cli.Context) {
+		if n := len(typedArgs); n >= 2 && (typedArgs[n-2] == "--network" || typedArgs[n-2] == "--net") {
+			fmt.Fprintln(c.App.Writer, "host\nnone\nbridge")
+			st := box.Store{Root: c.String("root")}
+			if abs, err := filepath.Abs(st.Root); err == nil {
+				st.Root = abs
+			}
+			ids, _ := st.List()
+			for _, id := range ids {
+				if h, err := st.Look(id); err == nil && h.Status() == box.StatusRunning {
+					fmt.Fprintln(c.App.Writer, "container:"+id)
+				}
+			}
+			for _, name := range network.Names() {
+				if name != network.DefaultName {
+					fmt.Fprintln(c.App.Writer, name)
+				}
+			}
+			return
+		}
+		flags(c)
 	}
 }
 
