@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -119,7 +118,7 @@ func runAction(c *cli.Context) error {
 	logf.To(opt.Log, "pbox: ")("state: %s claimed (the name is this box's now)", st.Dir(cfg.Name))
 	if c.Bool("detach") {
 		if err := st.RunDetached(cfg.Name, os.Args, c.Int("preserve-fds"), logOpts); err != nil {
-			return fail(setupCode(err), "%v", err)
+			return fail(setupCode(err), "%v%s", err, imageNameHint(c, setupCode(err)))
 		}
 		fmt.Fprintln(c.App.Writer, cfg.Name)
 		return nil
@@ -145,7 +144,7 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		var se *box.SetupError
 		if errors.As(err, &se) {
-			return fail(se.Code, "%s", se.Error())
+			return fail(se.Code, "%s%s", se.Error(), imageNameHint(c, se.Code))
 		}
 		return fail(statusSetup, "run: %v", err)
 	}
@@ -216,9 +215,6 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 	cfg, opt, err := st.PlanRun(req, box.CallerEnv())
 	if err != nil {
 		return cfg, opt, fail(statusSetup, "run: %v", err)
-	}
-	if err := imageNameHint(req); err != nil {
-		return cfg, opt, err
 	}
 	if cfg.Terminal {
 		cfg.ConsoleSize = ownTerminalSize()
@@ -294,30 +290,28 @@ func refuseEmptyValues(c *cli.Context, allowed ...string) error {
 	return nil
 }
 
-// imageReference looks like an image name a docker user would type
-// where COMMAND goes: alpine, nginx:1.27, library/redis.
-var imageReference = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]+)?$`)
+// imageReference is what an image name a docker user would type where
+// COMMAND goes looks like: alpine, nginx:1.27, library/redis. (Compiled
+// only on the failure path: nothing at every pbox process's start.)
+const imageReference = `^[a-z0-9][a-z0-9._-]*(/[a-z0-9._-]+)*(:[A-Za-z0-9._-]+)?$`
 
 // imageNameHint answers `pbox run alpine sh` (docker's habit: an image's
-// name where COMMAND goes) when the box is on the host's files and no
-// such command is there: pbox runs commands, not images, and says how to
-// get an image's files. It looks only where the box would (the host's
-// PATH, unchanged by -e or a volume); elsewhere the box's own lookup
-// answers, 127 as here.
-func imageNameHint(req box.RunRequest) error {
-	if req.Rootfs != "" || len(req.Args) == 0 || len(req.Volumes)+len(req.Tmpfs)+len(req.EnvFiles) > 0 ||
-		!imageReference.MatchString(req.Args[0]) || slices.ContainsFunc(req.Env, func(kv string) bool { return strings.HasPrefix(kv, "PATH") }) {
-		return nil
+// name where COMMAND goes): when a box on the host's files could not find
+// COMMAND (status 127) and COMMAND looks like an image's name, it says
+// that pbox runs commands, not images, and how to get an image's files.
+// It runs only after the box's own lookup failed: nothing is added to
+// the path of a start.
+func imageNameHint(c *cli.Context, code int) string {
+	args := c.Args().Slice()
+	if code != box.StatusNotFound || c.String("rootfs") != "" || len(args) == 0 || !regexp.MustCompile(imageReference).MatchString(args[0]) {
+		return ""
 	}
-	if _, err := exec.LookPath(req.Args[0]); err == nil {
-		return nil
-	}
-	name, _, _ := strings.Cut(req.Args[0], ":")
+	name, _, _ := strings.Cut(args[0], ":")
 	base := name[strings.LastIndex(name, "/")+1:]
 	then := "pbox run --rootfs ./" + base
-	if len(req.Args) > 1 {
-		then += " -- " + strings.Join(req.Args[1:], " ")
+	if len(args) > 1 {
+		then += " -- " + strings.Join(args[1:], " ")
 	}
-	return fail(box.StatusNotFound, "run: %s: executable file not found in $PATH; pbox runs commands, not images: if %s is an image, docker save %s -o %s.tar && pbox rootfs import %s.tar ./%s, then %s",
-		req.Args[0], req.Args[0], req.Args[0], base, base, base, then)
+	return fmt.Sprintf("; pbox runs commands, not images: if %s is an image, docker save %s -o %s.tar && pbox rootfs import %s.tar ./%s, then %s",
+		args[0], args[0], base, base, base, then)
 }
