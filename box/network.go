@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pbox-dev/pbox/internal/flock"
 	"github.com/pbox-dev/pbox/internal/logf"
 	"github.com/pbox-dev/pbox/internal/osthread"
 	"github.com/pbox-dev/pbox/network"
@@ -47,8 +48,9 @@ const (
 	// in), where the bridge, the veth's other end and the NAT rules are:
 	// DEL, CHECK and the rules' reading run there, wherever pbox rm or
 	// inspect is typed.
-	pluginsPin = "plugins-netns"
-	hostsFile  = "hosts" // the box's /etc/hosts
+	pluginsPin  = "plugins-netns"
+	hostsFile   = "hosts"        // the box's /etc/hosts
+	networkLock = "network.lock" // held while CNI DEL runs
 )
 
 // etcFiles are the files a box gets, as Docker writes them: state file
@@ -210,6 +212,12 @@ func (s Store) Network(id string) (*network.Attachment, error) {
 // releaseNetwork runs CNI DEL for box id, if it has an attachment, and
 // unpins its network namespace. Safe to call more than once.
 func (s Store) releaseNetwork(id string, log logf.Logf) error {
+	// One DEL at a time: pbox rm -f and the box's own monitor (or run)
+	// both release it when it ends, and two DELs at once interleave the
+	// plugins' iptables edits (a chain left with its rules).
+	if l, err := flock.File(s.Path(id, networkLock), flock.Exclusive); err == nil {
+		defer l.Unlock()
+	}
 	pin := s.Path(id, netnsPin)
 	att, err := s.Network(id)
 	if err == nil && att != nil {

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/pbox-dev/pbox/internal/flock"
 	"golang.org/x/sys/unix"
 )
 
@@ -71,21 +72,11 @@ func (h Host) lock() (func(), error) {
 	if err := os.MkdirAll(h.Dir, 0o700); err != nil {
 		return nil, fmt.Errorf("host-wide network directory: %w", err)
 	}
-	fd, err := unix.Open(filepath.Join(h.Dir, "lock"), unix.O_RDWR|unix.O_CREAT|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0o600)
+	l, err := flock.File(filepath.Join(h.Dir, "lock"), flock.Exclusive)
 	if err != nil {
 		return nil, fmt.Errorf("host-wide network lock: %w", err)
 	}
-	for {
-		err = unix.Flock(fd, unix.LOCK_EX)
-		if err != unix.EINTR {
-			break
-		}
-	}
-	if err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("host-wide network lock: %w", err)
-	}
-	return func() { unix.Close(fd) }, nil
+	return l.Unlock, nil
 }
 
 func (h Host) portsDir() string { return filepath.Join(h.Dir, "ports") }
