@@ -2,7 +2,6 @@ package network
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -89,14 +88,21 @@ func portFile(netns string, p Port) string {
 	return fmt.Sprintf("%s-%s-%d-%s", netns, p.Protocol, p.HostPort, strings.ReplaceAll(ip, ":", "_"))
 }
 
-// readClaim reads one claim file; ok is false if there is none or it is
-// not a claim.
-func readClaim(path string) (Claim, bool) {
+// portClaim is one file of the ports directory: a box's claim on one
+// host port.
+type portClaim struct {
+	Claim
+	Port Port `json:"port"`
+}
+
+// readPortClaim reads one claim file; ok is false if there is none or it
+// is not a claim.
+func readPortClaim(path string) (portClaim, bool) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return Claim{}, false
+		return portClaim{}, false
 	}
-	var c Claim
+	var c portClaim
 	return c, json.Unmarshal(data, &c) == nil && c.ContainerID != ""
 }
 
@@ -108,31 +114,23 @@ func readClaim(path string) (Claim, bool) {
 func (h Host) PortTaken(ports []Port, containerID, netns string) (Claim, Port, bool) {
 	ents, _ := os.ReadDir(h.portsDir())
 	for _, e := range ents {
-		c, ok := readClaim(filepath.Join(h.portsDir(), e.Name()))
+		c, ok := readPortClaim(filepath.Join(h.portsDir(), e.Name()))
 		if !ok || c.ContainerID == containerID || c.Netns != netns || !c.live() {
 			continue
 		}
 		for _, p := range ports {
-			_, proto, port, ip, _ := splitPortFile(e.Name())
-			if proto == p.Protocol && port == p.HostPort && (ip == "any" || p.HostIP == "" || ip == strings.ReplaceAll(p.HostIP, ":", "_")) {
-				return c, p, true
+			if p.Protocol == c.Port.Protocol && p.HostPort == c.Port.HostPort && (p.HostIP == "" || c.Port.HostIP == "" || p.HostIP == c.Port.HostIP) {
+				return c.Claim, p, true
 			}
 		}
 	}
 	return Claim{}, Port{}, false
 }
 
-func splitPortFile(name string) (netns, proto string, port int, ip string, ok bool) {
-	f := strings.SplitN(name, "-", 4)
-	if len(f) != 4 {
-		return "", "", 0, "", false
-	}
-	n, err := strconv.Atoi(f[2])
-	return f[0], f[1], n, f[3], err == nil
-}
-
 // ClaimPorts claims ports for c's box, under the lock, or says whose
-// they are. Claims of boxes that are gone are dropped on the way.
+// they are. Claims of boxes that are gone are dropped on the way (only
+// here, under the lock: a check without it could drop a claim being
+// made).
 func (h Host) ClaimPorts(c Claim, ports []Port) error {
 	if len(ports) == 0 {
 		return nil
@@ -142,14 +140,21 @@ func (h Host) ClaimPorts(c Claim, ports []Port) error {
 		return err
 	}
 	defer unlock()
+	ents, _ := os.ReadDir(h.portsDir())
+	for _, e := range ents {
+		p := filepath.Join(h.portsDir(), e.Name())
+		if old, ok := readPortClaim(p); !ok || !old.live() {
+			os.Remove(p)
+		}
+	}
 	if other, p, taken := h.PortTaken(ports, c.ContainerID, c.Netns); taken {
 		return &PortTakenError{Port: p, By: other}
 	}
 	if err := os.MkdirAll(h.portsDir(), 0o700); err != nil {
 		return err
 	}
-	data, _ := json.Marshal(c)
 	for _, p := range ports {
+		data, _ := json.Marshal(portClaim{Claim: c, Port: p})
 		if err := os.WriteFile(filepath.Join(h.portsDir(), portFile(c.Netns, p)), data, 0o600); err != nil {
 			return fmt.Errorf("claim host port %s: %w", p, err)
 		}
@@ -179,7 +184,7 @@ func (h Host) Release(containerID string) error {
 	ents, _ := os.ReadDir(h.portsDir())
 	for _, e := range ents {
 		p := filepath.Join(h.portsDir(), e.Name())
-		if c, ok := readClaim(p); ok && c.ContainerID == containerID {
+		if c, ok := readPortClaim(p); ok && c.ContainerID == containerID {
 			os.Remove(p)
 		}
 	}
@@ -214,10 +219,25 @@ type ExtraHost struct {
 func ParseExtraHost(spec string) (ExtraHost, error) {
 	name, ip, ok := strings.Cut(spec, ":")
 	ip = strings.TrimSuffix(strings.TrimPrefix(ip, "["), "]")
-	if !ok || name == "" || strings.ContainsAny(name, " \t\n#") || net.ParseIP(ip) == nil {
+	if !ok || !hostName(name) || net.ParseIP(ip) == nil {
 		return ExtraHost{}, fmt.Errorf("--add-host %q: give NAME:IP (e.g. db:10.0.0.5, or db:[fd00::5])", spec)
 	}
 	return ExtraHost{Name: name, IP: ip}, nil
+}
+
+// hostName reports whether name may stand in /etc/hosts: letters,
+// digits, '.', '-' and '_' (nothing that breaks the line or comments it
+// out).
+func hostName(name string) bool {
+	if name == "" || len(name) > 253 {
+		return false
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // Hosts is the text of a box's /etc/hosts, as Docker writes it: the
@@ -267,7 +287,7 @@ func (h Host) JoinNames(e HostsEntry) error {
 	if err := os.WriteFile(filepath.Join(dir, e.ContainerID), data, 0o600); err != nil {
 		return err
 	}
-	return h.writeHostsFiles(dir)
+	return h.writeHostsFiles(dir, e.ContainerID)
 }
 
 // forgetName takes containerID's box out of the names of its network and
@@ -278,7 +298,7 @@ func (h Host) forgetName(containerID string) error {
 		dir := filepath.Join(h.Dir, "names", n.Name())
 		if _, err := os.Stat(filepath.Join(dir, containerID)); err == nil {
 			os.Remove(filepath.Join(dir, containerID))
-			return h.writeHostsFiles(dir)
+			return h.writeHostsFiles(dir, "")
 		}
 	}
 	return nil
@@ -286,8 +306,10 @@ func (h Host) forgetName(containerID string) error {
 
 // writeHostsFiles writes the /etc/hosts of every live box named in dir
 // (one network in one namespace), and drops the entries of boxes that
-// are gone. Under the lock.
-func (h Host) writeHostsFiles(dir string) error {
+// are gone. Under the lock. Only the file of box own (a container id;
+// "" for none) can make it fail: another box's file that cannot be
+// written keeps its old names, and never stops this box's start or rm.
+func (h Host) writeHostsFiles(dir, own string) error {
 	ents, _ := os.ReadDir(dir)
 	var live []HostsEntry
 	for _, ent := range ents {
@@ -300,16 +322,15 @@ func (h Host) writeHostsFiles(dir string) error {
 		}
 		live = append(live, e)
 	}
-	var errs []error
 	for _, e := range live {
 		if e.HostsFile == "" {
 			continue
 		}
-		if err := writeInPlace(e.HostsFile, Hosts(e, live)); err != nil {
-			errs = append(errs, fmt.Errorf("box %s's /etc/hosts: %w", e.Box, err))
+		if err := writeInPlace(e.HostsFile, Hosts(e, live)); err != nil && e.ContainerID == own {
+			return fmt.Errorf("box %s's /etc/hosts: %w", e.Box, err)
 		}
 	}
-	return errors.Join(errs...)
+	return nil
 }
 
 // writeInPlace rewrites the file at path without replacing it (a rename

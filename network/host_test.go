@@ -107,7 +107,7 @@ func TestParseExtraHost(t *testing.T) {
 			t.Errorf("%q: %+v %v", spec, got, err)
 		}
 	}
-	for _, bad := range []string{"db", "db:", ":10.0.0.5", "db:host", "a b:10.0.0.5"} {
+	for _, bad := range []string{"db", "db:", ":10.0.0.5", "db:host", "a b:10.0.0.5", "db\r:10.0.0.5", "#db:10.0.0.5"} {
 		if _, err := ParseExtraHost(bad); err == nil || !strings.Contains(err.Error(), "NAME:IP") {
 			t.Errorf("%q: %v", bad, err)
 		}
