@@ -46,7 +46,6 @@ func (s Store) Create(r CreateRequest, warn func(error)) error {
 	}
 	defer fifo.Close()
 
-	s.registerRoot() // so that pbox inspect PID finds the box from any root
 	opt := r.Options
 	opt.State = &s
 	opt.Detach = true // nobody in pbox waits for an OCI box: the engine's shim does

@@ -27,9 +27,17 @@ func (s Store) rootEntry() string {
 	return filepath.Join(DefaultStateRoot, rootsDir, markEscaper.Replace(abs))
 }
 
-// registerRoot notes this root in the default root, for FindProcess.
+// registerRoot notes this root in the default root, for FindProcess and
+// RootsWith (Claim calls it for every box: a stat when it is there).
 func (s Store) registerRoot() {
-	if e := s.rootEntry(); e != "" && os.MkdirAll(filepath.Dir(e), 0o700) == nil {
+	e := s.rootEntry()
+	if e == "" {
+		return
+	}
+	if _, err := os.Stat(e); err == nil {
+		return
+	}
+	if os.MkdirAll(filepath.Dir(e), 0o700) == nil {
 		os.WriteFile(e, nil, 0o600)
 	}
 }
@@ -58,6 +66,21 @@ func KnownRoots() []string {
 		roots = append(roots, root)
 	}
 	return roots
+}
+
+// RootsWith lists the known roots other than except that hold a box
+// named id (pbox inspect NAME typed without the box's --root).
+func RootsWith(id, except string) []string {
+	var out []string
+	for _, root := range KnownRoots() {
+		if root == except {
+			continue
+		}
+		if _, err := (Store{Root: root}).Read(id); err == nil {
+			out = append(out, root)
+		}
+	}
+	return out
 }
 
 // FindProcess is the box pid belongs to — its init, or any process in its

@@ -168,7 +168,7 @@ func (s Store) Claim(id string) (*Lock, error) {
 	if err := os.MkdirAll(s.Root, 0o711); err != nil {
 		return nil, fmt.Errorf("state root %s: %w", s.Root, err)
 	}
-	registerRoot(s.Root)
+	s.registerRoot() // so that inspect finds its boxes from any root
 	// The directory is made and locked under a name no box can have,
 	// then renamed into place (never over an existing one): nobody ever
 	// sees the box's directory unlocked while it has no record, so ps and
