@@ -28,17 +28,9 @@ var ErrNotRegular = errors.New("not a regular file")
 // file. Absolute symlinks and ".." stay inside root; magic links
 // (/proc/self/fd/N and the like) are refused.
 func openBoxFile(root, name string) (*os.File, error) {
-	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := openInRoot(root, name, true)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: root, Err: err}
-	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat2(dir, name, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: name, Err: err}
+		return nil, err
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
@@ -49,11 +41,37 @@ func openBoxFile(root, name string) (*os.File, error) {
 		return nil, &os.PathError{Op: "open", Path: name, Err: ErrNotRegular}
 	}
 	// Reopen the inode the O_PATH descriptor holds, not the name.
-	rfd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	rfd, err := reopen(fd, unix.O_RDONLY)
 	if err != nil {
 		return nil, &os.PathError{Op: "reopen", Path: name, Err: err}
 	}
 	return os.NewFile(uintptr(rfd), name), nil
+}
+
+// openInRoot resolves name inside the directory root (openat2
+// RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS) and opens it O_PATH, which opens
+// nothing: the caller looks at what it is first. follow says whether a
+// final symlink is followed (inside root) or is itself the answer.
+func openInRoot(root, name string, follow bool) (int, error) {
+	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: root, Err: err}
+	}
+	defer unix.Close(dir)
+	flags := uint64(unix.O_PATH | unix.O_CLOEXEC)
+	if !follow {
+		flags |= unix.O_NOFOLLOW
+	}
+	fd, err := unix.Openat2(dir, name, &unix.OpenHow{Flags: flags, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS})
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: name, Err: err}
+	}
+	return fd, nil
+}
+
+// reopen opens the inode an O_PATH descriptor holds (never a name).
+func reopen(fd int, flags int) (int, error) {
+	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
 }
 
 // readBoxFile reads at most max bytes of the regular file name under root.

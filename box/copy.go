@@ -18,10 +18,12 @@ import (
 // made from them. A box's files are the box's to plant, so every path on
 // the box's side is resolved by the kernel inside the box's root
 // (openat2 RESOLVE_IN_ROOT|RESOLVE_NO_MAGICLINKS: a symlink the box made
-// never leads out, /proc/self/fd/N links are refused), every file is
+// never leads out, /proc/self/fd/N links are refused; a directory
+// symlink on the way is followed only inside the root), every file is
 // opened O_PATH first and read or written only if fstat says it is a
 // regular file (a FIFO the box planted never blocks pbox, a device node
-// is never opened), a symlink in the box is never written through, and
+// is never opened), a file that is a symlink is copied as one and never
+// written through, and
 // setuid/setgid bits never cross into a box. The host's side goes
 // through the same code with "/" as its root.
 
@@ -48,32 +50,9 @@ func (h *Handle) FilesRoot() (string, error) {
 	return h.Record.Rootfs, nil
 }
 
-// openIn resolves p inside root and opens it O_PATH, not following a
-// final symlink: nothing is opened, and the caller looks at what it is.
-func openIn(root, p string) (int, error) {
-	dir, err := unix.Open(root, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: root, Err: err}
-	}
-	defer unix.Close(dir)
-	fd, err := unix.Openat2(dir, p, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
-	if err != nil {
-		return -1, &os.PathError{Op: "open", Path: p, Err: err}
-	}
-	return fd, nil
-}
-
-// reopen opens the inode an O_PATH descriptor holds (never a name).
-func reopen(fd int, flags int) (int, error) {
-	return unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
-}
-
 // IsDir reports whether t names a directory (false if it does not exist).
 func (t Tree) IsDir() bool {
-	fd, err := openIn(t.Root, t.Path)
+	fd, err := openInRoot(t.Root, t.Path, true) // inside the root: a directory symlink is its target
 	if err != nil {
 		return false
 	}
@@ -95,7 +74,7 @@ func (t Tree) WriteTar(w io.Writer, name string, skipped func(string)) error {
 }
 
 func (t Tree) walk(tw *tar.Writer, p, name string, skipped func(string)) error {
-	fd, err := openIn(t.Root, p)
+	fd, err := openInRoot(t.Root, p, false)
 	if err != nil {
 		return err
 	}
@@ -191,7 +170,7 @@ func (t Tree) ReadTar(r io.Reader, intoBox bool) error {
 			mode &^= unix.S_ISUID | unix.S_ISGID
 		}
 		parent, base := path.Dir(path.Join(t.Path, rel)), path.Base(rel)
-		pfd, err := openIn(t.Root, parent)
+		pfd, err := openInRoot(t.Root, parent, true)
 		if err != nil {
 			return err
 		}
