@@ -147,7 +147,7 @@ func newPsCommand() *cli.Command {
 				}
 				rows = append(rows, []string{e.ID, pid, status, ago(e.Created), strings.Join(e.Command, " "), limitsText(e.Limits), netText})
 			}
-			t := newTable(c.App.Writer, "ID", "PID", "STATUS", "CREATED", "COMMAND", "LIMITS", "NETWORK")
+			t := newTable(c.App.Writer, slices.Clone(psHeaders)...) // row escapes its cells in place
 			if !c.Bool("no-trunc") {
 				fitCommand(rows, 4, psWidth)
 			}
@@ -169,7 +169,7 @@ const psWidth = 120
 // characters of it, and marks a cut with "...".
 func fitCommand(rows [][]string, col, width int) {
 	others := 0
-	for c := range rows[0:min(len(rows), 1)][0] {
+	for c := range psHeaders {
 		if c == col {
 			continue
 		}

@@ -230,6 +230,9 @@ func TestE2EWait(t *testing.T) {
 func TestE2EPsFormatAndWidth(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := stateRoot(t)
+	if r := pbox(t, "--root", root, "ps"); r.code != 0 || strings.Fields(r.stdout)[0] != "ID" || strings.Count(r.stdout, "\n") != 1 {
+		t.Errorf("ps without boxes: %+v; want the header alone", r)
+	}
 	long, short := boxName(t, "long"), boxName(t, "short")
 	if r := pbox(t, "--root", root, "run", "-d", "--name", long, "--cgroup-parent", e2eParent, "--", "sh", "-c", "sleep 1000; echo "+strings.Repeat("x", 150)); r.code != 0 {
 		t.Fatalf("run -d: %+v", r)
