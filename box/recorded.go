@@ -112,7 +112,7 @@ func (s Store) RunRecorded(cfg Config, opt Options, detached, remove bool, start
 				return err
 			}
 		}
-		if detached {
+		if detached && !opt.keepGoMonitor {
 			// What waits for the box from here is the tiny monitor; it
 			// comes back as FinishMonitor once the init exits.
 			err := s.handOverMonitor(b, rec.ID, remove, watch.reportedSoFar())

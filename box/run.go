@@ -70,6 +70,10 @@ type Options struct {
 	// MarkCgroup), so that rm and `pbox cleanup` find it if pbox is killed
 	// in between, and keeps a CNI network's attachment.
 	State *Store
+
+	// keepGoMonitor: a detached box's Go monitor stays rather than hand
+	// over to the tiny one (it serves pbox attach: RunMonitored).
+	keepGoMonitor bool
 }
 
 // Result is how a box ended.

@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -33,9 +34,126 @@ func TestE2ERunWithATerminal(t *testing.T) {
 		t.Errorf("run -it read: %+v", r)
 	}
 	// Not a terminal: refused at once, not a hang (docker: "the input
-	// device is not a TTY"); and there is no attach for -d.
+	// device is not a TTY"); with -d it need not be (pbox attach).
 	assertCleanError(t, pbox(t, "run", "-t", "--cgroup-parent", e2eParent, "--", "true"), 125, "stdin is not a terminal")
-	assertCleanError(t, pboxFrom(t, term, nil, nil, "run", "-dit", "--cgroup-parent", e2eParent, "--", "true"), 125, "-t with -d")
+}
+
+// Issue 24: pbox run -dit and pbox attach, as docker's. The monitor keeps
+// the box's terminal; attach connects ours (its size, raw keys), Ctrl-P
+// Ctrl-Q leaves the box running, the next attach finds the same shell,
+// and attach exits with the box's status. -di boxes get attach's stdin;
+// any other detached box's output is followed.
+func TestE2EAttach(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	name := boxName(t, "attach")
+	if r := p("run", "-dit", "--name", name, "--cgroup-parent", e2eParent, "--", "sh"); r.code != 0 || strings.TrimSpace(r.stdout) != name {
+		t.Fatalf("run -dit: %+v", r)
+	}
+	defer p("rm", "-f", name)
+	sock := filepath.Join(root, name, "attach.sock")
+
+	// From a terminal of 33x99: the box's terminal takes its size, our
+	// keys reach its shell, and Ctrl-P Ctrl-Q leaves.
+	master, term := testPty(t)
+	if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: 33, Col: 99}); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var out strings.Builder
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := master.Read(buf)
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			out.Write(buf[:n])
+			mu.Unlock()
+		}
+	}()
+	cmd := exec.Command(pboxBin(t), "--root", root, "attach", name)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = term, term, term
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	seen := func(want string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return strings.Contains(out.String(), want)
+	}
+	// attach sends the size before any key, whenever the keys are typed.
+	master.Write([]byte("echo size=$(stty size) mark=$((6*7))\r"))
+	if !testutil.WaitFor(20*time.Second, func() bool { return seen("mark=42") }) {
+		t.Errorf("the box's shell never answered through attach")
+	}
+	master.Write([]byte{0x10, 0x11})
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("attach, left with Ctrl-P Ctrl-Q: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("attach did not leave on Ctrl-P Ctrl-Q")
+	}
+	time.Sleep(100 * time.Millisecond)
+	mu.Lock()
+	got := out.String()
+	mu.Unlock()
+	if !strings.Contains(got, "size=33 99 mark=42") || !strings.Contains(got, "left box "+name+" running") {
+		t.Errorf("attach from a terminal: %q", got)
+	}
+	if e := psAll(t, root)[name]; e.Status != "running" {
+		t.Fatalf("after Ctrl-P Ctrl-Q the box is %+v, want running", e)
+	}
+
+	// Piped input, again: the same shell (its variable kept), its status.
+	r := pboxFrom(t, inputFile(t, "echo again; exit 3\n"), nil, nil, "--root", root, "attach", name)
+	if r.code != 3 || !strings.Contains(r.stdout, "again") {
+		t.Errorf("attach with piped input, exit 3: %+v", r)
+	}
+	if e := waitStopped(t, root, name); e.Exit == nil || e.Exit.Status != 3 {
+		t.Errorf("after exit 3: %+v", e)
+	}
+	if _, err := os.Stat(sock); !os.IsNotExist(err) {
+		t.Errorf("the attach socket outlived the box: %v", err)
+	}
+	if r := p("logs", name); !strings.Contains(r.stdout, "mark=42") || !strings.Contains(r.stdout, "again") {
+		t.Errorf("a -t box's log keeps its terminal's output: %+v", r)
+	}
+	assertCleanError(t, p("attach", name), 1, "has stopped (exit status 3): nothing to attach to")
+	p("rm", name)
+	assertNoLeftovers(t, name)
+
+	// -di: attach's stdin is the box's, and its end ends cat.
+	name = boxName(t, "attach-i")
+	if r := p("run", "-di", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c", "cat; echo stdin-closed; exit 4"); r.code != 0 {
+		t.Fatalf("run -di: %+v", r)
+	}
+	r = pboxFrom(t, inputFile(t, "line one\nline two\n"), nil, nil, "--root", root, "attach", name)
+	if r.code != 4 || r.stdout != "line one\nline two\nstdin-closed\n" {
+		t.Errorf("attach to -di: %+v", r)
+	}
+	p("rm", name)
+
+	// Neither -i nor -t: its output from now, and its status.
+	name = boxName(t, "attach-d")
+	if r := p("run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--", "sh", "-c", "sleep 1; echo late; exit 6"); r.code != 0 {
+		t.Fatalf("run -d: %+v", r)
+	}
+	if r = p("attach", name); r.code != 6 || r.stdout != "late\n" {
+		t.Errorf("attach to a -d box: %+v", r)
+	}
+	p("rm", name)
+	assertNoLeftovers(t, name)
+	assertCleanError(t, p("attach", "no-such-box"), 1, "no-such-box")
+	assertCleanError(t, p("attach", "--detach-keys", "ctrl-1", "x"), 2, "--detach-keys")
 }
 
 func TestE2ERunDockerHabits(t *testing.T) {
@@ -367,4 +485,19 @@ func TestE2ECp(t *testing.T) {
 func readFile(p string) string {
 	data, _ := os.ReadFile(p)
 	return string(data)
+}
+
+// inputFile is a file holding s, for a pbox's stdin.
+func inputFile(t *testing.T, s string) *os.File {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "stdin")
+	if err := os.WriteFile(path, []byte(s), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { f.Close() })
+	return f
 }

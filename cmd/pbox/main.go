@@ -100,6 +100,7 @@ func newCommands() []*cli.Command {
 		newRmCommand(),
 		newLogsCommand(),
 		newWaitCommand(),
+		newAttachCommand(),
 		newCpCommand(),
 		newStatsCommand(),
 		newEventsCommand(),
@@ -123,7 +124,7 @@ const ociCategory = "OCI runtime (runc's command line, for containerd)"
 
 var categories = map[string]string{
 	"run": "boxes", "ps": "boxes", "exec": "boxes", "stop": "boxes", "kill": "boxes",
-	"rm": "boxes", "logs": "boxes", "wait": "boxes", "cp": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
+	"rm": "boxes", "logs": "boxes", "wait": "boxes", "attach": "boxes", "cp": "boxes", "stats": "boxes", "events": "boxes", "inspect": "boxes",
 	"spec": ociCategory, "create": ociCategory,
 	"start": ociCategory, "state": ociCategory,
 	"delete": ociCategory, "list": ociCategory,
@@ -184,7 +185,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 
 // boxArgCommands take box names as arguments: completion offers them.
 var boxArgCommands = map[string]bool{
-	"ps": true, "exec": true, "stop": true, "kill": true, "rm": true, "logs": true, "stats": true, "wait": true,
+	"ps": true, "exec": true, "stop": true, "kill": true, "rm": true, "logs": true, "stats": true, "wait": true, "attach": true,
 	"events": true, "inspect": true, "state": true, "start": true, "delete": true,
 	"pause": true, "resume": true, "update": true,
 }

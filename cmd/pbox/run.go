@@ -95,17 +95,17 @@ func runAction(c *cli.Context) error {
 	if cfg.Terminal {
 		// The init makes COMMAND's pty inside the box and hands its master
 		// over; pbox relays it to its own terminal, as pbox exec -t does.
-		if c.Bool("detach") {
-			return fail(statusSetup, "run: -t with -d: pbox has no attach to give the terminal to later: drop -t, or run in the foreground")
-		}
-		if !isTerminal(os.Stdin) {
+		// With -d, the monitor keeps it, for pbox attach.
+		if !c.Bool("detach") && !isTerminal(os.Stdin) {
 			return fail(statusSetup, "run: --tty: stdin is not a terminal: leave out -t (stdin is passed on anyway), or run it from a terminal")
 		}
-		if console, err = box.NewConsole(); err != nil {
-			return fail(statusSetup, "run: --tty: %v", err)
+		if !c.Bool("detach") {
+			if console, err = box.NewConsole(); err != nil {
+				return fail(statusSetup, "run: --tty: %v", err)
+			}
+			defer console.Close()
+			opt.Console = console.Init
 		}
-		defer console.Close()
-		opt.Console = console.Init
 	}
 	// The state directory makes the name unique among boxes.
 	err = st.ClaimRun(cfg.Name, c.Bool("detach"))
@@ -164,7 +164,7 @@ func monitorAction(c *cli.Context, mon *box.Monitor) error {
 	if err != nil {
 		return &exitError{code: mon.Failed(err)}
 	}
-	_, err = st.RunRecorded(cfg, opt, true, c.Bool("rm"), func(*box.Box) error {
+	_, err = st.RunMonitored(cfg, opt, c.Bool("interactive"), c.Bool("rm"), func(*box.Box) error {
 		mon.Started() // pbox run -d prints the name and returns
 		return nil
 	})
@@ -218,6 +218,11 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 	}
 	if cfg.Terminal {
 		cfg.ConsoleSize = ownTerminalSize()
+		if cfg.ConsoleSize == nil {
+			// A -dit box's monitor has no terminal: a VT100's size until
+			// pbox attach gives the box its own.
+			cfg.ConsoleSize = &box.ConsoleSize{Rows: 24, Cols: 80}
+		}
 	}
 	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
 		return cfg, opt, fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
