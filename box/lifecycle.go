@@ -260,7 +260,45 @@ func (h *Handle) Stats() (Stats, error) {
 	if err := h.Allows(OpStats); err != nil {
 		return Stats{}, err
 	}
-	return h.cgroup().Stats()
+	cs, err := h.cgroup().Stats()
+	return Stats{Stats: cs, NetIO: netIO(h.Record)}, err
+}
+
+// netIO reads the counters of the network namespace box rec's init is in,
+// through its /proc directory, opened once: a pid reused meanwhile reads
+// as gone, not as another process's. nil if the box shares pbox's network
+// namespace, or has ended.
+func netIO(rec *Record) *NetIO {
+	dir, err := unix.Open("/proc/"+strconv.Itoa(rec.Pid), unix.O_DIRECTORY|unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dir)
+	var own, box unix.Stat_t
+	if unix.Stat("/proc/self/ns/net", &own) != nil || unix.Fstatat(dir, "ns/net", &box, 0) != nil || own.Ino == box.Ino {
+		return nil
+	}
+	if start, _, err := procStartAt(dir); err != nil || (rec.PidStart != 0 && start != rec.PidStart) {
+		return nil
+	}
+	fd, err := unix.Openat(dir, "net/dev", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil
+	}
+	f := os.NewFile(uintptr(fd), "net/dev")
+	defer f.Close()
+	devs, err := inspect.ParseNetDev(f)
+	if err != nil {
+		return nil
+	}
+	var n NetIO
+	for _, d := range devs {
+		if d.Name != "lo" {
+			n.Rx += d.RxBytes
+			n.Tx += d.TxBytes
+		}
+	}
+	return &n
 }
 
 // Processes lists the host pids of the box's processes (none once it is
@@ -421,8 +459,20 @@ func waitMonitor(rec *Record) {
 	}
 }
 
-// Limits and Stats are a box's cgroup limits and usage.
-type (
-	Limits = cgroups.Limits
-	Stats  = cgroups.Stats
-)
+// Limits are a box's cgroup limits.
+type Limits = cgroups.Limits
+
+// Stats is a box's usage: its cgroup's figures, and its network's
+// counters where it has a network namespace of its own.
+type Stats struct {
+	cgroups.Stats
+	// NetIO sums the box's interfaces but lo; nil for a box on the
+	// host's network (whose counters are the host's, not the box's).
+	NetIO *NetIO `json:"net_io,omitempty"`
+}
+
+// NetIO are bytes received and sent.
+type NetIO struct {
+	Rx uint64 `json:"rx_bytes"`
+	Tx uint64 `json:"tx_bytes"`
+}

@@ -457,6 +457,25 @@ func procStart(pid int) (uint64, byte, error) {
 	if err != nil {
 		return 0, 0, err
 	}
+	return parseProcStart(pid, data)
+}
+
+// procStartAt is procStart through an open /proc/<pid> directory.
+func procStartAt(dir int) (uint64, byte, error) {
+	fd, err := unix.Openat(dir, "stat", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return 0, 0, err
+	}
+	f := os.NewFile(uintptr(fd), "stat")
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return 0, 0, err
+	}
+	return parseProcStart(0, data)
+}
+
+func parseProcStart(pid int, data []byte) (uint64, byte, error) {
 	// comm may hold spaces and parentheses: fields start after the last ')'.
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')

@@ -390,3 +390,20 @@ func TestSwapReservationCpusetFiles(t *testing.T) {
 		t.Errorf("v1 cpuset.cpus = %q", got)
 	}
 }
+
+func TestParseBlockIO(t *testing.T) {
+	v2 := "8:0 rbytes=4096 wbytes=4194304 rios=1 wios=4 dbytes=0 dios=0\n254:0 rbytes=100 wbytes=0 rios=1 wios=0 dbytes=0 dios=0\n"
+	if got := parseIOStat([]byte(v2)); *got != (IOBytes{Read: 4196, Write: 4194304}) {
+		t.Errorf("io.stat: %+v", got)
+	}
+	if got := parseIOStat(nil); got == nil || *got != (IOBytes{}) {
+		t.Errorf("an empty io.stat is a box without I/O: %+v", got)
+	}
+	v1 := "254:0 Read 8192\n254:0 Write 4194304\n254:0 Sync 4194304\n254:0 Async 8192\n254:0 Discard 0\n254:0 Total 4202496\nTotal 4202496\n"
+	if got := parseServiceBytes([]byte(v1)); got == nil || *got != (IOBytes{Read: 8192, Write: 4194304}) {
+		t.Errorf("io_service_bytes: %+v", got)
+	}
+	if got := parseServiceBytes([]byte("Total 0\n")); got != nil {
+		t.Errorf("no device line reads as not counted, not as 0: %+v", got)
+	}
+}

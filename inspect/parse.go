@@ -176,3 +176,34 @@ func ParseKV(r io.Reader) (map[string]uint64, error) {
 	}
 	return out, sc.Err()
 }
+
+// NetDevBytes is one interface's counters in /proc/PID/net/dev.
+type NetDevBytes struct {
+	Name             string
+	RxBytes, TxBytes uint64
+}
+
+// ParseNetDev reads /proc/PID/net/dev (the counters of the network
+// namespace PID is in): two header lines, then "NAME: rx_bytes rx_packets
+// ... (8 receive fields) tx_bytes ...".
+func ParseNetDev(r io.Reader) ([]NetDevBytes, error) {
+	var out []NetDevBytes
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue // a header line
+		}
+		f := strings.Fields(rest)
+		if len(f) < 16 {
+			return nil, fmt.Errorf("net/dev: %q: want 16 counters", sc.Text())
+		}
+		rx, err1 := strconv.ParseUint(f[0], 10, 64)
+		tx, err2 := strconv.ParseUint(f[8], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, fmt.Errorf("net/dev: %q: counters are not numbers", sc.Text())
+		}
+		out = append(out, NetDevBytes{Name: strings.TrimSpace(name), RxBytes: rx, TxBytes: tx})
+	}
+	return out, sc.Err()
+}

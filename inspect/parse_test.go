@@ -178,3 +178,19 @@ func TestHandlesCountsBlockedSignals(t *testing.T) {
 		}
 	}
 }
+
+func TestParseNetDev(t *testing.T) {
+	in := `Inter-|   Receive                                                |  Transmit
+ face |bytes    packets errs drop fifo frame compressed multicast|bytes    packets errs drop fifo colls carrier compressed
+    lo:     140       2    0    0    0     0          0         0      140       2    0    0    0     0       0          0
+  eth0: 1234567      90    0    0    0     0          0         0    76543      50    0    0    0     0       0          0
+`
+	got, err := ParseNetDev(strings.NewReader(in))
+	want := []NetDevBytes{{"lo", 140, 140}, {"eth0", 1234567, 76543}}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("ParseNetDev = %+v, %v; want %+v", got, err, want)
+	}
+	if _, err := ParseNetDev(strings.NewReader("  eth0: 1 2 3\n")); err == nil {
+		t.Error("a short line was read without error")
+	}
+}

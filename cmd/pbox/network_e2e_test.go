@@ -170,6 +170,16 @@ func TestE2ENetworkBridgeBoxToBoxAndPorts(t *testing.T) {
 	if !strings.Contains(r.stdout, client+"\n") || !strings.Contains(r.stdout, "\t"+client) || !strings.Contains(r.stdout, "default via 10.99.0.1") {
 		t.Errorf("the client's hostname, hosts and default route: %q", r.stdout)
 	}
+	// pbox stats counts the web box's own interface: it answered the client.
+	var st struct {
+		NetIO *struct {
+			Rx uint64 `json:"rx_bytes"`
+			Tx uint64 `json:"tx_bytes"`
+		} `json:"net_io"`
+	}
+	if r := l.pbox("stats", "--no-stream", "--json", web); json.Unmarshal([]byte(r.stdout), &st) != nil || st.NetIO == nil || st.NetIO.Rx == 0 || st.NetIO.Tx < 15 {
+		t.Errorf("stats of a box on the bridge, after it served a page: %+v, net_io %+v", r, st.NetIO)
+	}
 
 	// The host side: the published port, on the host's own address.
 	if got := l.sh("busybox wget -qO- http://127.0.0.1:8080/"); !strings.Contains(got, "hello from web") {

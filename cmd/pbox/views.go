@@ -24,7 +24,7 @@ const refreshEvery = time.Second
 func newStatsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stats",
-		Usage:     "show boxes' CPU, memory and pids usage against their limits, and OOM kills, live",
+		Usage:     "show boxes' CPU, memory, network and block I/O and pids against their limits, and OOM kills, live",
 		ArgsUsage: "[ID...]",
 		Description: `Every running box, one row each (IDs narrow it), as docker stats: CPU %
 	over the last interval (100% is one CPU), memory against its limit, pids.
@@ -171,7 +171,7 @@ func printStats(c *cli.Context, readings []boxStats, lines bool) {
 		}
 		return
 	}
-	t := newTable(c.App.Writer, "ID", "CPU %", "MEM USAGE / LIMIT", "MEM %", "PIDS / LIMIT", "CPUS", "OOM KILLS")
+	t := newTable(c.App.Writer, "ID", "CPU %", "MEM USAGE / LIMIT", "MEM %", "NET I/O", "BLOCK I/O", "PIDS / LIMIT", "CPUS", "OOM KILLS")
 	for _, r := range readings {
 		s := r.Stats
 		mem, memPct := humanize.Bytes(int64(s.MemoryBytes))+" / no limit", "-"
@@ -187,7 +187,16 @@ func printStats(c *cli.Context, readings []boxStats, lines bool) {
 		if s.CPUQuota > 0 && s.CPUPeriod > 0 {
 			cpus = fmt.Sprintf("%g", float64(s.CPUQuota)/float64(s.CPUPeriod))
 		}
-		t.row(r.ID, fmt.Sprintf("%.2f%%", r.CPUPercent), mem, memPct, pids, cpus, strconv.FormatUint(s.OOMKills, 10))
+		// "-": the box has no network namespace (its counters would be the
+		// host's) or no io cgroup of its own (see cgroups.Stats.BlockIO).
+		netIO, blockIO := "-", "-"
+		if r.NetIO != nil {
+			netIO = humanize.Bytes(int64(r.NetIO.Rx)) + " / " + humanize.Bytes(int64(r.NetIO.Tx))
+		}
+		if s.BlockIO != nil {
+			blockIO = humanize.Bytes(int64(s.BlockIO.Read)) + " / " + humanize.Bytes(int64(s.BlockIO.Write))
+		}
+		t.row(r.ID, fmt.Sprintf("%.2f%%", r.CPUPercent), mem, memPct, netIO, blockIO, pids, cpus, strconv.FormatUint(s.OOMKills, 10))
 		if s.Partial != "" {
 			defer fmt.Fprintf(c.App.ErrWriter, "pbox: stats: %s: %s\n", r.ID, s.Partial)
 		}
