@@ -24,7 +24,7 @@ const refreshEvery = time.Second
 func newStatsCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "stats",
-		Usage:     "show boxes' CPU, memory, network and block I/O and pids against their limits, and OOM kills, live",
+		Usage:     "show boxes' CPU, memory, network, block I/O and pids against their limits, live",
 		ArgsUsage: "[ID...]",
 		Description: `Every running box, one row each (IDs narrow it), as docker stats: CPU %
 	over the last interval (100% is one CPU), memory against its limit, pids.
