@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/moby/sys/mountinfo"
 	"github.com/pbox-dev/pbox/internal/osthread"
@@ -36,13 +38,21 @@ type Options struct {
 	HostNetns string
 	// Box is the box the process belongs to, if the caller found one.
 	Box *BoxInfo
+	// CPUWindow, if not 0, is how long to watch the box's CPU time for
+	// Cgroup.CPUPercent (inspect --svg draws it against the quota).
+	CPUWindow time.Duration
 }
+
+// maxArgsText bounds a process's Args.
+const maxArgsText = 200
 
 // collector reads /proc for one Collect call and remembers what failed.
 type collector struct {
 	opt   Options
 	rep   *Report
 	level int // index of the box's pid namespace in NSpid
+	// cpuFile is where the box's CPU time is read (cgroupLimits).
+	cpuFile string
 }
 
 // Collect reads everything about pid from the host's /proc and from the
@@ -82,6 +92,7 @@ func Collect(pid int, opt Options) (*Report, error) {
 	c.network(pid)
 	c.rep.Box = c.opt.Box
 	c.cgroup(pid)
+	c.cpuPercent()
 	c.mounts(pid)
 	c.security(pid, st)
 	c.warnings()
@@ -168,7 +179,7 @@ func (c *collector) namespaces(pid int) {
 func (c *collector) processes(pid int, st Status) {
 	own := c.rep.Namespaces["pid"]
 	if own.Inode == 0 || !own.Isolated {
-		c.rep.Processes = []Process{{Pid: pid, NSpid: st.NSpid, PPid: st.PPid, Comm: st.Name, State: stateLetter(st.State)}}
+		c.rep.Processes = []Process{{Pid: pid, NSpid: st.NSpid, PPid: st.PPid, Comm: st.Name, State: stateLetter(st.State), Args: argsText(pid)}}
 		return
 	}
 	entries, err := os.ReadDir("/proc")
@@ -189,7 +200,7 @@ func (c *collector) processes(pid int, st Status) {
 		if err != nil {
 			continue
 		}
-		c.rep.Processes = append(c.rep.Processes, Process{Pid: p, NSpid: ps.NSpid, PPid: ps.PPid, Comm: ps.Name, State: stateLetter(ps.State)})
+		c.rep.Processes = append(c.rep.Processes, Process{Pid: p, NSpid: ps.NSpid, PPid: ps.PPid, Comm: ps.Name, State: stateLetter(ps.State), Args: argsText(p)})
 	}
 	sort.Slice(c.rep.Processes, func(i, j int) bool { return c.insidePid(c.rep.Processes[i]) < c.insidePid(c.rep.Processes[j]) })
 
@@ -423,8 +434,9 @@ func (c *collector) cgroupLimits(lines []CgroupLine) {
 		cg.Limits["cpu"] = readFirst(filepath.Join(dir, "cpu.max"))
 		setUsage(cg, "memory_bytes", filepath.Join(dir, "memory.current"))
 		setUsage(cg, "pids", filepath.Join(dir, "pids.current"))
-		if kv := readKV(filepath.Join(dir, "cpu.stat")); kv != nil {
-			cg.Usage["cpu_usec"] = kv["usage_usec"]
+		c.cpuFile = filepath.Join(dir, "cpu.stat")
+		if n, ok := readCPUUsec(c.cpuFile); ok {
+			cg.Usage["cpu_usec"] = n
 		}
 		if kv := readKV(filepath.Join(dir, "memory.events")); kv != nil {
 			cg.OOMKills = kv["oom_kill"]
@@ -451,8 +463,9 @@ func (c *collector) cgroupLimits(lines []CgroupLine) {
 			}
 		}
 		if d := pathOf("cpuacct"); d != "" {
-			if ns, err := strconv.ParseUint(readFirst(filepath.Join(d, "cpuacct.usage")), 10, 64); err == nil {
-				cg.Usage["cpu_usec"] = ns / 1000
+			c.cpuFile = filepath.Join(d, "cpuacct.usage")
+			if n, ok := readCPUUsec(c.cpuFile); ok {
+				cg.Usage["cpu_usec"] = n
 			}
 		}
 	}
@@ -461,6 +474,52 @@ func (c *collector) cgroupLimits(lines []CgroupLine) {
 			delete(cg.Limits, k)
 		}
 	}
+}
+
+// argsText is pid's command line as one line, at most maxArgsText
+// characters.
+func argsText(pid int) string {
+	f, err := os.Open(procPath(pid, "cmdline"))
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	buf := make([]byte, maxArgsText*4) // enough runes however wide
+	n, _ := io.ReadFull(f, buf)
+	text := []rune(strings.Join(splitNUL(buf[:n]), " "))
+	if len(text) > maxArgsText {
+		text = append(text[:maxArgsText-1], '…')
+	}
+	return string(text)
+}
+
+// cpuPercent watches the box's CPU time for CPUWindow.
+func (c *collector) cpuPercent() {
+	cg := &c.rep.Cgroup
+	before, ok := cg.Usage["cpu_usec"]
+	if c.opt.CPUWindow <= 0 || !ok || c.cpuFile == "" {
+		return
+	}
+	start := time.Now()
+	time.Sleep(c.opt.CPUWindow)
+	after, ok := readCPUUsec(c.cpuFile)
+	if !ok || after < before {
+		return
+	}
+	pct := float64(after-before) / float64(time.Since(start).Microseconds()) * 100
+	cg.CPUPercent = &pct
+}
+
+// readCPUUsec reads a cgroup's CPU time in µs: cpu.stat's usage_usec, or
+// v1 cpuacct.usage (ns).
+func readCPUUsec(file string) (uint64, bool) {
+	if filepath.Base(file) == "cpu.stat" {
+		kv := readKV(file)
+		n, ok := kv["usage_usec"]
+		return n, ok
+	}
+	ns, err := strconv.ParseUint(readFirst(file), 10, 64)
+	return ns / 1000, err == nil
 }
 
 // v1Max shows v1's "no limit" (a page-rounded LONG_MAX) as "max".
@@ -554,6 +613,9 @@ func (c *collector) security(pid int, st Status) {
 		for _, l := range lines {
 			*m.dst = append(*m.dst, fmt.Sprintf("%d %d %d", l[0], l[1], l[2]))
 		}
+	}
+	if len(st.Uid) > 1 && len(st.Gid) > 1 {
+		s.UID, s.GID = st.Uid[1], st.Gid[1]
 	}
 	s.CapEff = CapNames(st.CapEff)
 	s.CapEffHex = fmt.Sprintf("%016x", st.CapEff)

@@ -46,6 +46,8 @@ type HostLink struct {
 	Name   string `json:"name"`
 	Index  int    `json:"index"`
 	Bridge string `json:"bridge,omitempty"` // the bridge it is attached to
+	// BridgeAddresses are the bridge's own addresses (the box's gateway).
+	BridgeAddresses []string `json:"bridge_addresses,omitempty"`
 }
 
 // Route is one route of the box's main table (IPv4, then IPv6).
@@ -110,6 +112,7 @@ func (c *collector) network(pid int) {
 				i.Peer = &HostLink{Name: h.name, Index: h.index}
 				if b, ok := host.byIndex[h.master]; ok && h.master > 0 {
 					i.Peer.Bridge = b.name
+					i.Peer.BridgeAddresses = host.addrs[b.index]
 				}
 				i.Verdict = "the box's end of a veth pair; the other end is on the host"
 			} else {

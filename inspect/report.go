@@ -80,6 +80,9 @@ type Cgroup struct {
 	Limits   map[string]string `json:"limits"` // memory, pids, cpu: "max" when unlimited
 	Usage    map[string]uint64 `json:"usage"`  // memory_bytes, pids, cpu_usec
 	OOMKills uint64            `json:"oom_kills"`
+	// CPUPercent is the CPU the box used over Options.CPUWindow (100 is
+	// one CPU); absent unless the caller asked for it.
+	CPUPercent *float64 `json:"cpu_percent,omitempty"`
 }
 
 // Process is one process of the box.
@@ -89,6 +92,10 @@ type Process struct {
 	PPid  int    `json:"ppid"`  // host pid of the parent
 	Comm  string `json:"comm"`
 	State string `json:"state"` // one letter: R, S, D, Z, T, ...
+	// Args is its command line, cut at maxArgsText characters (the box
+	// writes it: a picture must not grow with it); absent for a kernel
+	// thread or a zombie.
+	Args string `json:"args,omitempty"`
 }
 
 // Mounts compares the box's mount table with the host's.
@@ -105,6 +112,8 @@ type Mounts struct {
 
 // Security is the process's privileges.
 type Security struct {
+	UID        int      `json:"uid"`     // effective, as the box sees it
+	GID        int      `json:"gid"`     // idem
 	UIDMap     []string `json:"uid_map"` // "inside outside count"
 	GIDMap     []string `json:"gid_map"`
 	CapEff     []string `json:"cap_eff"`

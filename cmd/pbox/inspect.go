@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/inspect"
@@ -28,7 +29,7 @@ func newInspectCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "json", Usage: "print JSON (schema: docs/inspect-json.md)"},
 			&cli.BoolFlag{Name: "tree", Usage: "draw the box's processes as a tree under the host's processes that lead to it, each with its box pid and host pid, zombies marked Z"},
-			&cli.BoolFlag{Name: "svg", Usage: "write an SVG picture (any browser shows it): the process tree with the box's boundary, both pids, PID 1 and zombies marked, the namespace matrix, the cgroup's limits with usage; redirect it to a file"},
+			&cli.BoolFlag{Name: "svg", Usage: "write an SVG picture (any browser shows it): badges (hostname, root, user, capabilities, seccomp), the process tree with the box's boundary, both pids, PID 1, zombies and the inspected process marked, identical siblings counted, the namespace matrix, the cgroup's limits with usage (CPU over 0.25 s), the network as a path, a legend; redirect it to a file"},
 		},
 		Action: inspectAction,
 	}
@@ -86,6 +87,11 @@ func inspectAction(c *cli.Context) error {
 		return fail(statusUsage, "inspect: --svg writes a picture, not text: redirect it to a file (sudo pbox inspect --svg %s > box.svg) and open that in a browser", c.Args().First())
 	}
 	opts := inspect.Options{CgroupVersion: box.CgroupLayout()}
+	if c.Bool("svg") {
+		// The picture's CPU bar is use now, against the quota: a rate
+		// needs two readings.
+		opts.CPUWindow = 250 * time.Millisecond
+	}
 	// The box the process belongs to, in whichever state root holds it
 	// (an engine's, for a container containerd made for Kubernetes).
 	if st, rec, ok := box.FindProcess(pid); ok {
