@@ -71,6 +71,10 @@ type Options struct {
 	// in between, and keeps a CNI network's attachment.
 	State *Store
 
+	// Notes are for the user (stderr), from planning: what the box lacks
+	// and how to get it.
+	Notes []string
+
 	// keepGoMonitor: a detached box's Go monitor stays rather than hand
 	// over to the tiny one (it serves pbox attach: RunMonitored).
 	keepGoMonitor bool
@@ -152,7 +156,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	logf("cgroup: host layout %s", opt.CgroupMode)
 	rel := "/" + filepath.Join(strings.Trim(opt.CgroupParent, "/"), cgroupName(cfg, opt))
-	if opt.State != nil {
+	if opt.State != nil && opt.CgroupMode != cgroups.None {
 		if err := opt.State.MarkCgroup(cfg.Name, rel); err != nil {
 			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.State.Root, err))
 		}
@@ -379,7 +383,16 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	if !opt.Detach {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
-	if cfg.has(namespaces.User) {
+	rootlessMaps := cfg.has(namespaces.User) && Rootless()
+	if rootlessMaps {
+		// An ordinary user's maps of subordinate ids are written by
+		// newuidmap/newgidmap, not by Go's fork: the builder starts
+		// unmapped and waits for "g", which goes once they are written
+		// (mapMaps below). Its capabilities in its new user namespace
+		// survive the exec as ambient ones (an unmapped uid is not root
+		// to execve); it sets COMMAND's own before COMMAND runs.
+		sys.AmbientCaps = heldCaps()
+	} else if cfg.has(namespaces.User) {
 		// The child waits until Go has written its uid/gid maps.
 		sys.UidMappings, sys.GidMappings = opt.UIDMappings, opt.GIDMappings
 		sys.GidMappingsEnableSetgroups = true // COMMAND may get supplementary groups
@@ -446,6 +459,12 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 		return explainSetupError(cfg.Rlimits, m.setupError())
 	}
 	cg.Placed()
+	if rootlessMaps {
+		if err := namespaces.WriteMaps(pid, idMaps(opt.UIDMappings), idMaps(opt.GIDMappings)); err != nil {
+			return abort(setupErr("user namespace", err))
+		}
+		logf("user namespace: uid_map %v, gid_map %v", opt.UIDMappings, opt.GIDMappings)
+	}
 	goMsg, err := goMessage(cfg, pid)
 	if err == nil {
 		_, err = parent.Write(goMsg)
@@ -540,6 +559,23 @@ func forkInCgroup(path string, argv []string, attr *syscall.ProcAttr, cg *cgroup
 		return 0, lerr
 	}
 	return pid, err
+}
+
+// heldCaps is every capability pbox's bounding set has, for AmbientCaps.
+func heldCaps() []uintptr {
+	var caps []uintptr
+	for _, c := range heldCapabilities() {
+		caps = append(caps, uintptr(c))
+	}
+	return caps
+}
+
+func idMaps(m []syscall.SysProcIDMap) []namespaces.IDMap {
+	out := make([]namespaces.IDMap, len(m))
+	for i, l := range m {
+		out[i] = namespaces.IDMap{Inside: l.ContainerID, Outside: l.HostID, Size: l.Size}
+	}
+	return out
 }
 
 // forwardSignals passes pbox's signals to the init through its pidfd, so a

@@ -114,6 +114,9 @@ type RunExtras struct {
 	Verbose    bool
 	Network    *NetworkRequest
 	ExtraHosts []network.ExtraHost // --add-host
+	// Notes are for the user, on stderr: what the box lacks and how to
+	// get it (a rootless box without subordinate ids).
+	Notes []string
 }
 
 // PlanRun checks every flag of a pbox run and turns them into the box's
@@ -135,6 +138,7 @@ func (s Store) PlanRun(f RunRequest, environ []string) (Config, Options, error) 
 	cfg.HookState = nil // a run has no hooks
 	opt.Network = extra.Network
 	opt.ExtraHosts = extra.ExtraHosts
+	opt.Notes = extra.Notes
 	return cfg, opt, nil
 }
 
@@ -400,6 +404,16 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	}
 	if lim.PidsMax > 0 {
 		r.Pids = &specs.LinuxPids{Limit: &lim.PidsMax}
+	}
+	if Rootless() {
+		for _, l := range []struct{ flag, v string }{{"--memory", f.Memory}, {"--cpus", f.CPUs}, {"--pids-limit", f.Pids}, {"--cgroup-parent", f.CgroupParent}} {
+			if l.v != "" && l.v != "pbox" {
+				return nil, ex, rootlessLimits(l.flag)
+			}
+		}
+		if err := rootlessSpec(spec, f, &ex, kinds); err != nil {
+			return nil, ex, err
+		}
 	}
 	return spec, ex, nil
 }
@@ -778,6 +792,9 @@ func parsePidsLimit(s string) (int64, error) {
 // DetectCgroups finds the host's cgroup layout (v1, hybrid, v2), or says
 // how to get one.
 func DetectCgroups() (cgroups.Mode, error) {
+	if Rootless() {
+		return cgroups.None, nil // see rootless.go
+	}
 	if _, err := cgroups.MountMissing(nil); err != nil {
 		return cgroups.Unavailable, err
 	}

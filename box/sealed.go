@@ -39,6 +39,12 @@ func openSealedExe(nfiles int) (*SealedExe, error) {
 	// to nfiles of them (and its error pipe) just above nfiles on the
 	// way: the view must sit above all of those to survive until execve.
 	minFD := 2*nfiles + 2
+	if Rootless() {
+		// open_tree needs host root. A rootless box has its user's
+		// rights outside and no more: it can rewrite pbox only where its
+		// user could anyway, so there is nothing to seal against.
+		return &SealedExe{Path: "/proc/self/exe"}, nil
+	}
 	fd, err := unix.OpenTree(unix.AT_FDCWD, "/proc/self/exe", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
 	if err != nil && alreadySealed() {
 		// This pbox runs from a sealed view itself (the -d monitor), which

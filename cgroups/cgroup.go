@@ -20,6 +20,10 @@ const (
 	V1               // legacy: only v1 hierarchies
 	Hybrid           // v1 controllers plus an (unused) cgroup2 tree
 	V2               // unified
+	// None: the box gets no cgroup of its own and stays in its starter's
+	// (a rootless box where nothing is delegated to the user): no limits,
+	// no freezer, no cgroup-wide kill; its PID namespace holds it together.
+	None
 )
 
 func (m Mode) String() string {
@@ -30,6 +34,8 @@ func (m Mode) String() string {
 		return "hybrid"
 	case V2:
 		return "v2"
+	case None:
+		return "none (the caller's)"
 	}
 	return "unavailable"
 }

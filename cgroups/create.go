@@ -36,6 +36,15 @@ func Create(s Spec) (*Cgroup, error) {
 	}
 	var err error
 	switch s.Mode {
+	case None:
+		// Device rules need a cgroup too; a box without one is in a user
+		// namespace, where it can make no device node and opens only what
+		// its user could (see box's rootless).
+		c.limits.Devices = nil
+		if ctrls := c.controllersNeeded(); len(ctrls) > 0 {
+			return nil, fmt.Errorf("%w: %s needs one", ErrNoCgroup, strings.Join(ctrls, ", "))
+		}
+		return c, nil
 	case V2:
 		err = c.createUnified(c.root, c.controllersNeeded())
 	case Hybrid:

@@ -162,6 +162,8 @@ var (
 	ErrNotApplied  = errors.New("cgroups: limit not applied")
 	ErrBoxExists   = errors.New("cgroups: a box with this name is running")
 	ErrUnavailable = errors.New("cgroups: no cgroup filesystem")
+	// ErrNoCgroup: a limit for a box that has no cgroup of its own (None).
+	ErrNoCgroup = errors.New("cgroups: the box has no cgroup of its own")
 )
 
 // ParseMemory reads sizes such as "64M", "1G", "512MiB" or plain bytes.

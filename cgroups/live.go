@@ -60,6 +60,9 @@ func (c *Cgroup) applyDevices() error {
 // freezeFile is cgroup v2's freezer: core cgroup2, present without any
 // controller, so the tracking tree of a hybrid host has it too.
 func (c *Cgroup) freezeFile() (string, error) {
+	if c.mode == None {
+		return "", fmt.Errorf("%w: pausing needs the box's own cgroup (its freezer)", ErrNoCgroup)
+	}
 	if c.v2dir == "" {
 		return "", fmt.Errorf("%w: freezer: pbox pauses boxes with cgroup v2's cgroup.freeze, and this host has no cgroup2 tree", ErrNoCtrl)
 	}
@@ -104,6 +107,9 @@ func (c *Cgroup) Frozen() (bool, error) {
 // a limit needs its controller enabled for the box's cgroup; on v1 the
 // box is in every hierarchy already.
 func (c *Cgroup) Update(l Limits) error {
+	if c.mode == None {
+		return fmt.Errorf("%w: limits need one", ErrNoCgroup)
+	}
 	if len(l.Devices) > 0 {
 		return fmt.Errorf("%w: devices: the device list of a running box cannot be changed", ErrNotApplied)
 	}
@@ -170,6 +176,10 @@ type Stats struct {
 // CPU time from cgroup2's cpu.stat (always present) or v1 cpuacct.
 func (c *Cgroup) Stats() (Stats, error) {
 	s := Stats{MemoryLimit: c.limits.MemoryBytes, CPUQuota: c.limits.CPUQuota, CPUPeriod: c.limits.CPUPeriod, PidsLimit: c.limits.PidsMax, Dirs: c.Dirs()}
+	if c.mode == None {
+		s.Partial = "not measured: the box has no cgroup of its own (a rootless box where no cgroup is delegated to its user)"
+		return s, nil
+	}
 	var missing []string
 	readUint := func(file string) (uint64, bool) {
 		data, err := os.ReadFile(file)

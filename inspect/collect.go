@@ -135,11 +135,18 @@ func (c *collector) reference() {
 		*r = Reference{Pid: 1, Comm: readTrimmed(1, "comm"), Why: "PID 1 of the host"}
 		return
 	}
-	if st, err := readStatus(2); err == nil && st.Kthread {
+	if st, err := readStatus(2); err == nil && st.Kthread && canReadNS(2) {
 		*r = Reference{Pid: 2, Comm: st.Name, Why: "/proc/1/ns is not readable; kernel threads always live in the initial namespaces"}
 		return
 	}
 	*r = Reference{Pid: os.Getpid(), Comm: readTrimmed(os.Getpid(), "comm"), Why: "neither PID 1 nor kthreadd can be read: pbox inspect's own namespaces stand for the host's"}
+}
+
+// canReadNS: pid's namespace links can be read (an ordinary user cannot
+// read kthreadd's).
+func canReadNS(pid int) bool {
+	_, err := os.Readlink(procPath(pid, "ns/pid"))
+	return err == nil
 }
 
 func (c *collector) namespaces(pid int) {

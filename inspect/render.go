@@ -127,6 +127,7 @@ func RenderText(w io.Writer, r *Report) error {
 	p("SECURITY", "")
 	p("  uid_map (inside outside count)", strings.Join(s.UIDMap, "; "))
 	p("  gid_map", strings.Join(s.GIDMap, "; "))
+	p("  user namespace", userVerdict(s))
 	for i, l := range capLines(s) {
 		label := ""
 		if i == 0 {
@@ -456,6 +457,20 @@ func (r *Report) tree() (roots []Process, children map[int][]Process) {
 		}
 	}
 	return roots, children
+}
+
+// userVerdict says what root in the box is outside it.
+func userVerdict(s Security) string {
+	if outside, ok := rootOutside(s.UIDMap); ok {
+		return "uid 0 inside is uid " + outside + " outside: root in the box is an ordinary user on the host (rootless)"
+	}
+	if len(s.UIDMap) == 1 && s.UIDMap[0] == "0 0 4294967295" {
+		return "the host's: uid 0 inside is the host's root"
+	}
+	if len(s.UIDMap) == 0 {
+		return "-"
+	}
+	return "its own: uid 0 inside is uid 0 outside"
 }
 
 // renderNetwork is the NETWORK section: each interface of the box with its

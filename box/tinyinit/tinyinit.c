@@ -916,7 +916,10 @@ static int confine_and_switch(int sync, struct plan *p)
 			report_error(sync, "user", "PR_SET_KEEPCAPS", errno, STATUS_SETUP);
 			return -1;
 		}
-		if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0) {
+		/* A rootless box without subordinate gids has setgroups denied
+		 * (the kernel's rule for an unprivileged gid_map): with no
+		 * groups to set, it has none to drop either. */
+		if (syscall(SYS_setgroups, p->ngroups, p->groups) < 0 && !(errno == EPERM && p->ngroups == 0)) {
 			report_error(sync, "user", "setgroups", errno, STATUS_SETUP);
 			return -1;
 		}
@@ -931,9 +934,17 @@ static int confine_and_switch(int sync, struct plan *p)
 			return -1;
 		}
 	}
-	if (p->inheritable || p->ambient) {
-		/* The inheritable set as asked; an ambient capability must be
-		 * permitted and inheritable before it is raised. */
+	/* Whatever was inherited goes: a rootless builder came through its
+	 * exec with every capability ambient (box/run.go), and root's execve
+	 * adds the inheritable set to the permitted one past the bounding
+	 * set. Then the inheritable set as asked. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0) {
+		report_error(sync, "user", "clear the ambient capabilities", errno, STATUS_SETUP);
+		return -1;
+	}
+	{
+		/* An ambient capability must be permitted and inheritable
+		 * before it is raised. */
 		struct cap_header h = {.version = CAPABILITY_VERSION_3};
 		struct cap_data d[2];
 		if (syscall(SYS_capget, &h, d) < 0) {

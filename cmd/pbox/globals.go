@@ -15,7 +15,7 @@ import (
 // can call pbox where it would call runc (BinaryName in its runc options).
 func globalFlags() []cli.Flag {
 	return []cli.Flag{
-		&cli.StringFlag{Name: "root", Value: box.DefaultStateRoot, Usage: "directory for the state of boxes (one directory per box)"},
+		&cli.StringFlag{Name: "root", Value: defaultStateRoot(), Usage: "directory for the state of boxes (one directory per box); an ordinary user's is $XDG_RUNTIME_DIR/pbox"},
 		&cli.StringFlag{Name: "log", Usage: "also write errors to FILE (containerd reads it)"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "format of --log: text or json (JSON lines with level, msg, time)"},
 		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "refused: pbox writes cgroupfs itself and does not ask systemd for cgroups"},
@@ -74,7 +74,16 @@ func logError(msg string) {
 // store is the state root of this invocation.
 func store() box.Store {
 	if globals.store.Root == "" {
-		return box.Store{Root: box.DefaultStateRoot}
+		return box.Store{Root: defaultStateRoot()}
 	}
 	return globals.store
+}
+
+// defaultStateRoot is root's /run/pbox, or an ordinary user's own (its
+// boxes are rootless: box/rootless.go).
+func defaultStateRoot() string {
+	if box.Rootless() {
+		return box.UserStateRoot()
+	}
+	return box.DefaultStateRoot
 }

@@ -84,6 +84,9 @@ func runAction(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	for _, n := range opt.Notes {
+		fmt.Fprintf(c.App.ErrWriter, "pbox: note: %s\n", n)
+	}
 	logOpts, err := box.ParseLogOptions(c.StringSlice("log-opt"))
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
@@ -227,8 +230,8 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 	if err := box.PassFDs(&cfg, &opt, c.Int("preserve-fds")); err != nil {
 		return cfg, opt, fail(statusSetup, "run: --preserve-fds %d: %v", c.Int("preserve-fds"), err)
 	}
-	if os.Geteuid() != 0 {
-		return cfg, opt, fail(statusSetup, "run: creating namespaces and cgroups needs root: run it with sudo (sudo pbox run ...)")
+	if err := box.CheckStateRoot(st.Root); err != nil {
+		return cfg, opt, fail(statusSetup, "run: %v", err)
 	}
 	if opt.CgroupMode, err = box.DetectCgroups(); err != nil {
 		return cfg, opt, fail(statusSetup, "run: %v", err)
