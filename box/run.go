@@ -383,16 +383,25 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 	if !opt.Detach {
 		sys.Pdeathsig = syscall.SIGKILL
 	}
-	rootlessMaps := cfg.has(namespaces.User) && Rootless()
-	if rootlessMaps {
+	rootlessMaps := cfg.has(namespaces.User) && Rootless() &&
+		(namespaces.NeedHelpers(idMaps(opt.UIDMappings), os.Getuid()) || namespaces.NeedHelpers(idMaps(opt.GIDMappings), os.Getgid()))
+	switch {
+	case rootlessMaps:
 		// An ordinary user's maps of subordinate ids are written by
 		// newuidmap/newgidmap, not by Go's fork: the builder starts
 		// unmapped and waits for "g", which goes once they are written
-		// (mapMaps below). Its capabilities in its new user namespace
-		// survive the exec as ambient ones (an unmapped uid is not root
-		// to execve); it sets COMMAND's own before COMMAND runs.
+		// (WriteMaps below; the builder is not dumpable, so only a
+		// privileged helper may open its maps). Its capabilities in its
+		// new user namespace survive the exec as ambient ones (an
+		// unmapped uid is not root to execve); it clears them before
+		// COMMAND runs.
 		sys.AmbientCaps = heldCaps()
-	} else if cfg.has(namespaces.User) {
+	case cfg.has(namespaces.User) && Rootless():
+		// The user's own ids alone: Go's fork writes them before the
+		// child's exec, with setgroups denied (the kernel's condition for
+		// an unprivileged gid_map). The user's uid is 0 inside at once.
+		sys.UidMappings, sys.GidMappings = opt.UIDMappings, opt.GIDMappings
+	case cfg.has(namespaces.User):
 		// The child waits until Go has written its uid/gid maps.
 		sys.UidMappings, sys.GidMappings = opt.UIDMappings, opt.GIDMappings
 		sys.GidMappingsEnableSetgroups = true // COMMAND may get supplementary groups
