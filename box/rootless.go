@@ -110,6 +110,9 @@ func RootlessMaps() (uids, gids []namespaces.IDMap, note string, err error) {
 // without a network namespace, devpts without a gid the box lacks; and
 // refuses what needs host root, each with how to do without.
 func rootlessSpec(spec *specs.Spec, f RunRequest, ex *RunExtras, kinds []namespaces.Kind) error {
+	if f.UserNS != "" || len(f.UIDMaps) > 0 || len(f.GIDMaps) > 0 {
+		return fmt.Errorf("--userns, --uidmap and --gidmap are for root: a rootless box has its user namespace already (your ids and your subordinate ones)")
+	}
 	if ex.Network != nil {
 		return fmt.Errorf("--network %s: a CNI network needs root (it makes a bridge, veth pairs and NAT rules on the host): run with sudo, or use --network none (only lo) or host", f.Network)
 	}
@@ -123,27 +126,10 @@ func rootlessSpec(spec *specs.Spec, f RunRequest, ex *RunExtras, kinds []namespa
 	if u := spec.Process.User; !namespaces.Mapped(uids, int(u.UID)) || !namespaces.Mapped(gids, int(u.GID)) {
 		return fmt.Errorf("--user %d:%d: not an id of this rootless box, which has uids 0-%d and gids 0-%d (give yourself subordinate ids for more)", u.UID, u.GID, lastID(uids), lastID(gids))
 	}
-	spec.Linux.Namespaces = append([]specs.LinuxNamespace{{Type: specs.UserNamespace}}, spec.Linux.Namespaces...)
-	for _, m := range uids {
-		spec.Linux.UIDMappings = append(spec.Linux.UIDMappings, specs.LinuxIDMapping{ContainerID: uint32(m.Inside), HostID: uint32(m.Outside), Size: uint32(m.Size)})
-	}
-	for _, m := range gids {
-		spec.Linux.GIDMappings = append(spec.Linux.GIDMappings, specs.LinuxIDMapping{ContainerID: uint32(m.Inside), HostID: uint32(m.Outside), Size: uint32(m.Size)})
-	}
 	// No cgroup of its own, so no view of one: /sys/fs/cgroup is what
 	// /sys shows there (with /sys bound, the user's own view, read-only).
 	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" })
-	for i := range spec.Mounts {
-		m := &spec.Mounts[i]
-		switch {
-		case m.Type == "sysfs" && !namespaces.Has(kinds, namespaces.Net):
-			// Only a user namespace that owns the network namespace may
-			// mount sysfs: bind the host's, read-only (runc's rootless spec).
-			m.Type, m.Source, m.Options = "bind", "/sys", []string{"rbind", "nosuid", "noexec", "nodev", "ro", "rro"}
-		case m.Type == "devpts" && !namespaces.Mapped(gids, 5):
-			m.Options = slices.DeleteFunc(m.Options, func(o string) bool { return o == "gid=5" })
-		}
-	}
+	withUserNS(spec, uids, gids, kinds)
 	return nil
 }
 

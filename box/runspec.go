@@ -101,6 +101,12 @@ type RunRequest struct {
 	DNS      []string
 	// --add-host NAME:IP lines for the box's /etc/hosts.
 	AddHosts []string
+	// --userns auto|host, --uidmap and --gidmap CONTAINER:HOST:SIZE: a
+	// user namespace for a box root starts (userns.go).
+	UserNS           string
+	UIDMaps, GIDMaps []string
+	// DryRun: only print the config (--print-config): claim nothing.
+	DryRun bool
 }
 
 // RunExtras is everything pbox run adds beyond its config.json, which
@@ -404,6 +410,21 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	}
 	if lim.PidsMax > 0 {
 		r.Pids = &specs.LinuxPids{Limit: &lim.PidsMax}
+	}
+	if !Rootless() {
+		uids, gids, err := s.runUserNS(f, ex.Name, f.DryRun)
+		if err != nil {
+			return nil, ex, err
+		}
+		if uids != nil {
+			if u := spec.Process.User; !namespaces.Mapped(uids, int(u.UID)) || !namespaces.Mapped(gids, int(u.GID)) {
+				if f.UserNS == "auto" && !f.DryRun {
+					s.releaseAutoBlockIfUnused(ex.Name)
+				}
+				return fail("--user %d:%d: not mapped by the box's user namespace (--uidmap/--gidmap)", u.UID, u.GID)
+			}
+			withUserNS(spec, uids, gids, kinds)
+		}
 	}
 	if Rootless() {
 		for _, l := range []struct{ flag, v string }{{"--memory", f.Memory}, {"--cpus", f.CPUs}, {"--pids-limit", f.Pids}, {"--cgroup-parent", f.CgroupParent}} {

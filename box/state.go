@@ -296,6 +296,7 @@ func (s Store) Remove(id string) error {
 		return fmt.Errorf("box %s: %w (its state stays in %s for a later pbox rm or cleanup)", id, err, s.Dir(id))
 	}
 	s.removeMarkedCgroups(id)
+	s.releaseAutoBlock(id)
 	err := os.RemoveAll(s.Dir(id))
 	s.unregisterRoot()
 	return err

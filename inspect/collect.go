@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/moby/sys/mountinfo"
 	"github.com/pbox-dev/pbox/internal/osthread"
@@ -623,6 +624,18 @@ func (c *collector) security(pid int, st Status) {
 	}
 	if len(st.Uid) > 1 && len(st.Gid) > 1 {
 		s.UID, s.GID = st.Uid[1], st.Gid[1]
+	}
+	if ns := c.rep.Namespaces["user"]; ns.Isolated {
+		if fd, err := unix.Open(procPath(pid, "ns/user"), unix.O_RDONLY|unix.O_CLOEXEC, 0); err == nil {
+			var owner uint32
+			// NS_GET_OWNER_UID: who created the namespace, as its parent
+			// sees it (ioctl_ns(2)).
+			if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.NS_GET_OWNER_UID, uintptr(unsafe.Pointer(&owner))); e == 0 {
+				o := int(owner)
+				s.UserNSOwner = &o
+			}
+			unix.Close(fd)
+		}
 	}
 	s.CapEff = CapNames(st.CapEff)
 	s.CapEffHex = fmt.Sprintf("%016x", st.CapEff)

@@ -462,7 +462,11 @@ func (r *Report) tree() (roots []Process, children map[int][]Process) {
 // userVerdict says what root in the box is outside it.
 func userVerdict(s Security) string {
 	if outside, ok := rootOutside(s.UIDMap); ok {
-		return "uid 0 inside is uid " + outside + " outside: root in the box is an ordinary user on the host (rootless)"
+		v := "uid 0 inside is uid " + outside + " outside: root in the box has no privilege on the host"
+		if s.UserNSOwner != nil && *s.UserNSOwner != 0 {
+			v += fmt.Sprintf(" (rootless: made by uid %d)", *s.UserNSOwner)
+		}
+		return v
 	}
 	if len(s.UIDMap) == 1 && s.UIDMap[0] == "0 0 4294967295" {
 		return "the host's: uid 0 inside is the host's root"

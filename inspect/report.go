@@ -114,6 +114,9 @@ type Mounts struct {
 type Security struct {
 	UID        int      `json:"uid"`     // effective, as the box sees it
 	GID        int      `json:"gid"`     // idem
+	// UserNSOwner is the host uid that made the process's user namespace,
+	// when that is not the host's: not 0 for a rootless box.
+	UserNSOwner *int     `json:"userns_owner,omitempty"`
 	UIDMap     []string `json:"uid_map"` // "inside outside count"
 	GIDMap     []string `json:"gid_map"`
 	CapEff     []string `json:"cap_eff"`

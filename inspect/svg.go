@@ -101,7 +101,11 @@ func (c *canvas) badges(x, y int, r *Report) int {
 	}
 	list = append(list, badge{"user", "user " + user, "effective uid " + strconv.Itoa(r.Security.UID) + ", gid " + strconv.Itoa(r.Security.GID) + " as the box sees them"})
 	if outside, ok := rootOutside(r.Security.UIDMap); ok {
-		list = append(list, badge{"rootless", "rootless: uid 0 inside is uid " + outside + " outside", "uid_map " + strings.Join(r.Security.UIDMap, ", ")})
+		kind, text := "userns", "user namespace: uid 0 inside is uid "+outside+" outside"
+		if o := r.Security.UserNSOwner; o != nil && *o != 0 {
+			kind, text = "rootless", fmt.Sprintf("rootless (uid %d's): uid 0 inside is uid %s outside", *o, outside)
+		}
+		list = append(list, badge{kind, text, "uid_map " + strings.Join(r.Security.UIDMap, ", ")})
 	}
 	caps := capLines(r.Security)
 	list = append(list, badge{"caps", "capabilities: " + caps[0], strings.Join(caps, " ")})

@@ -208,6 +208,8 @@ func TestRenderSVGBusyBox(t *testing.T) {
 	pct := 25.0
 	r.Cgroup.CPUPercent = &pct
 	r.Security.UIDMap = []string{"0 100000 65536"}
+	owner := 1000
+	r.Security.UserNSOwner = &owner
 	r.Namespaces["net"] = NSInfo{Inode: 1, HostInode: 2, Isolated: true}
 	r.Network = &Network{Namespace: "net:[1]", Interfaces: []Interface{
 		{Name: "lo", Addresses: []string{"127.0.0.1/8"}, Verdict: "box-only"},

@@ -20,7 +20,7 @@ var placeholders = map[string]string{
 	"process": "FILE", "publish": "HOST:BOX",
 	"resources": "FILE", "root": "DIR", "rootfs": "DIR", "security-opt": "OPT", "signal": "SIGNAL",
 	"since": "TIME", "tail": "N", "time": "SECONDS", "tmpfs": "DST[:OPTS]", "until": "TIME",
-	"user": "USER[:GROUP]", "volume": "SRC:DST", "workdir": "DIR", "max-size": "BYTES",
+	"user": "USER[:GROUP]", "userns": "auto|host", "uidmap": "C:H:SIZE", "gidmap": "C:H:SIZE", "volume": "SRC:DST", "workdir": "DIR", "max-size": "BYTES",
 }
 
 // flagWithPlaceholder is urfave/cli's flag line with each "NAME value"

@@ -234,3 +234,74 @@ func TestE2ERootlessWithoutSubordinateIDs(t *testing.T) {
 	r = v.pboxEnv(t, []string{"PATH=/nonexistent"}, "run", "--", "/bin/true")
 	assertCleanError(t, r, 125, "newuidmap is not installed")
 }
+
+// Issue 25: root gives a box a user namespace of its own: --userns auto
+// takes a block of pbox's subordinate ids no other box has, --uidmap maps
+// as told; root in such a box cannot read the host's /etc/shadow. Bad
+// maps are refused with one line and nothing left.
+func TestE2EUsernsForRoot(t *testing.T) {
+	testutil.RequireRoot(t)
+	root := stateRoot(t)
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	// pbox's subordinate ids, as an admin would add them (and removed).
+	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
+		old, err := os.ReadFile(f)
+		if err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.WriteFile(f, old, 0o644) })
+		var keep []string
+		for _, l := range strings.Split(string(old), "\n") {
+			if l != "" && !strings.HasPrefix(l, "pbox:") {
+				keep = append(keep, l)
+			}
+		}
+		keep = append(keep, "pbox:5000000:131072")
+		os.WriteFile(f, []byte(strings.Join(keep, "\n")+"\n"), 0o644)
+	}
+	a, b := boxName(t, "ua"), boxName(t, "ub")
+	for _, n := range []string{a, b} {
+		if r := p("run", "-d", "--name", n, "--userns", "auto", "--cgroup-parent", e2eParent, "--", "sleep", "100"); r.code != 0 {
+			t.Fatalf("run -d --userns auto: %+v", r)
+		}
+		defer func(n string) { p("rm", "-f", n); assertNoLeftovers(t, n) }(n)
+	}
+	maps := map[string]string{}
+	for _, n := range []string{a, b} {
+		r := p("exec", n, "--", "sh", "-c", "cat /proc/self/uid_map; cat /etc/shadow >/dev/null 2>&1 || echo no-shadow")
+		maps[n] = strings.Join(strings.Fields(r.stdout), " ")
+	}
+	if maps[a] != "0 5000000 65536 no-shadow" || maps[b] != "0 5065536 65536 no-shadow" {
+		t.Errorf("--userns auto: two boxes, two blocks, no /etc/shadow: %v", maps)
+	}
+	if r := p("inspect", a); !strings.Contains(r.stdout, "uid 0 inside is uid 5000000 outside") {
+		t.Errorf("inspect --userns auto: %s", r.stdout)
+	}
+	// A third box has no block left.
+	assertCleanError(t, p("run", "--userns", "auto", "--cgroup-parent", e2eParent, "--", "true"), 125, "every block of 65536")
+	p("rm", "-f", a)
+	if entries, _ := os.ReadDir(filepath.Join(root, ".userns")); len(entries) != 1 {
+		t.Errorf("after rm, the blocks still claimed: %v", entries)
+	}
+
+	r := p("run", "--uidmap", "0:6000000:1000", "--cgroup-parent", e2eParent, "--", "cat", "/proc/self/uid_map", "/proc/self/gid_map")
+	if got := strings.Join(strings.Fields(r.stdout), " "); r.code != 0 || got != "0 6000000 1000 0 6000000 1000" {
+		t.Errorf("--uidmap alone maps uids and gids: %+v", r)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--uidmap", "0:100000:65536", "--uidmap", "10:300000:5"}, "overlap inside the box"},
+		{[]string{"--uidmap", "0:100000"}, "give CONTAINER:HOST:SIZE"},
+		{[]string{"--userns", "auto", "--uidmap", "0:1:1"}, "pick one"},
+		{[]string{"--userns", "private"}, `--userns "private"`},
+		{[]string{"--uidmap", "0:100000:10", "-u", "20"}, "not mapped by the box's user namespace"},
+		{[]string{"--userns", "auto", "-u", "70000"}, "not mapped by the box's user namespace"},
+	} {
+		assertCleanError(t, p(append(append([]string{"run", "--cgroup-parent", e2eParent}, c.args...), "--", "true")...), 125, c.want)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(root, ".userns")); len(entries) != 1 {
+		t.Errorf("a refused --userns auto box left its block claimed: %v", entries)
+	}
+}

@@ -29,6 +29,9 @@ func newRunCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "name", Usage: "box name, also its cgroup directory (default: pbox-<6 hex>)"},
 			&cli.StringFlag{Name: "hostname", Usage: "hostname inside the box (default: the box name)"},
+			&cli.StringFlag{Name: "userns", Usage: "auto: a user namespace with a block of 65536 of pbox's subordinate ids of the box's own (\"pbox\" in /etc/subuid and /etc/subgid), so root in the box is nobody outside; host: none (the default for root)"},
+			&cli.StringSliceFlag{Name: "uidmap", Usage: "a user namespace mapping CONTAINER:HOST:SIZE uids (repeatable; alone, it maps gids too)"},
+			&cli.StringSliceFlag{Name: "gidmap", Usage: "the user namespace's gids, CONTAINER:HOST:SIZE (repeatable; with --uidmap)"},
 			&cli.StringSliceFlag{Name: "ns", Usage: "namespaces to create, comma-separated and/or repeated: pid, mnt, uts, ipc, net, cgroup (cgroup: the box sees its own cgroup as /; left out of the default on a kernel without cgroup namespaces) (default: " + box.DefaultNamespaces + ")"},
 			&cli.BoolFlag{Name: "no-init", Usage: "no pbox-init: COMMAND itself is PID 1 (orphans become zombies, signals without a handler are ignored)"},
 			&cli.StringFlag{Name: "memory", Aliases: []string{"m"}, Usage: "memory limit, e.g. 64M, 1G, 512MiB or bytes; the box is OOM-killed above it"},
@@ -204,6 +207,7 @@ func runRequest(c *cli.Context, name string) (box.RunRequest, error) {
 		User: c.String("user"), EnvFiles: c.StringSlice("env-file"), TTY: c.Bool("tty"), Network: c.String("network"),
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
 		AddHosts: c.StringSlice("add-host"),
+		UserNS:   c.String("userns"), UIDMaps: c.StringSlice("uidmap"), GIDMaps: c.StringSlice("gidmap"),
 	}, nil
 }
 
@@ -253,6 +257,7 @@ func planRun(c *cli.Context, st box.Store, name string) (box.Config, box.Options
 // same box (but for what pbox run adds beyond a config: --no-init, -v,
 // a CNI network).
 func printRunConfig(c *cli.Context, st box.Store, req box.RunRequest) error {
+	req.DryRun = true
 	spec, _, err := st.RunSpec(req, box.CallerEnv())
 	if err != nil {
 		return fail(statusSetup, "run: %v", err)
