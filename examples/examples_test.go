@@ -17,6 +17,7 @@ import (
 var Experiments = []string{
 	"fork-exec-cow", "init-and-zombies", "ps-inside-outside", "proc-tour", "limits", "uts-and-mounts",
 	"netns-and-veth", "bridge-box-to-box", "nat-and-ports", "host-gw-routing", "vxlan-overlay",
+	"user-namespaces",
 }
 
 // pboxDir builds pbox (or takes $PBOX_BIN) and returns a directory to put

@@ -24,8 +24,10 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # iproute2, iptables, containernetworking-plugins, bridge-utils: the
 # network lessons (ip netns, veths, bridges, NAT; pbox run --network bridge).
+# uidmap, passwd: rootless boxes and the user-namespace lesson (newuidmap,
+# newgidmap, useradd).
 apt-get install -y -q procps psmisc tree htop util-linux jq busybox-static gcc curl ca-certificates \
-  iproute2 iptables containernetworking-plugins bridge-utils
+  iproute2 iptables containernetworking-plugins bridge-utils uidmap passwd
 
 echo "== Go (the version go.mod names)"
 want=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$src/go.mod")
