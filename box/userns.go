@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -206,17 +207,7 @@ func withUserNS(spec *specs.Spec, uids, gids []namespaces.IDMap, kinds []namespa
 			// mount sysfs: bind the host's, read-only (runc's rootless spec).
 			m.Type, m.Source, m.Options = "bind", "/sys", []string{"rbind", "nosuid", "noexec", "nodev", "ro", "rro"}
 		case m.Type == "devpts" && !namespaces.Mapped(gids, 5):
-			m.Options = deleteString(m.Options, "gid=5")
+			m.Options = slices.DeleteFunc(m.Options, func(o string) bool { return o == "gid=5" })
 		}
 	}
-}
-
-func deleteString(list []string, s string) []string {
-	var out []string
-	for _, v := range list {
-		if v != s {
-			out = append(out, v)
-		}
-	}
-	return out
 }
