@@ -69,16 +69,28 @@ func TestE2EBadInputLeavesNothing(t *testing.T) {
 	}
 }
 
+// An ordinary user gets a rootless box (rootless_e2e_test.go), and what
+// only root can give it, such as limits, is refused with a hint to sudo.
 func TestE2ENotRootSuggestsSudo(t *testing.T) {
-	testutil.RequireRoot(t) // to become someone else
-	cmd := exec.Command(pboxBin(t), "run", "--", "true")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	var errOut bytes.Buffer
-	cmd.Stderr = &errOut
-	err := cmd.Run()
-	ee, _ := err.(*exec.ExitError)
-	if ee == nil || ee.ExitCode() != 125 || !strings.Contains(errOut.String(), "sudo") {
-		t.Errorf("as nobody: %v, stderr %q; want 125 and a hint to use sudo", err, errOut.String())
+	testutil.RequireRoot(t)                               // to become someone else
+	t.Cleanup(func() { os.RemoveAll("/tmp/pbox-65534") }) // nobody's state root
+	run := func(args ...string) (int, string) {
+		cmd := exec.Command(pboxBin(t), args...)
+		cmd.Env = []string{"PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), errOut.String()
+		}
+		return 0, errOut.String()
+	}
+	if code, stderr := run("run", "--", "true"); code != 0 {
+		t.Errorf("a rootless box as nobody: %d, stderr %q", code, stderr)
+	}
+	if code, stderr := run("run", "--memory", "64M", "--", "true"); code != 125 || !strings.Contains(stderr, "sudo") {
+		t.Errorf("a limit as nobody: %d, stderr %q; want 125 and a hint to use sudo", code, stderr)
 	}
 }
 
