@@ -112,17 +112,17 @@ type Mounts struct {
 
 // Security is the process's privileges.
 type Security struct {
-	UID        int      `json:"uid"`     // effective, as the box sees it
-	GID        int      `json:"gid"`     // idem
+	UID int `json:"uid"` // effective, as the box sees it
+	GID int `json:"gid"` // idem
 	// UserNSOwner is the host uid that made the process's user namespace,
 	// when that is not the host's: not 0 for a rootless box.
 	UserNSOwner *int     `json:"userns_owner,omitempty"`
-	UIDMap     []string `json:"uid_map"` // "inside outside count"
-	GIDMap     []string `json:"gid_map"`
-	CapEff     []string `json:"cap_eff"`
-	CapEffHex  string   `json:"cap_eff_hex"`
-	NoNewPrivs bool     `json:"no_new_privs"`
-	Seccomp    string   `json:"seccomp"` // disabled, strict, filter
+	UIDMap      []string `json:"uid_map"` // "inside outside count"
+	GIDMap      []string `json:"gid_map"`
+	CapEff      []string `json:"cap_eff"`
+	CapEffHex   string   `json:"cap_eff_hex"`
+	NoNewPrivs  bool     `json:"no_new_privs"`
+	Seccomp     string   `json:"seccomp"` // disabled, strict, filter
 	// SeccompFilters counts the filters attached (pbox's default: 1).
 	SeccompFilters int `json:"seccomp_filters"`
 }
