@@ -7,8 +7,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
+	"sync"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/namespaces"
 	"golang.org/x/sys/unix"
 )
@@ -21,8 +24,13 @@ import (
 // ordinary user create the other namespaces inside that one; what only
 // host root can do stays out of reach:
 //
-//   - cgroups: the box gets none of its own (cgroups.None; a subtree
-//     delegated to the user is not used yet): limits are refused;
+//   - cgroups: on cgroup v2, where a subtree is delegated to the user
+//     (systemd's user@UID.service, or a directory root chowned to it)
+//     and pbox runs inside it, the box's cgroup is made in it
+//     (DelegatedCgroup) and limits work; elsewhere the box gets none of
+//     its own (cgroups.None) and limits are refused. Device rules are a
+//     BPF program only host root may attach: a rootless box has none
+//     (no mknod in a user namespace; it opens only what its user could);
 //   - /sys: without a network namespace of its own, sysfs cannot be
 //     mounted fresh; the host's is bound read-only instead (as runc's
 //     rootless spec);
@@ -73,6 +81,43 @@ func CheckStateRoot(root string) error {
 	return nil
 }
 
+// DelegatedCgroup is the cgroup v2 subtree delegated to this user that
+// holds pbox: the highest ancestor of pbox's own cgroup whose directory,
+// cgroup.procs and cgroup.subtree_control the user owns (as systemd and
+// the kernel's cgroup-v2 "Delegation" section lay it out). A process may
+// move another only between cgroups whose common ancestor's cgroup.procs
+// it may write, so the box's cgroup must be in the subtree pbox runs in.
+// "" where there is none, or the host is not pure cgroup v2.
+var DelegatedCgroup = sync.OnceValue(func() string {
+	if !Rootless() || cgroups.DetectMode() != cgroups.V2 {
+		return ""
+	}
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return ""
+	}
+	own := ""
+	for _, line := range strings.Split(string(data), "\n") {
+		if p, ok := strings.CutPrefix(line, "0::"); ok {
+			own = p
+		}
+	}
+	best := ""
+	for p := own; strings.HasPrefix(p, "/") && p != "/"; p = filepath.Dir(p) {
+		dir := filepath.Join(cgroups.DefaultRoot, p)
+		if !ownedBy(dir) || !ownedBy(filepath.Join(dir, "cgroup.procs")) || !ownedBy(filepath.Join(dir, "cgroup.subtree_control")) {
+			break
+		}
+		best = p
+	}
+	return best
+})
+
+func ownedBy(path string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(path, &st) == nil && int(st.Uid) == os.Getuid()
+}
+
 // RootlessMaps are the maps of a rootless box's user namespace, and a
 // note when the user has no subordinate ids (the box then has one uid and
 // one gid: 0, the user's own).
@@ -109,7 +154,7 @@ func RootlessMaps() (uids, gids []namespaces.IDMap, note string, err error) {
 // user namespace with RootlessMaps, /sys bound rather than mounted
 // without a network namespace, devpts without a gid the box lacks; and
 // refuses what needs host root, each with how to do without.
-func rootlessSpec(spec *specs.Spec, f RunRequest, ex *RunExtras, kinds []namespaces.Kind) error {
+func rootlessSpec(spec *specs.Spec, f RunRequest, ex *RunExtras, kinds []namespaces.Kind, leaf string) error {
 	if f.UserNS != "" || len(f.UIDMaps) > 0 || len(f.GIDMaps) > 0 {
 		return fmt.Errorf("--userns, --uidmap and --gidmap are for root: a rootless box has its user namespace already (your ids and your subordinate ones)")
 	}
@@ -126,9 +171,23 @@ func rootlessSpec(spec *specs.Spec, f RunRequest, ex *RunExtras, kinds []namespa
 	if u := spec.Process.User; !namespaces.Mapped(uids, int(u.UID)) || !namespaces.Mapped(gids, int(u.GID)) {
 		return fmt.Errorf("--user %d:%d: not an id of this rootless box, which has uids 0-%d and gids 0-%d (give yourself subordinate ids for more)", u.UID, u.GID, lastID(uids), lastID(gids))
 	}
-	// No cgroup of its own, so no view of one: /sys/fs/cgroup is what
-	// /sys shows there (with /sys bound, the user's own view, read-only).
-	spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" })
+	if deleg := DelegatedCgroup(); deleg != "" {
+		// The box's cgroup goes in the user's subtree: PARENT there.
+		parent := "pbox"
+		if f.CgroupParent != "" {
+			parent = strings.Trim(f.CgroupParent, "/")
+		}
+		spec.Linux.CgroupsPath = deleg + "/" + parent + "/" + leaf
+	} else {
+		for _, l := range []struct{ flag, v string }{{"--memory", f.Memory}, {"--cpus", f.CPUs}, {"--pids-limit", f.Pids}, {"--cgroup-parent", f.CgroupParent}} {
+			if l.v != "" && l.v != "pbox" {
+				return rootlessLimits(l.flag)
+			}
+		}
+		// No cgroup of its own, so no view of one: /sys/fs/cgroup is what
+		// /sys shows there (with /sys bound, the user's own view, read-only).
+		spec.Mounts = slices.DeleteFunc(spec.Mounts, func(m specs.Mount) bool { return m.Type == "cgroup" || m.Type == "cgroup2" })
+	}
 	withUserNS(spec, uids, gids, kinds)
 	return nil
 }
@@ -144,5 +203,5 @@ func lastID(maps []namespaces.IDMap) int {
 // rootlessLimits says why a rootless box cannot have limits here, and
 // what would give it some.
 func rootlessLimits(flag string) error {
-	return fmt.Errorf("%s: a rootless box has no cgroup of its own, so no limits (pbox does not yet use a cgroup v2 subtree delegated to uid %d): run it with sudo for limits", flag, os.Getuid())
+	return fmt.Errorf("%s: a rootless box has no cgroup of its own here, so no limits: run it with sudo, or on a cgroup v2 host from a subtree delegated to uid %d (systemd: systemd-run --user --scope pbox run ...)", flag, os.Getuid())
 }

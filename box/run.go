@@ -161,6 +161,12 @@ func Start(cfg Config, opt Options) (*Box, error) {
 			return nil, setupErr("state", fmt.Errorf("mark cgroup %s in %s: %w", rel, opt.State.Root, err))
 		}
 	}
+	if Rootless() {
+		// Device rules are a BPF program only host root may attach. A
+		// rootless box is in a user namespace: it can make no device node
+		// and opens only what its user could (rootless.go).
+		opt.Limits.Devices = nil
+	}
 	cg, err := cgroups.Create(cgroups.Spec{
 		Mode: opt.CgroupMode, Root: opt.CgroupRoot, Parent: opt.CgroupParent,
 		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: logf,

@@ -427,12 +427,7 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		}
 	}
 	if Rootless() {
-		for _, l := range []struct{ flag, v string }{{"--memory", f.Memory}, {"--cpus", f.CPUs}, {"--pids-limit", f.Pids}, {"--cgroup-parent", f.CgroupParent}} {
-			if l.v != "" && l.v != "pbox" {
-				return nil, ex, rootlessLimits(l.flag)
-			}
-		}
-		if err := rootlessSpec(spec, f, &ex, kinds); err != nil {
+		if err := rootlessSpec(spec, f, &ex, kinds, s.CgroupLeaf(ex.Name)); err != nil {
 			return nil, ex, err
 		}
 	}
@@ -814,6 +809,9 @@ func parsePidsLimit(s string) (int64, error) {
 // how to get one.
 func DetectCgroups() (cgroups.Mode, error) {
 	if Rootless() {
+		if DelegatedCgroup() != "" {
+			return cgroups.V2, nil // in the user's delegated subtree
+		}
 		return cgroups.None, nil // see rootless.go
 	}
 	if _, err := cgroups.MountMissing(nil); err != nil {

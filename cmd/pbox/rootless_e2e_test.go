@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"golang.org/x/sys/unix"
 )
@@ -303,5 +304,95 @@ func TestE2EUsernsForRoot(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(filepath.Join(root, ".userns")); len(entries) != 1 {
 		t.Errorf("a refused --userns auto box left its block claimed: %v", entries)
+	}
+}
+
+// Issue 25: on cgroup v2, a user with a delegated subtree (here a
+// directory root chowned to it, as the kernel's cgroup-v2 "Delegation"
+// describes; systemd's user@UID.service is the same) gets limits for its
+// rootless boxes: pbox, started in that subtree, makes the box's cgroup in
+// it. The user needs no passwd entry (uid 4242) and no subordinate ids.
+// On v1 and hybrid hosts nothing can be delegated this way, and limits are
+// refused (the VM lane runs the v2 half).
+func TestE2EDelegatedCgroupForAUser(t *testing.T) {
+	testutil.RequireRoot(t)
+	const uid = 4242
+	dir, err := os.MkdirTemp("", "pbox-deleg-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	os.Chmod(dir, 0o755)
+	bin := filepath.Join(dir, "pbox")
+	data, err := os.ReadFile(pboxBin(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(bin, data, 0o755)
+	state := fmt.Sprintf("/tmp/pbox-%d", uid)
+	t.Cleanup(func() { os.RemoveAll(state) })
+	run := func(cgroupFD int, args ...string) result {
+		cmd := exec.Command(bin, args...)
+		cmd.Dir, cmd.Env = dir, []string{"PATH=/usr/bin:/bin", "HOME=" + dir}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		if cgroupFD >= 0 {
+			cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, cgroupFD
+		}
+		return runCaptured(t, cmd)
+	}
+	if cgroups.DetectMode() != cgroups.V2 {
+		assertCleanError(t, run(-1, "run", "--memory", "64M", "--", "true"), 125, "no cgroup of its own here")
+		return
+	}
+
+	// The subtree, as root delegates it: the directory and its
+	// cgroup.procs, cgroup.subtree_control and cgroup.threads are the
+	// user's; the user's processes start in a leaf of it.
+	top := filepath.Join("/sys/fs/cgroup", fmt.Sprintf("pbox-e2e-deleg-%d", os.Getpid()))
+	for _, c := range []string{"+memory", "+pids", "+cpu"} {
+		os.WriteFile("/sys/fs/cgroup/cgroup.subtree_control", []byte(c), 0)
+	}
+	shell := filepath.Join(top, "shell")
+	for _, d := range []string{top, shell} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{"", "cgroup.procs", "cgroup.subtree_control", "cgroup.threads"} {
+			os.Chown(filepath.Join(d, f), uid, uid)
+		}
+	}
+	t.Cleanup(func() {
+		for _, d := range []string{filepath.Join(top, "pbox"), shell, top} {
+			unix.Rmdir(d)
+		}
+	})
+	fd, err := unix.Open(shell, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+
+	name := boxName(t, "deleg")
+	if r := run(fd, "run", "-d", "--name", name, "--memory", "64M", "--pids-limit", "20", "--", "sleep", "100"); r.code != 0 {
+		t.Fatalf("run -d --memory as a user with a delegated subtree: %+v", r)
+	}
+	boxes, _ := filepath.Glob(filepath.Join(top, "pbox", name+"@*"))
+	if len(boxes) != 1 {
+		t.Fatalf("the box's cgroup in the user's subtree: %v", boxes)
+	}
+	mem, _ := os.ReadFile(filepath.Join(boxes[0], "memory.max"))
+	pids, _ := os.ReadFile(filepath.Join(boxes[0], "pids.max"))
+	procs, _ := os.ReadFile(filepath.Join(boxes[0], "cgroup.procs"))
+	if strings.TrimSpace(string(mem)) != "67108864" || strings.TrimSpace(string(pids)) != "20" || len(strings.Fields(string(procs))) == 0 {
+		t.Errorf("the box's cgroup %s: memory.max %q, pids.max %q, procs %q", boxes[0], mem, pids, procs)
+	}
+	if r := run(fd, "stats", "--no-stream", "--json", name); !strings.Contains(r.stdout, `"memory_limit": 67108864`) {
+		t.Errorf("stats of a rootless box with limits: %+v", r)
+	}
+	if r := run(fd, "rm", "-f", name); r.code != 0 {
+		t.Errorf("rm -f: %+v", r)
+	}
+	if _, err := os.Stat(boxes[0]); !os.IsNotExist(err) {
+		t.Errorf("the box's cgroup outlived it: %v", err)
 	}
 }
