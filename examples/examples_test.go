@@ -124,7 +124,7 @@ func TestExperimentsSayWhatIsMissing(t *testing.T) {
 // validate (no box is downloaded), bash -n and shellcheck.
 func TestVagrantfileAndScripts(t *testing.T) {
 	scripts, _ := filepath.Glob("*/run.sh")
-	scripts = append(scripts, "lib.sh", "../vagrant/provision.sh")
+	scripts = append(scripts, "lib.sh", "../vagrant/provision.sh", "../vagrant/test-vm.sh", "../vagrant/vm-steps.sh")
 	for _, tool := range []string{"vagrant", "shellcheck"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testutil.SkipOrFail(t, "%s not installed (apt-get install %s)", tool, tool)

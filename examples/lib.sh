@@ -138,6 +138,9 @@ two_hosts() {
   ip -n "$HOST_B" addr add 192.168.50.2/24 dev ul-b
   ip -n "$LAB_NS" link set ul-a up
   ip -n "$HOST_B" link set ul-b up
+  # A veth is UP once both ends are; on a slow machine the second end's
+  # carrier takes a moment to reach the first.
+  wait_for sh -c "ip -n $LAB_NS -br link show ul-a | grep -q ' UP ' && ip -n $HOST_B -br link show ul-b | grep -q ' UP '"
   for h in a b; do
     n=1
     [ "$h" = b ] && n=2

@@ -24,9 +24,11 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -q
 # iproute2, iptables, containernetworking-plugins, bridge-utils: the
 # network lessons (ip netns, veths, bridges, NAT; pbox run --network bridge).
+# gcc, libc6-dev: the fork experiment compiles C (a box without
+# recommended packages has gcc without the C library's headers).
 # uidmap, passwd: rootless boxes and the user-namespace lesson (newuidmap,
 # newgidmap, useradd).
-apt-get install -y -q procps psmisc tree htop util-linux jq busybox-static gcc curl ca-certificates \
+apt-get install -y -q procps psmisc tree htop util-linux jq busybox-static gcc libc6-dev curl ca-certificates unzip \
   iproute2 iptables containernetworking-plugins bridge-utils uidmap passwd
 
 echo "== Go (the version go.mod names)"
@@ -34,9 +36,22 @@ want=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$src/go.mod")
 have=$("$go_dir/bin/go" env GOVERSION 2>/dev/null || true)
 if [ "$have" != "go$want" ]; then
   arch=$(dpkg --print-architecture)
-  curl -fsSL "https://go.dev/dl/go$want.linux-$arch.tar.gz" -o /tmp/go.tgz
-  rm -rf "$go_dir"
-  tar -C /usr/local -xzf /tmp/go.tgz
+  if curl -fsSL --max-time 300 "https://go.dev/dl/go$want.linux-$arch.tar.gz" -o /tmp/go.tgz; then
+    rm -rf "$go_dir"
+    tar -C /usr/local -xzf /tmp/go.tgz
+  else
+    # Where go.dev cannot be reached, the Go module proxy serves the same
+    # toolchain as a module (what GOTOOLCHAIN downloads); a module zip
+    # keeps no file modes, so the programs are made executable again.
+    proxy=$(printf '%s' "${GOPROXY:-https://proxy.golang.org}" | cut -d, -f1)
+    echo "go.dev unreachable: the toolchain from $proxy"
+    curl -fsSL --max-time 600 "$proxy/golang.org/toolchain/@v/v0.0.1-go$want.linux-$arch.zip" -o /tmp/go.zip
+    rm -rf "$go_dir" /tmp/go-unzip
+    unzip -q /tmp/go.zip -d /tmp/go-unzip
+    mv "/tmp/go-unzip/golang.org/toolchain@v0.0.1-go$want.linux-$arch" "$go_dir"
+    chmod +x "$go_dir"/bin/* "$go_dir"/pkg/tool/*/*
+    rm -rf /tmp/go-unzip /tmp/go.zip
+  fi
   rm -f /tmp/go.tgz
 fi
 # shellcheck disable=SC2016 # $PATH is for the login shell to expand
