@@ -107,6 +107,9 @@ type RunRequest struct {
 	UIDMaps, GIDMaps []string
 	// DryRun: only print the config (--print-config): claim nothing.
 	DryRun bool
+	// CDISpecDirs are where --device's CDI names are looked up
+	// (--cdi-spec-dir); nil: DefaultCDISpecDirs.
+	CDISpecDirs []string
 }
 
 // RunExtras is everything pbox run adds beyond its config.json, which
@@ -141,7 +144,9 @@ func (s Store) PlanRun(f RunRequest, environ []string) (Config, Options, error) 
 	}
 	cfg, opt := p.Config, p.Options
 	cfg.Verbose = extra.Verbose
-	cfg.HookState = nil // a run has no hooks
+	if len(cfg.CreateContainer)+len(cfg.StartContainer)+len(opt.RuntimeHooks) == 0 {
+		cfg.HookState = nil // hooks come to a run only from a CDI spec
+	}
 	opt.Network = extra.Network
 	opt.ExtraHosts = extra.ExtraHosts
 	opt.Notes = extra.Notes
@@ -361,6 +366,15 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	if err != nil {
 		return nil, ex, err
 	}
+	var cdiNames, paths []string
+	for _, d := range f.Devices {
+		if IsCDIName(d) {
+			cdiNames = append(cdiNames, d)
+		} else {
+			paths = append(paths, d)
+		}
+	}
+	f.Devices = paths
 	rules, nodes, err := runDevices(f)
 	if err != nil {
 		return nil, ex, err
@@ -410,6 +424,15 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	}
 	if lim.PidsMax > 0 {
 		r.Pids = &specs.LinuxPids{Limit: &lim.PidsMax}
+	}
+	if len(cdiNames) > 0 {
+		dirs := f.CDISpecDirs
+		if len(dirs) == 0 {
+			dirs = DefaultCDISpecDirs
+		}
+		if err := injectCDI(spec, cdiNames, dirs, f.Rootfs == ""); err != nil {
+			return nil, ex, err
+		}
 	}
 	if !Rootless() {
 		uids, gids, err := s.runUserNS(f, ex.Name, f.DryRun)

@@ -50,7 +50,8 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "privileged", Usage: "keep every capability even with --rootfs"},
 			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined, seccomp=PROFILE.json (Docker's profile format) or no-new-privileges (repeatable); without it a box gets Docker's default seccomp profile"},
-			&cli.StringSliceFlag{Name: "device", Usage: "give the box a host device, HOST[:BOX][:PERMS] with PERMS of r, w, m (default rwm), as docker run --device (repeatable)"},
+			&cli.StringSliceFlag{Name: "device", Usage: "give the box a host device, HOST[:BOX][:PERMS] with PERMS of r, w, m (default rwm), as docker run --device, or a CDI device by name, vendor.com/class=name (=all: every one of the class), as podman (repeatable)"},
+			&cli.StringSliceFlag{Name: "cdi-spec-dir", Usage: "look CDI device names up in DIR instead of /etc/cdi and /var/run/cdi (repeatable; a later directory's spec wins)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin attached: pbox run always passes its stdin on; with -t, your keystrokes reach the box"},
 			&cli.BoolFlag{Name: "tty", Aliases: []string{"t"}, Usage: "give COMMAND a new terminal inside the box, connected to yours (-it for a shell)"},
@@ -208,6 +209,7 @@ func runRequest(c *cli.Context, name string) (box.RunRequest, error) {
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
 		AddHosts: c.StringSlice("add-host"),
 		UserNS:   c.String("userns"), UIDMaps: c.StringSlice("uidmap"), GIDMaps: c.StringSlice("gidmap"),
+		CDISpecDirs: c.StringSlice("cdi-spec-dir"),
 	}, nil
 }
 

@@ -1,0 +1,80 @@
+package main
+
+// End-to-end tests of CDI devices (issue 27): a fake vendor's spec, made
+// by the test, applied to a box as podman applies it.
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/pbox-dev/pbox/internal/testutil"
+)
+
+// A vendor's CDI spec gives the box a device node (here backed by the
+// harmless /dev/loop-control, 10:237, which no box may open by default), a
+// mount and environment; the device rules let the box open that node and
+// no other; nothing is left after. Unknown names list the known ones, a
+// malformed spec is named with its problem, and a box on the host's files
+// is refused a node the host does not have at that path.
+func TestE2ECDIDevices(t *testing.T) {
+	testutil.RequireRoot(t)
+	if _, err := os.Stat("/dev/loop-control"); err != nil {
+		testutil.SkipOrFail(t, "no /dev/loop-control (the loop module): %v", err)
+	}
+	rootfs := busyboxRootfs(t)
+	dir := t.TempDir()
+	specs, lib := filepath.Join(dir, "cdi"), filepath.Join(dir, "lib")
+	os.MkdirAll(specs, 0o755)
+	os.MkdirAll(lib, 0o755)
+	os.WriteFile(filepath.Join(lib, "libvendor.so"), []byte("the vendor's library\n"), 0o644)
+	os.WriteFile(filepath.Join(specs, "vendor.yaml"), []byte(`cdiVersion: "0.6.0"
+kind: example.com/fake
+devices:
+- name: ctl0
+  containerEdits:
+    deviceNodes:
+    - path: /dev/fake-ctl0
+      hostPath: /dev/loop-control
+    env:
+    - FAKE_DEVICE=ctl0
+containerEdits:
+  env:
+  - FAKE_VENDOR=1
+  mounts:
+  - hostPath: `+lib+`
+    containerPath: /opt/vendor
+    options: [ro, bind]
+  hooks:
+  - hookName: createContainer
+    path: /bin/sh
+    args: [sh, -c, "cat > `+filepath.Join(dir, "hook-state")+`"]
+`), 0o644)
+	probe := `(exec 3</dev/fake-ctl0) && echo opened-cdi-node; cat /opt/vendor/libvendor.so; echo "$FAKE_VENDOR $FAKE_DEVICE"`
+	for _, dev := range []string{"example.com/fake=ctl0", "example.com/fake=all"} {
+		name := boxName(t, "cdi")
+		r := pbox(t, "run", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--device", dev, "--", "sh", "-c", probe)
+		if r.code != 0 || !strings.Contains(r.stdout, "opened-cdi-node\nthe vendor's library\n1 ctl0\n") {
+			t.Errorf("--device %s: %+v", dev, r)
+		}
+		if state, _ := os.ReadFile(filepath.Join(dir, "hook-state")); !strings.Contains(string(state), `"id":"`+name+`","status":"creating"`) {
+			t.Errorf("the spec's createContainer hook got %q", state)
+		}
+		os.Remove(filepath.Join(dir, "hook-state"))
+		assertNoLeftovers(t, name)
+	}
+	// Another box has no rule for it: the same node, made by hand, stays shut.
+	r := pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--", "sh", "-c", "mknod /tmp/lc-$$ c 10 237; (exec 3</tmp/lc-$$) 2>/dev/null && echo OPENED || echo denied; rm -f /tmp/lc-$$")
+	if r.stdout != "denied\n" {
+		t.Errorf("a box without the CDI device opened its node: %+v", r)
+	}
+
+	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--device", "example.com/fake=nope", "--", "true"),
+		125, "no such CDI device in "+specs+"; known: example.com/fake=ctl0")
+	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--cdi-spec-dir", specs, "--device", "example.com/fake=ctl0", "--", "true"),
+		125, "puts a node at /dev/fake-ctl0, which the host has not")
+	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte("cdiVersion: \"0.6.0\"\nkind: example.com/broken\ndevices: [ {name: a\n"), 0o644)
+	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--device", "example.com/broken=a", "--", "true"),
+		125, filepath.Join(specs, "broken.yaml")+": failed to load CDI Spec")
+}
