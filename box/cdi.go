@@ -35,7 +35,7 @@ func IsCDIName(v string) bool { return parser.IsQualifiedName(v) }
 // defines is every device of that class. onHostFiles: the box keeps the
 // host's /dev, so a node must be the host's own at the same path (the box
 // reaches it through the device rules; no node is made).
-func injectCDI(spec *specs.Spec, names, dirs []string, onHostFiles bool) error {
+func injectCDI(spec *specs.Spec, what string, names, dirs []string, onHostFiles bool) error {
 	cache, err := cdi.NewCache(cdi.WithSpecDirs(dirs...), cdi.WithAutoRefresh(false))
 	if err != nil && cache == nil {
 		return fmt.Errorf("CDI specs in %s: %v", strings.Join(dirs, ", "), err)
@@ -55,13 +55,13 @@ func injectCDI(spec *specs.Spec, names, dirs []string, onHostFiles bool) error {
 	}
 	unresolved, err := cache.InjectDevices(spec, want...)
 	if len(unresolved) > 0 || err != nil {
-		return cdiError(names, unresolved, err, cache, dirs)
+		return cdiError(what, names, unresolved, err, cache, dirs)
 	}
 	if onHostFiles {
 		for _, d := range spec.Linux.Devices {
 			var st os.FileInfo
 			if st, err = os.Stat(d.Path); err != nil || st.Mode()&os.ModeDevice == 0 {
-				return fmt.Errorf("--device %s: its spec puts a node at %s, which the host has not: a box on the host's files sees the host's /dev; give it --rootfs", strings.Join(names, ","), d.Path)
+				return fmt.Errorf("%s %s: its spec puts a node at %s, which the host has not: a box on the host's files sees the host's /dev; give it --rootfs", what, strings.Join(names, ","), d.Path)
 			}
 		}
 		// The host's nodes are the box's already: make none.
@@ -72,7 +72,7 @@ func injectCDI(spec *specs.Spec, names, dirs []string, onHostFiles bool) error {
 
 // cdiError says which names are unknown and what the specs offer, or
 // which spec file is malformed and why.
-func cdiError(names, unresolved []string, err error, cache *cdi.Cache, dirs []string) error {
+func cdiError(what string, names, unresolved []string, err error, cache *cdi.Cache, dirs []string) error {
 	var bad []string
 	for path, errs := range cache.GetErrors() {
 		for _, e := range errs {
@@ -87,10 +87,10 @@ func cdiError(names, unresolved []string, err error, cache *cdi.Cache, dirs []st
 				files = append(files, d.GetSpec().GetPath())
 			}
 		}
-		return fmt.Errorf("--device %s: the CDI spec %s: %v", strings.Join(names, ","), strings.Join(files, ", "), err)
+		return fmt.Errorf("%s %s: the CDI spec %s: %v", what, strings.Join(names, ","), strings.Join(files, ", "), err)
 	}
 	known := cache.ListDevices()
-	msg := fmt.Sprintf("--device %s: no such CDI device in %s", strings.Join(unresolved, ","), strings.Join(dirs, ", "))
+	msg := fmt.Sprintf("%s %s: no such CDI device in %s", what, strings.Join(unresolved, ","), strings.Join(dirs, ", "))
 	if len(known) > 0 {
 		msg += "; known: " + strings.Join(known, ", ")
 	} else {
@@ -100,4 +100,22 @@ func cdiError(names, unresolved []string, err error, cache *cdi.Cache, dirs []st
 		msg += "; specs that could not be read: " + strings.Join(bad, "; ")
 	}
 	return fmt.Errorf("%s", msg)
+}
+
+// cdiAnnotations are the CDI devices an OCI config's annotations name
+// (cdi.k8s.io/KEY: vendor.com/class=name,...), without duplicates.
+func cdiAnnotations(annotations map[string]string) ([]string, error) {
+	_, devices, err := cdi.ParseAnnotations(annotations)
+	if err != nil {
+		return nil, fmt.Errorf("annotations: CDI devices: %v", err)
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, d := range devices {
+		if !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out, nil
 }

@@ -110,6 +110,42 @@ type RunRequest struct {
 	// CDISpecDirs are where --device's CDI names are looked up
 	// (--cdi-spec-dir); nil: DefaultCDISpecDirs.
 	CDISpecDirs []string
+	// GPUs is docker's --gpus (gpus.go).
+	GPUs string
+}
+
+// cdiDirs are the CDI spec directories of a run.
+func (f RunRequest) cdiDirs() []string {
+	if len(f.CDISpecDirs) > 0 {
+		return f.CDISpecDirs
+	}
+	return DefaultCDISpecDirs
+}
+
+// runGPUs turns --gpus into --device values (CDI names, or the host's
+// nodes) and NVIDIA_VISIBLE_DEVICES (gpus.go).
+func runGPUs(f *RunRequest) error {
+	if f.GPUs == "" {
+		return nil
+	}
+	req, err := parseGPUs(f.GPUs)
+	if err != nil {
+		return err
+	}
+	if names, ok := gpuCDINames(req, f.cdiDirs()); ok {
+		f.Devices = append(f.Devices, names...)
+		return nil
+	}
+	if f.Rootfs != "" {
+		return fmt.Errorf("--gpus with --rootfs: the box needs the driver's libraries as well as its nodes, and only a CDI spec says which: make one (nvidia-ctk cdi generate --output=/etc/cdi/nvidia.yaml), or run without --rootfs on the host's files")
+	}
+	nodes, visible, err := gpuNodes(req)
+	if err != nil {
+		return err
+	}
+	f.Devices = append(f.Devices, nodes...)
+	f.Env = append([]string{"NVIDIA_VISIBLE_DEVICES=" + visible}, f.Env...) // -e may override it
+	return nil
 }
 
 // RunExtras is everything pbox run adds beyond its config.json, which
@@ -178,6 +214,9 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	}
 	if len(f.Args) == 0 || f.Args[0] == "" {
 		return fail("no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])")
+	}
+	if err := runGPUs(&f); err != nil {
+		return nil, ex, err
 	}
 	ex.Name = f.Name
 	if ex.Name == "" {
@@ -426,11 +465,7 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		r.Pids = &specs.LinuxPids{Limit: &lim.PidsMax}
 	}
 	if len(cdiNames) > 0 {
-		dirs := f.CDISpecDirs
-		if len(dirs) == 0 {
-			dirs = DefaultCDISpecDirs
-		}
-		if err := injectCDI(spec, cdiNames, dirs, f.Rootfs == ""); err != nil {
+		if err := injectCDI(spec, "--device", cdiNames, f.cdiDirs(), f.Rootfs == ""); err != nil {
 			return nil, ex, err
 		}
 	}

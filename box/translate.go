@@ -92,6 +92,16 @@ func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 			return nil, fmt.Errorf("%s: %w", u.field, ErrUnsupported)
 		}
 	}
+	// CDI devices an engine named in annotations (cdi.k8s.io/...), as
+	// containerd and CRI-O write them with CDI injection off: applied
+	// here, as the runtime would have to (runc ignores them).
+	if names, err := cdiAnnotations(spec.Annotations); err != nil {
+		return nil, err
+	} else if len(names) > 0 {
+		if err := injectCDI(spec, "annotations: CDI device", names, DefaultCDISpecDirs, false); err != nil {
+			return nil, err
+		}
+	}
 	b := &Plan{}
 	cfg := &b.Config
 	cfg.Name = id

@@ -4,6 +4,7 @@ package main
 // by the test, applied to a box as podman applies it.
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -77,4 +78,69 @@ containerEdits:
 	os.WriteFile(filepath.Join(specs, "broken.yaml"), []byte("cdiVersion: \"0.6.0\"\nkind: example.com/broken\ndevices: [ {name: a\n"), 0o644)
 	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--device", "example.com/broken=a", "--", "true"),
 		125, filepath.Join(specs, "broken.yaml")+": failed to load CDI Spec")
+}
+
+// --gpus, where a CDI spec has nvidia.com/gpu devices, is those devices
+// (a fake vendor's two "GPUs" here, backed by harmless nodes): all, the
+// first N, or by name; a GPU the spec lacks lists the known ones.
+func TestE2EGPUsThroughCDI(t *testing.T) {
+	testutil.RequireRoot(t)
+	rootfs := busyboxRootfs(t)
+	specs := t.TempDir()
+	os.WriteFile(filepath.Join(specs, "nvidia.yaml"), []byte(`cdiVersion: "0.6.0"
+kind: nvidia.com/gpu
+devices:
+- name: "0"
+  containerEdits:
+    deviceNodes: [{path: /dev/nvidia0, hostPath: /dev/loop-control}]
+- name: "1"
+  containerEdits:
+    deviceNodes: [{path: /dev/nvidia1, hostPath: /dev/loop-control}]
+containerEdits:
+  env: [NVIDIA_VISIBLE_DEVICES=void]
+`), 0o644)
+	for gpus, want := range map[string]string{"all": "/dev/nvidia0 /dev/nvidia1", "1": "/dev/nvidia0", "device=1": "/dev/nvidia1"} {
+		r := pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--gpus", gpus, "--", "sh", "-c", "echo /dev/nvidia*")
+		if r.code != 0 || strings.TrimSpace(r.stdout) != want {
+			t.Errorf("--gpus %s: %+v, want %s", gpus, r, want)
+		}
+	}
+	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--gpus", "3", "--", "true"),
+		125, "nvidia.com/gpu=2: no such CDI device")
+	// No spec, and a root filesystem: refused, with how to make a spec.
+	assertCleanError(t, pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", t.TempDir(), "--gpus", "all", "--", "true"),
+		125, "nvidia-ctk cdi generate")
+}
+
+// An OCI config whose annotations name CDI devices (cdi.k8s.io/..., as
+// containerd writes them with its own CDI injection off) gets them.
+func TestE2EOCICDIAnnotations(t *testing.T) {
+	testutil.RequireRoot(t)
+	spec := fmt.Sprintf("/etc/cdi/pbox-e2e-%d.yaml", os.Getpid())
+	if _, err := os.Stat("/etc/cdi"); os.IsNotExist(err) {
+		os.Mkdir("/etc/cdi", 0o755)
+		t.Cleanup(func() { os.Remove("/etc/cdi") })
+	}
+	if err := os.WriteFile(spec, []byte("cdiVersion: \"0.6.0\"\nkind: example.com/pboxe2e\ndevices:\n- name: ctl\n  containerEdits:\n    deviceNodes: [{path: /dev/pbox-e2e-ctl, hostPath: /dev/loop-control}]\n    env: [FROM_ANNOTATION=yes]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(spec) })
+	root := stateRoot(t)
+	b := bundle(t, func(cfg map[string]any) {
+		setArgs("sleep", "1000")(cfg)
+		cfg["annotations"] = map[string]string{"cdi.k8s.io/pbox-e2e": "example.com/pboxe2e=ctl"}
+	})
+	id := boxName(t, "ocicdi")
+	p := func(args ...string) result { return pbox(t, append([]string{"--root", root}, args...)...) }
+	if r := p("create", "--bundle", b, id); r.code != 0 {
+		t.Fatalf("create with a CDI annotation: %+v", r)
+	}
+	defer p("delete", "--force", id)
+	if r := p("start", id); r.code != 0 {
+		t.Fatalf("start: %+v", r)
+	}
+	r := p("exec", id, "--", "sh", "-c", "ls /dev/pbox-e2e-ctl; echo $FROM_ANNOTATION; (exec 3</dev/pbox-e2e-ctl) && echo opened")
+	if r.stdout != "/dev/pbox-e2e-ctl\nyes\nopened\n" {
+		t.Errorf("the annotated CDI device in the box: %+v", r)
+	}
 }

@@ -186,7 +186,6 @@ var dockerFlags = map[string]string{
 	"uts":          "the box's namespaces are --ns (docker's --uts host: leave uts out of --ns)",
 	"memory-swap":  "pbox has no swap limit: --memory limits the box's memory",
 	"restart":      "pbox restarts no box: a supervisor (systemd) restarts pbox run",
-	"gpus":         "pbox passes devices with --device HOST[:BOX][:PERMS]",
 	"cpu-shares":   "pbox's CPU limit is --cpus N",
 	"memory-limit": "the memory limit is --memory",
 }

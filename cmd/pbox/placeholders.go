@@ -13,7 +13,7 @@ import (
 // same thing wherever it appears.
 var placeholders = map[string]string{
 	"add-host": "NAME:IP", "bundle": "DIR", "cap-add": "CAP", "cap-drop": "CAP", "cgroup-parent": "PATH",
-	"console-socket": "SOCKET", "cpus": "N", "cwd": "DIR", "cdi-spec-dir": "DIR", "detach-keys": "KEYS", "device": "DEVICE", "dns": "IP",
+	"console-socket": "SOCKET", "cpus": "N", "cwd": "DIR", "cdi-spec-dir": "DIR", "gpus": "GPUS", "detach-keys": "KEYS", "device": "DEVICE", "dns": "IP",
 	"env": "KEY=VALUE", "env-file": "FILE", "format": "FORMAT", "hostname": "NAME", "log": "FILE",
 	"log-format": "text|json", "log-opt": "KEY=VALUE", "memory": "BYTES", "name": "NAME",
 	"network": "MODE", "ns": "LIST", "pid-file": "FILE", "pids-limit": "N", "preserve-fds": "N",

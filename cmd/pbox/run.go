@@ -51,6 +51,7 @@ func newRunCommand() *cli.Command {
 			&cli.BoolFlag{Name: "no-new-privileges", Usage: "set no_new_privs: setuid binaries and file capabilities cannot raise privileges"},
 			&cli.StringSliceFlag{Name: "security-opt", Usage: "seccomp=unconfined, seccomp=PROFILE.json (Docker's profile format) or no-new-privileges (repeatable); without it a box gets Docker's default seccomp profile"},
 			&cli.StringSliceFlag{Name: "device", Usage: "give the box a host device, HOST[:BOX][:PERMS] with PERMS of r, w, m (default rwm), as docker run --device, or a CDI device by name, vendor.com/class=name (=all: every one of the class), as podman (repeatable)"},
+			&cli.StringFlag{Name: "gpus", Usage: "NVIDIA GPUs, as docker run --gpus: all, a number, or device=ID[,ID] (index or UUID): the CDI devices of nvidia.com/gpu where a spec has them, else (on the host's files) the driver's nodes and NVIDIA_VISIBLE_DEVICES"},
 			&cli.StringSliceFlag{Name: "cdi-spec-dir", Usage: "look CDI device names up in DIR instead of /etc/cdi and /var/run/cdi (repeatable; a later directory's spec wins)"},
 			&cli.BoolFlag{Name: "detach", Aliases: []string{"d"}, Usage: "run in the background: print the box's name and return; see pbox ps, logs, stop, rm"},
 			&cli.BoolFlag{Name: "interactive", Aliases: []string{"i"}, Usage: "keep stdin attached: pbox run always passes its stdin on; with -t, your keystrokes reach the box"},
@@ -209,7 +210,7 @@ func runRequest(c *cli.Context, name string) (box.RunRequest, error) {
 		Ports: c.StringSlice("publish"), DNS: c.StringSlice("dns"),
 		AddHosts: c.StringSlice("add-host"),
 		UserNS:   c.String("userns"), UIDMaps: c.StringSlice("uidmap"), GIDMaps: c.StringSlice("gidmap"),
-		CDISpecDirs: c.StringSlice("cdi-spec-dir"),
+		CDISpecDirs: c.StringSlice("cdi-spec-dir"), GPUs: c.String("gpus"),
 	}, nil
 }
 
