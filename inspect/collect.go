@@ -39,6 +39,9 @@ type Options struct {
 	HostNetns string
 	// Box is the box the process belongs to, if the caller found one.
 	Box *BoxInfo
+	// DeviceRules are the box's device cgroup rules in order, to say what
+	// each node of its /dev allows; nil: not known (no pbox box).
+	DeviceRules []DeviceRule
 	// CPUWindow, if not 0, is how long to watch the box's CPU time for
 	// Cgroup.CPUPercent (inspect --svg draws it against the quota).
 	CPUWindow time.Duration
@@ -95,6 +98,9 @@ func Collect(pid int, opt Options) (*Report, error) {
 	c.cgroup(pid)
 	c.cpuPercent()
 	c.mounts(pid)
+	if c.rep.Namespaces["mnt"].Isolated {
+		c.devices(pid)
+	}
 	c.security(pid, st)
 	c.warnings()
 	if _, err := os.Stat(procPath(pid, "")); err != nil {

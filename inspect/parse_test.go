@@ -194,3 +194,28 @@ func TestParseNetDev(t *testing.T) {
 		t.Error("a short line was read without error")
 	}
 }
+
+func TestDeviceAccessFollowsTheRulesInOrder(t *testing.T) {
+	rules := []DeviceRule{
+		{Allow: false, Type: 'a', Major: -1, Minor: -1, Access: "rwm"},
+		{Allow: true, Type: 'c', Major: -1, Minor: -1, Access: "m"},
+		{Allow: true, Type: 'c', Major: 1, Minor: 3, Access: "rwm"},
+		{Allow: true, Type: 'c', Major: 10, Minor: 237, Access: "r"},
+	}
+	for _, c := range []struct {
+		d    Device
+		want string
+	}{
+		{Device{Type: "c", Major: 1, Minor: 3}, "rwm"},
+		{Device{Type: "c", Major: 10, Minor: 237}, "rm"},
+		{Device{Type: "c", Major: 4, Minor: 1}, "m"},
+		{Device{Type: "b", Major: 8, Minor: 0}, "-"},
+	} {
+		if got := accessOf(rules, c.d); got != c.want {
+			t.Errorf("%+v: %q, want %q", c.d, got, c.want)
+		}
+	}
+	if got := accessOf(nil, Device{Type: "c"}); got != "?" {
+		t.Errorf("no rules: %q", got)
+	}
+}

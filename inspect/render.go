@@ -136,6 +136,13 @@ func RenderText(w io.Writer, r *Report) error {
 		p(label, l)
 	}
 	p("  no_new_privs", strconv.FormatBool(s.NoNewPrivs))
+	for i, d := range r.Devices {
+		label := ""
+		if i == 0 {
+			label = "  devices (node type major:minor access)"
+		}
+		p(label, deviceLine(d))
+	}
 	seccomp := s.Seccomp
 	if s.Seccomp == "filter" {
 		seccomp = fmt.Sprintf("filter (%d attached)", s.SeccompFilters)

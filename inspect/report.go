@@ -34,6 +34,9 @@ type Report struct {
 	PID1         PID1     `json:"pid1"` // PID 1 of the box's PID namespace
 	// Network is the box's network namespace from inside and out.
 	Network *Network `json:"network,omitempty"`
+	// Devices are the device nodes in the box's /dev (a box with a mount
+	// namespace of its own) and what its device rules allow with each.
+	Devices []Device `json:"devices,omitempty"`
 	// Box is the pbox box the process belongs to, as the caller found it
 	// in a state root (absent for a process of no box pbox knows).
 	Box *BoxInfo `json:"box,omitempty"`

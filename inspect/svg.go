@@ -118,6 +118,17 @@ func (c *canvas) badges(x, y int, r *Report) int {
 	} else if r.Security.Seccomp == "strict" {
 		seccomp = "seccomp: strict"
 	}
+	if len(r.Devices) > 0 {
+		var lines []string
+		usable := 0
+		for _, d := range r.Devices {
+			lines = append(lines, deviceLine(d))
+			if d.Access != "-" {
+				usable++
+			}
+		}
+		list = append(list, badge{"devices", fmt.Sprintf("devices: %d nodes, %d usable", len(r.Devices), usable), strings.Join(lines, "\n")})
+	}
 	list = append(list, badge{"seccomp", seccomp, "what the kernel lets the process call: " + r.Security.Seccomp})
 	bx := x
 	for _, b := range list {

@@ -210,6 +210,7 @@ func TestRenderSVGBusyBox(t *testing.T) {
 	r.Security.UIDMap = []string{"0 100000 65536"}
 	owner := 1000
 	r.Security.UserNSOwner = &owner
+	r.Devices = []Device{{Node: "/dev/null", Type: "c", Major: 1, Minor: 3, Access: "rwm"}, {Node: "/dev/sda", Type: "b", Major: 8, Access: "-"}}
 	r.Namespaces["net"] = NSInfo{Inode: 1, HostInode: 2, Isolated: true}
 	r.Network = &Network{Namespace: "net:[1]", Interfaces: []Interface{
 		{Name: "lo", Addresses: []string{"127.0.0.1/8"}, Verdict: "box-only"},
@@ -229,7 +230,7 @@ func TestRenderSVGBusyBox(t *testing.T) {
 	if want := []string{"box-iface", "veth", "bridge", "nat", "port"}; !reflect.DeepEqual(f.hops, want) {
 		t.Errorf("the network path: %v, want %v", f.hops, want)
 	}
-	for _, want := range []string{"10.99.0.5/16", "veth1a2b3c4d", "10.99.0.1/16", "2 iptables rules", "host:8080 → box 80/tcp"} {
+	for _, want := range []string{"devices: 2 nodes, 1 usable", "10.99.0.5/16", "veth1a2b3c4d", "10.99.0.1/16", "2 iptables rules", "host:8080 → box 80/tcp"} {
 		if !slices.ContainsFunc(f.texts, func(s string) bool { return strings.Contains(s, want) }) {
 			t.Errorf("no text with %q in the picture", want)
 		}
@@ -241,7 +242,7 @@ func TestRenderSVGBusyBox(t *testing.T) {
 	if f.bars["memory"] != "0.250" || f.bars["cpu"] != "0.500" || f.bars["pids"] != "none" {
 		t.Errorf("bars: %v; want memory 0.250, cpu 0.500 (25%% of a 0.5 quota), pids said in words", f.bars)
 	}
-	if want := []string{"hostname", "rootfs", "user", "rootless", "caps", "seccomp"}; !reflect.DeepEqual(f.badges, want) {
+	if want := []string{"hostname", "rootfs", "user", "rootless", "caps", "devices", "seccomp"}; !reflect.DeepEqual(f.badges, want) {
 		t.Errorf("badges %v, want %v", f.badges, want)
 	}
 	if os.Getenv("PBOX_SVG_OUT") != "" {

@@ -65,6 +65,16 @@ containerEdits:
 		os.Remove(filepath.Join(dir, "hook-state"))
 		assertNoLeftovers(t, name)
 	}
+	// inspect lists the node, its number and what the rules allow.
+	name := boxName(t, "cdi-d")
+	if r := pbox(t, "run", "-d", "--name", name, "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--cdi-spec-dir", specs, "--device", "example.com/fake=ctl0", "--", "sleep", "100"); r.code != 0 {
+		t.Fatalf("run -d with a CDI device: %+v", r)
+	}
+	if r := pbox(t, "inspect", name); !strings.Contains(r.stdout, "/dev/fake-ctl0 c 10:237 rwm") || !strings.Contains(r.stdout, "/dev/null c 1:3 rwm") {
+		t.Errorf("inspect's devices: %s", r.stdout)
+	}
+	pbox(t, "rm", "-f", name)
+	assertNoLeftovers(t, name)
 	// Another box has no rule for it: the same node, made by hand, stays shut.
 	r := pbox(t, "run", "--cgroup-parent", e2eParent, "--rootfs", rootfs, "--", "sh", "-c", "mknod /tmp/lc-$$ c 10 237; (exec 3</tmp/lc-$$) 2>/dev/null && echo OPENED || echo denied; rm -f /tmp/lc-$$")
 	if r.stdout != "denied\n" {

@@ -101,6 +101,9 @@ func inspectAction(c *cli.Context) error {
 				SandboxID: k.SandboxID, Container: k.ContainerName, Image: k.Image}
 		}
 		opts.Box = info
+		for _, d := range rec.Cgroup.Limits.Devices {
+			opts.DeviceRules = append(opts.DeviceRules, inspect.DeviceRule{Allow: d.Allow, Type: d.Type, Major: d.Major, Minor: d.Minor, Access: d.Access})
+		}
 	}
 	// A box on a CNI network: its published ports and their NAT rules,
 	// which only its state knows.
