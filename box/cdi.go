@@ -35,11 +35,12 @@ func IsCDIName(v string) bool { return parser.IsQualifiedName(v) }
 // defines is every device of that class. onHostFiles: the box keeps the
 // host's /dev, so a node must be the host's own at the same path (the box
 // reaches it through the device rules; no node is made).
-func injectCDI(spec *specs.Spec, what string, names, dirs []string, onHostFiles bool) error {
-	cache, err := cdi.NewCache(cdi.WithSpecDirs(dirs...), cdi.WithAutoRefresh(false))
-	if err != nil && cache == nil {
-		return fmt.Errorf("CDI specs in %s: %v", strings.Join(dirs, ", "), err)
+func injectCDI(spec *specs.Spec, what string, names []string, c *cdiSpecs, onHostFiles bool) error {
+	cache, err := c.get()
+	if err != nil {
+		return err
 	}
+	dirs := c.dirs
 	known := cache.ListDevices()
 	var want []string
 	for _, n := range names {
@@ -68,6 +69,28 @@ func injectCDI(spec *specs.Spec, what string, names, dirs []string, onHostFiles 
 		spec.Linux.Devices = nil
 	}
 	return nil
+}
+
+// cdiSpecs are the CDI specs of some directories, read once, when first
+// asked for (--gpus and --device of one run share them).
+type cdiSpecs struct {
+	dirs  []string
+	cache *cdi.Cache
+	err   error
+}
+
+func (c *cdiSpecs) get() (*cdi.Cache, error) {
+	if c.cache == nil && c.err == nil {
+		// A spec that cannot be read is not an error here: it is named
+		// when a device of it is asked for (cdiError).
+		c.cache, c.err = cdi.NewCache(cdi.WithSpecDirs(c.dirs...), cdi.WithAutoRefresh(false))
+		if c.cache != nil {
+			c.err = nil
+		} else {
+			c.err = fmt.Errorf("CDI specs in %s: %v", strings.Join(c.dirs, ", "), c.err)
+		}
+	}
+	return c.cache, c.err
 }
 
 // cdiError says which names are unknown and what the specs offer, or

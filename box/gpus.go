@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -64,29 +65,12 @@ func parseGPUs(v string) (gpuRequest, error) {
 	return gpuRequest{}, fmt.Errorf("--gpus %q: give all, a number of GPUs, or device=ID[,ID] (an index or a GPU UUID)", v)
 }
 
-// gpuCDINames are --gpus as CDI names, when the specs in dirs have GPUs:
-// ok false when they have none.
-func gpuCDINames(req gpuRequest, dirs []string) ([]string, bool) {
-	cache, _ := cdi.NewCache(cdi.WithSpecDirs(dirs...), cdi.WithAutoRefresh(false))
-	if cache == nil {
+// gpuCDINames are --gpus as CDI names, when the CDI specs have GPUs: ok
+// false when they have none.
+func gpuCDINames(req gpuRequest, cache *cdi.Cache) ([]string, bool) {
+	if cache == nil || !slices.ContainsFunc(cache.ListDevices(), func(d string) bool { return strings.HasPrefix(d, GPUKind+"=") }) {
 		return nil, false
 	}
-	var indices []int
-	have := map[string]bool{}
-	for _, d := range cache.ListDevices() {
-		name, ok := strings.CutPrefix(d, GPUKind+"=")
-		if !ok {
-			continue
-		}
-		have[name] = true
-		if i, err := strconv.Atoi(name); err == nil {
-			indices = append(indices, i)
-		}
-	}
-	if len(have) == 0 {
-		return nil, false
-	}
-	sort.Ints(indices)
 	var names []string
 	switch {
 	case req.All:

@@ -105,7 +105,7 @@ var DelegatedCgroup = sync.OnceValue(func() string {
 	best := ""
 	for p := own; strings.HasPrefix(p, "/") && p != "/"; p = filepath.Dir(p) {
 		dir := filepath.Join(cgroups.DefaultRoot, p)
-		if !ownedBy(dir) || !ownedBy(filepath.Join(dir, "cgroup.procs")) || !ownedBy(filepath.Join(dir, "cgroup.subtree_control")) {
+		if !OwnedByCaller(dir) || !OwnedByCaller(filepath.Join(dir, "cgroup.procs")) || !OwnedByCaller(filepath.Join(dir, "cgroup.subtree_control")) {
 			break
 		}
 		best = p
@@ -113,7 +113,8 @@ var DelegatedCgroup = sync.OnceValue(func() string {
 	return best
 })
 
-func ownedBy(path string) bool {
+// OwnedByCaller: path (not followed if a symlink) is the calling user's.
+func OwnedByCaller(path string) bool {
 	var st unix.Stat_t
 	return unix.Lstat(path, &st) == nil && int(st.Uid) == os.Getuid()
 }

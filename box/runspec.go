@@ -124,7 +124,7 @@ func (f RunRequest) cdiDirs() []string {
 
 // runGPUs turns --gpus into --device values (CDI names, or the host's
 // nodes) and NVIDIA_VISIBLE_DEVICES (gpus.go).
-func runGPUs(f *RunRequest) error {
+func runGPUs(f *RunRequest, specs *cdiSpecs) error {
 	if f.GPUs == "" {
 		return nil
 	}
@@ -132,7 +132,8 @@ func runGPUs(f *RunRequest) error {
 	if err != nil {
 		return err
 	}
-	if names, ok := gpuCDINames(req, f.cdiDirs()); ok {
+	cache, _ := specs.get() // unreadable specs: no CDI GPUs, as none
+	if names, ok := gpuCDINames(req, cache); ok {
 		f.Devices = append(f.Devices, names...)
 		return nil
 	}
@@ -215,7 +216,8 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 	if len(f.Args) == 0 || f.Args[0] == "" {
 		return fail("no COMMAND given (usage: pbox run [FLAGS] [--] COMMAND [ARG...])")
 	}
-	if err := runGPUs(&f); err != nil {
+	cdiSpecs := &cdiSpecs{dirs: f.cdiDirs()}
+	if err := runGPUs(&f, cdiSpecs); err != nil {
 		return nil, ex, err
 	}
 	ex.Name = f.Name
@@ -465,7 +467,7 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		r.Pids = &specs.LinuxPids{Limit: &lim.PidsMax}
 	}
 	if len(cdiNames) > 0 {
-		if err := injectCDI(spec, "--device", cdiNames, f.cdiDirs(), f.Rootfs == ""); err != nil {
+		if err := injectCDI(spec, "--device", cdiNames, cdiSpecs, f.Rootfs == ""); err != nil {
 			return nil, ex, err
 		}
 	}

@@ -458,7 +458,7 @@ func procStart(pid int) (uint64, byte, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return parseProcStart(pid, data)
+	return parseProcStart("/proc/"+strconv.Itoa(pid)+"/stat", data)
 }
 
 // procStartAt is procStart through an open /proc/<pid> directory.
@@ -473,19 +473,19 @@ func procStartAt(dir int) (uint64, byte, error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return parseProcStart(0, data)
+	return parseProcStart("/proc/PID/stat", data)
 }
 
-func parseProcStart(pid int, data []byte) (uint64, byte, error) {
+func parseProcStart(name string, data []byte) (uint64, byte, error) {
 	// comm may hold spaces and parentheses: fields start after the last ')'.
 	s := string(data)
 	i := strings.LastIndexByte(s, ')')
 	if i < 0 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return 0, 0, fmt.Errorf("%s: malformed", name)
 	}
 	f := strings.Fields(s[i+1:])
 	if len(f) < 20 {
-		return 0, 0, fmt.Errorf("/proc/%d/stat: malformed", pid)
+		return 0, 0, fmt.Errorf("%s: malformed", name)
 	}
 	start, err := strconv.ParseUint(f[19], 10, 64)
 	return start, f[0][0], err

@@ -98,7 +98,7 @@ func (s Store) Translate(spec *specs.Spec, bundle, id string) (*Plan, error) {
 	if names, err := cdiAnnotations(spec.Annotations); err != nil {
 		return nil, err
 	} else if len(names) > 0 {
-		if err := injectCDI(spec, "annotations: CDI device", names, DefaultCDISpecDirs, false); err != nil {
+		if err := injectCDI(spec, "annotations: CDI device", names, &cdiSpecs{dirs: DefaultCDISpecDirs}, false); err != nil {
 			return nil, err
 		}
 	}

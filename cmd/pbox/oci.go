@@ -14,7 +14,6 @@ import (
 	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/oci"
 	"github.com/urfave/cli/v2"
-	"golang.org/x/sys/unix"
 )
 
 // oneID checks that a command got exactly one box id.
@@ -108,16 +107,10 @@ func eachBox(c *cli.Context, ids []string, act func(id string) error) error {
 	return nil
 }
 
-// ownsStateRoot: root is a directory of the caller's.
-func ownsStateRoot(root string) bool {
-	var st unix.Stat_t
-	return unix.Stat(root, &st) == nil && int(st.Uid) == os.Getuid()
-}
-
 func needRoot(c *cli.Context) error {
 	// An ordinary user changes the boxes of a state root of its own (its
 	// rootless boxes); any other root is root's.
-	if box.Rootless() && !ownsStateRoot(store().Root) {
+	if box.Rootless() && !box.OwnedByCaller(store().Root) {
 		return fail(statusFailed, "%s: needs root: run it with sudo", c.Command.Name)
 	}
 	return nil
