@@ -49,6 +49,9 @@ func attachAction(c *cli.Context) error {
 		return err
 	}
 	st, id := h.Store, h.ID()
+	// "From now" is before anything is sent: a -di box's answer to our
+	// first line may reach its log before the follow below begins.
+	since := time.Now()
 	if h.Record.Kind != box.KindDetached {
 		return fail(statusFailed, "attach: box %s was not started with 'pbox run -d': it is attached to the terminal that started it", id)
 	}
@@ -57,7 +60,7 @@ func attachAction(c *cli.Context) error {
 	}
 	conn, err := st.DialAttach(id)
 	if errors.Is(err, box.ErrNotAttachable) {
-		return followOutput(c, st, id, nil)
+		return followOutput(c, st, id, since, nil)
 	}
 	if err != nil {
 		return fail(statusFailed, "attach: %v", err)
@@ -66,7 +69,7 @@ func attachAction(c *cli.Context) error {
 	typ, hello, err := box.ReadFrame(conn)
 	if err != nil || typ != box.FrameHello || len(hello) != 1 {
 		// The box ended as we connected.
-		return followOutput(c, st, id, nil)
+		return followOutput(c, st, id, since, nil)
 	}
 	tty, stdin := hello[0]&box.AttachTTY != 0, hello[0]&box.AttachStdin != 0 && !c.Bool("no-stdin")
 	if !tty {
@@ -86,7 +89,7 @@ func attachAction(c *cli.Context) error {
 			}
 		}()
 		followed := make(chan error, 1)
-		go func() { followed <- followOutput(c, st, id, exit) }()
+		go func() { followed <- followOutput(c, st, id, since, exit) }()
 		select {
 		case err := <-followed:
 			return err
@@ -206,10 +209,10 @@ func sendSize(conn net.Conn) {
 }
 
 // followOutput is attach to a box whose output goes to its log: what it
-// writes from now, until it ends; then its exit status, from exit if its
+// writes from since on, until it ends; then its exit status, from exit if its
 // monitor sends it there (a -di box's does), else from its state.
-func followOutput(c *cli.Context, st box.Store, id string, exit <-chan int) error {
-	req := box.LogsRequest{Tail: -1, Follow: true, Since: time.Now()}
+func followOutput(c *cli.Context, st box.Store, id string, since time.Time, exit <-chan int) error {
+	req := box.LogsRequest{Tail: -1, Follow: true, Since: since}
 	if err := st.Logs(id, req, c.App.Writer, c.App.ErrWriter); err != nil {
 		return fail(statusFailed, "attach: %v", err)
 	}
