@@ -43,6 +43,8 @@ type Options struct {
 	// namespace, nothing to mount.
 	Filesystem *rootfs.BundleSpec
 	CgroupName string // the cgroup's leaf; "" = cfg.Name
+	// SystemdScope: the cgroup becomes a systemd scope (--systemd-cgroup).
+	SystemdScope bool
 
 	// For `pbox create`: the init outlives this process, so no
 	// PR_SET_PDEATHSIG; exec.fifo holds COMMAND back until `pbox start`.
@@ -169,7 +171,7 @@ func Start(cfg Config, opt Options) (*Box, error) {
 	}
 	cg, err := cgroups.Create(cgroups.Spec{
 		Mode: opt.CgroupMode, Root: opt.CgroupRoot, Parent: opt.CgroupParent,
-		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: logf,
+		Name: cgroupName(cfg, opt), Limits: opt.Limits, Log: logf, Systemd: opt.SystemdScope,
 	})
 	if err != nil {
 		if !errors.Is(err, cgroups.ErrBoxExists) { // another box's: its mark stays
@@ -479,6 +481,11 @@ func startInCgroup(cfg *Config, opt Options, cg *cgroups.Cgroup, logf logf.Logf)
 			return abort(setupErr("user namespace", err))
 		}
 		logf("user namespace: uid_map %v, gid_map %v", opt.UIDMappings, opt.GIDMappings)
+	}
+	// Under --systemd-cgroup, systemd adopts the cgroup as a scope with
+	// the builder in it, before the builder does anything.
+	if err := cg.StartScope(pid); err != nil {
+		return abort(setupErr("cgroup", err))
 	}
 	goMsg, err := goMessage(cfg, pid)
 	if err == nil {

@@ -452,7 +452,16 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		spec.Linux.MaskedPaths = append([]string(nil), rootfs.MaskedPaths...)
 		spec.Linux.ReadonlyPaths = append([]string(nil), rootfs.ReadOnlyPaths...)
 	}
-	if f.CgroupParent != "" && f.CgroupParent != "pbox" {
+	switch {
+	case s.SystemdCgroup && (f.CgroupParent == "" || f.CgroupParent == "pbox"):
+		// Translate's default: system.slice:pbox:NAME.
+	case s.SystemdCgroup:
+		// As docker's --cgroup-parent under the systemd driver: a slice.
+		if !strings.HasSuffix(f.CgroupParent, ".slice") || strings.Contains(f.CgroupParent, "/") {
+			return fail("--cgroup-parent %q: with --systemd-cgroup the box's scope goes in a slice: give one such as machine.slice", f.CgroupParent)
+		}
+		spec.Linux.CgroupsPath = f.CgroupParent + ":pbox:" + strings.ReplaceAll(s.CgroupLeaf(ex.Name), "@", "-")
+	case f.CgroupParent != "" && f.CgroupParent != "pbox":
 		spec.Linux.CgroupsPath = "/" + strings.Trim(f.CgroupParent, "/") + "/" + s.CgroupLeaf(ex.Name)
 	}
 	r := spec.Linux.Resources
@@ -487,6 +496,9 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		}
 	}
 	if Rootless() {
+		if s.SystemdCgroup {
+			return fail("--systemd-cgroup: a rootless box uses the cgroup subtree systemd delegated to your user, if any; leave it out")
+		}
 		if err := rootlessSpec(spec, f, &ex, kinds, s.CgroupLeaf(ex.Name)); err != nil {
 			return nil, ex, err
 		}

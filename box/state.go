@@ -120,8 +120,14 @@ type OCIState struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// Store is a state root directory.
-type Store struct{ Root string }
+// Store is a state root directory, and how the boxes it starts get
+// their cgroups.
+type Store struct {
+	Root string
+	// SystemdCgroup makes each new box's cgroup a systemd scope
+	// (--systemd-cgroup, as runc's): its cgroupsPath is SLICE:PREFIX:NAME.
+	SystemdCgroup bool
+}
 
 // Sentinel errors, wrapped with the id.
 var (

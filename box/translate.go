@@ -545,11 +545,22 @@ func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) er
 		}
 		opt.Limits.Devices = devs
 	}
-	parent, name, err := cgroupPath(l.CgroupsPath)
+	cgPath := l.CgroupsPath
+	if s.SystemdCgroup {
+		// runc's systemd driver: the path is SLICE:PREFIX:NAME, by default
+		// system.slice and the runtime's name; the cgroup is a scope.
+		if cgPath == "" {
+			cgPath = "system.slice:pbox:" + strings.ReplaceAll(s.CgroupLeaf(cfg.Name), "@", "-")
+		} else if !strings.Contains(cgPath, ":") {
+			return fmt.Errorf("linux.cgroupsPath: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got %q instead", cgPath)
+		}
+		opt.SystemdScope = true
+	}
+	parent, name, err := cgroupPath(cgPath)
 	if err != nil {
 		return err
 	}
-	if l.CgroupsPath == "" {
+	if cgPath == "" {
 		// pbox/<id>, unique to this state root (CgroupLeaf), as pbox run.
 		parent, name = "pbox", s.CgroupLeaf(cfg.Name)
 	}

@@ -394,3 +394,30 @@ func TestMountLabelAndIntelRdt(t *testing.T) {
 		t.Errorf("intelRdt: %v", err)
 	}
 }
+
+// Under --systemd-cgroup a box's cgroup is a scope, named as runc's
+// systemd driver names it; a cgroupfs path is refused with runc's words.
+func TestTranslateSystemdCgroup(t *testing.T) {
+	s := Store{Root: DefaultStateRoot, SystemdCgroup: true}
+	for _, tt := range []struct{ path, parent, name string }{
+		{"", "system.slice", "pbox-web.scope"},
+		{"kubepods-besteffort-pod1.slice:cri-containerd:ab", "kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice", "cri-containerd-ab.scope"},
+	} {
+		spec := oci.DefaultSpec()
+		spec.Linux.CgroupsPath = tt.path
+		b, err := s.Translate(spec, "/b", "web")
+		if err != nil || b.Options.CgroupParent != tt.parent || b.Options.CgroupName != tt.name || !b.Options.SystemdScope {
+			t.Errorf("cgroupsPath %q: %+v, %v; want %s/%s as a scope", tt.path, b.Options, err, tt.parent, tt.name)
+		}
+	}
+	spec := oci.DefaultSpec()
+	spec.Linux.CgroupsPath = "/pbox/web"
+	if _, err := s.Translate(spec, "/b", "web"); err == nil || !strings.Contains(err.Error(), `expected cgroupsPath to be of format "slice:prefix:name"`) {
+		t.Errorf("a cgroupfs path under --systemd-cgroup: %v", err)
+	}
+	// Without the flag nothing is a scope, whatever the path's form.
+	spec.Linux.CgroupsPath = "system.slice:pbox:web"
+	if b, err := (Store{}).Translate(spec, "/b", "web"); err != nil || b.Options.SystemdScope {
+		t.Errorf("systemd form without --systemd-cgroup: %+v, %v", b.Options, err)
+	}
+}

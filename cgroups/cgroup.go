@@ -68,6 +68,9 @@ type Spec struct {
 	Name   string // the box's name, the leaf directory
 	Limits Limits
 	Log    Logf
+	// Systemd, if set, makes the cgroup a systemd scope once its first
+	// process is in (StartScope); cgroup v2 only.
+	Systemd bool
 }
 
 // Cgroup is one box's cgroup, in one or several hierarchies.
@@ -80,6 +83,7 @@ type Cgroup struct {
 	parentLock *flock.Lock // shared, on the parent, until Placed
 	limits     Limits
 	log        Logf
+	scope      *SystemdScope // the unit the cgroup is, under --systemd-cgroup
 }
 
 // ValidPath checks a cgroup path given by a user (--cgroup-parent): no

@@ -34,6 +34,20 @@ func Create(s Spec) (*Cgroup, error) {
 		limits: s.Limits,
 		log:    s.Log,
 	}
+	if s.Systemd {
+		if s.Mode != V2 {
+			return nil, fmt.Errorf("%w: pbox asks systemd for a box's scope on a pure cgroup v2 host only; this one has %s cgroups: leave out --systemd-cgroup", ErrNoSystemd, s.Mode)
+		}
+		if !exists(systemdRunning) {
+			// sd_booted(3)'s test, before anything is made.
+			return nil, fmt.Errorf("%w: systemd is not PID 1 here (no %s): leave out --systemd-cgroup", ErrNoSystemd, systemdRunning)
+		}
+		scope, err := ScopeOf(c.rel)
+		if err != nil {
+			return nil, err
+		}
+		c.scope = &scope
+	}
 	var err error
 	switch s.Mode {
 	case None:

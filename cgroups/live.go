@@ -21,16 +21,18 @@ type Saved struct {
 	V2Dir  string   `json:"v2_dir,omitempty"`
 	V1Dirs []string `json:"v1_dirs,omitempty"`
 	Limits Limits   `json:"limits"`
+	// Scope is the systemd unit the cgroup is (--systemd-cgroup).
+	Scope *SystemdScope `json:"systemd_scope,omitempty"`
 }
 
 // Save describes c for Reopen.
 func (c *Cgroup) Save() Saved {
-	return Saved{Mode: c.mode, Root: c.root, Rel: c.rel, V2Dir: c.v2dir, V1Dirs: c.v1dirs, Limits: c.limits}
+	return Saved{Mode: c.mode, Root: c.root, Rel: c.rel, V2Dir: c.v2dir, V1Dirs: c.v1dirs, Limits: c.limits, Scope: c.scope}
 }
 
 // Reopen returns the cgroup Save described. It touches nothing.
 func Reopen(s Saved, log Logf) *Cgroup {
-	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, log: log}
+	return &Cgroup{mode: s.Mode, root: s.Root, rel: s.Rel, v2dir: s.V2Dir, v1dirs: s.V1Dirs, limits: s.Limits, scope: s.Scope, log: log}
 }
 
 // applyDevices sets the device access list: on v2 as an eBPF program
@@ -142,6 +144,9 @@ func (c *Cgroup) Update(l Limits) error {
 		return err
 	}
 	if err := next.verify(); err != nil {
+		return err
+	}
+	if err := next.setScopeProperties(); err != nil {
 		return err
 	}
 	c.limits = next.limits

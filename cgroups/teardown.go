@@ -71,6 +71,7 @@ func (c *Cgroup) Destroy() error {
 		}
 	}
 	c.v2dir, c.v1dirs = "", nil
+	c.stopScope()
 	if err != nil {
 		return err
 	}

@@ -292,8 +292,9 @@ func TestE2ECRIBadInput(t *testing.T) {
 	cfg := l.sandboxConfig("systemd")
 	cfg.Linux.CgroupParent = "pbox.slice"
 	_, err := l.rt.RunPodSandbox(ctx, &cri.RunPodSandboxRequest{Config: cfg, RuntimeHandler: "pbox-systemd"})
-	if err == nil || !strings.Contains(err.Error(), "pbox manages cgroups through cgroupfs") || !strings.Contains(err.Error(), "--systemd-cgroup") {
-		t.Errorf("a systemd-cgroup handler: %v; want pbox's refusal of --systemd-cgroup", err)
+	// (This host has no systemd to ask: vagrant/vm-steps.sh makes scopes.)
+	if err == nil || !strings.Contains(err.Error(), "leave out --systemd-cgroup") {
+		t.Errorf("a systemd-cgroup handler on a host without systemd: %v; want pbox's reason", err)
 	}
 
 	pod, sb := l.runPod("bad")

@@ -18,7 +18,7 @@ func globalFlags() []cli.Flag {
 		&cli.StringFlag{Name: "root", Value: defaultStateRoot(), Usage: "directory for the state of boxes (one directory per box); an ordinary user's is $XDG_RUNTIME_DIR/pbox"},
 		&cli.StringFlag{Name: "log", Usage: "also write errors to FILE (containerd reads it)"},
 		&cli.StringFlag{Name: "log-format", Value: "text", Usage: "format of --log: text or json (JSON lines with level, msg, time)"},
-		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "refused: pbox writes cgroupfs itself and does not ask systemd for cgroups"},
+		&cli.BoolFlag{Name: "systemd-cgroup", Usage: "make each new box's cgroup a systemd scope (Delegate=yes), as runc's systemd driver; cgroupsPath is SLICE:PREFIX:NAME (pure cgroup v2 with systemd as PID 1)"},
 		&cli.BoolFlag{Name: "debug", Usage: "explain each step on stderr, as a command's --verbose does (run, create)"},
 	}
 }
@@ -41,9 +41,7 @@ func setupGlobals(c *cli.Context) error {
 		globals.logFormat = "text"
 		return fail(usageStatus(c.Args().First()), "--log-format %q: use text or json", f)
 	}
-	if c.Bool("systemd-cgroup") {
-		return fail(statusFailed, "--systemd-cgroup: pbox manages cgroups through cgroupfs, not systemd: set SystemdCgroup = false in containerd's runc options")
-	}
+	globals.store.SystemdCgroup = c.Bool("systemd-cgroup")
 	box.MountMissingCgroups()
 	if abs, err := filepath.Abs(globals.store.Root); err == nil {
 		globals.store.Root = abs
