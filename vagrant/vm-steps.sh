@@ -134,6 +134,55 @@ rootless_with_systemd() {
   return $ok
 }
 
+systemd_cgroup() {
+  # --systemd-cgroup (containerd's SystemdCgroup = true): the box's cgroup
+  # is a transient scope with Delegate=yes, whose limits survive systemd
+  # writing every unit's attributes again on daemon-reload.
+  local unit=pbox-sdbox.scope dir=/sys/fs/cgroup/system.slice/pbox-sdbox.scope ok=0
+  pbox --systemd-cgroup run -d --name sdbox --memory 64M --cpus 0.5 --pids-limit 40 -- sleep 10000 || return 1
+  systemctl status --no-pager "$unit"
+  local pid
+  pid=$(pbox ps --format '{{.Pid}}' | head -1)
+  check "the scope is active" systemctl is-active --quiet "$unit" &&
+    check "Delegate=yes" test "$(systemctl show -P Delegate "$unit")" = yes &&
+    check "systemd knows its memory limit" test "$(systemctl show -P MemoryMax "$unit")" = 67108864 &&
+    check "the box's init is in the scope" grep -qx "$pid" "$dir/cgroup.procs" &&
+    check "memory.max" grep -qx 67108864 "$dir/memory.max" &&
+    check "pids.max" grep -qx 40 "$dir/pids.max" &&
+    check "cpu.max" grep -qx "50000 100000" "$dir/cpu.max" &&
+    check "the device rules hold in a scope (the VM's disk)" bash -c '! pbox exec sdbox head -c1 /dev/vda' &&
+    systemctl daemon-reload &&
+    check "memory.max after daemon-reload" grep -qx 67108864 "$dir/memory.max" &&
+    check "pids.max after daemon-reload" grep -qx 40 "$dir/pids.max" &&
+    check "cpu.max after daemon-reload" grep -qx "50000 100000" "$dir/cpu.max" &&
+    pbox update --memory 128M sdbox &&
+    systemctl daemon-reload &&
+    check "an update survives daemon-reload" grep -qx 134217728 "$dir/memory.max" &&
+    pbox rm -f sdbox || ok=1
+  check "rm: the scope is gone" test ! -e "$dir" || ok=1
+  # A box that ends by itself: its monitor stops the unit.
+  pbox --systemd-cgroup run -d --name sdshort -- true && pbox wait sdshort &&
+    check "an ended box's scope is gone" test ! -e /sys/fs/cgroup/system.slice/pbox-sdshort.scope &&
+    pbox rm sdshort || ok=1
+  # A Kubernetes-style path from a config: its slices expanded, as runc's
+  # systemd driver (and systemd) name them.
+  local bundle
+  bundle=$(mktemp -d)
+  pbox --systemd-cgroup run --print-config --name k8s --cgroup-parent kubepods-besteffort-pod1.slice -- sleep 10000 >"$bundle/config.json" &&
+    pbox --systemd-cgroup create --bundle "$bundle" k8s && pbox start k8s &&
+    check "the pod's scope" systemctl is-active --quiet pbox-k8s.scope &&
+    check "in the pod's slice" test "$(systemctl show -P Slice pbox-k8s.scope)" = kubepods-besteffort-pod1.slice &&
+    check "at runc's path" test -d /sys/fs/cgroup/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod1.slice/pbox-k8s.scope &&
+    pbox delete --force k8s || ok=1
+  rm -rf "$bundle"
+  systemctl stop kubepods.slice
+  systemctl list-units --all --plain --no-legend 'pbox-*.scope' | tee /tmp/units.out
+  check "no box's unit is left" test ! -s /tmp/units.out || ok=1
+  systemctl list-units --failed --plain --no-legend | tee /tmp/failed.out
+  check "no unit failed" test ! -s /tmp/failed.out || ok=1
+  return $ok
+}
+
 step provision provision
 step session-scope session_is_a_scope
 step first-commands first_commands
@@ -141,6 +190,7 @@ step experiments experiments
 step living-with-systemd living_with_systemd
 step from-a-service from_a_service
 step rootless-systemd rootless_with_systemd
+step systemd-cgroup systemd_cgroup
 if [ "$failed" = 0 ]; then
   echo "all passed" >>"$result"
 fi
