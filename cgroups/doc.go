@@ -42,6 +42,10 @@
 // marked), live.go (a box's cgroup across processes), v1.go,
 // devicefilter.go.
 //
-// Not for: systemd-managed cgroups (pbox writes cgroupfs directly), or
-// nested delegation for unprivileged users.
+// scope.go makes a box's cgroup a systemd scope under --systemd-cgroup
+// (pbox still writes cgroupfs; systemd adopts the directory and is told
+// the limits it would otherwise overwrite).
+//
+// Not for: finding the subtree delegated to an ordinary user (box does,
+// in rootless.go; this package writes where it is told).
 package cgroups
