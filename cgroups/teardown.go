@@ -20,8 +20,12 @@ import (
 // is empty. With a PID namespace the kernel already did this when the
 // box's init exited; without one, orphans may still be running.
 func (c *Cgroup) Kill() error {
-	if c.v2dir != "" && exists(filepath.Join(c.v2dir, "cgroup.kill")) {
-		if err := os.WriteFile(filepath.Join(c.v2dir, "cgroup.kill"), []byte("1"), 0); err != nil {
+	if c.v2dir != "" {
+		// No cgroup.kill: a kernel before 5.14 (the loop below does its
+		// work), or no cgroup any more: the box ended and its monitor
+		// removed it since it was looked at (pbox stop racing the box's
+		// own exit), and the loop below finds nothing.
+		if err := writeExisting(filepath.Join(c.v2dir, "cgroup.kill"), "1"); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("kill cgroup %s: %w", c.rel, err)
 		}
 	}
@@ -43,6 +47,20 @@ func (c *Cgroup) Kill() error {
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
+}
+
+// writeExisting writes value to file, which must exist (a cgroup
+// directory makes no new files).
+func writeExisting(file, value string) error {
+	f, err := os.OpenFile(file, os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	_, err = f.WriteString(value)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
 
 // Destroy kills what is left in the box and removes its directories from
