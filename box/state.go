@@ -397,14 +397,17 @@ func (r *Record) Alive() bool {
 }
 
 // monitorRunning says whether the pbox that sets the box up or watches it
-// still runs (a zombie does not: its cmdline reads empty). Once not,
-// nothing more will be recorded.
+// still runs (a zombie does not). Once not, nothing more will be
+// recorded. The process's state says so, not its cmdline: that reads
+// empty for a moment while the process exec's, and the monitor exec's
+// pbox as it starts, which made a racing pbox run take a box being set
+// up for one abandoned, remove it and start its own under the same name.
 func (r *Record) monitorRunning() bool {
-	if r.Monitor <= 1 || unix.Kill(r.Monitor, 0) != nil {
+	if r.Monitor <= 1 {
 		return false
 	}
-	data, err := os.ReadFile("/proc/" + strconv.Itoa(r.Monitor) + "/cmdline")
-	return err == nil && len(data) > 0
+	_, state, err := procStart(r.Monitor)
+	return err == nil && state != 'Z' && state != 'X'
 }
 
 // Status is the box's status now, from the record and the live system.

@@ -5,8 +5,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -155,5 +157,40 @@ func TestListAndRemove(t *testing.T) {
 	}
 	if ids, err := (Store{Root: "/nonexistent/pbox"}).List(); err != nil || ids != nil {
 		t.Errorf("missing root: %v %v", ids, err)
+	}
+}
+
+// A monitor runs while its process is not a zombie, whatever its cmdline
+// says: that reads empty for a moment while it exec's (as the monitor does
+// when it starts), which once let a racing pbox run take a box being set
+// up for an abandoned one. A kernel thread (an empty cmdline, running)
+// stands in for a process mid-exec.
+func TestMonitorRunningByState(t *testing.T) {
+	kthread := 0
+	for pid := 2; pid < 1000 && kthread == 0; pid++ {
+		cmdline, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+		if _, state, err2 := procStart(pid); err == nil && err2 == nil && len(cmdline) == 0 && state != 'Z' {
+			kthread = pid
+		}
+	}
+	if kthread == 0 {
+		t.Skip("no process with an empty cmdline in sight (a PID namespace without kernel threads)")
+	}
+	if !(&Record{Monitor: kthread}).monitorRunning() {
+		t.Errorf("pid %d runs with an empty cmdline: taken for a monitor that has gone", kthread)
+	}
+	child := exec.Command("/bin/true")
+	if err := child.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer child.Wait()
+	for i := 0; i < 500; i++ {
+		if _, state, _ := procStart(child.Process.Pid); state == 'Z' {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	if (&Record{Monitor: child.Process.Pid}).monitorRunning() {
+		t.Errorf("a zombie taken for a running monitor")
 	}
 }
