@@ -18,9 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/cgroups"
 	"github.com/pbox-dev/pbox/internal/osthread"
-	"github.com/pbox-dev/pbox/box"
 	"github.com/pbox-dev/pbox/internal/testutil"
 	"github.com/pbox-dev/pbox/seccomp"
 	"golang.org/x/sys/unix"
@@ -1055,7 +1055,9 @@ func TestE2EOCISystemdCgroupsPath(t *testing.T) {
 func TestE2ESystemdCgroupWithoutSystemd(t *testing.T) {
 	testutil.RequireRoot(t)
 	root := stateRoot(t)
-	p := func(args ...string) result { return pbox(t, append([]string{"--root", root, "--systemd-cgroup"}, args...)...) }
+	p := func(args ...string) result {
+		return pbox(t, append([]string{"--root", root, "--systemd-cgroup"}, args...)...)
+	}
 	name := boxName(t, "sdrun")
 	assertCleanError(t, p("run", "--cgroup-parent", "pbox-e2e", "--", "true"), 125, "give one such as machine.slice")
 
