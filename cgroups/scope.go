@@ -58,7 +58,8 @@ const systemdTimeout = 30 * time.Second
 
 // StartScope asks systemd for the box's scope unit, with pid (the box's
 // first process, already in the cgroup) as its process. On error the
-// unit is not left behind.
+// caller kills pid and runs Destroy, which stops whatever of the unit
+// systemd made.
 func (c *Cgroup) StartScope(pid int) error {
 	s := c.scope
 	if s == nil {
