@@ -33,10 +33,12 @@ done
 # sudo), what a logind session and systemd --user need (dbus, libpam-systemd,
 # dbus-user-session), a kernel, and provision.sh's packages, so that its
 # apt-get install finds them installed (it still runs, and apt-get update
-# still reaches the mirror).
+# still reaches the mirror). containerd is not the Vagrant box's: it is
+# there for the step that drives pbox as containerd's runc with systemd
+# cgroups, and starts only then.
 packages=systemd,systemd-sysv,dbus,dbus-user-session,libpam-systemd,sudo,linux-image-amd64,udev,kmod,\
 procps,psmisc,tree,htop,util-linux,jq,busybox-static,gcc,curl,ca-certificates,unzip,\
-iproute2,iptables,containernetworking-plugins,bridge-utils,uidmap,passwd
+iproute2,iptables,containernetworking-plugins,bridge-utils,uidmap,passwd,containerd
 recipe=$( (printf '%s\n' "$packages"; sed -n '/^setup_image()/,/^}/p' "$0"; cat /usr/local/share/ca-certificates/*.crt 2>/dev/null) | sha256sum | cut -c1-16)
 image=$cache/bookworm-$recipe.img
 
@@ -81,6 +83,7 @@ WantedBy=multi-user.target
 UNIT
   chroot "$root" systemctl enable pbox-vm-test.service
   chroot "$root" systemctl mask serial-getty@ttyS0.service getty@tty1.service
+  chroot "$root" systemctl disable containerd.service
 }
 
 build_image() {

@@ -183,6 +183,30 @@ systemd_cgroup() {
   return $ok
 }
 
+containerd_systemd_cgroup() {
+  # containerd's SystemdCgroup = true, as ctr asks for it: its runc shim
+  # runs pbox --systemd-cgroup create/start/kill/delete; the box's scope
+  # is named by the cgroupsPath containerd passes.
+  systemctl start containerd || return 1
+  local rootfs ok=0 unit=ctr-sd1.scope
+  rootfs=$(mktemp -d)
+  mkdir -p "$rootfs/bin" && cp /bin/busybox "$rootfs/bin/" && ln -s busybox "$rootfs/bin/sleep" || return 1
+  ctr run -d --runc-binary "$(command -v pbox)" --runc-systemd-cgroup --cgroup system.slice:ctr:sd1 \
+    --memory-limit 67108864 --rootfs "$rootfs" sd1 /bin/sleep 10000 || return 1
+  ctr task ls | tee /tmp/tasks.out
+  check "containerd's task runs" grep -qE '^sd1 +[0-9]+ +RUNNING' /tmp/tasks.out &&
+    check "its box is a scope" systemctl is-active --quiet "$unit" &&
+    check "with Delegate=yes" test "$(systemctl show -P Delegate "$unit")" = yes &&
+    check "and its memory limit" test "$(systemctl show -P MemoryMax "$unit")" = 67108864 || ok=1
+  ctr task kill -s SIGKILL sd1
+  for _ in $(seq 50); do ctr task ls | grep -qE '^sd1 .*STOPPED' && break; sleep 0.2; done
+  ctr task delete sd1 && ctr container delete sd1 || ok=1
+  check "the scope is gone" bash -c "! systemctl is-active --quiet $unit" || ok=1
+  systemctl stop containerd
+  rm -rf "$rootfs"
+  return $ok
+}
+
 step provision provision
 step session-scope session_is_a_scope
 step first-commands first_commands
@@ -191,6 +215,7 @@ step living-with-systemd living_with_systemd
 step from-a-service from_a_service
 step rootless-systemd rootless_with_systemd
 step systemd-cgroup systemd_cgroup
+step containerd-systemd-cgroup containerd_systemd_cgroup
 if [ "$failed" = 0 ]; then
   echo "all passed" >>"$result"
 fi
