@@ -36,6 +36,19 @@ func (s Store) CgroupLeaf(id string) string {
 	return id + "@" + hex.EncodeToString(sum[:4])
 }
 
+// plainLeaf is CgroupLeaf with '-' for '@': still unique on the host, and
+// a name where '@' means something else (a CNI container id; a systemd
+// unit's instance).
+func (s Store) plainLeaf(id string) string {
+	return strings.ReplaceAll(s.CgroupLeaf(id), "@", "-")
+}
+
+// systemdCgroupsPath is box id's cgroupsPath under --systemd-cgroup in
+// slice: SLICE:pbox:NAME, as runc's systemd driver names its own.
+func (s Store) systemdCgroupsPath(slice, id string) string {
+	return slice + ":pbox:" + s.plainLeaf(id)
+}
+
 func (s Store) markPath(rel string) string {
 	return filepath.Join(s.Root, marksDir, markEscaper.Replace("/"+strings.Trim(rel, "/")))
 }

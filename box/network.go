@@ -66,9 +66,7 @@ func (s Store) cniCacheDir() string { return filepath.Join(s.Root, ".cni", "cach
 
 // containerID is the box's CNI container id: unique on the host, as the
 // cgroup leaf is ('@' is not allowed in one).
-func (s Store) containerID(id string) string {
-	return strings.ReplaceAll(s.CgroupLeaf(id), "@", "-")
-}
+func (s Store) containerID(id string) string { return s.plainLeaf(id) }
 
 // etcMounts creates the box's /etc files and returns their bind mounts
 // for the plan. On a CNI network they start empty and attachNetwork

@@ -460,7 +460,7 @@ func (s Store) RunSpec(f RunRequest, environ []string) (*specs.Spec, RunExtras, 
 		if !strings.HasSuffix(f.CgroupParent, ".slice") || strings.Contains(f.CgroupParent, "/") {
 			return fail("--cgroup-parent %q: with --systemd-cgroup the box's scope goes in a slice: give one such as machine.slice", f.CgroupParent)
 		}
-		spec.Linux.CgroupsPath = f.CgroupParent + ":pbox:" + strings.ReplaceAll(s.CgroupLeaf(ex.Name), "@", "-")
+		spec.Linux.CgroupsPath = s.systemdCgroupsPath(f.CgroupParent, ex.Name)
 	case f.CgroupParent != "" && f.CgroupParent != "pbox":
 		spec.Linux.CgroupsPath = "/" + strings.Trim(f.CgroupParent, "/") + "/" + s.CgroupLeaf(ex.Name)
 	}

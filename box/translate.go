@@ -550,7 +550,7 @@ func (s Store) translateLinux(spec *specs.Spec, bundle, root string, b *Plan) er
 		// runc's systemd driver: the path is SLICE:PREFIX:NAME, by default
 		// system.slice and the runtime's name; the cgroup is a scope.
 		if cgPath == "" {
-			cgPath = "system.slice:pbox:" + strings.ReplaceAll(s.CgroupLeaf(cfg.Name), "@", "-")
+			cgPath = s.systemdCgroupsPath("system.slice", cfg.Name)
 		} else if !strings.Contains(cgPath, ":") {
 			return fmt.Errorf("linux.cgroupsPath: expected cgroupsPath to be of format \"slice:prefix:name\" for systemd cgroups, got %q instead", cgPath)
 		}
